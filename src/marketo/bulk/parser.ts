@@ -18,7 +18,7 @@ export interface ExportParserOptions<K extends ExportKind> {
   resume?: { columns: readonly string[]; byteOffset: number } | undefined;
 }
 
-export interface ExportParser<K extends ExportKind> {
+export interface ExportParser {
   /** Object-mode transform: file bytes in, `ParsedRow` out. */
   stream: Parser;
   /** Field names of the file, known once the header is read (or given when resuming). */
@@ -34,7 +34,7 @@ function describeIssues(error: z.ZodError): string {
  * Bare `null` cells become null. A row that does not match its kind's schema stops the stream
  * with an error naming the line and field, so bad data is never silently dropped.
  */
-export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser<K> {
+export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser {
   const schema = rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>;
   const headerToField = new Map(Object.entries(options.columnHeaderNames ?? {}).map(([field, header]) => [header, field]));
   const base = options.resume?.byteOffset ?? 0;
