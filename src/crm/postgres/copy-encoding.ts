@@ -1,0 +1,93 @@
+import type { ColumnMeta } from './introspect.js';
+
+/**
+ * Turns a record value into a field of COPY's text format, checking it against the column first:
+ * a value the database would reject must fail that one record, not the whole COPY.
+ * Returns `{ error }` naming the problem but never echoing the value (it may be PII).
+ */
+export type Encoded = string | { error: string };
+
+const NULL = '\\N';
+const INTEGER = /^-?\d+$/;
+const DECIMAL = /^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/;
+const EMAIL = /^[^@\s]+@[^@\s]+$/;
+const INT_RANGE: Record<string, [bigint, bigint]> = {
+  int2: [-32768n, 32767n],
+  int4: [-2147483648n, 2147483647n],
+  int8: [-9223372036854775808n, 9223372036854775807n],
+};
+
+export function encodeCopyValue(column: ColumnMeta, value: unknown): Encoded {
+  const field = column.field;
+  if (value === null || value === undefined || value === '') {
+    if (value === '' && (field.type === 'string' || field.type === 'text')) return '';
+    return field.nullable ? NULL : { error: `field '${field.name}' is required` };
+  }
+  switch (field.type) {
+    case 'string':
+    case 'text':
+    case 'phone':
+    case 'url':
+    case 'reference':
+    case 'email': {
+      if (typeof value !== 'string' && typeof value !== 'number') return invalid(field.name, 'text');
+      const s = String(value);
+      if (s.includes('\u0000')) return invalid(field.name, 'text without NUL characters');
+      if (field.length !== undefined && [...s].length > field.length) return { error: `value too long for field '${field.name}' (max ${field.length})` };
+      if (field.type === 'email' && !EMAIL.test(s)) return invalid(field.name, 'an email address');
+      return escapeCopy(s);
+    }
+    case 'integer': {
+      const s = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : '') : typeof value === 'string' ? value.trim() : '';
+      if (!INTEGER.test(s)) return invalid(field.name, 'an integer');
+      const range = INT_RANGE[column.baseType];
+      if (range) {
+        const n = BigInt(s);
+        if (n < range[0] || n > range[1]) return { error: `value out of range for field '${field.name}'` };
+      }
+      return s;
+    }
+    case 'decimal':
+    case 'currency':
+    case 'percent': {
+      const s = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : typeof value === 'string' ? value.trim() : '';
+      if (!DECIMAL.test(s)) return invalid(field.name, 'a number');
+      return s;
+    }
+    case 'boolean':
+      if (value === true || value === 'true' || value === 't' || value === 1 || value === '1') return 't';
+      if (value === false || value === 'false' || value === 'f' || value === 0 || value === '0') return 'f';
+      return invalid(field.name, 'a boolean');
+    case 'date': {
+      if (typeof value !== 'string') return invalid(field.name, 'a date (YYYY-MM-DD)');
+      const m = DATE.exec(value);
+      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return invalid(field.name, 'a date (YYYY-MM-DD)');
+      return value;
+    }
+    case 'datetime': {
+      if (typeof value !== 'string' || !DATETIME.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T')))) {
+        return invalid(field.name, 'an ISO-8601 datetime');
+      }
+      return value;
+    }
+  }
+}
+
+function invalid(name: string, expected: string): { error: string } {
+  return { error: `invalid value for field '${name}': expected ${expected}` };
+}
+
+function isRealDate(y: number, m: number, d: number): boolean {
+  const dt = new Date(Date.UTC(y, m - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
+}
+
+const SPECIAL = /[\\\t\n\r]/;
+
+/** COPY text format: backslash, tab, newline and carriage return are escaped. */
+export function escapeCopy(s: string): string {
+  if (!SPECIAL.test(s)) return s;
+  return s.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
+}

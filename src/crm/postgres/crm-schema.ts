@@ -1,0 +1,214 @@
+import type { Migration } from '../../store/migrate.js';
+
+/**
+ * The Postgres CRM's tables. Every table carries `updated_at` and `origin`, set by a trigger so
+ * that writes made by any program are seen; deletes leave a tombstone written by a trigger.
+ *
+ * `origin` is how the sync recognises its own writes: the connector runs its writes with the
+ * transaction setting `crmsync.origin = 'sync'`, the trigger copies it into the row (or 'user'
+ * when unset), and readChanges leaves `sync` rows out. A per-transaction setting, rather than a
+ * column the writer fills, means no other program can forget it or fake it by accident, and a
+ * later user edit of the same row flips it back to 'user'. A write that changes nothing keeps the
+ * row's time and origin, so a no-op sync write never hides a pending user change.
+ */
+const functions = `
+CREATE DOMAIN email_address AS varchar(255) CHECK (VALUE ~ '^[^@\\s]+@[^@\\s]+$');
+CREATE DOMAIN phone_number AS varchar(40);
+CREATE DOMAIN web_url AS varchar(2048);
+CREATE DOMAIN currency_amount AS numeric(18, 2);
+CREATE DOMAIN percent_value AS numeric(7, 4);
+
+CREATE FUNCTION touch_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW IS NOT DISTINCT FROM OLD THEN
+    RETURN NEW;
+  END IF;
+  NEW.updated_at := clock_timestamp();
+  NEW.origin := coalesce(nullif(current_setting('crmsync.origin', true), ''), 'user');
+  RETURN NEW;
+END
+$fn$;
+
+-- TG_ARGV[0] is the entity name, the other arguments the key columns kept in the tombstone.
+CREATE FUNCTION write_tombstone() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  old_row jsonb := to_jsonb(OLD);
+  keys jsonb := '{}';
+  i int;
+BEGIN
+  FOR i IN 1 .. TG_NARGS - 1 LOOP
+    keys := keys || jsonb_build_object(TG_ARGV[i], old_row -> TG_ARGV[i]);
+  END LOOP;
+  EXECUTE format('INSERT INTO %I.tombstones (entity, record_id, origin, keys, merged_into) VALUES ($1, $2, $3, $4, $5)', TG_TABLE_SCHEMA)
+    USING TG_ARGV[0], OLD.id, coalesce(nullif(current_setting('crmsync.origin', true), ''), 'user'), keys,
+          nullif(current_setting('crmsync.merged_into', true), '');
+  RETURN OLD;
+END
+$fn$;
+
+CREATE TABLE tombstones (
+  seq         bigserial PRIMARY KEY,
+  entity      text NOT NULL,
+  record_id   text NOT NULL,
+  deleted_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  origin      text NOT NULL,
+  keys        jsonb NOT NULL DEFAULT '{}',
+  merged_into text
+);
+CREATE INDEX tombstones_stream ON tombstones (entity, deleted_at, record_id);
+
+-- Custom objects provisioned from Marketo: entity custom:<name> lives in table co_<name>.
+CREATE TABLE custom_objects (
+  name          text PRIMARY KEY,
+  table_name    text NOT NULL UNIQUE,
+  dedupe_fields text[] NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT now()
+);
+`;
+
+/** DDL shared by every tracked table (core or custom object). Identifiers must be pre-validated and quoted. */
+export function trackedTableDdl(table: string, entity: string, idPrefix: string, tombstoneKeys: readonly string[], quote: (s: string) => string, literal: (s: string) => string): string {
+  const t = quote(table);
+  const seq = quote(`${table}_id_seq`);
+  const args = [entity, ...tombstoneKeys].map(literal).join(', ');
+  return `
+CREATE SEQUENCE ${seq};
+ALTER TABLE ${t} ALTER COLUMN id SET DEFAULT (${literal(idPrefix)} || lpad(nextval(${literal(`${table}_id_seq`)}::regclass)::text, 12, '0'));
+ALTER SEQUENCE ${seq} OWNED BY ${t}.id;
+CREATE INDEX ${quote(`${table}_changes`)} ON ${t} (updated_at, id);
+CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION touch_row();
+CREATE TRIGGER tombstone AFTER DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION write_tombstone(${args});
+`;
+}
+
+/** Columns every tracked table starts with. */
+export const TRACKED_COLUMNS = `
+  id          text PRIMARY KEY,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  origin      text NOT NULL DEFAULT 'user'`;
+
+const q = (s: string) => `"${s}"`;
+const lit = (s: string) => `'${s}'`;
+
+const tables = `
+CREATE TABLE users (${TRACKED_COLUMNS},
+  email       email_address,
+  first_name  varchar(255),
+  last_name   varchar(255),
+  title       varchar(255),
+  phone       phone_number,
+  is_active   boolean NOT NULL DEFAULT true
+);
+${trackedTableDdl('users', 'user', 'U', [], q, lit)}
+
+CREATE TABLE accounts (${TRACKED_COLUMNS},
+  name                varchar(255) NOT NULL,
+  website             web_url,
+  industry            varchar(255),
+  annual_revenue      currency_amount,
+  number_of_employees integer,
+  phone               phone_number,
+  billing_street      varchar(255),
+  billing_city        varchar(255),
+  billing_state       varchar(255),
+  billing_postal_code varchar(255),
+  billing_country     varchar(255),
+  sic_code            varchar(40),
+  owner_id            text REFERENCES users (id) ON DELETE SET NULL
+);
+${trackedTableDdl('accounts', 'account', 'A', [], q, lit)}
+
+CREATE TABLE leads (${TRACKED_COLUMNS},
+  marketo_lead_id        bigint UNIQUE,
+  first_name             varchar(255),
+  last_name              varchar(255),
+  email                  email_address,
+  phone                  phone_number,
+  mobile_phone           phone_number,
+  title                  varchar(255),
+  company                varchar(255),
+  industry               varchar(255),
+  website                web_url,
+  annual_revenue         currency_amount,
+  number_of_employees    integer,
+  lead_source            varchar(255),
+  lead_status            varchar(255),
+  rating                 varchar(255),
+  street                 varchar(255),
+  city                   varchar(255),
+  state                  varchar(255),
+  postal_code            varchar(255),
+  country                varchar(255),
+  do_not_call            boolean NOT NULL DEFAULT false,
+  unsubscribed           boolean NOT NULL DEFAULT false,
+  lead_score             integer,
+  acquisition_program_id integer,
+  acquisition_date       timestamptz,
+  owner_id               text REFERENCES users (id) ON DELETE SET NULL,
+  is_converted           boolean NOT NULL DEFAULT false,
+  converted_at           timestamptz,
+  converted_contact_id   text,
+  converted_account_id   text
+);
+${trackedTableDdl('leads', 'lead', 'L', ['marketo_lead_id', 'email'], q, lit)}
+
+CREATE TABLE contacts (${TRACKED_COLUMNS},
+  marketo_lead_id        bigint UNIQUE,
+  account_id             text REFERENCES accounts (id) ON DELETE SET NULL,
+  first_name             varchar(255),
+  last_name              varchar(255),
+  email                  email_address,
+  phone                  phone_number,
+  mobile_phone           phone_number,
+  title                  varchar(255),
+  department             varchar(255),
+  lead_source            varchar(255),
+  mailing_street         varchar(255),
+  mailing_city           varchar(255),
+  mailing_state          varchar(255),
+  mailing_postal_code    varchar(255),
+  mailing_country        varchar(255),
+  birthdate              date,
+  do_not_call            boolean NOT NULL DEFAULT false,
+  unsubscribed           boolean NOT NULL DEFAULT false,
+  lead_score             integer,
+  acquisition_program_id integer,
+  acquisition_date       timestamptz,
+  owner_id               text REFERENCES users (id) ON DELETE SET NULL
+);
+${trackedTableDdl('contacts', 'contact', 'C', ['marketo_lead_id', 'email'], q, lit)}
+
+CREATE TABLE opportunities (${TRACKED_COLUMNS},
+  account_id    text REFERENCES accounts (id) ON DELETE SET NULL,
+  name          varchar(255) NOT NULL,
+  description   text,
+  amount        currency_amount,
+  probability   percent_value,
+  is_closed     boolean NOT NULL DEFAULT false,
+  is_won        boolean NOT NULL DEFAULT false,
+  stage         varchar(255),
+  type          varchar(255),
+  lead_source   varchar(255),
+  next_step     varchar(255),
+  created_date  timestamptz NOT NULL DEFAULT now(),
+  close_date    date,
+  owner_id      text REFERENCES users (id) ON DELETE SET NULL,
+  CHECK (NOT is_won OR is_closed)
+);
+${trackedTableDdl('opportunities', 'opportunity', 'O', [], q, lit)}
+
+CREATE TABLE opportunity_contact_roles (${TRACKED_COLUMNS},
+  opportunity_id text NOT NULL REFERENCES opportunities (id) ON DELETE CASCADE,
+  contact_id     text NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  role           varchar(50) NOT NULL,
+  is_primary     boolean NOT NULL DEFAULT false,
+  UNIQUE (opportunity_id, contact_id, role)
+);
+${trackedTableDdl('opportunity_contact_roles', 'opportunityRole', 'R', ['opportunity_id', 'contact_id', 'role'], q, lit)}
+`;
+
+export const crmMigrations: readonly Migration[] = [
+  { id: 1, name: 'tracking functions and tombstones', sql: functions },
+  { id: 2, name: 'core CRM tables', sql: tables },
+];

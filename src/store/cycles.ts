@@ -1,0 +1,87 @@
+import type pg from 'pg';
+import { z } from 'zod';
+
+export const EntityCounts = z.object({
+  entity: z.string().min(1),
+  direction: z.enum(['toCrm', 'toMarketo']),
+  created: z.number().int().nonnegative().default(0),
+  updated: z.number().int().nonnegative().default(0),
+  deleted: z.number().int().nonnegative().default(0),
+  failed: z.number().int().nonnegative().default(0),
+});
+export type EntityCounts = z.input<typeof EntityCounts>;
+
+export interface CycleSummary {
+  id: string;
+  kind: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  status: 'running' | 'succeeded' | 'failed';
+  apiCalls: number;
+  error: string | null;
+  records: z.infer<typeof EntityCounts>[];
+}
+
+/** History of sync cycles and bootstraps: records moved per entity and direction, API calls, duration. */
+export class CycleHistoryRepository {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+  ) {}
+
+  async start(kind: string): Promise<string> {
+    const { rows } = await this.pool.query(`INSERT INTO ${this.schema}.cycles (kind) VALUES ($1) RETURNING id::text AS id`, [z.string().min(1).parse(kind)]);
+    return (rows[0] as { id: string }).id;
+  }
+
+  /** Adds to the counts of a running cycle (several activities report into one cycle). */
+  async addCounts(cycleId: string, counts: readonly EntityCounts[], apiCalls = 0): Promise<void> {
+    const parsed = counts.map((c) => EntityCounts.parse(c));
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (parsed.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.schema}.cycle_records (cycle_id, entity, direction, created, updated, deleted, failed)
+           SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
+           ON CONFLICT (cycle_id, entity, direction) DO UPDATE SET
+             created = cycle_records.created + EXCLUDED.created, updated = cycle_records.updated + EXCLUDED.updated,
+             deleted = cycle_records.deleted + EXCLUDED.deleted, failed = cycle_records.failed + EXCLUDED.failed`,
+          [cycleId, parsed.map((c) => c.entity), parsed.map((c) => c.direction), parsed.map((c) => c.created),
+            parsed.map((c) => c.updated), parsed.map((c) => c.deleted), parsed.map((c) => c.failed)],
+        );
+      }
+      if (apiCalls) await client.query(`UPDATE ${this.schema}.cycles SET api_calls = api_calls + $2 WHERE id = $1`, [cycleId, z.number().int().nonnegative().parse(apiCalls)]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async finish(cycleId: string, outcome: { status: 'succeeded' | 'failed'; error?: string }): Promise<void> {
+    await this.pool.query(
+      `UPDATE ${this.schema}.cycles SET status = $2, error = $3, finished_at = clock_timestamp(),
+         duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int
+       WHERE id = $1`,
+      [cycleId, outcome.status, outcome.error ?? null],
+    );
+  }
+
+  async recent(limit = 20): Promise<CycleSummary[]> {
+    const { rows } = await this.pool.query(
+      `SELECT c.id::text AS id, c.kind, c.started_at AS "startedAt", c.finished_at AS "finishedAt", c.duration_ms AS "durationMs",
+              c.status, c.api_calls AS "apiCalls", c.error,
+              coalesce(json_agg(json_build_object('entity', r.entity, 'direction', r.direction, 'created', r.created,
+                'updated', r.updated, 'deleted', r.deleted, 'failed', r.failed) ORDER BY r.entity, r.direction)
+                FILTER (WHERE r.entity IS NOT NULL), '[]') AS records
+       FROM ${this.schema}.cycles c LEFT JOIN ${this.schema}.cycle_records r ON r.cycle_id = c.id
+       GROUP BY c.id ORDER BY c.id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows as CycleSummary[];
+  }
+}
