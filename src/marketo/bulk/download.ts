@@ -57,7 +57,8 @@ export class ChecksumMismatchError extends Error {
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+// Node socket codes, plus the REST client's transport codes for a call that failed on the wire.
+const NETWORK_CODES = new Set(['NETWORK', 'TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ERR_STREAM_PREMATURE_CLOSE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
 /** Broken connections and truncated bodies are worth a reconnect; HTTP statuses and parse errors are not. */
 export function isBrokenConnection(error: unknown): boolean {
