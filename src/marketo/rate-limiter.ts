@@ -189,7 +189,9 @@ export class InProcessRateLimiter implements RateLimiter {
         await signal;
       } else {
         const wait = Math.min(...ends) + this.limits.windowMs + this.marginMs - now;
-        await Promise.race([this.clock.sleep(wait), signal]);
+        const stop = new AbortController();
+        await Promise.race([this.clock.sleep(wait, stop.signal), signal]);
+        stop.abort();
       }
     }
   }

@@ -49,6 +49,8 @@ describe('InProcessRateLimiter', () => {
     // and it does not dawdle: 23 calls need 4 full windows after the first 5
     const span = byGrant[22]!.granted - byGrant[0]!.granted;
     expect(span).toBeLessThan(4 * (1_000 + 50 + 40) + 200);
+    // no timer is left behind to keep a process alive
+    expect(clock.pendingSleepers).toBe(0);
   });
 
   it('never lets more than maxConcurrent calls hold a permit', async () => {

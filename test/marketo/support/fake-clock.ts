@@ -13,9 +13,15 @@ export class FakeClock implements Clock {
     return this.current;
   }
 
-  sleep(ms: number): Promise<void> {
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
-      this.sleepers.push({ until: this.current + Math.max(0, ms), wake: resolve });
+      if (signal?.aborted) return resolve();
+      const sleeper = { until: this.current + Math.max(0, ms), wake: resolve };
+      this.sleepers.push(sleeper);
+      signal?.addEventListener('abort', () => {
+        this.sleepers = this.sleepers.filter((s) => s !== sleeper);
+        resolve();
+      }, { once: true });
     });
   }
 
