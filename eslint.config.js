@@ -24,9 +24,9 @@ export default tseslint.config(
         {
           paths: [...nodeBuiltins, ...ioLibraries].map((name) => ({ name, message: 'workflows must stay deterministic: do I/O in an activity' })),
           patterns: [
-            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'import activities as types only (proxyActivities)' },
-            { group: ['../src/*', '../src/**', '!../src/types/**'], allowTypeImports: true, message: 'libraries do I/O: call them from activities' },
-            { group: ['../emulator/**', '../client/**', '../workers/**'], message: 'workflows import no process code' },
+            { regex: '^(\\.\\./)+activities/', allowTypeImports: true, message: 'import activities as types only (proxyActivities)' },
+            { regex: '^(\\.\\./)+src/(?!types/)', allowTypeImports: true, message: 'libraries do I/O: call them from activities' },
+            { regex: '^(\\.\\./)+(emulator|client|workers)/', message: 'workflows import no process code' },
           ],
         },
       ],
