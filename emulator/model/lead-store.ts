@@ -1,0 +1,184 @@
+/**
+ * Leads stored by column so a million seeded leads fit in a few hundred MB: the row of lead `id`
+ * is `id - 1` (ids are never reused), timestamps are epoch seconds in typed arrays, and each
+ * field is one plain array holding only that field's values (seeded strings from small pools are
+ * shared references). Lookup indexes are built on first use and maintained after that.
+ */
+export type LeadValue = string | number | boolean | null;
+
+/** A lead as handlers see it: every non-null field plus id and epoch-second timestamps. */
+export interface LeadRecord {
+  id: number;
+  createdAt: number;
+  updatedAt: number;
+  partitionId: number;
+  values: Record<string, LeadValue>;
+}
+
+function grow<T extends Uint32Array | Uint8Array | Uint16Array>(arr: T, needed: number, make: (n: number) => T): T {
+  if (needed <= arr.length) return arr;
+  const next = make(Math.max(needed, arr.length * 2, 1024));
+  next.set(arr);
+  return next;
+}
+
+export class LeadStore {
+  private size = 0;
+  private alive = new Uint8Array(1024);
+  private created = new Uint32Array(1024);
+  private updated = new Uint32Array(1024);
+  private partition = new Uint16Array(1024);
+  private readonly columns = new Map<string, LeadValue[]>();
+  private readonly indexes = new Map<string, Map<string, number | number[]>>();
+  private liveCount = 0;
+
+  /** Highest id ever assigned. */
+  get maxId(): number {
+    return this.size;
+  }
+
+  get count(): number {
+    return this.liveCount;
+  }
+
+  exists(id: number): boolean {
+    return Number.isInteger(id) && id >= 1 && id <= this.size && this.alive[id - 1] === 1;
+  }
+
+  /** Appends a lead and returns its id. `values` must already be validated and normalised. */
+  insert(values: Record<string, LeadValue>, createdAt: number, partitionId = 1): number {
+    const row = this.size;
+    this.size += 1;
+    this.alive = grow(this.alive, this.size, (n) => new Uint8Array(n));
+    this.created = grow(this.created, this.size, (n) => new Uint32Array(n));
+    this.updated = grow(this.updated, this.size, (n) => new Uint32Array(n));
+    this.partition = grow(this.partition, this.size, (n) => new Uint16Array(n));
+    this.alive[row] = 1;
+    this.created[row] = createdAt;
+    this.updated[row] = createdAt;
+    this.partition[row] = partitionId;
+    this.liveCount += 1;
+    for (const [field, value] of Object.entries(values)) {
+      if (value !== null) this.setValue(row + 1, field, value);
+    }
+    return row + 1;
+  }
+
+  get(id: number): LeadRecord | undefined {
+    if (!this.exists(id)) return undefined;
+    const row = id - 1;
+    const values: Record<string, LeadValue> = {};
+    for (const [field, col] of this.columns) {
+      const v = col[row];
+      if (v !== undefined && v !== null) values[field] = v;
+    }
+    return { id, createdAt: this.created[row] ?? 0, updatedAt: this.updated[row] ?? 0, partitionId: this.partition[row] ?? 1, values };
+  }
+
+  value(id: number, field: string): LeadValue {
+    if (field === 'id') return id;
+    const v = this.columns.get(field)?.[id - 1];
+    return v === undefined ? null : v;
+  }
+
+  createdAt(id: number): number {
+    return this.created[id - 1] ?? 0;
+  }
+
+  updatedAt(id: number): number {
+    return this.updated[id - 1] ?? 0;
+  }
+
+  partitionOf(id: number): number {
+    return this.partition[id - 1] ?? 1;
+  }
+
+  touch(id: number, at: number): void {
+    this.updated[id - 1] = at;
+  }
+
+  setValue(id: number, field: string, value: LeadValue): void {
+    let col = this.columns.get(field);
+    if (!col) {
+      col = [];
+      this.columns.set(field, col);
+    }
+    const row = id - 1;
+    const index = this.indexes.get(field);
+    if (index) {
+      const old = col[row];
+      if (old !== undefined && old !== null) removeFromIndex(index, indexKey(old), id);
+      if (value !== null) addToIndex(index, indexKey(value), id);
+    }
+    // Fill holes with null so the array stays packed (holey arrays are slower and larger).
+    while (col.length < row) col.push(null);
+    col[row] = value;
+  }
+
+  delete(id: number): void {
+    if (!this.exists(id)) return;
+    const row = id - 1;
+    for (const [field, index] of this.indexes) {
+      const v = this.columns.get(field)?.[row];
+      if (v !== undefined && v !== null) removeFromIndex(index, indexKey(v), id);
+    }
+    this.alive[row] = 0;
+    this.liveCount -= 1;
+  }
+
+  /** Ids of live leads whose `field` equals `value` (emails compare case-insensitively). */
+  find(field: string, value: string | number): number[] {
+    if (field === 'id') {
+      const id = Number(value);
+      return this.exists(id) ? [id] : [];
+    }
+    const hit = this.index(field).get(indexKey(value));
+    if (hit === undefined) return [];
+    return typeof hit === 'number' ? [hit] : [...hit];
+  }
+
+  /** Live ids in ascending order. */
+  *ids(fromId = 1): Generator<number> {
+    for (let row = Math.max(0, fromId - 1); row < this.size; row++) if (this.alive[row] === 1) yield row + 1;
+  }
+
+  private index(field: string): Map<string, number | number[]> {
+    let index = this.indexes.get(field);
+    if (index) return index;
+    index = new Map();
+    const col = this.columns.get(field) ?? [];
+    for (let row = 0; row < col.length; row++) {
+      const v = col[row];
+      if (v !== undefined && v !== null && this.alive[row] === 1) addToIndex(index, indexKey(v), row + 1);
+    }
+    this.indexes.set(field, index);
+    return index;
+  }
+}
+
+function indexKey(v: LeadValue | string | number): string {
+  return String(v).toLowerCase();
+}
+
+function addToIndex(index: Map<string, number | number[]>, key: string, id: number): void {
+  const cur = index.get(key);
+  if (cur === undefined) index.set(key, id);
+  else if (typeof cur === 'number') index.set(key, cur === id ? cur : [cur, id].sort((a, b) => a - b));
+  else if (!cur.includes(id)) {
+    cur.push(id);
+    cur.sort((a, b) => a - b);
+  }
+}
+
+function removeFromIndex(index: Map<string, number | number[]>, key: string, id: number): void {
+  const cur = index.get(key);
+  if (cur === undefined) return;
+  if (typeof cur === 'number') {
+    if (cur === id) index.delete(key);
+    return;
+  }
+  const rest = cur.filter((x) => x !== id);
+  if (rest.length === 0) index.delete(key);
+  else if (rest.length === 1) index.set(key, rest[0] as number);
+  else index.set(key, rest);
+}
