@@ -7,11 +7,18 @@ import { MarketoApiError } from './errors.js';
  * The outcome of one input record of a batch write, in input order. A skipped record is an outcome, not an
  * exception: `reasons` says why, and the caller files it (error ledger) and carries on.
  */
-export type RecordOutcome = Omit<RecordResult, 'seq' | 'reasons'> & {
+export interface RecordOutcome {
+  /** Index of the input record this outcome belongs to. */
   seq: number;
   status: RecordStatus;
+  /** Empty unless skipped. */
   reasons: RecordReason[];
-};
+  /** Key of the written record: `id` (leads, companies, salespersons) or `marketoGUID` (GUID objects). */
+  id?: number;
+  marketoGUID?: string;
+  /** Any other key Marketo returns (e.g. `leadId` for program members). */
+  [key: string]: unknown;
+}
 
 /**
  * Aligns per-record results with the input. Lead endpoints omit `seq` (order is the contract); object

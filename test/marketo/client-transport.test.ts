@@ -153,7 +153,7 @@ describe('MarketoClient transport (scripted server)', () => {
   it('streams file downloads with Range, returns 206 and 404 as they are, replays on 601', async () => {
     const file = 'id,email\n1,a@b.c\n2,d@e.f\n';
     let first = true;
-    route = (r) => {
+    route = (r): StubReply => {
       if (r.url.pathname.includes('missing')) return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'File for export job not found' };
       if (first) {
         first = false;
