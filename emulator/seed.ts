@@ -15,20 +15,20 @@ import type { Subscription } from './subscription.js';
 export const SeedOptions = z.object({
   seed: z.number().int().default(42),
   leads: z.number().int().min(0).default(1000),
-  /** Defaults: leads/20 companies, leads/200 salespersons (at least 1 each when leads > 0). */
+  /** Defaults: leads/50 companies, leads/200 salespersons (at least 1 each when leads > 0). */
   companies: z.number().int().min(0).optional(),
   salespersons: z.number().int().min(0).optional(),
   opportunities: z.number().int().min(0).optional(),
   /** Opportunity roles per opportunity (each links a lead; logs Add to Opportunity). */
   rolesPerOpportunity: z.number().int().min(0).default(2),
-  /** Records of the seeded custom object type `purchase_c` (linked to leads by leadId). */
+  /** Records of the seeded custom object type `purchase_c` (linked to leads by leadId); default leads/50. */
   customObjects: z.number().int().min(0).optional(),
   programs: z.number().int().min(0).default(5),
   lists: z.number().int().min(0).default(5),
   /** Fraction of leads that are members of each program / list. */
   membershipRate: z.number().min(0).max(1).default(0.1),
   /** Fraction of leads with a later Change Data Value. */
-  changeRate: z.number().min(0).max(1).default(0.2),
+  changeRate: z.number().min(0).max(1).default(0.1),
   /** Date range for createdAt / activityDate (ISO); default the 365 days before now. */
   from: z.string().datetime({ offset: true }).optional(),
   to: z.string().datetime({ offset: true }).optional(),
@@ -70,12 +70,14 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   const rnd = prng(o.seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)] as T;
   const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
+  const hex8 = (): string => Math.floor(rnd() * 0x100000000).toString(16).padStart(8, '0');
   const guid = (): string => {
-    const h = Array.from({ length: 32 }, () => Math.floor(rnd() * 16).toString(16));
-    h[12] = '4';
-    h[16] = ((parseInt(h[16] as string, 16) & 3) | 8).toString(16);
-    const s = h.join('');
-    return `${s.slice(0, 8)}-${s.slice(8, 12)}-${s.slice(12, 16)}-${s.slice(16, 20)}-${s.slice(20)}`;
+    const a = hex8();
+    const b = hex8();
+    const c = hex8();
+    const d = hex8();
+    const variant = ((parseInt(c.charAt(0), 16) & 3) | 8).toString(16);
+    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
   };
   const nowSec = sub.clock.nowSeconds();
   const toSec = o.to ? Math.floor(Date.parse(o.to) / 1000) : nowSec - 3600;
@@ -84,10 +86,10 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   const span = toSec - fromSec;
   const between = (lo: number): number => lo + Math.floor(rnd() * Math.max(1, toSec - lo));
 
-  const nCompanies = o.companies ?? (o.leads > 0 ? Math.max(1, Math.floor(o.leads / 20)) : 0);
+  const nCompanies = o.companies ?? (o.leads > 0 ? Math.max(1, Math.floor(o.leads / 50)) : 0);
   const nSales = o.salespersons ?? (o.leads > 0 ? Math.max(1, Math.floor(o.leads / 200)) : 0);
   const nOpps = o.opportunities ?? Math.floor(nCompanies / 2);
-  const nCustom = o.customObjects ?? Math.floor(o.leads / 10);
+  const nCustom = o.customObjects ?? Math.floor(o.leads / 50);
   const events: ActivityInput[] = [];
 
   // Companies and salespersons exist from the start of the range (no activities).
@@ -119,21 +121,31 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   created.sort();
   const firstLeadId = sub.leads.maxId + 1;
   const newLeadAttrs = [{ name: 'Source Type', value: 'New lead' }];
+  const ascii = (x: string): string => x.toLowerCase().normalize('NFD').replace(/[^a-z0-9]/g, '');
+  const firstAscii = FIRST.map(ascii);
+  const lastAscii = LAST.map(ascii);
+  const cols = ['firstName', 'lastName', 'email', 'title', 'city', 'country', 'leadSource', 'leadScore', 'externalCompanyId', 'company', 'externalSalesPersonId'];
+  const row: LeadValue[] = new Array<LeadValue>(cols.length).fill(null);
+  const companyIds = Array.from({ length: nCompanies }, (_, c) => `EXT-C-${c + 1}`);
+  const salesIds = Array.from({ length: nSales }, (_, c) => `EXT-SP-${c + 1}`);
   for (let i = 0; i < o.leads; i++) {
-    const first = pick(FIRST);
-    const last = pick(LAST);
-    const values: Record<string, LeadValue> = {
-      firstName: first, lastName: last,
-      email: `${first}.${last}.${firstLeadId + i}@example.com`.toLowerCase().normalize('NFD').replace(/[^\x21-\x7e]/g, '').replace(/'/g, ''),
-      title: pick(TITLES), city: pick(CITIES), country: pick(COUNTRIES), leadSource: pick(SOURCES), leadScore: int(0, 100),
-    };
+    const fi = Math.floor(rnd() * FIRST.length);
+    const la = Math.floor(rnd() * LAST.length);
+    row[0] = FIRST[fi] as string;
+    row[1] = LAST[la] as string;
+    row[2] = `${firstAscii[fi] as string}.${lastAscii[la] as string}.${firstLeadId + i}@example.com`;
+    row[3] = pick(TITLES);
+    row[4] = pick(CITIES);
+    row[5] = pick(COUNTRIES);
+    row[6] = pick(SOURCES);
+    row[7] = int(0, 100);
     if (nCompanies) {
-      const c = int(1, nCompanies);
-      values.externalCompanyId = `EXT-C-${c}`;
-      values.company = companyNames[c - 1] ?? null;
+      const c = int(0, nCompanies - 1);
+      row[8] = companyIds[c] as string;
+      row[9] = companyNames[c] as string;
     }
-    if (nSales) values.externalSalesPersonId = `EXT-SP-${int(1, nSales)}`;
-    sub.leads.insert(values, created[i] as number);
+    if (nSales) row[10] = salesIds[int(0, nSales - 1)] as string;
+    sub.leads.insertRow(cols, row, created[i] as number);
   }
   const leadIdAt = (i: number): number => firstLeadId + i;
   const randomLead = (): number => int(0, o.leads - 1);

@@ -64,6 +64,16 @@ export class LeadStore {
     return row + 1;
   }
 
+  /** Fast path for bulk loads: `values[i]` is the value of `fields[i]` (arrays may be reused). */
+  insertRow(fields: readonly string[], values: readonly LeadValue[], createdAt: number, partitionId = 1): number {
+    const id = this.insert({}, createdAt, partitionId);
+    for (let i = 0; i < fields.length; i++) {
+      const v = values[i];
+      if (v !== undefined && v !== null) this.setValue(id, fields[i] as string, v);
+    }
+    return id;
+  }
+
   get(id: number): LeadRecord | undefined {
     if (!this.exists(id)) return undefined;
     const row = id - 1;
