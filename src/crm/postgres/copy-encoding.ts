@@ -35,7 +35,7 @@ export function encodeCopyValue(column: ColumnMeta, value: unknown): Encoded {
       if (typeof value !== 'string' && typeof value !== 'number') return invalid(field.name, 'text');
       const s = String(value);
       if (s.includes('\u0000')) return invalid(field.name, 'text without NUL characters');
-      if (field.length !== undefined && [...s].length > field.length) return { error: `value too long for field '${field.name}' (max ${field.length})` };
+      if (field.length !== undefined && s.length > field.length && [...s].length > field.length) return { error: `value too long for field '${field.name}' (max ${field.length})` };
       if (field.type === 'email' && !EMAIL.test(s)) return invalid(field.name, 'an email address');
       return escapeCopy(s);
     }

@@ -49,13 +49,13 @@ $fn$;
 CREATE TABLE tombstones (
   seq         bigserial PRIMARY KEY,
   entity      text NOT NULL,
-  record_id   text NOT NULL,
+  record_id   varchar(40) NOT NULL,
   deleted_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   origin      text NOT NULL,
   keys        jsonb NOT NULL DEFAULT '{}',
-  merged_into text
+  merged_into varchar(40)
 );
-CREATE INDEX tombstones_stream ON tombstones (entity, deleted_at, record_id);
+CREATE INDEX tombstones_stream ON tombstones (entity, deleted_at, record_id COLLATE "C");
 
 -- Custom objects provisioned from Marketo: entity custom:<name> lives in table co_<name>.
 CREATE TABLE custom_objects (
@@ -75,7 +75,7 @@ export function trackedTableDdl(table: string, entity: string, idPrefix: string,
 CREATE SEQUENCE ${seq};
 ALTER TABLE ${t} ALTER COLUMN id SET DEFAULT (${literal(idPrefix)} || lpad(nextval(${literal(`${table}_id_seq`)}::regclass)::text, 12, '0'));
 ALTER SEQUENCE ${seq} OWNED BY ${t}.id;
-CREATE INDEX ${quote(`${table}_changes`)} ON ${t} (updated_at, id);
+CREATE INDEX ${quote(`${table}_changes`)} ON ${t} (updated_at, id COLLATE "C");
 CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION touch_row();
 CREATE TRIGGER tombstone AFTER DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION write_tombstone(${args});
 `;
@@ -83,7 +83,7 @@ CREATE TRIGGER tombstone AFTER DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION writ
 
 /** Columns every tracked table starts with. */
 export const TRACKED_COLUMNS = `
-  id          text PRIMARY KEY,
+  id          varchar(40) PRIMARY KEY,
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   origin      text NOT NULL DEFAULT 'user'`;
@@ -115,7 +115,7 @@ CREATE TABLE accounts (${TRACKED_COLUMNS},
   billing_postal_code varchar(255),
   billing_country     varchar(255),
   sic_code            varchar(40),
-  owner_id            text REFERENCES users (id) ON DELETE SET NULL
+  owner_id            varchar(40) REFERENCES users (id) ON DELETE SET NULL
 );
 ${trackedTableDdl('accounts', 'account', 'A', [], q, lit)}
 
@@ -145,17 +145,17 @@ CREATE TABLE leads (${TRACKED_COLUMNS},
   lead_score             integer,
   acquisition_program_id integer,
   acquisition_date       timestamptz,
-  owner_id               text REFERENCES users (id) ON DELETE SET NULL,
+  owner_id               varchar(40) REFERENCES users (id) ON DELETE SET NULL,
   is_converted           boolean NOT NULL DEFAULT false,
   converted_at           timestamptz,
-  converted_contact_id   text,
-  converted_account_id   text
+  converted_contact_id   varchar(40),
+  converted_account_id   varchar(40)
 );
 ${trackedTableDdl('leads', 'lead', 'L', ['marketo_lead_id', 'email'], q, lit)}
 
 CREATE TABLE contacts (${TRACKED_COLUMNS},
   marketo_lead_id        bigint UNIQUE,
-  account_id             text REFERENCES accounts (id) ON DELETE SET NULL,
+  account_id             varchar(40) REFERENCES accounts (id) ON DELETE SET NULL,
   first_name             varchar(255),
   last_name              varchar(255),
   email                  email_address,
@@ -175,12 +175,12 @@ CREATE TABLE contacts (${TRACKED_COLUMNS},
   lead_score             integer,
   acquisition_program_id integer,
   acquisition_date       timestamptz,
-  owner_id               text REFERENCES users (id) ON DELETE SET NULL
+  owner_id               varchar(40) REFERENCES users (id) ON DELETE SET NULL
 );
 ${trackedTableDdl('contacts', 'contact', 'C', ['marketo_lead_id', 'email'], q, lit)}
 
 CREATE TABLE opportunities (${TRACKED_COLUMNS},
-  account_id    text REFERENCES accounts (id) ON DELETE SET NULL,
+  account_id    varchar(40) REFERENCES accounts (id) ON DELETE SET NULL,
   name          varchar(255) NOT NULL,
   description   text,
   amount        currency_amount,
@@ -193,14 +193,14 @@ CREATE TABLE opportunities (${TRACKED_COLUMNS},
   next_step     varchar(255),
   created_date  timestamptz NOT NULL DEFAULT now(),
   close_date    date,
-  owner_id      text REFERENCES users (id) ON DELETE SET NULL,
+  owner_id      varchar(40) REFERENCES users (id) ON DELETE SET NULL,
   CHECK (NOT is_won OR is_closed)
 );
 ${trackedTableDdl('opportunities', 'opportunity', 'O', [], q, lit)}
 
 CREATE TABLE opportunity_contact_roles (${TRACKED_COLUMNS},
-  opportunity_id text NOT NULL REFERENCES opportunities (id) ON DELETE CASCADE,
-  contact_id     text NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+  opportunity_id varchar(40) NOT NULL REFERENCES opportunities (id) ON DELETE CASCADE,
+  contact_id     varchar(40) NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
   role           varchar(50) NOT NULL,
   is_primary     boolean NOT NULL DEFAULT false,
   UNIQUE (opportunity_id, contact_id, role)

@@ -44,7 +44,7 @@ const SQL_TYPES: Record<CrmFieldType, (length?: number) => string> = {
   boolean: () => 'boolean',
   date: () => 'date',
   datetime: () => 'timestamptz',
-  reference: () => 'text',
+  reference: () => 'varchar(40)',
 };
 
 const LINK_TABLES = { lead: 'leads', contact: 'contacts', account: 'accounts' } as const;
@@ -87,7 +87,7 @@ export async function provisionCustomObject(pool: pg.Pool, schema: string, input
     const columns = [
       TRACKED_COLUMNS,
       'marketo_guid varchar(36) UNIQUE',
-      ...spec.links.map((l) => `${l}_id text REFERENCES ${LINK_TABLES[l]} (id) ON DELETE CASCADE`),
+      ...spec.links.map((l) => `${l}_id varchar(40) REFERENCES ${LINK_TABLES[l]} (id) ON DELETE CASCADE`),
       ...spec.fields.map((f) => `${quoteIdent(f.name, 'field name')} ${SQL_TYPES[f.type](f.length)}`),
       `UNIQUE (${spec.dedupeFields.map((d) => quoteIdent(d, 'field name')).join(', ')})`,
     ];

@@ -1,0 +1,131 @@
+/**
+ * CRM write/read benchmark (acceptance point of the CRM connector):
+ *   npx tsx bench/crm-upsert.ts [--rows 1000000] [--batch 50000]
+ * In one process and one database: COPY N rows into an unindexed plain table (baseline), upsert
+ * the same N mapped leads through the Postgres connector, then read N changes back through
+ * readChanges. Reports rows/s and the ratios (goals: upsert ≥ 0.4 × COPY; read within the
+ * same order of magnitude as the write). Uses DATABASE_URL, or starts a local cluster in .data/.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Command } from 'commander';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { z } from 'zod';
+import type { CrmRecord } from '../src/crm/connector.js';
+import { encodeCopyValue } from '../src/crm/postgres/copy-encoding.js';
+import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
+import { compileToCrm } from '../src/mapping/apply.js';
+import type { MappingConfig } from '../src/mapping/mapping-config.js';
+import { validateMapping } from '../src/mapping/validate.js';
+import { ensureLocalPostgres } from '../src/services/local-postgres.js';
+import { benchMapping, benchMarketoSchemas, syntheticMarketoLead } from './crm-fixtures.js';
+
+const Options = z.object({ rows: z.coerce.number().int().min(1000), batch: z.coerce.number().int().min(100).max(200_000) });
+
+async function main(): Promise<void> {
+  const cli = new Command().option('--rows <n>', 'rows to write and read', '1000000').option('--batch <n>', 'records per upsert call', '50000');
+  const opts = Options.parse(cli.parse(process.argv).opts());
+  const baseUrl = process.env.DATABASE_URL ?? (await ensureLocalPostgres({ dataDir: '.data/bench-postgres' })).url;
+  const dbName = `bench_crm_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${dbName}`;
+  const log = (line: string) => process.stdout.write(line + '\n');
+  try {
+    const crm = await PostgresCrmConnector.open({ connectionString: url.toString() });
+    try {
+      await run(crm, url.toString(), opts.rows, opts.batch, log);
+    } finally {
+      await crm.close();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function run(crm: PostgresCrmConnector, url: string, rows: number, batch: number, log: (l: string) => void): Promise<void> {
+  const describe = await crm.describe();
+  const mapping: MappingConfig = benchMapping(describe);
+  const report = validateMapping(mapping, benchMarketoSchemas(), describe);
+  if (report.errors.length) throw new Error(`bench mapping invalid: ${report.errors.join('; ')}`);
+
+  // Map Marketo leads to CRM lead records once; both the COPY baseline and the upsert get the same rows.
+  let t = performance.now();
+  const records: CrmRecord[] = new Array<CrmRecord>(rows);
+  const toCrm = compileToCrm(mapping, 'lead', 'lead', benchMarketoSchemas(), describe);
+  for (let i = 0; i < rows; i++) {
+    const mapped = toCrm(syntheticMarketoLead(i + 1));
+    if (!mapped.ok) throw new Error(`row ${i}: ${mapped.errors.join('; ')}`);
+    records[i] = mapped.record;
+  }
+  const mapSeconds = (performance.now() - t) / 1000;
+  log(`rows: ${rows}, batch: ${batch}, columns per row: ${Object.keys(records[0]!).length}`);
+  log(`map Marketo → CRM: ${fmt(rows / mapSeconds)} rows/s (${mapSeconds.toFixed(1)} s)`);
+
+  // Baseline: the same rows, same column types, COPY into an unindexed plain table.
+  const leadTable = await crm.table('lead');
+  const columns = Object.keys(records[0]!).map((name) => leadTable.columns.get(name)!);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE TABLE copy_baseline (${columns.map((c) => `"${c.field.name}" ${c.sqlType}`).join(', ')})`);
+    t = performance.now();
+    for (let start = 0; start < rows; start += batch) {
+      const slice = records.slice(start, start + batch);
+      const lines = function* () {
+        let buf = '';
+        for (const r of slice) {
+          buf += columns.map((c) => encodeCopyValue(c, r[c.field.name]) as string).join('\t') + '\n';
+          if (buf.length > 1 << 20) {
+            yield buf;
+            buf = '';
+          }
+        }
+        if (buf) yield buf;
+      };
+      await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY copy_baseline (${columns.map((c) => `"${c.field.name}"`).join(', ')}) FROM STDIN`)));
+    }
+    const copySeconds = (performance.now() - t) / 1000;
+    const copyRate = rows / copySeconds;
+    log(`COPY into unindexed table: ${fmt(copyRate)} rows/s (${copySeconds.toFixed(1)} s)`);
+
+    t = performance.now();
+    let created = 0;
+    for (let start = 0; start < rows; start += batch) {
+      const results = await crm.upsert('lead', records.slice(start, start + batch), { keyField: 'marketo_lead_id' });
+      for (const r of results) {
+        if (r.status === 'failed') throw new Error(`upsert failed at ${start + r.index}: ${r.code} ${r.reason}`);
+        if (r.status === 'created') created++;
+      }
+    }
+    const upsertSeconds = (performance.now() - t) / 1000;
+    const upsertRate = rows / upsertSeconds;
+    log(`connector upsert (created ${created}): ${fmt(upsertRate)} rows/s (${upsertSeconds.toFixed(1)} s)  ratio to COPY: ${(upsertRate / copyRate).toFixed(2)} (goal ≥ 0.40)`);
+
+    t = performance.now();
+    let read = 0;
+    let cursor: string | undefined;
+    for (;;) {
+      const page = await crm.readChanges('lead', { cursor, limit: 10_000, includeOwnWrites: true });
+      read += page.changes.length;
+      cursor = page.cursor;
+      if (!page.hasMore) break;
+    }
+    const readSeconds = (performance.now() - t) / 1000;
+    const readRate = read / readSeconds;
+    log(`readChanges (${read} changes): ${fmt(readRate)} rows/s (${readSeconds.toFixed(1)} s)  ratio to upsert: ${(readRate / upsertRate).toFixed(2)} (goal: 0.1 – 10)`);
+    if (read !== rows) throw new Error(`read ${read} changes, expected ${rows}`);
+  } finally {
+    await client.end();
+  }
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+await main();

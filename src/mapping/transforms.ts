@@ -1,0 +1,146 @@
+import type { CrmField, CrmValue } from '../crm/connector.js';
+import type { MarketoField } from './marketo-schema.js';
+import { CRM_FAMILY, MARKETO_FAMILY, MARKETO_STRING_LENGTH, MARKETO_TEXT_LENGTH, type Family } from './types.js';
+
+/**
+ * Value transforms between Marketo's wire values (REST JSON, or bulk CSV strings) and CRM values,
+ * for every Marketo data type. Errors name the field, never the value (values may be PII).
+ */
+
+export type Transformed = { ok: true; value: CrmValue } | { ok: false; error: string };
+
+export interface TransformOptions {
+  /** Picklist translation, Marketo value → CRM value. */
+  valueMap?: Record<string, string>;
+  truncate?: boolean;
+  /** Bulk extract files write empty values as the literal `null`. */
+  csvNulls?: boolean;
+}
+
+interface Target {
+  name: string;
+  family: Family;
+  /** The concrete type, for formats (email) and lengths. */
+  type: string;
+  length?: number;
+}
+
+const INTEGER = /^[-+]?\d+$/;
+const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
+const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const TRUE = new Set(['true', 't', '1', 'yes', 'y']);
+const FALSE = new Set(['false', 'f', '0', 'no', 'n']);
+
+export function marketoToCrm(value: unknown, _from: MarketoField, to: CrmField, options: TransformOptions = {}): Transformed {
+  const target: Target = { name: to.name, family: CRM_FAMILY[to.type], type: to.type, length: to.length };
+  let v = value;
+  if (options.valueMap && typeof v === 'string' && Object.hasOwn(options.valueMap, v)) v = options.valueMap[v];
+  return convert(v, target, options, 'crm');
+}
+
+export function crmToMarketo(value: unknown, _from: CrmField, to: MarketoField, options: TransformOptions = {}): Transformed {
+  const length = to.length ?? (to.dataType === 'text' ? MARKETO_TEXT_LENGTH : to.dataType === 'string' ? MARKETO_STRING_LENGTH : undefined);
+  const target: Target = { name: to.name, family: MARKETO_FAMILY[to.dataType], type: to.dataType, length: length ?? undefined };
+  let v = value;
+  if (options.valueMap && typeof v === 'string') {
+    const reverse = Object.entries(options.valueMap).find(([, crm]) => crm === v);
+    if (reverse) v = reverse[0];
+  }
+  return convert(v, target, options, 'marketo');
+}
+
+function convert(value: unknown, target: Target, options: TransformOptions, side: 'crm' | 'marketo'): Transformed {
+  if (value === null || value === undefined || value === '' || (options.csvNulls && value === 'null')) return { ok: true, value: null };
+  const bad = (expected: string): Transformed => ({ ok: false, error: `invalid value for field '${target.name}': expected ${expected}` });
+  switch (target.family) {
+    case 'text':
+    case 'reference': {
+      let s: string;
+      if (typeof value === 'string') s = value;
+      else if (typeof value === 'number' && Number.isFinite(value)) s = String(value);
+      else if (typeof value === 'boolean') s = String(value);
+      else return bad('text');
+      if (target.type === 'email') {
+        s = s.trim();
+        // Marketo accepts ASCII email addresses only.
+        if (!EMAIL.test(s) || (side === 'marketo' && /[^\x20-\x7e]/.test(s))) return bad('an email address');
+      }
+      if (target.length !== undefined && s.length > target.length && [...s].length > target.length) {
+        if (!options.truncate) return { ok: false, error: `value too long for field '${target.name}' (max ${target.length} characters)` };
+        s = [...s].slice(0, target.length).join('');
+      }
+      return { ok: true, value: s };
+    }
+    case 'integer': {
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return { ok: true, value };
+      if (typeof value === 'string' && INTEGER.test(value.trim())) {
+        const n = Number(value.trim());
+        if (Number.isSafeInteger(n)) return { ok: true, value: n };
+      }
+      return bad('an integer');
+    }
+    case 'decimal': {
+      if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
+      if (typeof value === 'string' && DECIMAL.test(value.trim())) return { ok: true, value: Number(value.trim()) };
+      return bad('a number');
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return { ok: true, value };
+      if (typeof value === 'number' && (value === 0 || value === 1)) return { ok: true, value: value === 1 };
+      if (typeof value === 'string') {
+        const s = value.trim().toLowerCase();
+        if (TRUE.has(s)) return { ok: true, value: true };
+        if (FALSE.has(s)) return { ok: true, value: false };
+      }
+      return bad('a boolean');
+    }
+    case 'date': {
+      if (typeof value !== 'string') return bad('a date (YYYY-MM-DD)');
+      const s = value.trim().slice(0, 10);
+      const m = DATE.exec(s);
+      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return bad('a date (YYYY-MM-DD)');
+      // A datetime string only makes a date when it is exactly midnight UTC or has no time.
+      if (value.trim().length > 10) {
+        const ms = parseDateTime(value);
+        if (ms === undefined || ms % 86_400_000 !== 0) return bad('a date (YYYY-MM-DD)');
+      }
+      return { ok: true, value: s };
+    }
+    case 'datetime': {
+      if (typeof value !== 'string') return bad('an ISO-8601 datetime');
+      const ms = parseDateTime(value);
+      if (ms === undefined) return bad('an ISO-8601 datetime');
+      return { ok: true, value: formatDateTime(ms, side === 'marketo') };
+    }
+  }
+}
+
+function isRealDate(y: number, m: number, d: number): boolean {
+  const dt = new Date(Date.UTC(y, m - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
+}
+
+const DATETIME = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2}|[+-]\d{2})?(?:\+0000)?$/;
+
+/**
+ * Parses the datetime spellings Marketo and Postgres produce: `2020-08-30T07:00:58Z`,
+ * `2013-09-26T06:56:35+0000`, the Asset API's `2017-07-27T01:38:33Z+0000`, old `2014-11-13 12:43:04`
+ * (UTC), Postgres' `2026-11-28T10:46:31.123456+00:00`, and a bare date (midnight UTC).
+ */
+export function parseDateTime(input: string): number | undefined {
+  const m = DATETIME.exec(input.trim());
+  if (!m) return undefined;
+  const [, date, time = '00:00:00', fraction = '', zone = 'Z'] = m;
+  const hms = time.length === 5 ? `${time}:00` : time;
+  const ms = fraction ? fraction.slice(0, 4).padEnd(4, '0') : '';
+  const tz = zone === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone.includes(':') ? zone : `${zone.slice(0, 3)}:${zone.slice(3)}`;
+  const out = Date.parse(`${date}T${hms}${ms}${tz}`);
+  return Number.isNaN(out) ? undefined : out;
+}
+
+/** Marketo keeps per-second resolution: drop the fraction for Marketo, keep milliseconds for the CRM. */
+export function formatDateTime(ms: number, perSecond: boolean): string {
+  const iso = new Date(perSecond ? Math.floor(ms / 1000) * 1000 : ms).toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}Z` : iso;
+}
