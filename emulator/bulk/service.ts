@@ -1,0 +1,117 @@
+import { mkdtempSync, rmSync, unlink } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Subscription } from '../subscription.js';
+import { writeExportFile } from './export-file.js';
+import { ExportJobs } from './export-jobs.js';
+import type { ExportSpec } from './export-sources.js';
+import { ImportJobs } from './import-jobs.js';
+import { runImport, type ImportSpec } from './import-processor.js';
+import { BulkOptions, type ResolvedBulkOptions } from './options.js';
+
+const DAY = 86_400_000;
+
+/**
+ * The bulk state of one emulator: export jobs, import batches, their files in a private temp
+ * folder, and the bulk fault switches. One per subscription, so parallel emulators in one process
+ * stay apart.
+ */
+export class BulkService {
+  readonly options: ResolvedBulkOptions;
+  readonly exports: ExportJobs<ExportSpec>;
+  readonly imports: ImportJobs<ImportSpec>;
+  readonly dir: string;
+  /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
+  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number };
+  private fileSeq = 0;
+
+  constructor(
+    readonly subscription: Subscription,
+    input: BulkOptions = {},
+  ) {
+    this.options = BulkOptions.parse(input);
+    this.dir = mkdtempSync(join(this.options.tempDir ?? tmpdir(), 'marketo-emulator-bulk-'));
+    const o = this.options;
+    const now = () => subscription.clock.now();
+    this.faults = { breakDownloadAfterBytes: o.faults.breakDownloadAfterBytes, breakDownloads: o.faults.breakDownloads, queueFull: o.faults.queueFull };
+    this.exports = new ExportJobs<ExportSpec>({
+      now,
+      limits: {
+        maxProcessing: o.export.maxProcessing,
+        maxQueued: o.export.maxQueued,
+        dailyQuotaBytes: o.export.dailyQuotaBytes,
+        fileRetentionMs: o.export.fileRetentionDays * DAY,
+      },
+      discardFile: discard,
+      processor: (job, signal) =>
+        writeExportFile(job.spec.source(), {
+          path: this.newPath(`export-${job.exportId}`),
+          format: job.format,
+          rate: { rowsPerSecond: o.export.rowsPerSecond, bytesPerSecond: o.export.bytesPerSecond },
+          signal,
+        }),
+    });
+    this.exports.failNext = o.faults.failExports;
+    this.imports = new ImportJobs<ImportSpec>({
+      now,
+      limits: { maxImporting: o.import.maxImporting, maxQueued: o.import.maxQueued },
+      discardFile: discard,
+      processor: async (batch) => {
+        try {
+          return await runImport(subscription, batch.spec, {
+            failuresPath: this.newPath(`import-${batch.batchId}-failures`),
+            warningsPath: this.newPath(`import-${batch.batchId}-warnings`),
+            rowsPerSecond: o.import.rowsPerSecond,
+          });
+        } finally {
+          discard(batch.spec.filePath);
+        }
+      },
+    });
+    this.imports.failNext = o.faults.failImports;
+  }
+
+  newPath(stem: string): string {
+    return join(this.dir, `${stem}-${++this.fileSeq}`);
+  }
+
+  /** Resolves when no export or import is working in the background. */
+  async idle(): Promise<void> {
+    await Promise.all([this.exports.idle(), this.imports.idle()]);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.exports.close(), this.imports.close()]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function discard(path: string): void {
+  unlink(path, () => undefined);
+}
+
+const services = new WeakMap<Subscription, BulkService>();
+
+/** The bulk service of an emulator's subscription, created with default options on first use. */
+export function bulkService(subscription: Subscription): BulkService {
+  let service = services.get(subscription);
+  if (!service) {
+    service = new BulkService(subscription);
+    services.set(subscription, service);
+  }
+  return service;
+}
+
+/** Replaces the bulk settings of a running emulator (closing the previous bulk state). */
+export async function configureBulk(subscription: Subscription, options: BulkOptions): Promise<BulkService> {
+  await services.get(subscription)?.close();
+  const service = new BulkService(subscription, options);
+  services.set(subscription, service);
+  return service;
+}
+
+/** Stops bulk work and removes its files; call when the emulator closes. */
+export async function closeBulk(subscription: Subscription): Promise<void> {
+  await services.get(subscription)?.close();
+  services.delete(subscription);
+}
