@@ -92,7 +92,8 @@ export interface Partition {
   description: string;
 }
 
-export const NewLeadFieldInput = FieldDef.omit({ id: true });
+/** A new custom lead field; `searchable` defaults to true for string/email/integer fields. */
+export const NewLeadFieldInput = FieldDef.omit({ id: true, searchable: true }).extend({ searchable: z.boolean().optional() });
 
 const DEFAULT_SOURCE = 'Web service API';
 const COMPANY_FIELDS = new Set(['company', 'annualRevenue', 'industry', 'numberOfEmployees', 'site', 'billingStreet', 'billingCity', 'billingState', 'billingCountry', 'billingPostalCode', 'mainPhone', 'sicCode', 'website']);
@@ -139,7 +140,7 @@ export class Subscription {
     const parsed = NewLeadFieldInput.parse(input);
     const existing = this.leadFieldList.find((f) => f.name === parsed.name);
     if (existing && !existing.hidden) throw new Error(`lead field '${parsed.name}' already exists`);
-    const field: FieldDef = { ...parsed, searchable: input.searchable ?? isSearchableType(parsed.dataType), id: Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1 };
+    const field: FieldDef = { ...parsed, searchable: parsed.searchable ?? isSearchableType(parsed.dataType), id: Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1 };
     this.leadFieldList = [...this.leadFieldList.filter((f) => f.name !== parsed.name), field];
     return field;
   }

@@ -10,7 +10,7 @@ import { NewLeadFieldInput } from '../subscription.js';
  * Test/benchmark controls under `/_emulator/` (not Marketo paths; no auth, no limits). Each one
  * mirrors a method on `subscription` (or the runtime) so in-process tests need no HTTP.
  */
-const ObjectFieldBody = z.object({ object: z.string(), field: FieldDef });
+const ObjectFieldBody = z.object({ object: z.string(), field: z.record(z.string(), z.unknown()) });
 const HideBody = z.object({ object: z.string().default('lead'), name: z.string() });
 const ClockBody = z.union([z.object({ advanceMs: z.number().int() }), z.object({ set: z.string().datetime({ offset: true }) })]);
 const EditLeadBody = z.object({ id: z.number().int(), changes: z.record(z.string(), z.unknown()) });
@@ -38,7 +38,7 @@ export function adminRoutes(): AdminRoute[] {
       handler: (rt, body) => {
         const { object, field } = ObjectFieldBody.parse(body);
         if (object === 'lead') return rt.subscription.addLeadField(NewLeadFieldInput.parse(field));
-        return rt.subscription.addObjectField(object, field);
+        return rt.subscription.addObjectField(object, FieldDef.parse(field));
       },
     },
     {

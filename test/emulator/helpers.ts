@@ -21,10 +21,15 @@ export interface CallOptions {
   token?: string | null;
 }
 
+export interface ResultItem {
+  [k: string]: unknown;
+  reasons?: { code: string; message: string }[];
+}
+
 export interface Envelope {
   requestId: string;
   success: boolean;
-  result?: Record<string, unknown>[];
+  result?: ResultItem[];
   errors?: { code: string; message: string }[];
   warnings?: unknown[];
   nextPageToken?: string;

@@ -12,7 +12,7 @@ describe('emulator HTTP surface', () => {
 
   describe('identity', () => {
     it('issues {uuid}:{suffix} tokens and hands the same one back with the remaining lifetime', async () => {
-      const first = await (await fetch(`${em.url}/identity/oauth/token?grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}`)).json();
+      const first = (await (await fetch(`${em.url}/identity/oauth/token?grant_type=client_credentials&client_id=${CLIENT_ID}&client_secret=${CLIENT_SECRET}`)).json()) as { access_token: string };
       expect(first).toEqual({ access_token: expect.stringMatching(/^[0-9a-f-]{36}:int$/), token_type: 'bearer', expires_in: 59, scope: 'api-user@emulator.example' });
       clock += 10_000;
       const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: CLIENT_SECRET });
