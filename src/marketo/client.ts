@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TokenCache } from './auth.js';
 import { classify, classifyHttpStatus } from './classification.js';
 import { systemClock, type Clock } from './clock.js';
-import { envelopeHeadSchema, envelopeSchema, type Envelope } from './envelope.js';
+import { envelopeHeadSchema, envelopeSchema, serverTimeOfBody, type Envelope } from './envelope.js';
 import { MarketoApiError } from './errors.js';
 import {
   DEFAULT_MAX_URL_LENGTH,
@@ -94,12 +94,14 @@ export class MarketoClient implements MarketoTransport {
   private readonly logger: MarketoLogger | undefined;
   private readonly maxUrlLength: number;
   private readonly requestTimeoutMs: number;
+  private readonly clock: Clock;
 
   constructor(options: MarketoClientOptions) {
     const parsed = clientOptionsSchema.safeParse(options);
     if (!parsed.success) throw new Error(`invalid MarketoClient options: ${z.prettifyError(parsed.error)}`);
     const o = parsed.data;
     const clock = o.clock ?? systemClock;
+    this.clock = clock;
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.http = createHttp({ timeoutMs: o.timeouts.requestMs, ...(o.userAgent ? { userAgent: o.userAgent } : {}) });
     this.limiter = o.limiter ?? new InProcessRateLimiter(o.limits, clock);
@@ -148,9 +150,11 @@ export class MarketoClient implements MarketoTransport {
       const started = Date.now();
       try {
         raw = await send(this.http, prepared, { ...spec.headers, authorization: `Bearer ${token}` }, endpoint, spec.timeoutMs ?? this.requestTimeoutMs);
-      } finally {
+      } catch (err) {
         release();
+        throw err;
       }
+      release({ serverTime: serverTimeOfBody(raw.body) });
       this.logger?.debug({ endpoint, status: raw.statusCode, ms: Date.now() - started, tunnelled: prepared.tunnelled, attempt }, 'marketo call');
       if (raw.statusCode !== 200) throw httpFailure(raw, endpoint);
       const json = parseJson(raw.body, endpoint);
@@ -182,7 +186,10 @@ export class MarketoClient implements MarketoTransport {
         release();
         throw err;
       }
-      finished(response.body, () => release());
+      // The download keeps its connection slot until the body is read, but leaves the rate window by
+      // the time the headers came back.
+      const respondedAt = this.clock.now();
+      finished(response.body, () => release({ respondedAt }));
       const { statusCode, headers } = response;
       const isJson = String(headers['content-type'] ?? '').includes('application/json');
       if (statusCode >= 500 || [401, 413, 414, 429].includes(statusCode)) {

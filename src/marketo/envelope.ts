@@ -86,3 +86,28 @@ export const recordResultSchema = z
   });
 
 export type RecordResult = z.output<typeof recordResultSchema>;
+
+// ---- requestId ----------------------------------------------------------------------------------
+
+const REQUEST_ID_IN_BODY = /"requestId"\s*:\s*"[0-9a-fA-F]{1,8}#([0-9a-fA-F]{1,12})"/;
+const PLAUSIBLE_FROM = Date.UTC(2000, 0, 1);
+const PLAUSIBLE_TO = Date.UTC(2100, 0, 1);
+
+/**
+ * Marketo's requestId is `{node}#{server epoch ms in hex}` (marketo-api.md §1.5). Returns that server time,
+ * or undefined when the id does not have this form or the time is implausible.
+ */
+export function serverTimeOfRequestId(requestId: string): number | undefined {
+  const m = /^[0-9a-fA-F]{1,8}#([0-9a-fA-F]{1,12})$/.exec(requestId);
+  return m ? plausible(parseInt(m[1]!, 16)) : undefined;
+}
+
+/** Same, read from a raw response body without parsing it (the limiter needs it before validation). */
+export function serverTimeOfBody(body: string): number | undefined {
+  const m = REQUEST_ID_IN_BODY.exec(body);
+  return m ? plausible(parseInt(m[1]!, 16)) : undefined;
+}
+
+function plausible(ms: number): number | undefined {
+  return ms >= PLAUSIBLE_FROM && ms < PLAUSIBLE_TO ? ms : undefined;
+}

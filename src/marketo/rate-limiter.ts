@@ -13,7 +13,18 @@ export interface RateLimiter {
   usage(): LimiterUsage;
 }
 
-export type Release = () => void;
+/** Ends a call. Pass what is known about the response so a finished call leaves the window as early as is safe. */
+export type Release = (info?: ReleaseInfo) => void;
+
+export interface ReleaseInfo {
+  /**
+   * Server clock (epoch ms) when Marketo handled the call: the right half of its requestId
+   * (`"10a88#1743e2b384b"` → 0x1743e2b384b). Lets the limiter place the call in the server's window.
+   */
+  serverTime?: number;
+  /** When the response (headers) arrived, if earlier than the release (streamed downloads). */
+  respondedAt?: number;
+}
 
 export interface AcquireRequest {
   /** A stable label such as `GET /rest/v1/leads.json` (ids replaced), used for per-endpoint counts. */
@@ -50,14 +61,28 @@ export type LimitsInput = z.input<typeof limitsSchema>;
 export type Limits = z.output<typeof limitsSchema>;
 
 interface WindowEntry {
-  /** When the response came back; undefined while in flight (an in-flight call always counts). */
+  /** When the call was let through (it cannot reach Marketo earlier). */
+  start: number;
+  /**
+   * Latest moment Marketo can have counted the call, on our clock; undefined while in flight (an in-flight
+   * call always counts). The call leaves the window `windowMs + margin` after it.
+   */
   end?: number;
 }
 
+/** How many recent calls inform the client↔server clock offset. */
+const OFFSET_SAMPLES = 64;
+
 /**
- * Sliding window + semaphore. A call stays in the window until `windowMs + margin` after its *response*:
- * Marketo counts arrivals, and an arrival happens before the response, so the window can never hold more
- * than `callsPerWindow` calls on the server's side, whatever the latency or jitter.
+ * Sliding window + semaphore. Marketo counts a call when it arrives, which is after we send it and before
+ * its response, so a finished call stays in the window until `windowMs + margin` after that arrival's
+ * latest possible time on our clock — never judged by its send time, so latency and jitter cannot make
+ * the server see more than `callsPerWindow` calls in a window.
+ *
+ * The latest arrival time is the response time, tightened with Marketo's requestId timestamp T: for any
+ * call j, arrival_j ≤ response_j, so the server clock runs at most min_j(response_j − T_j) behind ours, and
+ * a call stamped T arrived by T + that minimum. Offsets come from recent calls only; an estimate before
+ * the send time (server clock stepped back) resets them.
  */
 export class InProcessRateLimiter implements RateLimiter {
   private readonly limits: Limits;
@@ -73,6 +98,7 @@ export class InProcessRateLimiter implements RateLimiter {
   private dailyCalls = 0;
   private identityCalls = 0;
   private perEndpoint: Record<string, number> = {};
+  private offsets: number[] = [];
 
   constructor(limits: LimitsInput = {}, clock: Clock = systemClock) {
     this.limits = limitsSchema.parse(limits);
@@ -177,7 +203,7 @@ export class InProcessRateLimiter implements RateLimiter {
       if (this.entries.length < this.limits.callsPerWindow) {
         // Re-checked here: the budget may have been spent while this call waited.
         this.refuseIfQuotaSpent(endpoint);
-        const entry: WindowEntry = {};
+        const entry: WindowEntry = { start: now };
         this.entries.push(entry);
         this.dailyCalls++;
         this.perEndpoint[endpoint] = (this.perEndpoint[endpoint] ?? 0) + 1;
@@ -206,15 +232,30 @@ export class InProcessRateLimiter implements RateLimiter {
 
   private releaser(entry?: WindowEntry): Release {
     let released = false;
-    return () => {
+    return (info) => {
       if (released) return;
       released = true;
-      if (entry) entry.end = this.clock.now();
+      if (entry) entry.end = this.latestArrival(entry, info);
       this.freeSlot();
       const signal = this.releaseSignal;
       this.releaseSignal = deferred();
       signal.resolve();
     };
+  }
+
+  private latestArrival(entry: WindowEntry, info: ReleaseInfo | undefined): number {
+    const responded = Math.min(this.clock.now(), info?.respondedAt ?? Infinity);
+    const serverTime = info?.serverTime;
+    if (serverTime === undefined || !Number.isFinite(serverTime)) return responded;
+    this.offsets.push(responded - serverTime);
+    if (this.offsets.length > OFFSET_SAMPLES) this.offsets.shift();
+    const estimate = serverTime + Math.min(...this.offsets);
+    if (estimate < entry.start) {
+      // Impossible unless the server clock stepped back: forget the old offsets.
+      this.offsets = [responded - serverTime];
+      return responded;
+    }
+    return Math.min(estimate, responded);
   }
 }
 

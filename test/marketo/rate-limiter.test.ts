@@ -103,6 +103,60 @@ describe('InProcessRateLimiter', () => {
     expect(limiter.usage()).toMatchObject({ dailyCalls: 3, identityCalls: 1, perEndpoint: { 'GET /x': 2, 'GET /y': 1 }, inFlight: 0 });
   });
 
+  describe('placing finished calls with the requestId server time', () => {
+    const SKEW = 5_000; // server clock ahead of ours
+    const setup = () => {
+      const clock = new FakeClock(Date.UTC(2026, 0, 15, 12));
+      const limiter = new InProcessRateLimiter({ callsPerWindow: 1, windowMs: 1_000, maxConcurrent: 5, safetyMarginMs: 0 }, clock);
+      return { clock, limiter, t0: clock.now() };
+    };
+    /** When the next call is let through, in ms after t0. */
+    const nextGrant = async (clock: FakeClock, limiter: InProcessRateLimiter, t0: number) => {
+      let at: number | undefined;
+      const p = limiter.acquire({ endpoint: 'e' }).then((r) => {
+        at = clock.now() - t0;
+        return r;
+      });
+      for (let i = 0; i < 400 && at === undefined; i++) await clock.advance(5);
+      (await p)();
+      return at;
+    };
+
+    it('frees the slot a window after the estimated arrival, not after a slow response', async () => {
+      const { clock, limiter, t0 } = setup();
+      // a fast call teaches the offset: sent at 0, stamped 1 by the server, answered at once
+      (await limiter.acquire({ endpoint: 'e' }))({ serverTime: t0 + SKEW + 1 });
+      await clock.advance(1_100);
+      // a slow call: sent at 1100, handled at 1110 (server), answered at 1400
+      const release = await limiter.acquire({ endpoint: 'e' });
+      await clock.advance(300);
+      release({ serverTime: t0 + SKEW + 1_110 });
+      const at = await nextGrant(clock, limiter, t0);
+      // arrival ≤ 1110 − 1 → free from 2109; by the response time it would be 2400
+      expect(at).toBeGreaterThanOrEqual(2_109);
+      expect(at).toBeLessThan(2_200);
+    });
+
+    it('falls back to the response time without a server time', async () => {
+      const { clock, limiter, t0 } = setup();
+      const release = await limiter.acquire({ endpoint: 'e' });
+      await clock.advance(300);
+      release();
+      expect(await nextGrant(clock, limiter, t0)).toBeGreaterThanOrEqual(1_300);
+    });
+
+    it('never places a call before it was sent, even when the server clock steps back', async () => {
+      const { clock, limiter, t0 } = setup();
+      (await limiter.acquire({ endpoint: 'e' }))({ serverTime: t0 + SKEW });
+      await clock.advance(1_000);
+      const release = await limiter.acquire({ endpoint: 'e' });
+      await clock.advance(300);
+      // server clock went back an hour: the learned offset would put this call before its send
+      release({ serverTime: t0 + SKEW + 1_000 - 3_600_000 });
+      expect(await nextGrant(clock, limiter, t0)).toBeGreaterThanOrEqual(1_300 + 1_000);
+    });
+  });
+
   it('rejects bad limits naming the field', () => {
     expect(() => new InProcessRateLimiter({ callsPerWindow: 0 })).toThrow(/callsPerWindow/);
     expect(() => new InProcessRateLimiter({ windowMS: 5 } as never)).toThrow(/windowMS/);
