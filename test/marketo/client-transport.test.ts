@@ -189,6 +189,19 @@ describe('MarketoClient transport (scripted server)', () => {
     expect(JSON.parse(sent.body)).toEqual({ fields: ['id'] });
   });
 
+  it('sends multipart bodies (bulk import) with their boundary', async () => {
+    route = () => ({ body: { requestId: 'e#1', success: true, result: [{ batchId: 1, status: 'Queued' }] } });
+    const client = new MarketoClient({ baseUrl: stub.url, ...creds });
+    const form = new FormData();
+    form.set('format', 'csv');
+    form.set('file', new Blob(['email\na@b.c\n'], { type: 'text/csv' }), 'leads.csv');
+    await client.request({ method: 'POST', path: '/bulk/v1/leads.json', body: { kind: 'multipart', value: form } }, z.unknown());
+    const sent = stub.requests.at(-1)!;
+    expect(sent.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+    expect(sent.body).toContain('filename="leads.csv"');
+    expect(sent.body).toContain('a@b.c');
+  });
+
   it('validates options naming the wrong field', () => {
     expect(() => new MarketoClient({ baseUrl: 'http://127.0.0.1:1/rest', ...creds })).toThrow(/baseUrl/);
     expect(() => new MarketoClient({ baseUrl: 'http://127.0.0.1:1', clientId: '', clientSecret: 's' })).toThrow(/clientId/);
