@@ -98,7 +98,8 @@ function queryObjects(ctx: RequestContext, type: ObjectType, limits: LimitsOptio
     const fields = requestedFields ?? (type.kind === 'salesperson'
       ? [type.idField, ...Object.keys(rec.values), 'createdAt', 'updatedAt']
       : [type.idField, ...type.dedupeFields, 'updatedAt', 'createdAt']);
-    const item: Record<string, unknown> = { seq };
+    // The key field comes back whatever `fields` asks for, as `id` does for leads.
+    const item: Record<string, unknown> = { seq, [type.idField]: view[type.idField] ?? null };
     for (const f of fields) item[f] = view[f] ?? null;
     return item;
   });

@@ -102,7 +102,7 @@ describe('emulator data semantics over REST', () => {
     const c = await call(em, '/rest/v1/companies.json', { token: t, json: { input: [{ externalCompanyId: 'C1', company: 'Acme' }, { externalCompanyId: 'C1', company: 'Dup' }] } });
     expect(c.body.result).toEqual([{ seq: 0, status: 'created', id: expect.any(Number) }, { seq: 1, status: 'skipped', reasons: [{ code: '1036', message: 'Duplicate object found in input' }] }]);
     const q = await call(em, '/rest/v1/companies.json?filterType=externalCompanyId&filterValues=C1,C9&fields=company', { token: t });
-    expect(q.body.result).toEqual([{ seq: 0, company: 'Acme' }]);
+    expect(q.body.result).toEqual([{ seq: 0, id: c.body.result?.[0]?.id, company: 'Acme' }]);
     const o = await call(em, '/rest/v1/opportunities.json', { token: t, json: { input: [{ externalOpportunityId: 'O1', name: 'Deal' }, { externalOpportunityId: 'O2', name: 'X', externalSalesPersonId: 'nobody' }] } });
     expect(o.body.result?.[0]).toEqual({ seq: 0, status: 'created', marketoGUID: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(o.body.result?.[1]?.reasons).toEqual([{ code: '718', message: 'ExternalSalesPersonID not found' }]);
