@@ -12,6 +12,7 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
+  setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
 };

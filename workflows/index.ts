@@ -1,2 +1,2 @@
 /** Every workflow the worker registers. The worker bundles this file for Temporal's sandbox. */
-export { schemaRefresh } from './schema-refresh.js';
+export { schemaRefresh, schemaRefreshStatus } from './schema-refresh.js';
