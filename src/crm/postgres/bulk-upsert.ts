@@ -47,21 +47,34 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
   }
   const results: UpsertResult[] = new Array<UpsertResult>(records.length);
   const groups = new Map<string, Group>();
+  // Records from one mapper share their key list: check the field names once per distinct list.
+  const plans = new Map<string, Group | { code: string; reason: string }>();
   const seenKeys = new Set<string>();
+  const planFor = (names: string[]): Group | { code: string; reason: string } => {
+    const columns: ColumnMeta[] = [];
+    for (const name of names) {
+      const column = table.columns.get(name);
+      if (!column) return { code: 'UNKNOWN_FIELD', reason: `field '${name}' does not exist on ${table.entity}` };
+      if (name === 'id' && byId) continue;
+      if (!column.field.updateable) return { code: 'READ_ONLY_FIELD', reason: `field '${name}' of ${table.entity} is not writable` };
+      columns.push(column);
+    }
+    columns.sort((a, b) => (a.field.name < b.field.name ? -1 : 1));
+    const signature = columns.map((c) => c.field.name).join(',');
+    let group = groups.get(signature);
+    if (!group) groups.set(signature, (group = { columns, rows: [] }));
+    return group;
+  };
 
   records.forEach((record, index) => {
     const fail = (code: string, reason: string) => {
       results[index] = { index, status: 'failed', code, reason };
     };
-    const names = Object.keys(record).sort();
-    const columns: ColumnMeta[] = [];
-    for (const name of names) {
-      const column = table.columns.get(name);
-      if (!column) return fail('UNKNOWN_FIELD', `field '${name}' does not exist on ${table.entity}`);
-      if (name === 'id' && byId) continue;
-      if (!column.field.updateable) return fail('READ_ONLY_FIELD', `field '${name}' of ${table.entity} is not writable`);
-      columns.push(column);
-    }
+    const names = Object.keys(record);
+    const listKey = names.join('\u0001');
+    let plan = plans.get(listKey);
+    if (!plan) plans.set(listKey, (plan = planFor(names)));
+    if ('code' in plan) return fail(plan.code, plan.reason);
     const keyValue = record[options.keyField];
     const hasKey = keyValue !== undefined && keyValue !== null && keyValue !== '';
     if (!byId && !hasKey) return fail('MISSING_KEY', `key field '${options.keyField}' is empty`);
@@ -71,24 +84,21 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
       if (seenKeys.has(key)) return fail('DUPLICATE_IN_BATCH', `another record of this batch has the same '${options.keyField}'`);
       seenKeys.add(key);
     }
-    const fields: string[] = [String(index)];
+    let line = String(index);
     if (byId) {
       const id = hasKey ? encodeCopyValue(keyColumn, keyValue) : '\\N';
       if (typeof id !== 'string') return fail('INVALID_VALUE', id.error);
-      fields.push(id);
+      line += '\t' + id;
     }
-    for (const column of columns) {
+    for (const column of plan.columns) {
       const encoded = encodeCopyValue(column, record[column.field.name]);
       if (typeof encoded !== 'string') return fail('INVALID_VALUE', encoded.error);
-      fields.push(encoded);
+      line += '\t' + encoded;
     }
-    const signature = columns.map((c) => c.field.name).join(',');
-    let group = groups.get(signature);
-    if (!group) groups.set(signature, (group = { columns, rows: [] }));
-    group.rows.push({ index, line: fields.join('\t'), hasId: hasKey });
+    plan.rows.push({ index, line, hasId: hasKey });
   });
 
-  for (const group of groups.values()) await mergeIsolatingFailures(ctx, group, options, results);
+  for (const group of groups.values()) if (group.rows.length > 0) await mergeIsolatingFailures(ctx, group, options, results);
   return results;
 }
 
@@ -98,7 +108,7 @@ async function mergeIsolatingFailures(ctx: BulkUpsertContext, group: Group, opti
     for (const r of outcome) results[r.index] = r;
   } catch (err) {
     const e = err as Error & { code?: string };
-    if (!e.code) throw err;
+    if (!e.code || group.rows.length === 0) throw err;
     if (group.rows.length === 1) {
       const index = group.rows[0]!.index;
       results[index] = { index, status: 'failed', code: e.code, reason: e.message };
@@ -118,6 +128,8 @@ async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: 
   await client.query(`CREATE TEMP TABLE crm_stage (${stageCols.join(', ')}) ON COMMIT DROP`);
   const copyCols = ['idx', ...(byId ? ['id'] : []), ...cols].join(', ');
   await pipeline(Readable.from(chunks(group.rows)), client.query(copyFrom(`COPY crm_stage (${copyCols}) FROM STDIN`)));
+  // Without statistics the planner takes a fresh temp table for tiny and may pick nested loops.
+  if (group.rows.length >= 1000) await client.query('ANALYZE crm_stage');
 
   const out: UpsertResult[] = [];
   const key = escapeIdentifier(options.keyField);
@@ -155,7 +167,7 @@ async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: 
   const set = others.length > 0 ? others.map((c) => `${c} = EXCLUDED.${c}`).join(', ') : `${key} = EXCLUDED.${key}`;
   const { rows } = await client.query<{ idx: number; id: string; inserted: boolean }>(
     `WITH up AS (
-       INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM crm_stage ORDER BY idx
+       INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM crm_stage
        ON CONFLICT (${key}) DO UPDATE SET ${set}
        RETURNING t.id, t.${key} AS k, (t.xmax = 0) AS inserted)
      SELECT s.idx, up.id, up.inserted FROM up JOIN crm_stage s ON s.${key} = up.k`,

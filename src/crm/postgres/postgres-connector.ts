@@ -131,6 +131,10 @@ export class PostgresCrmConnector implements CrmConnector {
     const [fromTs, fromId] = q.cursor ? decodeCursor(q.cursor) : [q.since ? q.since.toISOString() : '-infinity', ''];
     const client = await this.pool.connect();
     try {
+      // The stream is always best read as an ordered index range. Right after a bulk load the
+      // statistics still describe an empty table and the planner would sort the whole table instead.
+      await client.query('BEGIN READ ONLY');
+      await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
       const h = await client.query<{ horizon: string }>(
         `SELECT to_char(greatest($1::timestamptz, least(clock_timestamp(),
             (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())))
@@ -173,9 +177,13 @@ export class PostgresCrmConnector implements CrmConnector {
           j++;
         }
       }
+      await client.query('COMMIT');
       const last = changes[changes.length - 1];
       const hasMore = changes.length === q.limit;
       return { changes, hasMore, cursor: hasMore && last ? encodeCursor(last.changedAt, last.id) : encodeCursor(horizon, '') };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
     } finally {
       client.release();
     }
