@@ -149,8 +149,14 @@ export function classificationEntry(code: string): ClassificationEntry | undefin
   return byCode.get(code);
 }
 
+/** What the caller knows about its instance that sharpens a classification. */
+export interface ClassifyContext {
+  /** The instance's rate window when it is not Marketo's 20 s (scaled-down test instances): 606 waits one window. */
+  rateWindowMs?: number;
+}
+
 /** The classification of one error occurrence; `message` matters only for codes that overload meaning (1029). */
-export function classify(code: string, message = '', now: Date = new Date()): Classification {
+export function classify(code: string, message = '', now: Date = new Date(), context: ClassifyContext = {}): Classification {
   if (code === '1029') {
     const variant = BULK_1029_VARIANTS.find((v) => v.pattern.test(message));
     if (variant) return variant.classification(now);
@@ -158,16 +164,19 @@ export function classify(code: string, message = '', now: Date = new Date()): Cl
   const found = byCode.get(code) ?? (/^5\d\d$/.test(code) ? byCode.get('HTTP_5XX') : undefined) ?? byCode.get('UNKNOWN');
   if (!found) throw new Error('classification table lost its UNKNOWN row');
   if (found.action === 'wait-for-quota-reset') return quotaReset(now, found.why);
+  if ((code === '606' || code === 'HTTP_429') && context.rateWindowMs !== undefined) {
+    return { action: found.action, delayMs: context.rateWindowMs, why: found.why };
+  }
   return found.delayMs === undefined ? { action: found.action, why: found.why } : { action: found.action, delayMs: found.delayMs, why: found.why };
 }
 
 /** Classification for an HTTP status that came without a Marketo envelope. */
-export function classifyHttpStatus(status: number, now: Date = new Date()): { code: string; classification: Classification } {
+export function classifyHttpStatus(status: number, now: Date = new Date(), context: ClassifyContext = {}): { code: string; classification: Classification } {
   let code: string;
   if (status === 401 || status === 413 || status === 414 || status === 429) code = `HTTP_${status}`;
   else if (status >= 500) code = 'HTTP_5XX';
   else code = 'HTTP_4XX';
-  return { code, classification: classify(code, '', now) };
+  return { code, classification: classify(code, '', now, context) };
 }
 
 // ---- quota reset maths -------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { Readable, finished } from 'node:stream';
 import type { Got } from 'got';
 import { z } from 'zod';
 import { TokenCache } from './auth.js';
-import { classify, classifyHttpStatus } from './classification.js';
+import { classify, classifyHttpStatus, type ClassifyContext } from './classification.js';
 import { systemClock, type Clock } from './clock.js';
 import { envelopeHeadSchema, envelopeSchema, serverTimeOfBody, type Envelope } from './envelope.js';
 import { MarketoApiError } from './errors.js';
@@ -95,6 +95,7 @@ export class MarketoClient implements MarketoTransport {
   private readonly maxUrlLength: number;
   private readonly requestTimeoutMs: number;
   private readonly clock: Clock;
+  private readonly classifyContext: ClassifyContext;
 
   constructor(options: MarketoClientOptions) {
     const parsed = clientOptionsSchema.safeParse(options);
@@ -102,6 +103,8 @@ export class MarketoClient implements MarketoTransport {
     const o = parsed.data;
     const clock = o.clock ?? systemClock;
     this.clock = clock;
+    // A 606 means the instance's window is full: wait one window (20 s on Marketo, less on a scaled emulator).
+    this.classifyContext = { rateWindowMs: o.limits.windowMs };
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.http = createHttp({ timeoutMs: o.timeouts.requestMs, ...(o.userAgent ? { userAgent: o.userAgent } : {}) });
     this.limiter = o.limiter ?? new InProcessRateLimiter(o.limits, clock);
@@ -156,9 +159,9 @@ export class MarketoClient implements MarketoTransport {
       }
       release({ serverTime: serverTimeOfBody(raw.body) });
       this.logger?.debug({ endpoint, status: raw.statusCode, ms: Date.now() - started, tunnelled: prepared.tunnelled, attempt }, 'marketo call');
-      if (raw.statusCode !== 200) throw httpFailure(raw, endpoint);
+      if (raw.statusCode !== 200) throw httpFailure(raw, endpoint, this.classifyContext);
       const json = parseJson(raw.body, endpoint);
-      const failure = envelopeFailure(json, endpoint);
+      const failure = envelopeFailure(json, endpoint, this.classifyContext);
       if (failure) {
         if (failure.classification.action === 'reauth' && attempt === 0) {
           this.logger?.warn({ endpoint, code: failure.code, requestId: failure.requestId }, 'marketo token rejected; renewing and replaying once');
@@ -193,13 +196,13 @@ export class MarketoClient implements MarketoTransport {
       const { statusCode, headers } = response;
       const isJson = String(headers['content-type'] ?? '').includes('application/json');
       if (statusCode >= 500 || [401, 413, 414, 429].includes(statusCode)) {
-        throw httpFailure({ statusCode, headers, body: await readAll(response.body) }, endpoint);
+        throw httpFailure({ statusCode, headers, body: await readAll(response.body) }, endpoint, this.classifyContext);
       }
       if (!isJson) return response;
       // Bulk files are CSV/TSV/SSV, so JSON here is Marketo's envelope: check it for failures.
       const text = await readAll(response.body);
       const json = parseJson(text, endpoint);
-      const failure = envelopeFailure(json, endpoint);
+      const failure = envelopeFailure(json, endpoint, this.classifyContext);
       if (failure) {
         if (failure.classification.action === 'reauth' && attempt === 0) {
           this.logger?.warn({ endpoint, code: failure.code, requestId: failure.requestId }, 'marketo token rejected; renewing and replaying once');
@@ -227,7 +230,7 @@ function parseJson(body: string, endpoint: string): unknown {
   }
 }
 
-function envelopeFailure(json: unknown, endpoint: string): MarketoApiError | undefined {
+function envelopeFailure(json: unknown, endpoint: string, context: ClassifyContext): MarketoApiError | undefined {
   const head = envelopeHeadSchema.safeParse(json);
   if (!head.success) throw invalidResponse(endpoint, z.prettifyError(head.error));
   if (head.data.success) return undefined;
@@ -239,12 +242,12 @@ function envelopeFailure(json: unknown, endpoint: string): MarketoApiError | und
     endpoint,
     source: 'envelope',
     ...(head.data.requestId ? { requestId: head.data.requestId } : {}),
-    classification: classify(first.code, first.message),
+    classification: classify(first.code, first.message, new Date(), context),
   });
 }
 
-function httpFailure(raw: RawResponse, endpoint: string): MarketoApiError {
-  const { code, classification } = classifyHttpStatus(raw.statusCode);
+function httpFailure(raw: RawResponse, endpoint: string, context: ClassifyContext): MarketoApiError {
+  const { code, classification } = classifyHttpStatus(raw.statusCode, new Date(), context);
   return new MarketoApiError({
     code,
     message: `HTTP ${raw.statusCode}: ${raw.body.slice(0, 200)}`,

@@ -11,6 +11,7 @@ export {
   QUOTA_TIME_ZONE,
   type Classification,
   type ClassificationEntry,
+  type ClassifyContext,
   type ErrorAction,
 } from './classification.js';
 export { MarketoApiError, isMarketoApiError, type ErrorSource } from './errors.js';

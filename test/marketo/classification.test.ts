@@ -41,8 +41,10 @@ describe('classification table', () => {
     expect(classify(code).action).toBe(action);
   });
 
-  it('waits at least one rate window after a 606', () => {
-    expect(classify('606').delayMs).toBeGreaterThanOrEqual(20_000);
+  it('waits one rate window after a 606: 20 s, or the window the caller says its instance has', () => {
+    expect(classify('606').delayMs).toBe(20_000);
+    expect(classify('606', '', new Date(), { rateWindowMs: 2_000 }).delayMs).toBe(2_000);
+    expect(classify('615', '', new Date(), { rateWindowMs: 2_000 }).delayMs).toBe(classify('615').delayMs);
   });
 
   it('tells the three meanings of 1029 apart by message', () => {

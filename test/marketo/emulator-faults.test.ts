@@ -128,10 +128,10 @@ describe('limits', () => {
   const limits = { rateLimitCalls: 20, rateWindowMs: 500, maxConcurrent: 4 };
   const clientLimits = { callsPerWindow: 20, windowMs: 500, maxConcurrent: 4 };
 
-  async function burst(client: MarketoClient, n: number): Promise<{ errors: string[]; ms: number }> {
+  async function burst(client: MarketoClient, n: number): Promise<{ errors: MarketoApiError[]; ms: number }> {
     const t0 = Date.now();
     const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => client.leads.getById((i % 5) + 1)));
-    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => (r.reason instanceof MarketoApiError ? r.reason.code : String(r.reason)));
+    const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as MarketoApiError);
     return { errors, ms: Date.now() - t0 };
   }
 
@@ -140,7 +140,7 @@ describe('limits', () => {
     try {
       const client = clientFor(emulator, { limits: clientLimits });
       const { errors, ms } = await burst(client, 100);
-      expect(errors).toEqual([]);
+      expect(errors.map((e) => e.code)).toEqual([]);
       const calls = await emulatorCalls(emulator);
       expect(errorCount(calls, '606')).toBe(0);
       expect(errorCount(calls, '615')).toBe(0);
@@ -152,14 +152,33 @@ describe('limits', () => {
     }
   });
 
-  it('the same burst without the limits does provoke them (the check above can fail)', async () => {
+  it('the same burst without the rate limit does provoke 606 (the check above can fail)', async () => {
     const emulator = await startTestEmulator({ seed: { leads: 5 }, limits, latencyMs: 15 });
+    try {
+      const client = clientFor(emulator, { limits: { callsPerWindow: 10_000, windowMs: 500, maxConcurrent: 4 } });
+      const { errors } = await burst(client, 100);
+      const calls = await emulatorCalls(emulator);
+      expect(errorCount(calls, '606')).toBeGreaterThan(0);
+      expect(errors.length).toBe(errorCount(calls, '606'));
+      for (const e of errors) {
+        expect(e.code).toBe('606');
+        // a 606 asks to wait one window of this (scaled-down) instance, as configured on the client
+        expect(e.classification).toMatchObject({ action: 'retry-after', delayMs: 500 });
+      }
+      // concurrency was respected, so no 615
+      expect(errorCount(calls, '615')).toBe(0);
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it('the same burst without the concurrency cap does provoke 615', async () => {
+    const emulator = await startTestEmulator({ seed: { leads: 5 }, limits: { ...limits, rateLimitCalls: 10_000 }, latencyMs: 15 });
     try {
       const client = clientFor(emulator, { limits: { callsPerWindow: 10_000, windowMs: 500, maxConcurrent: 50 } });
       const { errors } = await burst(client, 100);
-      const calls = await emulatorCalls(emulator);
-      expect(errorCount(calls, '606') + errorCount(calls, '615')).toBeGreaterThan(0);
-      expect(errors.some((c) => c === '606' || c === '615')).toBe(true);
+      expect(errorCount(await emulatorCalls(emulator), '615')).toBeGreaterThan(0);
+      expect(errors.some((e) => e.code === '615' && e.classification.action === 'retry-after')).toBe(true);
     } finally {
       await emulator.close();
     }
