@@ -51,7 +51,7 @@ export function benchMarketoSchemas(): MarketoSchemas {
       fields: [
         f('marketoGUID', 'string', false, 36), f('createdAt', 'datetime', false), f('updatedAt', 'datetime', false),
         f('externalOpportunityId', 'string', false, 50), f('name', 'string'), f('description', 'text'), f('amount', 'currency'),
-        f('probability', 'integer'), f('expectedRevenue', 'currency'), f('isClosed', 'boolean'), f('isWon', 'boolean'), f('stage', 'string'),
+        f('probability', 'percent'), f('expectedRevenue', 'currency'), f('isClosed', 'boolean'), f('isWon', 'boolean'), f('stage', 'string'),
         f('type', 'string'), f('leadSource', 'string'), f('nextStep', 'string'), f('closeDate', 'date'), f('externalCreatedDate', 'datetime'),
         f('externalCompanyId', 'string', true, 100), f('externalSalesPersonId', 'string'),
       ],
