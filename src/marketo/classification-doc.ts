@@ -31,6 +31,8 @@ export function renderClassificationMarkdown(): string {
     '',
     'Actions: `retry` (now, with backoff) · `retry-after` (not before `delayMs`) · `reauth` (new token, replay) ·',
     '`wait-for-quota-reset` (until 00:00 America/Chicago, DST-correct) · `give-up` (repeating cannot help).',
+    '606 and HTTP 429 wait one rate window: 20 s on Marketo, or the `limits.windowMs` the client was configured with',
+    '(`classify(code, message, now, { rateWindowMs })`), so scaled-down test instances do not wait 20 s.',
     '',
     '| Code | Message | Meaning | Action | Client does | Activity should | Why |',
     '|---|---|---|---|---|---|---|',

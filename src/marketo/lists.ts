@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { marketoDateTime } from './envelope.js';
+import { MarketoApiError } from './errors.js';
 import { paginateByToken, toPage, type Page } from './paging.js';
 import { parseInput } from './results.js';
 import type { MarketoTransport } from './transport.js';
@@ -40,8 +41,14 @@ export class ListsApi {
     return paginateByToken((nextPageToken) => this.get({ ...query, ...(nextPageToken ? { nextPageToken } : {}) }));
   }
 
+  /** One list, or undefined when Marketo answers 1013 "Object not found". */
   async getById(listId: number): Promise<StaticList | undefined> {
     parseInput(z.number().int().positive(), listId, 'list id');
-    return (await this.t.request({ method: 'GET', path: `/rest/v1/lists/${listId}.json` }, staticListSchema)).result?.[0];
+    try {
+      return (await this.t.request({ method: 'GET', path: `/rest/v1/lists/${listId}.json` }, staticListSchema)).result?.[0];
+    } catch (err) {
+      if (err instanceof MarketoApiError && err.code === '1013') return undefined;
+      throw err;
+    }
   }
 }

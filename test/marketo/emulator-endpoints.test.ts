@@ -225,6 +225,8 @@ describe('MarketoClient endpoints against the emulator', () => {
       const list = await client.lists.getById(lists[0]!.id);
       expect(list?.name).toBe(lists[0]!.name);
       expect(list?.createdAt).toBeInstanceOf(Date);
+      expect(await client.lists.getById(999_999)).toBeUndefined();
+      await expect(client.leads.getByProgramId(999_999)).rejects.toMatchObject({ code: '1013' });
       const members = await collectItems(client.leads.iterateByListId(lists[0]!.id, { batchSize: 3 }));
       expect(members.length).toBe(emulator.subscription.lists.get(lists[0]!.id)!.members.size);
     });
