@@ -26,7 +26,7 @@ export const SeedOptions = z.object({
   programs: z.number().int().min(0).default(5),
   lists: z.number().int().min(0).default(5),
   /** Fraction of leads that are members of each program / list. */
-  membershipRate: z.number().min(0).max(1).default(0.1),
+  membershipRate: z.number().min(0).max(1).default(0.05),
   /** Fraction of leads with a later Change Data Value. */
   changeRate: z.number().min(0).max(1).default(0.1),
   /** Date range for createdAt / activityDate (ISO); default the 365 days before now. */
@@ -126,6 +126,7 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   const lastAscii = LAST.map(ascii);
   const cols = ['firstName', 'lastName', 'email', 'title', 'city', 'country', 'leadSource', 'leadScore', 'externalCompanyId', 'company', 'externalSalesPersonId'];
   const row: LeadValue[] = new Array<LeadValue>(cols.length).fill(null);
+  const writeLead = sub.leads.rowWriter(cols);
   const companyIds = Array.from({ length: nCompanies }, (_, c) => `EXT-C-${c + 1}`);
   const salesIds = Array.from({ length: nSales }, (_, c) => `EXT-SP-${c + 1}`);
   for (let i = 0; i < o.leads; i++) {
@@ -145,7 +146,7 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
       row[9] = companyNames[c] as string;
     }
     if (nSales) row[10] = salesIds[int(0, nSales - 1)] as string;
-    sub.leads.insertRow(cols, row, created[i] as number);
+    writeLead(row, created[i] as number);
   }
   const leadIdAt = (i: number): number => firstLeadId + i;
   const randomLead = (): number => int(0, o.leads - 1);
@@ -259,9 +260,10 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   for (let i = 0; i < o.leads; i++) {
     const at = created[i] as number;
     while (e < events.length && (events[e] as ActivityInput).date < at) sub.addActivity(events[e++] as ActivityInput);
-    sub.addActivity({ leadId: leadIdAt(i), date: at, typeId: ACTIVITY.newLead, attributes: newLeadAttrs });
+    sub.activities.appendFields(leadIdAt(i), at, ACTIVITY.newLead, undefined, undefined, undefined, newLeadAttrs);
   }
   while (e < events.length) sub.addActivity(events[e++] as ActivityInput);
+  sub.leads.compact();
 
   return {
     leads: o.leads, companies: nCompanies, salespersons: nSales, opportunities: o.leads > 0 ? nOpps : 0, roles,

@@ -69,17 +69,22 @@ export class ActivityLog {
   }
 
   append(a: ActivityInput): number {
+    return this.appendFields(a.leadId, a.date, a.typeId, a.campaignId, a.primaryAttributeValueId, a.primaryAttributeValue, a.attributes);
+  }
+
+  /** `append` without an input object (bulk loads). Returns the activity id. */
+  appendFields(leadId: number, date: number, typeId: number, campaignId?: number, primaryId?: number, primaryValue?: string, attributes?: ActivityAttribute[]): number {
     const row = this.size;
     if (row === this.dates.length) this.growTo(row * 2);
-    if (row > 0 && a.date < (this.dates[row - 1] ?? 0)) this.orderDirty = true;
+    if (row > 0 && date < (this.dates[row - 1] ?? 0)) this.orderDirty = true;
     else if (this.order) this.orderDirty = true;
-    this.leadIds[row] = a.leadId;
-    this.dates[row] = a.date;
-    this.typeIds[row] = a.typeId;
-    this.campaignIds[row] = a.campaignId ?? NONE;
-    this.primaryIds[row] = a.primaryAttributeValueId ?? NaN;
-    this.primaryValues.push(a.primaryAttributeValue);
-    this.attributes.push(a.attributes && a.attributes.length ? a.attributes : undefined);
+    this.leadIds[row] = leadId;
+    this.dates[row] = date;
+    this.typeIds[row] = typeId;
+    this.campaignIds[row] = campaignId ?? NONE;
+    this.primaryIds[row] = primaryId ?? NaN;
+    this.primaryValues.push(primaryValue);
+    this.attributes.push(attributes && attributes.length ? attributes : undefined);
     this.size += 1;
     return row + 1;
   }

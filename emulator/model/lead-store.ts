@@ -22,6 +22,8 @@ function grow<T extends Uint32Array | Uint8Array | Uint16Array>(arr: T, needed: 
   return next;
 }
 
+const EMPTY: Record<string, LeadValue> = {};
+
 export class LeadStore {
   private size = 0;
   private alive = new Uint8Array(1024);
@@ -58,20 +60,49 @@ export class LeadStore {
     this.updated[row] = createdAt;
     this.partition[row] = partitionId;
     this.liveCount += 1;
-    for (const [field, value] of Object.entries(values)) {
-      if (value !== null) this.setValue(row + 1, field, value);
+    if (values !== EMPTY) {
+      for (const [field, value] of Object.entries(values)) {
+        if (value !== null) this.setValue(row + 1, field, value);
+      }
     }
     return row + 1;
   }
 
-  /** Fast path for bulk loads: `values[i]` is the value of `fields[i]` (arrays may be reused). */
-  insertRow(fields: readonly string[], values: readonly LeadValue[], createdAt: number, partitionId = 1): number {
-    const id = this.insert({}, createdAt, partitionId);
-    for (let i = 0; i < fields.length; i++) {
-      const v = values[i];
-      if (v !== undefined && v !== null) this.setValue(id, fields[i] as string, v);
-    }
-    return id;
+  /**
+   * Fast path for bulk loads (seed): returns a writer bound to `fields` that appends one lead per
+   * call, `values[i]` being the value of `fields[i]` (the array may be reused between calls).
+   */
+  rowWriter(fields: readonly string[]): (values: readonly LeadValue[], createdAt: number, partitionId?: number) => number {
+    const cols = fields.map((f) => {
+      let col = this.columns.get(f);
+      if (!col) {
+        col = [];
+        this.columns.set(f, col);
+      }
+      return col;
+    });
+    const indexed = fields.some((f) => this.indexes.has(f));
+    return (values, createdAt, partitionId = 1) => {
+      const id = this.insert(EMPTY, createdAt, partitionId);
+      const row = id - 1;
+      for (let i = 0; i < cols.length; i++) {
+        const v = values[i];
+        if (v === undefined || v === null) continue;
+        if (indexed) {
+          this.setValue(id, fields[i] as string, v);
+          continue;
+        }
+        const col = cols[i] as LeadValue[];
+        while (col.length < row) col.push(null);
+        col[row] = v;
+      }
+      return id;
+    };
+  }
+
+  /** Drops the spare capacity arrays keep after growing (called after bulk loads). */
+  compact(): void {
+    for (const [field, col] of this.columns) this.columns.set(field, col.slice());
   }
 
   get(id: number): LeadRecord | undefined {
