@@ -94,6 +94,7 @@ export class ExportJobs<Spec> {
   private readonly running = new Map<string, Promise<void>>();
   /** Fail the next N jobs that start processing (fault injection). */
   failNext = 0;
+  private closed = false;
 
   constructor(private readonly options: ExportJobsOptions<Spec>) {
     this.limits = { ...DEFAULT_EXPORT_LIMITS, ...options.limits };
@@ -166,6 +167,7 @@ export class ExportJobs<Spec> {
 
   /** Stops every processing job and forgets all files. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const job of this.jobs.values()) job.abort?.abort();
     await this.idle();
     for (const job of this.jobs.values()) if (job.file && !job.fileExpired) this.options.discardFile?.(job.file.path);
@@ -192,6 +194,7 @@ export class ExportJobs<Spec> {
   }
 
   private schedule(): void {
+    if (this.closed) return;
     let processing = 0;
     for (const j of this.jobs.values()) if (j.status === 'Processing') processing++;
     const waiting = [...this.jobs.values()].filter((j) => j.status === 'Queued').sort((a, b) => (a.queuedAt ?? 0) - (b.queuedAt ?? 0));

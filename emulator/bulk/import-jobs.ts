@@ -58,6 +58,7 @@ export class ImportJobs<Spec> {
   private readonly limits: ImportLimits;
   private readonly running = new Map<number, Promise<void>>();
   private nextId = 1001;
+  private closed = false;
   /** Fail the next N batches that start importing (fault injection). */
   failNext = 0;
 
@@ -97,12 +98,14 @@ export class ImportJobs<Spec> {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.idle();
     for (const b of this.batches.values()) this.discard(b);
     this.batches.clear();
   }
 
   private schedule(): void {
+    if (this.closed) return;
     for (const queue of ['leads', 'customObjects', 'programMembers'] as const) {
       const inQueue = [...this.batches.values()].filter((b) => b.queue === queue);
       let importing = inQueue.filter((b) => b.status === 'Importing').length;

@@ -126,9 +126,9 @@ export async function runImport(
     seenKeys.add(key);
     chunk.push({ cells, record });
     if (chunk.length >= CHUNK) await flush();
-    if (options.rowsPerSecond > 0 && rows % 100 === 0) {
+    if (options.rowsPerSecond > 0) {
       const ahead = (rows / options.rowsPerSecond) * 1000 - (Date.now() - started);
-      if (ahead > 0) await sleep(ahead);
+      if (ahead >= 10) await sleep(ahead);
     }
   }
   await flush();

@@ -59,9 +59,14 @@ class BreakingBody extends PassThrough {
     this.push(part);
     if (this.sent >= this.limit) {
       // Let the bytes reach the socket, then cut it mid-body.
-      setImmediate(() => (this.target as ServerResponse | undefined)?.destroy());
+      setImmediate(() => (this.target as ServerResponse | undefined)?.socket?.destroy());
     }
     done();
+  }
+
+  override _flush(done: () => void): void {
+    // Ending would finish the response short of its Content-Length on a live socket; the cut must come first.
+    if (this.sent < this.limit) done();
   }
 }
 
