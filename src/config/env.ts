@@ -20,6 +20,10 @@ const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('marketo-sync'),
+  /** Ports of the embedded services (used only when DATABASE_URL / TEMPORAL_ADDRESS are unset). */
+  EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  EMBEDDED_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
+  EMBEDDED_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 });
 
 export type AppConfig = ReturnType<typeof loadConfig>;
@@ -49,5 +53,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     databaseUrl: e.DATABASE_URL,
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
+    embedded: {
+      postgresPort: e.EMBEDDED_POSTGRES_PORT,
+      temporalPort: e.EMBEDDED_TEMPORAL_PORT,
+      temporalUiPort: e.EMBEDDED_TEMPORAL_UI_PORT ?? e.EMBEDDED_TEMPORAL_PORT + 1000,
+    },
   };
 }

@@ -12,6 +12,8 @@ export interface LocalPostgres {
   url: string;
   dataDir: string;
   port: number;
+  /** False when a cluster was already running in dataDir and was only reused. */
+  startedHere: boolean;
   stop(): Promise<void>;
 }
 
@@ -84,6 +86,8 @@ export async function ensureLocalPostgres(opts: LocalPostgresOptions): Promise<L
   const log = opts.log ?? (() => undefined);
   const isRoot = process.getuid?.() === 0;
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    // Parents keep the default mode: as root, the `postgres` user must be able to traverse them.
+    mkdirSync(path.dirname(dataDir), { recursive: true });
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     if (isRoot) await chownToPostgres(dataDir);
     log(`initdb ${dataDir}`);
@@ -93,7 +97,8 @@ export async function ensureLocalPostgres(opts: LocalPostgresOptions): Promise<L
   }
   let port = opts.port;
   const status = await execStatus(binDir, dataDir);
-  if (status === 'running') {
+  const startedHere = status !== 'running';
+  if (!startedHere) {
     port = (await readRunningPort(dataDir)) ?? port;
   } else {
     port ??= await freePort();
@@ -106,6 +111,7 @@ export async function ensureLocalPostgres(opts: LocalPostgresOptions): Promise<L
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     dataDir,
     port,
+    startedHere,
     stop: async () => {
       await run(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'fast', '-w', 'stop']);
     },

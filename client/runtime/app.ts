@@ -1,0 +1,40 @@
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { loadConfig, type AppConfig } from '../../src/config/env.js';
+import { MarketoClient } from '../../src/marketo/index.js';
+import { StateStore } from '../../src/store/state-store.js';
+import { resolveServices, type ResolveOptions, type ResolvedServices } from './services.js';
+
+/** What a long-running command (worker, demo) holds open, closed in reverse by `close()`. */
+export interface AppRuntime {
+  config: AppConfig;
+  services: ResolvedServices;
+  store: StateStore;
+  marketo: MarketoClient;
+  workerConnection: NativeConnection;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
+  const services = await resolveServices(config, opts);
+  const closers: (() => Promise<void>)[] = [() => services.stop()];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const store = await StateStore.open({ connectionString: services.databaseUrl });
+    closers.push(() => store.close());
+    const { callsPerWindow, windowMs, maxConcurrent, dailyCalls } = config.limits;
+    const marketo = new MarketoClient({ ...services.marketo, limits: { callsPerWindow, windowMs, maxConcurrent, dailyCalls } });
+    const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
+    closers.push(() => workerConnection.close());
+    const connection = await Connection.connect({ address: services.temporalAddress });
+    closers.push(() => connection.close());
+    const client = new Client({ connection, namespace: config.temporal.namespace });
+    return { config, services, store, marketo, workerConnection, client, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
