@@ -1,7 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { schemaRefresh } from '../../workflows/index.js';
-import { createSyncWorker } from '../../workers/worker.js';
-import { openApp } from '../runtime/app.js';
+import { createAppWorker, openApp } from '../runtime/app.js';
 
 interface DemoOptions {
   leads: number;
@@ -30,12 +29,7 @@ export function registerDemoCommand(program: Command): void {
       const app = await openApp({ emulatorSeed: { leads: opts.leads }, log });
       let running: Promise<void> | undefined;
       try {
-        const worker = await createSyncWorker({
-          connection: app.workerConnection,
-          namespace: app.config.temporal.namespace,
-          taskQueue: app.config.temporal.taskQueue,
-          deps: { marketo: app.marketo, store: app.store },
-        });
+        const worker = await createAppWorker(app);
         running = worker.run();
 
         console.log('Refreshing the Marketo schema (workflow schemaRefresh)');

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { createSyncWorker } from '../../workers/worker.js';
-import { openApp } from '../runtime/app.js';
+import { createAppWorker, openApp } from '../runtime/app.js';
 
 /** `marketo-sync worker`: runs the Temporal worker (workflows + activities) until SIGINT/SIGTERM. */
 export function registerWorkerCommand(program: Command): void {
@@ -10,12 +9,7 @@ export function registerWorkerCommand(program: Command): void {
     .action(async () => {
       const app = await openApp({ log: (line) => console.error(line) });
       try {
-        const worker = await createSyncWorker({
-          connection: app.workerConnection,
-          namespace: app.config.temporal.namespace,
-          taskQueue: app.config.temporal.taskQueue,
-          deps: { marketo: app.marketo, store: app.store },
-        });
+        const worker = await createAppWorker(app);
         console.error(`worker polling task queue '${app.config.temporal.taskQueue}' on ${app.services.temporalAddress}`);
         // The SDK shuts the worker down on SIGINT/SIGTERM; run() resolves once it has drained.
         await worker.run();

@@ -3,6 +3,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
+import { createSyncWorker } from '../../workers/worker.js';
 import { resolveServices, type ResolveOptions, type ResolvedServices } from './services.js';
 
 /** What a long-running command (worker, demo) holds open, closed in reverse by `close()`. */
@@ -37,4 +38,14 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
     await close();
     throw err;
   }
+}
+
+/** The sync worker on this runtime's task queue, with activities over its client and store. */
+export function createAppWorker(app: AppRuntime): ReturnType<typeof createSyncWorker> {
+  return createSyncWorker({
+    connection: app.workerConnection,
+    namespace: app.config.temporal.namespace,
+    taskQueue: app.config.temporal.taskQueue,
+    deps: { marketo: app.marketo, store: app.store },
+  });
 }
