@@ -248,8 +248,10 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
     const attrs = [{ name: 'Source', value: 'List import' }];
     for (const li of sorted) {
       const id = leadIdAt(li);
+      const at = between(Math.max(created[li] as number, list.createdAt));
       list.members.add(id);
-      events.push({ leadId: id, date: between(Math.max(created[li] as number, list.createdAt)), typeId: ACTIVITY.addToList, primaryAttributeValueId: list.id, primaryAttributeValue: list.name, attributes: attrs });
+      list.memberSince.set(id, at);
+      events.push({ leadId: id, date: at, typeId: ACTIVITY.addToList, primaryAttributeValueId: list.id, primaryAttributeValue: list.name, attributes: attrs });
     }
   }
 

@@ -57,6 +57,8 @@ export interface StaticList {
   updatedAt: number;
   /** Lead ids in insertion order. */
   members: Set<number>;
+  /** When each member was added (epoch seconds), for listMembership.json. */
+  memberSince: Map<number, number>;
 }
 
 export interface ProgramMembership {
@@ -347,6 +349,47 @@ export class Subscription {
     return { id, status: 'updated' };
   }
 
+  /**
+   * Push Lead: upsert into a program (createOrUpdate by lookup field), then Push Lead to Marketo
+   * (145) on each lead and, with `programStatus`, a program status change.
+   */
+  pushLeads(records: unknown[], options: { programName: string; lookupField?: string; partitionName?: string; source?: string; reason?: string; programStatus?: string }): RecordResult[] {
+    const program = [...this.programs.values()].find((p) => p.name === options.programName);
+    if (!program) throw new MarketoError('1013', 'Program not found');
+    if (options.programStatus !== undefined && !program.statuses.includes(options.programStatus)) throw new MarketoError('1025', 'Program status not found');
+    const results = this.upsertLeads(records, { action: 'createOrUpdate', lookupField: options.lookupField, partitionName: options.partitionName });
+    const at = this.clock.nowSeconds();
+    for (const r of results) {
+      if (r.status === 'skipped') continue;
+      this.addActivity({
+        leadId: r.id, date: at, typeId: ACTIVITY.pushLead, primaryAttributeValueId: program.id, primaryAttributeValue: program.name,
+        attributes: [{ name: 'Reason', value: options.reason ?? null }, { name: 'Source', value: options.source ?? null }],
+      });
+      if (options.programStatus !== undefined) this.setProgramStatus(program.id, r.id, options.programStatus, at);
+    }
+    return results;
+  }
+
+  /** Moves leads to another partition (Update Lead Partition). */
+  changePartitions(input: { id: number; partitionName: string }[]): RecordResult[] {
+    return input.map(({ id, partitionName }): RecordResult => {
+      const p = this.partitions.find((x) => x.name === partitionName);
+      if (!p) return { id, status: 'skipped', reasons: [reason('1013', 'Partition not found')] };
+      if (!this.leads.exists(id)) return { id, status: 'skipped', reasons: [reason('1004', 'Lead not found')] };
+      this.leads.setPartition(id, p.id);
+      this.leads.touch(id, this.clock.nowSeconds());
+      return { id, status: 'updated' };
+    });
+  }
+
+  /** Adds a lead partition (Admin > Lead Partitions). */
+  addPartition(name: string, description = ''): Partition {
+    if (this.partitions.some((p) => p.name === name)) throw new Error(`partition '${name}' already exists`);
+    const p = { id: Math.max(...this.partitions.map((x) => x.id)) + 1, name, description };
+    this.partitions.push(p);
+    return p;
+  }
+
   /** Creates a lead from already-normalised values and logs New Lead (12). */
   createLead(values: Record<string, LeadValue>, partitionId = 1, source = DEFAULT_SOURCE, at = this.clock.nowSeconds()): number {
     const writable: Record<string, LeadValue> = {};
@@ -405,7 +448,10 @@ export class Subscription {
 
   private dropLead(id: number): void {
     this.leads.delete(id);
-    for (const list of this.lists.values()) list.members.delete(id);
+    for (const list of this.lists.values()) {
+      list.members.delete(id);
+      list.memberSince.delete(id);
+    }
     for (const p of this.programs.values()) p.members.delete(id);
   }
 
@@ -430,7 +476,10 @@ export class Subscription {
     const loserSet = new Set(losers);
     for (const id of losers) {
       for (const list of this.lists.values()) {
-        if (list.members.has(id)) list.members.add(winnerId);
+        if (list.members.has(id) && !list.members.has(winnerId)) {
+          list.members.add(winnerId);
+          list.memberSince.set(winnerId, list.memberSince.get(id) ?? this.clock.nowSeconds());
+        }
       }
       for (const p of this.programs.values()) {
         const m = p.members.get(id);
@@ -463,7 +512,7 @@ export class Subscription {
     const at = input.createdAt ?? this.clock.nowSeconds();
     const list: StaticList = {
       id: this.nextListId++, name, description: input.description ?? '', programName: input.programName,
-      workspaceName: input.workspaceName ?? 'Default', folderId: input.folderId ?? 12, createdAt: at, updatedAt: at, members: new Set(),
+      workspaceName: input.workspaceName ?? 'Default', folderId: input.folderId ?? 12, createdAt: at, updatedAt: at, members: new Set(), memberSince: new Map(),
     };
     this.lists.set(list.id, list);
     return list;
@@ -477,6 +526,7 @@ export class Subscription {
       if (!this.leads.exists(id)) return { id, status: 'skipped', reasons: [reason('1004', 'Lead not found')] };
       if (!list.members.has(id)) {
         list.members.add(id);
+        list.memberSince.set(id, at);
         list.updatedAt = at;
         this.addActivity({ leadId: id, date: at, typeId: ACTIVITY.addToList, primaryAttributeValueId: list.id, primaryAttributeValue: list.name, attributes: [{ name: 'Source', value: source }] });
       }
@@ -492,6 +542,7 @@ export class Subscription {
       if (!this.leads.exists(id)) return { id, status: 'skipped', reasons: [reason('1004', 'Lead not found')] };
       if (!list.members.has(id)) return { id, status: 'skipped', reasons: [reason('1015', 'Lead not in list')] };
       list.members.delete(id);
+      list.memberSince.delete(id);
       list.updatedAt = at;
       this.addActivity({ leadId: id, date: at, typeId: ACTIVITY.removeFromList, primaryAttributeValueId: list.id, primaryAttributeValue: list.name, attributes: [{ name: 'Source', value: source }] });
       return { id, status: 'removed' };

@@ -134,6 +134,10 @@ export class LeadStore {
     return this.partition[id - 1] ?? 1;
   }
 
+  setPartition(id: number, partitionId: number): void {
+    this.partition[id - 1] = partitionId;
+  }
+
   touch(id: number, at: number): void {
     this.updated[id - 1] = at;
   }

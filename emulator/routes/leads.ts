@@ -15,6 +15,17 @@ const SyncLeadRequest = z.object({
   input: z.array(z.unknown()),
 });
 
+const PushLeadRequest = z.object({
+  programName: z.string().min(1),
+  lookupField: z.string().optional(),
+  partitionName: z.string().optional(),
+  programStatus: z.string().optional(),
+  reason: z.string().optional(),
+  source: z.string().optional(),
+  input: z.array(z.unknown()),
+});
+const PartitionRequest = z.object({ input: z.array(z.object({ id: z.number().int(), partitionName: z.string() })) });
+
 const DeleteLeadRequest = z.object({ input: z.array(z.object({ id: z.number().int() })) });
 
 /** Lead database routes: read, filter, sync, delete, merge, describe, partitions. */
@@ -93,6 +104,23 @@ export function leadRoutes(limits: LimitsOptions): Route[] {
           searchableFields: sub.searchableLeadFields().map((f) => [f]),
           fields: sub.leadFields().map(describeField),
         }]));
+      },
+    },
+    {
+      method: 'POST', path: '/rest/v1/leads/push.json',
+      handler: (ctx) => {
+        const req = parseBody(PushLeadRequest, ctx.body);
+        checkBatch(req.input, limits.maxBatch);
+        const result = ctx.subscription.pushLeads(req.input, req);
+        return json(success(ctx.requestId, result, {}, []));
+      },
+    },
+    {
+      method: 'POST', path: '/rest/v1/leads/partitions.json',
+      handler: (ctx) => {
+        const req = parseBody(PartitionRequest, ctx.body);
+        checkBatch(req.input, limits.maxBatch);
+        return json(success(ctx.requestId, ctx.subscription.changePartitions(req.input)));
       },
     },
     {

@@ -10,6 +10,21 @@ import { batchSize, page, pageOffset } from './paging.js';
 const IdInput = z.object({ input: z.array(z.object({ id: z.number().int() })) });
 const StatusRequest = z.object({ statusName: z.string(), input: z.array(z.object({ leadId: z.number().int() })) });
 
+/** Program member fields (describe and GET members), marketo-api.md §8.3. */
+const MEMBER_FIELDS: { name: string; displayName: string; dataType: string }[] = [
+  { name: 'leadId', displayName: 'Lead Id', dataType: 'integer' },
+  { name: 'programId', displayName: 'Program Id', dataType: 'integer' },
+  { name: 'membershipDate', displayName: 'Membership Date', dataType: 'datetime' },
+  { name: 'progressionStatus', displayName: 'Status', dataType: 'string' },
+  { name: 'progressionStatusType', displayName: 'Status Type', dataType: 'string' },
+  { name: 'acquiredBy', displayName: 'Acquired By', dataType: 'boolean' },
+  { name: 'reachedSuccess', displayName: 'Success', dataType: 'boolean' },
+  { name: 'reachedSuccessDate', displayName: 'Success Date', dataType: 'datetime' },
+  { name: 'isExhausted', displayName: 'Is Exhausted', dataType: 'boolean' },
+  { name: 'updatedAt', displayName: 'Updated At', dataType: 'datetime' },
+];
+const DEFAULT_MEMBER_FIELDS = ['acquiredBy', 'leadId', 'membershipDate', 'programId', 'reachedSuccess'];
+
 function listView(l: StaticList): Record<string, unknown> {
   const out: Record<string, unknown> = { id: l.id, name: l.name, description: l.description };
   if (l.programName !== undefined) out.programName = l.programName;
@@ -101,6 +116,97 @@ export function listRoutes(limits: LimitsOptions): Route[] {
           return { ...viewLead(ctx.subscription, id, fields), membership };
         });
         return json(success(ctx.requestId, result, { nextPageToken: p.nextPageToken, moreResult: p.moreResult }));
+      },
+    },
+    {
+      method: 'GET', path: '/rest/v1/programs/:programId/members.json',
+      handler: (ctx) => {
+        const sub = ctx.subscription;
+        const program = sub.programs.get(Number(ctx.pathParams.programId));
+        if (!program) throw new MarketoError('1013', 'Object not found');
+        const filterType = ctx.params.string('filterType');
+        if (!filterType) throw new MarketoError('701', 'filterType cannot be blank');
+        const fields = ctx.params.list('fields') ?? DEFAULT_MEMBER_FIELDS;
+        for (const f of fields) if (!MEMBER_FIELDS.some((m) => m.name === f) && !sub.leadField(f)) throw new MarketoError('1006', `Field '${f}' not found`);
+        let matches: { seq: number; leadId: number }[];
+        if (filterType === 'updatedAt') {
+          const startAt = Date.parse(ctx.params.string('startAt') ?? '');
+          const endAt = Date.parse(ctx.params.string('endAt') ?? '');
+          if (Number.isNaN(startAt) || Number.isNaN(endAt)) throw new MarketoError('1003', 'startAt and endAt are required with filterType updatedAt');
+          if (endAt - startAt > 7 * 86_400_000) throw new MarketoError('1003', 'Date range for updatedAt must not exceed 7 days');
+          matches = [...program.members].filter(([, m]) => m.updatedAt * 1000 >= startAt && m.updatedAt * 1000 <= endAt).map(([leadId]) => ({ seq: 0, leadId }));
+        } else {
+          const values = ctx.params.list('filterValues');
+          if (!values) throw new MarketoError('701', 'filterValues cannot be blank');
+          if (!MEMBER_FIELDS.some((m) => m.name === filterType)) throw new MarketoError('1003', `Invalid filterType '${filterType}'`);
+          matches = [];
+          values.forEach((v, seq) => {
+            for (const [leadId, m] of program.members) {
+              const have = filterType === 'leadId' ? leadId : (m as unknown as Record<string, unknown>)[filterType];
+              if (String(have) === v) matches.push({ seq, leadId });
+            }
+          });
+          if (filterType !== 'leadId' && matches.length > 100_000) throw new MarketoError('1003', `Total membership size: ${matches.length} exceeds the limit allowed 100,000 for the filter`);
+        }
+        const p = page(sub, matches, pageOffset(sub, ctx.params), batchSize(ctx.params, limits.maxBatch));
+        const result = p.items.map(({ seq, leadId }) => {
+          const m = program.members.get(leadId);
+          const item: Record<string, unknown> = { seq };
+          for (const f of fields) {
+            if (f === 'leadId') item.leadId = leadId;
+            else if (f === 'programId') item.programId = program.id;
+            else if (f === 'membershipDate' || f === 'updatedAt') item[f] = isoSeconds(m?.[f] ?? 0);
+            else if (f === 'reachedSuccessDate') item[f] = null;
+            else if (MEMBER_FIELDS.some((x) => x.name === f)) item[f] = (m as unknown as Record<string, unknown> | undefined)?.[f] ?? null;
+            else item[f] = ctx.subscription.leadValue(leadId, f);
+          }
+          return item;
+        });
+        return json(success(ctx.requestId, result, { nextPageToken: p.nextPageToken, moreResult: p.moreResult }));
+      },
+    },
+    ...['/rest/v1/programs/members/describe.json', '/rest/v1/program/members/describe.json'].map((path): Route => ({
+      method: 'GET', path,
+      handler: (ctx) => json(success(ctx.requestId, [{
+        name: 'API Program Membership', description: 'Map for API program membership fields',
+        createdAt: '2020-01-01T00:00:00Z', updatedAt: '2020-01-01T00:00:00Z', dedupeFields: ['leadId', 'programId'],
+        searchableFields: [['leadId'], ['reachedSuccess'], ['progressionStatus'], ['acquiredBy'], ['isExhausted']],
+        fields: MEMBER_FIELDS.map((f) => ({ ...f, updateable: false })),
+      }])),
+    })),
+    {
+      method: 'GET', path: '/rest/v1/leads/:leadId/listMembership.json',
+      handler: (ctx) => {
+        const sub = ctx.subscription;
+        const id = Number(ctx.pathParams.leadId);
+        if (!sub.leads.exists(id)) throw new MarketoError('1004', 'Lead not found');
+        const lists = [...sub.lists.values()].filter((l) => l.members.has(id));
+        const p = page(sub, lists, pageOffset(sub, ctx.params), batchSize(ctx.params, limits.maxBatch));
+        const result = p.items.map((l) => ({ listId: l.id, createdAt: isoSeconds(l.memberSince.get(id) ?? l.createdAt), updatedAt: isoSeconds(l.memberSince.get(id) ?? l.updatedAt) }));
+        return json(success(ctx.requestId, result, { nextPageToken: p.nextPageToken, moreResult: p.moreResult ?? false }));
+      },
+    },
+    {
+      method: 'GET', path: '/rest/v1/leads/:leadId/programMembership.json',
+      handler: (ctx) => {
+        const sub = ctx.subscription;
+        const id = Number(ctx.pathParams.leadId);
+        if (!sub.leads.exists(id)) throw new MarketoError('1004', 'Lead not found');
+        const filterType = ctx.params.string('filterType');
+        if (filterType !== undefined && filterType !== 'programId') throw new MarketoError('1003', `Invalid filterType '${filterType}'`);
+        const programIds = filterType ? new Set(ctx.params.intList('filterValues') ?? []) : undefined;
+        const earliest = Date.parse(ctx.params.string('earliestUpdatedAt') ?? '');
+        const latest = Date.parse(ctx.params.string('latestUpdatedAt') ?? '');
+        const rows = [...sub.programs.values()]
+          .filter((p) => p.members.has(id) && (!programIds || programIds.has(p.id)))
+          .map((p) => ({ p, m: p.members.get(id) as NonNullable<ReturnType<typeof p.members.get>> }))
+          .filter(({ m }) => (Number.isNaN(earliest) || m.updatedAt * 1000 >= earliest) && (Number.isNaN(latest) || m.updatedAt * 1000 <= latest));
+        const pg = page(sub, rows, pageOffset(sub, ctx.params), batchSize(ctx.params, limits.maxBatch));
+        const result = pg.items.map(({ p, m }) => ({
+          id: p.id, progressionStatus: m.progressionStatus, isExhausted: m.isExhausted, acquiredBy: m.acquiredBy, reachedSuccess: m.reachedSuccess,
+          membershipDate: isoSeconds(m.membershipDate), updatedAt: isoSeconds(m.updatedAt),
+        }));
+        return json(success(ctx.requestId, result, { nextPageToken: pg.nextPageToken, moreResult: pg.moreResult ?? false }));
       },
     },
     {

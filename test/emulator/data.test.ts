@@ -156,6 +156,17 @@ describe('emulator data semantics over REST', () => {
     expect(browse.body.result?.find((x) => x.name === 'VIPs')?.createdAt).toMatch(/Z\+0000$/);
     const created = await call(em, '/rest/asset/v1/staticLists.json', { token: t, form: { name: 'From API', folder: '{"id":12,"type":"Folder"}' } });
     expect(created.body.result?.[0]).toMatchObject({ name: 'From API', folder: { id: 12, type: 'Folder' } });
+    const lists = await call(em, `/rest/v1/leads/${ids[1]}/listMembership.json`, { token: t });
+    expect(lists.body.result).toEqual([{ listId: list.id, createdAt: expect.stringMatching(/Z$/), updatedAt: expect.stringMatching(/Z$/) }]);
+    const programs = await call(em, `/rest/v1/leads/${ids[1]}/programMembership.json`, { token: t });
+    expect(programs.body.result).toEqual([expect.objectContaining({ id: program.id, progressionStatus: 'Registered' })]);
+    const pm = await call(em, `/rest/v1/programs/${String(program.id)}/members.json?filterType=leadId&filterValues=${ids[1]}`, { token: t });
+    expect(pm.body.result).toEqual([{ seq: 0, acquiredBy: expect.any(Boolean), leadId: ids[1], membershipDate: expect.any(String), programId: program.id, reachedSuccess: false }]);
+    const pushed = await call(em, '/rest/v1/leads/push.json', { token: t, json: { programName: 'Webinar', programStatus: 'Attended', source: 'Partner', input: [{ email: 'pushed@example.com' }] } });
+    const pushedId = pushed.body.result?.[0]?.id as number;
+    expect(pushed.body.result?.[0]?.status).toBe('created');
+    const pushActs = await allActivities(em, t, `activityTypeIds=12,145,104&leadIds=${pushedId}`);
+    expect(pushActs.map((a) => a.activityTypeId)).toEqual([12, 145, 104]);
     const usage = await call(em, '/rest/v1/stats/usage.json', { token: t });
     expect((usage.body.result?.[0]?.total as number) > 10).toBe(true);
   });
