@@ -24,7 +24,10 @@ export {
   type LimiterUsage,
   type Limits,
   type LimitsInput,
+  type ReleaseInfo,
 } from './rate-limiter.js';
+export { PostgresRateLimiter, type PostgresRateLimiterOptions } from './pg-rate-limiter.js';
+export { ArrivalEstimator } from './arrival-estimator.js';
 export { systemClock, type Clock } from './clock.js';
 export { parseMarketoDateTime, formatMarketoDateTime, isMarketoDateTime } from './dates.js';
 export {
@@ -33,6 +36,7 @@ export {
   recordResultSchema,
   anyRecordSchema,
   marketoDateTime,
+  serverTimeOfRequestId,
   type Envelope,
   type MarketoErrorItem,
   type MarketoWarning,

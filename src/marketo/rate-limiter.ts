@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ArrivalEstimator } from './arrival-estimator.js';
 import { classify, quotaDay } from './classification.js';
 import { systemClock, type Clock } from './clock.js';
 import { MarketoApiError } from './errors.js';
@@ -70,19 +71,14 @@ interface WindowEntry {
   end?: number;
 }
 
-/** How many recent calls inform the client↔server clock offset. */
-const OFFSET_SAMPLES = 64;
-
 /**
  * Sliding window + semaphore. Marketo counts a call when it arrives, which is after we send it and before
  * its response, so a finished call stays in the window until `windowMs + margin` after that arrival's
  * latest possible time on our clock — never judged by its send time, so latency and jitter cannot make
  * the server see more than `callsPerWindow` calls in a window.
  *
- * The latest arrival time is the response time, tightened with Marketo's requestId timestamp T: for any
- * call j, arrival_j ≤ response_j, so the server clock runs at most min_j(response_j − T_j) behind ours, and
- * a call stamped T arrived by T + that minimum. Offsets come from recent calls only; an estimate before
- * the send time (server clock stepped back) resets them.
+ * The latest arrival time is the response time, tightened with Marketo's requestId timestamp (see
+ * ArrivalEstimator).
  */
 export class InProcessRateLimiter implements RateLimiter {
   private readonly limits: Limits;
@@ -98,7 +94,7 @@ export class InProcessRateLimiter implements RateLimiter {
   private dailyCalls = 0;
   private identityCalls = 0;
   private perEndpoint: Record<string, number> = {};
-  private offsets: number[] = [];
+  private readonly arrivals = new ArrivalEstimator();
 
   constructor(limits: LimitsInput = {}, clock: Clock = systemClock) {
     this.limits = limitsSchema.parse(limits);
@@ -245,17 +241,7 @@ export class InProcessRateLimiter implements RateLimiter {
 
   private latestArrival(entry: WindowEntry, info: ReleaseInfo | undefined): number {
     const responded = Math.min(this.clock.now(), info?.respondedAt ?? Infinity);
-    const serverTime = info?.serverTime;
-    if (serverTime === undefined || !Number.isFinite(serverTime)) return responded;
-    this.offsets.push(responded - serverTime);
-    if (this.offsets.length > OFFSET_SAMPLES) this.offsets.shift();
-    const estimate = serverTime + Math.min(...this.offsets);
-    if (estimate < entry.start) {
-      // Impossible unless the server clock stepped back: forget the old offsets.
-      this.offsets = [responded - serverTime];
-      return responded;
-    }
-    return Math.min(estimate, responded);
+    return this.arrivals.latestArrival(entry.start, responded, info?.serverTime);
   }
 }
 
