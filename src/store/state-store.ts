@@ -45,6 +45,8 @@ export class StateStore {
   static async open(options: StateStoreOptions): Promise<StateStore> {
     const opts = StateStoreOptions.parse(options);
     const pool = new pg.Pool({ connectionString: opts.connectionString, max: opts.poolSize });
+    // Idle connections closed by the server are replaced on next use; see src/crm/postgres/db.ts.
+    pool.on('error', () => undefined);
     try {
       await runMigrations(pool, { schema: opts.schema, migrations: stateStoreMigrations });
     } catch (err) {

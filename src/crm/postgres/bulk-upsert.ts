@@ -4,21 +4,22 @@ import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { CrmRecord, UpsertOptions, UpsertResult } from '../connector.js';
-import { encodeCopyValue } from './copy-encoding.js';
+import { checkValue, escapeCopy } from './copy-encoding.js';
 import { inTransaction, type WriteOrigin } from './db.js';
 import type { ColumnMeta, TableMeta } from './introspect.js';
 
-/** Rows of one batch that share a column set: they are staged and merged together. */
+/** Rows of one batch that share a column set: they are merged by one statement. */
 interface Group {
   columns: ColumnMeta[];
-  rows: StagedRow[];
+  rows: PreparedRow[];
 }
 
-interface StagedRow {
+interface PreparedRow {
   index: number;
-  /** Tab-separated COPY fields after `idx` (and `id` for keyField 'id'). */
-  line: string;
-  hasId: boolean;
+  /** Checked text values in `columns` order (null = SQL NULL). */
+  values: (string | null)[];
+  /** The key as given (id for keyField 'id'), canonical form; undefined when absent. */
+  key: string | undefined;
 }
 
 export interface BulkUpsertContext {
@@ -30,13 +31,16 @@ export interface BulkUpsertContext {
   idDefault: string;
 }
 
-const COPY_CHUNK = 1 << 20;
+type Failure = { code: string; reason: string };
 
 /**
- * Set-based upsert: valid records are COPYed into a temporary staging table and merged with one
- * INSERT ... ON CONFLICT (or UPDATE ... FROM) per group of records with the same columns. If the
- * database rejects a group (a foreign key, a check), the group is split in halves until the
- * offending records are isolated, so one bad record fails alone and the rest go through.
+ * Set-based upsert, never a statement per row. For an external key (the Marketo→CRM path) one
+ * index probe finds which keys exist; new records are COPYed straight into the table with ids
+ * minted beforehand, existing ones are updated by one `UPDATE ... FROM unnest(...)`. Should that
+ * fail (e.g. another writer inserted the same key in between), the group is retried with a single
+ * `INSERT ... SELECT FROM unnest(...) ON CONFLICT`. If the database still rejects a group (a
+ * foreign key, a check), it is split in halves until the offending records are isolated, so a bad
+ * record fails alone and the rest go through.
  */
 export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRecord[], options: UpsertOptions): Promise<UpsertResult[]> {
   const { table } = ctx;
@@ -47,10 +51,8 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
   }
   const results: UpsertResult[] = new Array<UpsertResult>(records.length);
   const groups = new Map<string, Group>();
-  // Records from one mapper share their key list: check the field names once per distinct list.
-  const plans = new Map<string, Group | { code: string; reason: string }>();
   const seenKeys = new Set<string>();
-  const planFor = (names: string[]): Group | { code: string; reason: string } => {
+  const planFor = (names: string[]): Group | Failure => {
     const columns: ColumnMeta[] = [];
     for (const name of names) {
       const column = table.columns.get(name);
@@ -65,125 +67,230 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
     if (!group) groups.set(signature, (group = { columns, rows: [] }));
     return group;
   };
+  // Records from one mapper share their key list: check the names once per distinct list.
+  let lastNames: string[] = [];
+  let lastPlan: Group | Failure | undefined;
 
   records.forEach((record, index) => {
     const fail = (code: string, reason: string) => {
       results[index] = { index, status: 'failed', code, reason };
     };
     const names = Object.keys(record);
-    const listKey = names.join('\u0001');
-    let plan = plans.get(listKey);
-    if (!plan) plans.set(listKey, (plan = planFor(names)));
+    if (!lastPlan || !sameNames(names, lastNames)) {
+      lastPlan = planFor(names);
+      lastNames = names;
+    }
+    const plan = lastPlan;
     if ('code' in plan) return fail(plan.code, plan.reason);
     const keyValue = record[options.keyField];
     const hasKey = keyValue !== undefined && keyValue !== null && keyValue !== '';
     if (!byId && !hasKey) return fail('MISSING_KEY', `key field '${options.keyField}' is empty`);
     if (byId && !hasKey && options.updateOnly) return fail('MISSING_KEY', "key field 'id' is empty");
+    let key: string | undefined;
     if (hasKey) {
-      const key = String(keyValue);
+      const checked = checkValue(keyColumn, keyValue);
+      if (checked === null || typeof checked !== 'string') return fail('INVALID_VALUE', checked?.error ?? `key field '${options.keyField}' is empty`);
+      key = canonicalKey(keyColumn, checked);
       if (seenKeys.has(key)) return fail('DUPLICATE_IN_BATCH', `another record of this batch has the same '${options.keyField}'`);
       seenKeys.add(key);
     }
-    let line = String(index);
-    if (byId) {
-      const id = hasKey ? encodeCopyValue(keyColumn, keyValue) : '\\N';
-      if (typeof id !== 'string') return fail('INVALID_VALUE', id.error);
-      line += '\t' + id;
+    const values: (string | null)[] = new Array<string | null>(plan.columns.length);
+    for (let c = 0; c < plan.columns.length; c++) {
+      const column = plan.columns[c]!;
+      const checked = checkValue(column, record[column.field.name]);
+      if (checked !== null && typeof checked !== 'string') return fail('INVALID_VALUE', checked.error);
+      values[c] = checked;
     }
-    for (const column of plan.columns) {
-      const encoded = encodeCopyValue(column, record[column.field.name]);
-      if (typeof encoded !== 'string') return fail('INVALID_VALUE', encoded.error);
-      line += '\t' + encoded;
-    }
-    plan.rows.push({ index, line, hasId: hasKey });
+    plan.rows.push({ index, values, key });
   });
 
   for (const group of groups.values()) if (group.rows.length > 0) await mergeIsolatingFailures(ctx, group, options, results);
   return results;
 }
 
-async function mergeIsolatingFailures(ctx: BulkUpsertContext, group: Group, options: UpsertOptions, results: UpsertResult[]): Promise<void> {
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Postgres prints integers without leading zeros or '+': compare keys in that form. */
+const CANONICAL_INTEGER = /^(0|-?[1-9]\d*)$/;
+
+function canonicalKey(column: ColumnMeta, text: string): string {
+  if (column.field.type !== 'integer' || CANONICAL_INTEGER.test(text)) return text;
+  return BigInt(text).toString();
+}
+
+async function mergeIsolatingFailures(ctx: BulkUpsertContext, group: Group, options: UpsertOptions, results: UpsertResult[], conservative = false): Promise<void> {
   try {
-    const outcome = await inTransaction(ctx.pool, ctx.origin, (client) => mergeGroup(client, ctx, group, options));
+    const outcome = await inTransaction(ctx.pool, ctx.origin, (client) => mergeGroup(client, ctx, group, options, conservative));
     for (const r of outcome) results[r.index] = r;
   } catch (err) {
     const e = err as Error & { code?: string };
     if (!e.code || group.rows.length === 0) throw err;
+    if (!conservative) return mergeIsolatingFailures(ctx, group, options, results, true);
     if (group.rows.length === 1) {
       const index = group.rows[0]!.index;
       results[index] = { index, status: 'failed', code: e.code, reason: e.message };
       return;
     }
     const half = Math.ceil(group.rows.length / 2);
-    await mergeIsolatingFailures(ctx, { columns: group.columns, rows: group.rows.slice(0, half) }, options, results);
-    await mergeIsolatingFailures(ctx, { columns: group.columns, rows: group.rows.slice(half) }, options, results);
+    await mergeIsolatingFailures(ctx, { columns: group.columns, rows: group.rows.slice(0, half) }, options, results, true);
+    await mergeIsolatingFailures(ctx, { columns: group.columns, rows: group.rows.slice(half) }, options, results, true);
   }
 }
 
-async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: Group, options: UpsertOptions): Promise<UpsertResult[]> {
+const NEEDS_QUOTING = /["\\]/;
+
+/** A Postgres array literal of text elements (every element quoted, NULL bare). */
+function arrayLiteral(values: readonly (string | null)[]): string {
+  let out = '{';
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (i > 0) out += ',';
+    if (v === null || v === undefined) out += 'NULL';
+    else out += NEEDS_QUOTING.test(v) ? `"${v.replace(/[\\"]/g, '\\$&')}"` : `"${v}"`;
+  }
+  return out + '}';
+}
+
+async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: Group, options: UpsertOptions, conservative: boolean): Promise<UpsertResult[]> {
   const target = `${escapeIdentifier(ctx.schema)}.${escapeIdentifier(ctx.table.table)}`;
   const byId = options.keyField === 'id';
-  const cols = group.columns.map((c) => escapeIdentifier(c.field.name));
-  const stageCols = ['idx integer', ...(byId ? ['id text'] : []), ...group.columns.map((c) => `${escapeIdentifier(c.field.name)} ${c.sqlType}`)];
-  await client.query(`CREATE TEMP TABLE crm_stage (${stageCols.join(', ')}) ON COMMIT DROP`);
-  const copyCols = ['idx', ...(byId ? ['id'] : []), ...cols].join(', ');
-  await pipeline(Readable.from(chunks(group.rows)), client.query(copyFrom(`COPY crm_stage (${copyCols}) FROM STDIN`)));
-  // Without statistics the planner takes a fresh temp table for tiny and may pick nested loops.
-  if (group.rows.length >= 1000) await client.query('ANALYZE crm_stage');
-
-  const out: UpsertResult[] = [];
+  const keyColumn = ctx.table.columns.get(options.keyField)!;
   const key = escapeIdentifier(options.keyField);
-  const setList = (source: string) => cols.map((c) => `${c} = ${source}.${c}`).join(', ');
+  const cols = group.columns.map((c) => escapeIdentifier(c.field.name));
+  const out: UpsertResult[] = [];
+  const byKey = new Map<string, number>();
+
+  /** `unnest($n::type[], ...) AS s(cols)` over the given rows, with the key column first when asked. */
+  const source = (rows: readonly PreparedRow[], withKey: boolean, firstParam = 1) => {
+    const params: string[] = [];
+    const casts: string[] = [];
+    const names: string[] = [];
+    if (withKey) {
+      params.push(arrayLiteral(rows.map((r) => r.key ?? null)));
+      casts.push(`$${firstParam}::${keyColumn.sqlType}[]`);
+      names.push('_key');
+    }
+    group.columns.forEach((c, i) => {
+      params.push(arrayLiteral(rows.map((r) => r.values[i] ?? null)));
+      casts.push(`$${firstParam + params.length - 1}::${c.sqlType}[]`);
+      names.push(cols[i]!);
+    });
+    return { params, sql: `unnest(${casts.join(', ')}) AS s(${names.join(', ')})` };
+  };
 
   if (byId || options.updateOnly) {
-    // Records that name an existing record by key: update in place.
-    if (cols.length > 0 || byId) {
-      const set = cols.length > 0 ? setList('s') : 'id = t.id';
-      const { rows } = await client.query<{ idx: number; id: string }>(
-        `UPDATE ${target} t SET ${set} FROM crm_stage s WHERE t.${key} = s.${key} RETURNING s.idx, t.id`,
+    const existing = group.rows.filter((r) => r.key !== undefined);
+    for (const r of existing) byKey.set(r.key!, r.index);
+    if (existing.length > 0) {
+      const src = source(existing, true);
+      const set = cols.length > 0 ? cols.map((c) => `${c} = s.${c}`).join(', ') : 'id = t.id';
+      const { rows } = await client.query<{ id: string; k: string }>(
+        `UPDATE ${target} t SET ${set} FROM ${src.sql} WHERE t.${key} = s._key RETURNING t.id, t.${key}::text AS k`,
+        src.params,
       );
-      for (const r of rows) out.push({ index: r.idx, status: 'updated', id: r.id });
-    }
-    const updated = new Set(out.map((r) => r.index));
-    for (const row of group.rows) {
-      if (row.hasId && !updated.has(row.index)) {
-        out.push({ index: row.index, status: 'failed', code: 'NOT_FOUND', reason: `no ${ctx.table.entity} with this ${options.keyField}` });
+      const updated = new Set<number>();
+      for (const r of rows) {
+        const index = byKey.get(canonicalKey(keyColumn, r.k));
+        if (index === undefined) continue;
+        updated.add(index);
+        out.push({ index, status: 'updated', id: r.id });
+      }
+      for (const r of existing) {
+        if (!updated.has(r.index)) out.push({ index: r.index, status: 'failed', code: 'NOT_FOUND', reason: `no ${ctx.table.entity} with this ${options.keyField}` });
       }
     }
-    if (byId && !options.updateOnly && group.rows.some((r) => !r.hasId)) {
-      await client.query(`UPDATE crm_stage SET id = ${ctx.idDefault} WHERE id IS NULL AND idx = ANY($1::int[])`, [group.rows.filter((r) => !r.hasId).map((r) => r.index)]);
-      const { rows } = await client.query<{ idx: number; id: string }>(
-        `WITH ins AS (INSERT INTO ${target} (id${cols.map((c) => `, ${c}`).join('')})
-                      SELECT id${cols.map((c) => `, ${c}`).join('')} FROM crm_stage WHERE idx = ANY($1::int[]) ORDER BY idx RETURNING id)
-         SELECT s.idx, ins.id FROM ins JOIN crm_stage s USING (id)`,
-        [group.rows.filter((r) => !r.hasId).map((r) => r.index)],
+    const fresh = byId && !options.updateOnly ? group.rows.filter((r) => r.key === undefined) : [];
+    if (fresh.length > 0) {
+      // Ids are minted first so every created record can be reported against its input.
+      const ids = await client.query<{ id: string }>(`SELECT ${ctx.idDefault} AS id FROM generate_series(1, $1)`, [fresh.length]);
+      const withIds = fresh.map((r, i) => ({ ...r, key: ids.rows[i]!.id }));
+      const src = source(withIds, true);
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO ${target} (id${cols.map((c) => `, ${c}`).join('')}) SELECT s._key${cols.map((c) => `, s.${c}`).join('')} FROM ${src.sql} RETURNING id`,
+        src.params,
       );
-      for (const r of rows) out.push({ index: r.idx, status: 'created', id: r.id });
+      const created = new Set(rows.map((r) => r.id));
+      for (const r of withIds) if (created.has(r.key)) out.push({ index: r.index, status: 'created', id: r.key });
     }
     return out;
   }
 
+  for (const r of group.rows) byKey.set(r.key!, r.index);
+  if (!conservative) return copyNewUpdateExisting(client, ctx, group, options, byKey, source, target);
+  const src = source(group.rows, false);
   const others = cols.filter((c) => c !== key);
   const set = others.length > 0 ? others.map((c) => `${c} = EXCLUDED.${c}`).join(', ') : `${key} = EXCLUDED.${key}`;
-  const { rows } = await client.query<{ idx: number; id: string; inserted: boolean }>(
-    `WITH up AS (
-       INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM crm_stage
-       ON CONFLICT (${key}) DO UPDATE SET ${set}
-       RETURNING t.id, t.${key} AS k, (t.xmax = 0) AS inserted)
-     SELECT s.idx, up.id, up.inserted FROM up JOIN crm_stage s ON s.${key} = up.k`,
+  const { rows } = await client.query<{ id: string; k: string; inserted: boolean }>(
+    `INSERT INTO ${target} AS t (${cols.join(', ')}) SELECT ${cols.map((c) => `s.${c}`).join(', ')} FROM ${src.sql}
+     ON CONFLICT (${key}) DO UPDATE SET ${set}
+     RETURNING t.id, t.${key}::text AS k, (t.xmax = 0) AS inserted`,
+    src.params,
   );
-  for (const r of rows) out.push({ index: r.idx, status: r.inserted ? 'created' : 'updated', id: r.id });
+  for (const r of rows) {
+    const index = byKey.get(canonicalKey(keyColumn, r.k));
+    if (index !== undefined) out.push({ index, status: r.inserted ? 'created' : 'updated', id: r.id });
+  }
   return out;
 }
 
-async function* chunks(rows: readonly StagedRow[]): AsyncGenerator<string> {
-  let buffer = '';
-  for (const row of rows) {
-    buffer += row.line + '\n';
-    if (buffer.length >= COPY_CHUNK) {
-      yield buffer;
-      buffer = '';
-    }
+type SourceBuilder = (rows: readonly PreparedRow[], withKey: boolean, firstParam?: number) => { params: string[]; sql: string };
+
+async function copyNewUpdateExisting(
+  client: pg.PoolClient,
+  ctx: BulkUpsertContext,
+  group: Group,
+  options: UpsertOptions,
+  byKey: Map<string, number>,
+  source: SourceBuilder,
+  target: string,
+): Promise<UpsertResult[]> {
+  const keyColumn = ctx.table.columns.get(options.keyField)!;
+  const key = escapeIdentifier(options.keyField);
+  const cols = group.columns.map((c) => escapeIdentifier(c.field.name));
+  const found = await client.query<{ k: string; id: string }>(
+    `SELECT ${key}::text AS k, id FROM ${target} WHERE ${key} = ANY($1::${keyColumn.sqlType}[])`,
+    [arrayLiteral(group.rows.map((r) => r.key!))],
+  );
+  const existingIds = new Map(found.rows.map((r) => [canonicalKey(keyColumn, r.k), r.id]));
+  const fresh = group.rows.filter((r) => !existingIds.has(r.key!));
+  const existing = group.rows.filter((r) => existingIds.has(r.key!));
+  const out: UpsertResult[] = [];
+  if (fresh.length > 0) {
+    const ids = await client.query<{ id: string }>(`SELECT ${ctx.idDefault} AS id FROM generate_series(1, $1)`, [fresh.length]);
+    const lines = function* (): Generator<string> {
+      let buffer = '';
+      for (let i = 0; i < fresh.length; i++) {
+        let line = escapeCopy(ids.rows[i]!.id);
+        for (const v of fresh[i]!.values) line += '\t' + (v === null ? '\\N' : escapeCopy(v));
+        buffer += line + '\n';
+        if (buffer.length >= 1 << 20) {
+          yield buffer;
+          buffer = '';
+        }
+      }
+      if (buffer) yield buffer;
+    };
+    await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${target} (id, ${cols.join(', ')}) FROM STDIN`)));
+    fresh.forEach((r, i) => out.push({ index: r.index, status: 'created', id: ids.rows[i]!.id }));
   }
-  if (buffer) yield buffer;
+  if (existing.length > 0) {
+    const src = source(existing, true);
+    const others = cols.filter((c) => c !== key);
+    const set = others.length > 0 ? others.map((c) => `${c} = s.${c}`).join(', ') : `${key} = t.${key}`;
+    const { rows } = await client.query<{ id: string; k: string }>(
+      `UPDATE ${target} t SET ${set} FROM ${src.sql} WHERE t.${key} = s._key RETURNING t.id, t.${key}::text AS k`,
+      src.params,
+    );
+    for (const r of rows) {
+      const index = byKey.get(canonicalKey(keyColumn, r.k));
+      if (index !== undefined) out.push({ index, status: 'updated', id: r.id });
+    }
+    // A record deleted since the probe: let the ON CONFLICT path decide for the whole group.
+    if (rows.length < existing.length) throw Object.assign(new Error('records changed during the upsert'), { code: 'CONCURRENT_CHANGE' });
+  }
+  return out;
 }

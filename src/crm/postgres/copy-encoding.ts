@@ -1,10 +1,11 @@
 import type { ColumnMeta } from './introspect.js';
 
 /**
- * Turns a record value into a field of COPY's text format, checking it against the column first:
- * a value the database would reject must fail that one record, not the whole COPY.
- * Returns `{ error }` naming the problem but never echoing the value (it may be PII).
+ * Checks a record value against its column and returns its text form (null for SQL NULL): a value
+ * the database would reject must fail that one record, not the whole batch. Returns `{ error }`
+ * naming the problem but never echoing the value (it may be PII).
  */
+export type Checked = string | null | { error: string };
 export type Encoded = string | { error: string };
 
 const NULL = '\\N';
@@ -19,11 +20,19 @@ const INT_RANGE: Record<string, [bigint, bigint]> = {
   int8: [-9223372036854775808n, 9223372036854775807n],
 };
 
+/** The value as a field of COPY's text format. */
 export function encodeCopyValue(column: ColumnMeta, value: unknown): Encoded {
+  const checked = checkValue(column, value);
+  if (checked === null) return NULL;
+  if (typeof checked !== 'string') return checked;
+  return escapeCopy(checked);
+}
+
+export function checkValue(column: ColumnMeta, value: unknown): Checked {
   const field = column.field;
   if (value === null || value === undefined || value === '') {
     if (value === '' && (field.type === 'string' || field.type === 'text')) return '';
-    return field.nullable ? NULL : { error: `field '${field.name}' is required` };
+    return field.nullable ? null : { error: `field '${field.name}' is required` };
   }
   switch (field.type) {
     case 'string':
@@ -37,13 +46,14 @@ export function encodeCopyValue(column: ColumnMeta, value: unknown): Encoded {
       if (s.includes('\u0000')) return invalid(field.name, 'text without NUL characters');
       if (field.length !== undefined && s.length > field.length && [...s].length > field.length) return { error: `value too long for field '${field.name}' (max ${field.length})` };
       if (field.type === 'email' && !EMAIL.test(s)) return invalid(field.name, 'an email address');
-      return escapeCopy(s);
+      return s;
     }
     case 'integer': {
       const s = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : '') : typeof value === 'string' ? value.trim() : '';
       if (!INTEGER.test(s)) return invalid(field.name, 'an integer');
       const range = INT_RANGE[column.baseType];
-      if (range) {
+      // Nine digits fit every integer type: skip the BigInt for the common case.
+      if (range && s.replace('-', '').length > 9) {
         const n = BigInt(s);
         if (n < range[0] || n > range[1]) return { error: `value out of range for field '${field.name}'` };
       }

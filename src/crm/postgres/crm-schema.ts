@@ -77,17 +77,27 @@ CREATE SEQUENCE ${seq};
 ALTER TABLE ${t} ALTER COLUMN id SET DEFAULT (${literal(idPrefix)} || lpad(nextval(${literal(`${table}_id_seq`)}::regclass)::text, 12, '0'));
 ALTER SEQUENCE ${seq} OWNED BY ${t}.id;
 CREATE INDEX ${quote(`${table}_changes`)} ON ${t} (updated_at, id COLLATE "C");
-CREATE TRIGGER touch BEFORE INSERT OR UPDATE ON ${t} FOR EACH ROW EXECUTE FUNCTION touch_row();
+CREATE TRIGGER touch_insert BEFORE INSERT ON ${t} FOR EACH ROW
+  WHEN (NEW.origin IS DISTINCT FROM ${ORIGIN} OR NEW.updated_at < statement_timestamp() OR NEW.updated_at > clock_timestamp())
+  EXECUTE FUNCTION touch_row();
+CREATE TRIGGER touch_update BEFORE UPDATE ON ${t} FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row();
 CREATE TRIGGER tombstone AFTER DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION write_tombstone(${args});
 `;
 }
 
-/** Columns every tracked table starts with. */
+/** The writer as the transaction declares it (see the header): 'sync' for the sync, else 'user'. */
+const ORIGIN = `coalesce(nullif(current_setting('crmsync.origin', true), ''), 'user')`;
+
+/**
+ * Columns every tracked table starts with. On insert the defaults stamp the row; the insert
+ * trigger only runs (WHEN guard, no function call otherwise) for a writer that supplied its own
+ * time or origin, which keeps bulk inserts cheap and the stamps trustworthy.
+ */
 export const TRACKED_COLUMNS = `
   id          varchar(40) PRIMARY KEY,
   created_at  timestamptz NOT NULL DEFAULT now(),
   updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
-  origin      text NOT NULL DEFAULT 'user'`;
+  origin      text NOT NULL DEFAULT ${ORIGIN}`;
 
 const q = (s: string) => `"${s}"`;
 const lit = (s: string) => `'${s}'`;

@@ -13,7 +13,11 @@ const typeOverrides: pg.CustomTypesConfig = {
 };
 
 export function createPool(connectionString: string, max = 4): pg.Pool {
-  return new pg.Pool({ connectionString, max, types: typeOverrides, options: '-c TimeZone=UTC' });
+  const pool = new pg.Pool({ connectionString, max, types: typeOverrides, options: '-c TimeZone=UTC' });
+  // An idle connection killed by the server (restart, admin command) must not crash the process:
+  // the pool drops it and the next query opens a new one; errors of queries still reach callers.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** Runs `fn` in one transaction whose writes the triggers attribute to `origin`. */
