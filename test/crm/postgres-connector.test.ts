@@ -96,6 +96,14 @@ describe('change capture', () => {
     }
   });
 
+  test('a writer cannot backdate its change or pose as the sync', async () => {
+    const before = await readAll(sync, 'user');
+    await other.query(`INSERT INTO crm.users (email, updated_at, origin) VALUES ('sneaky@example.com', '2000-01-01', 'sync')`);
+    await other.query(`UPDATE crm.users SET title = 'Boss', updated_at = '2000-01-01', origin = 'sync' WHERE email = 'fast@example.com'`);
+    const after = await readAll(sync, 'user', before.cursor);
+    expect(after.changes.map((c) => c.kind === 'upsert' && c.record.email).sort()).toEqual(['fast@example.com', 'sneaky@example.com']);
+  });
+
   test('deletes by any program become tombstones carrying the external keys', async () => {
     await other.query(`INSERT INTO crm.leads (marketo_lead_id, email) VALUES (777, 'gone@example.com')`);
     const before = await readAll(sync, 'lead');
