@@ -1,4 +1,16 @@
-/** Public API of the Marketo REST client. Everything an activity or the bulk APIs need is exported here. */
+/**
+ * Public API of the Marketo REST client. Everything an activity or the bulk APIs need is exported here.
+ *
+ *   const marketo = new MarketoClient({ baseUrl, clientId, clientSecret, limits: { dailyCalls: 50_000 } });
+ *   const outcomes = await marketo.leads.sync({ lookupField: 'crmId', input });   // one outcome per record
+ *   for await (const page of marketo.activities.iterate({ nextPageToken, activityTypeIds: [12, 13] })) …
+ *
+ * Every call goes through the token cache (601/602 renewed and replayed once), the limiter (sliding
+ * window, connection cap, daily budget; in-process or PostgresRateLimiter for several workers) and the
+ * classification table. Failures are `MarketoApiError` with `classification.action` one of
+ * retry | retry-after | reauth | wait-for-quota-reset | give-up. Skipped records are outcomes, not errors.
+ * `request()` / `requestStream()` are the low-level path the bulk APIs build on.
+ */
 export { MarketoClient, clientOptionsSchema, type MarketoClientOptions, type MarketoLogger, type ClientUsage } from './client.js';
 export type { MarketoTransport } from './transport.js';
 export {

@@ -57,6 +57,8 @@ const syncSchema = z
     if (r.partitionName && r.action === 'updateOnly') {
       ctx.addIssue({ code: 'custom', path: ['partitionName'], message: "partitionName is not allowed with 'updateOnly'" });
     }
+    // createDuplicate never looks records up, so it needs no key.
+    if (r.action === 'createDuplicate') return;
     const key = r.lookupField ?? 'email';
     r.input.forEach((rec, i) => {
       if (rec[key] === undefined || rec[key] === null || rec[key] === '') {
