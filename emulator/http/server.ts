@@ -178,6 +178,10 @@ export function startHttpServer(rt: Runtime, routes: Route[], adminRoutes: Admin
     }
     if (!route) {
       if (candidates.length) return finish(`${effective} (method)`, 200, fail('605', `Request method '${effective}' not supported`), false);
+      // An unknown resource is a counted call: it goes through the limiter like any other.
+      const admitted = rt.limiter.admit();
+      if (!admitted.ok) return finish(`${effective} (unknown)`, 200, fail(admitted.code, admitted.message), false);
+      rt.limiter.release(admitted.ticket, true);
       return finish(`${effective} (unknown)`, 200, fail('610'), true);
     }
     const endpoint = `${route.method} ${route.path}`;

@@ -62,6 +62,7 @@ export class ActivityLog {
   private readonly attributes: (ActivityAttribute[] | undefined)[] = [];
   /** Row permutation in (date, id) order; undefined while rows are already in that order. */
   private order: Int32Array | undefined;
+  private orderLen = 0;
   private orderDirty = false;
 
   get count(): number {
@@ -76,8 +77,7 @@ export class ActivityLog {
   appendFields(leadId: number, date: number, typeId: number, campaignId?: number, primaryId?: number, primaryValue?: string, attributes?: ActivityAttribute[]): number {
     const row = this.size;
     if (row === this.dates.length) this.growTo(row * 2);
-    if (row > 0 && date < (this.dates[row - 1] ?? 0)) this.orderDirty = true;
-    else if (this.order) this.orderDirty = true;
+    this.trackOrder(row, date);
     this.leadIds[row] = leadId;
     this.dates[row] = date;
     this.typeIds[row] = typeId;
@@ -87,6 +87,30 @@ export class ActivityLog {
     this.attributes.push(attributes && attributes.length ? attributes : undefined);
     this.size += 1;
     return row + 1;
+  }
+
+  /**
+   * Keeps the (date, id) order cheap: rows appended in date order need no permutation; once one
+   * arrives out of order (a clock moved back, a custom activity dated in the past) the
+   * permutation is rebuilt once and then extended while appends stay in order.
+   */
+  private trackOrder(row: number, date: number): void {
+    if (this.orderDirty) return;
+    if (!this.order) {
+      if (row > 0 && date < (this.dates[row - 1] ?? 0)) this.orderDirty = true;
+      return;
+    }
+    const lastRow = this.order[this.orderLen - 1];
+    if (lastRow !== undefined && date < (this.dates[lastRow] ?? 0)) {
+      this.orderDirty = true;
+      return;
+    }
+    if (this.orderLen === this.order.length) {
+      const next = new Int32Array(Math.max(1024, this.order.length * 2));
+      next.set(this.order);
+      this.order = next;
+    }
+    this.order[this.orderLen++] = row;
   }
 
   get(id: number): ActivityRecord | undefined {
@@ -178,11 +202,12 @@ export class ActivityLog {
 
   private sortedOrder(): Int32Array | undefined {
     if (!this.orderDirty) return this.order;
-    const order = new Int32Array(this.size);
+    const order = new Int32Array(Math.max(1024, this.size * 2));
     for (let i = 0; i < this.size; i++) order[i] = i;
     const dates = this.dates;
-    order.sort((a, b) => (dates[a] ?? 0) - (dates[b] ?? 0) || a - b);
+    order.subarray(0, this.size).sort((a, b) => (dates[a] ?? 0) - (dates[b] ?? 0) || a - b);
     this.order = order;
+    this.orderLen = this.size;
     this.orderDirty = false;
     return order;
   }
