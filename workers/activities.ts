@@ -1,16 +1,21 @@
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
+import type { CrmConnector } from '../src/crm/connector.js';
 import { createSchemaActivities } from '../activities/schema.js';
+import { createBootstrapActivities } from '../activities/bootstrap.js';
 
-/** What the activities of one worker process share: one Marketo client (one limiter), one state store. */
+/** What the activities of one worker process share: one Marketo client (one limiter), one state store, one CRM connector. */
 export interface ActivityDeps {
   marketo: MarketoClient;
   store: StateStore;
+  /** The CRM the bootstrap and the sync write to. */
+  crm: CrmConnector;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createSchemaActivities({ marketo: deps.marketo, schemaCache: deps.store.schemaCache }),
+    ...createBootstrapActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
   };
 }
 

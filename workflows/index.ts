@@ -1,2 +1,5 @@
 /** Every workflow the worker registers. The worker bundles this file for Temporal's sandbox. */
 export { schemaRefresh, schemaRefreshStatus } from './schema-refresh.js';
+export { bulkExport } from './bulk-export.js';
+export { bootstrap } from './bootstrap.js';
+export { bootstrapProgressQuery, pauseSignal, resumeSignal, cancelSignal, windowUpdateSignal, bulkExportStateQuery } from './bootstrap-signals.js';

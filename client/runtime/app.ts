@@ -1,6 +1,8 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
+import type { CrmConnector } from '../../src/crm/connector.js';
+import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createSyncWorker } from '../../workers/worker.js';
@@ -12,6 +14,8 @@ export interface AppRuntime {
   services: ResolvedServices;
   store: StateStore;
   marketo: MarketoClient;
+  /** The CRM: the Postgres CRM in the service database (schema `crm`). */
+  crm: CrmConnector;
   workerConnection: NativeConnection;
   client: Client;
   close(): Promise<void>;
@@ -26,6 +30,8 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
   try {
     const store = await StateStore.open({ connectionString: services.databaseUrl });
     closers.push(() => store.close());
+    const crm = await PostgresCrmConnector.open({ connectionString: services.databaseUrl });
+    closers.push(() => crm.close());
     const { callsPerWindow, windowMs, maxConcurrent, dailyCalls } = config.limits;
     const marketo = new MarketoClient({ ...services.marketo, limits: { callsPerWindow, windowMs, maxConcurrent, dailyCalls } });
     const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
@@ -33,7 +39,7 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
     const connection = await Connection.connect({ address: services.temporalAddress });
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    return { config, services, store, marketo, workerConnection, client, close };
+    return { config, services, store, marketo, crm, workerConnection, client, close };
   } catch (err) {
     await close();
     throw err;
@@ -46,6 +52,6 @@ export function createAppWorker(app: AppRuntime): ReturnType<typeof createSyncWo
     connection: app.workerConnection,
     namespace: app.config.temporal.namespace,
     taskQueue: app.config.temporal.taskQueue,
-    deps: { marketo: app.marketo, store: app.store },
+    deps: { marketo: app.marketo, store: app.store, crm: app.crm },
   });
 }

@@ -1,0 +1,180 @@
+import { Context } from '@temporalio/activity';
+import { z } from 'zod';
+import type { CrmConnector } from '../src/crm/connector.js';
+import type { MappingConfig } from '../src/mapping/mapping-config.js';
+import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/bulk/extract.js';
+import { downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
+import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
+import type { RecordRow } from '../src/marketo/bulk/rows.js';
+import type { MarketoClient } from '../src/marketo/index.js';
+import { loadPersonMapping, type PersonMapping } from '../src/reconcile/person-mapping.js';
+import type { StateStore } from '../src/store/state-store.js';
+import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../workflows/bootstrap-types.js';
+import { marketoCall } from './failures.js';
+import { writeLeadBatch, type BatchOutcome } from './bootstrap-leads.js';
+import { BootstrapStaging } from './bootstrap-staging.js';
+
+export interface BulkExportActivityDeps {
+  marketo: MarketoClient;
+  store: StateStore;
+  crm: CrmConnector;
+  /** Rows per CRM write and per heartbeat (each heartbeat marks a committed position). */
+  batchSize?: number;
+}
+
+export interface ExportJobView {
+  exportId: string;
+  status: 'Created' | 'Queued' | 'Processing' | 'Completed' | 'Failed' | 'Cancelled';
+  numberOfRecords?: number;
+  fileSize?: number;
+  fileChecksum?: string;
+  format?: 'CSV' | 'TSV' | 'SSV';
+  errorMsg?: string;
+}
+
+export type EnqueueOutcome = { queueFull: false; job: ExportJobView } | { queueFull: true; retryAfterMs: number };
+
+export interface IngestInput {
+  source: ExportSource;
+  sink: IngestSink;
+  runId: string;
+  job: ExportJobView;
+}
+
+/** What a download heartbeats: the last position whose rows are committed in the CRM, and the counts so far. */
+const progressSchema = z.object({
+  position: downloadPositionSchema,
+  written: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  apiCalls: z.number().int().nonnegative(),
+});
+type IngestProgress = z.infer<typeof progressSchema>;
+
+function targetOf(source: ExportSource): ExportTarget<'leads'> | ExportTarget<'activities'> {
+  return source.kind === 'leads' ? { kind: 'leads' } : { kind: 'activities' };
+}
+
+function view(job: { exportId: string; status: ExportJobView['status']; numberOfRecords?: number | undefined; fileSize?: number | undefined; fileChecksum?: string | undefined; format?: ExportJobView['format'] | undefined; errorMsg?: string | undefined }): ExportJobView {
+  const out: ExportJobView = { exportId: job.exportId, status: job.status };
+  if (job.numberOfRecords !== undefined) out.numberOfRecords = job.numberOfRecords;
+  if (job.fileSize !== undefined) out.fileSize = job.fileSize;
+  if (job.fileChecksum !== undefined) out.fileChecksum = job.fileChecksum;
+  if (job.format !== undefined) out.format = job.format;
+  if (job.errorMsg !== undefined) out.errorMsg = job.errorMsg;
+  return out;
+}
+
+/**
+ * Bulk export steps as activities: each call is one Marketo request (create, enqueue, status) so
+ * the workflow owns every wait on durable timers; the download streams straight into the CRM.
+ */
+export function createBulkExportActivities(deps: BulkExportActivityDeps) {
+  const api = new BulkExtractApi(deps.marketo);
+  const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
+  const batchSize = deps.batchSize ?? 1000;
+  let personMapping: Promise<PersonMapping> | undefined;
+  // One mapping per worker process: three describe calls, not three per window.
+  const leadMapping = (): Promise<PersonMapping> => {
+    personMapping ??= loadPersonMapping(
+      { marketo: deps.marketo, crm: deps.crm, currentMapping: async (): Promise<MappingConfig | undefined> => (await deps.store.mappings.current())?.config },
+      { csv: true },
+    ).catch((err: unknown) => {
+      personMapping = undefined;
+      throw err;
+    });
+    return personMapping;
+  };
+
+  return {
+    async createBulkExport(input: { source: ExportSource; window: ExportWindow }): Promise<ExportJobView> {
+      return marketoCall(async () => {
+        if (input.source.kind === 'leads') {
+          const mapping = await leadMapping();
+          return view(await api.create({ kind: 'leads' }, { format: 'CSV', fields: mapping.exportFields, filter: { createdAt: input.window } }));
+        }
+        return view(await api.create({ kind: 'activities' }, { format: 'CSV', filter: { createdAt: input.window, activityTypeIds: input.source.activityTypeIds } }));
+      });
+    },
+
+    /** Enqueues; a full queue (1029) is an answer, not a failure, so the workflow can wait on a timer. */
+    async enqueueBulkExport(input: { source: ExportSource; exportId: string; queueFullMs: number }): Promise<EnqueueOutcome> {
+      return marketoCall(async () => {
+        try {
+          return { queueFull: false, job: view(await api.enqueue(targetOf(input.source), input.exportId)) };
+        } catch (err) {
+          if (isQueueFull(err)) return { queueFull: true, retryAfterMs: input.queueFullMs };
+          throw err;
+        }
+      });
+    },
+
+    async bulkExportStatus(input: { source: ExportSource; exportId: string }): Promise<ExportJobView> {
+      return marketoCall(async () => view(await api.status(targetOf(input.source), input.exportId)));
+    },
+
+    /**
+     * Downloads a Completed export and writes its rows through the sink in batches. After each
+     * committed batch it heartbeats the file position; a retry (worker crash, timeout) resumes
+     * from the last heartbeat, so at most one batch is written twice, and writes are idempotent.
+     */
+    async ingestBulkExport(input: IngestInput): Promise<IngestSummary> {
+      return marketoCall(async () => {
+        const ctx = Context.current();
+        const details: unknown = ctx.info.heartbeatDetails;
+        const resumed = details === undefined ? undefined : progressSchema.parse(details);
+        const progress: IngestProgress = resumed ?? { position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: 0 };
+        if (input.sink !== 'leads' || input.source.kind !== 'leads') throw new Error(`no ingest for ${input.source.kind} into ${input.sink}`);
+        const mapping = await leadMapping();
+        const target = targetOf(input.source);
+        const opener = api.fileOpener(target, input.job.exportId);
+        let calls = 0;
+        const open = (start: number, end?: number) => {
+          calls += 1;
+          return opener(start, end);
+        };
+        let batch: RecordRow[] = [];
+        let batchEnd = progress.position;
+        const flush = async (): Promise<void> => {
+          if (batch.length === 0) return;
+          const outcome: BatchOutcome = await writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, mapping, input.runId, batch);
+          batch = [];
+          progress.written += outcome.written;
+          progress.failed += outcome.failed;
+          progress.position = batchEnd;
+          ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+        };
+        const summary = await downloadExport(
+          {
+            open,
+            kind: 'leads',
+            format: exportFormatSchema.parse(input.job.format ?? 'CSV'),
+            expectedSize: input.job.fileSize,
+            expectedChecksum: input.job.fileChecksum,
+            from: resumed?.position,
+            signal: ctx.cancellationSignal,
+          },
+          async (row, position) => {
+            batch.push(row);
+            batchEnd = position;
+            if (batch.length >= batchSize) await flush();
+          },
+        );
+        await flush();
+        return {
+          rows: summary.rows,
+          bytes: summary.bytes,
+          written: progress.written,
+          failed: progress.failed,
+          apiCalls: progress.apiCalls + calls,
+          resumedFrom: resumed ? resumed.position.byteOffset : 0,
+        };
+      });
+    },
+
+    async stagedPeople(input: { runId: string }): Promise<number> {
+      return staging.count(input.runId);
+    },
+  };
+}
+
+export type BulkExportActivities = ReturnType<typeof createBulkExportActivities>;

@@ -1,0 +1,119 @@
+import type { CrmConnector, CrmRecord } from '../crm/connector.js';
+import type { MarketoRecord } from '../mapping/apply.js';
+import { sameValue } from './compare.js';
+import type { PersonMapping, PersonType } from './person-mapping.js';
+
+export interface Mismatch {
+  marketoId: string;
+  type: PersonType;
+  /** Field names only: values may be PII. */
+  fields: string[];
+}
+
+/** Counts are complete; the id lists hold at most `sampleLimit` entries each. */
+export interface ReconcileReport {
+  entity: string;
+  marketoRecords: number;
+  crmRecords: number;
+  matched: number;
+  missing: { count: number; sample: string[] };
+  extra: { count: number; sample: string[] };
+  duplicates: { count: number; sample: string[] };
+  /** The person is in the CRM but as the other type than the routing rule says. */
+  misrouted: { count: number; sample: string[] };
+  mismatched: { count: number; sample: Mismatch[] };
+  ok: boolean;
+}
+
+interface Held {
+  type: PersonType;
+  record: CrmRecord;
+}
+
+/**
+ * Compares Marketo persons with CRM leads and contacts record by record. The CRM side is read
+ * first (every record carrying a Marketo lead id, both types); then each Marketo person is mapped
+ * the way the sync maps it and checked field by field; what is left in the CRM is extra.
+ * Memory grows with the number of CRM persons (one entry each).
+ */
+export class PersonReconciler {
+  private readonly crmById = new Map<string, Held>();
+  private readonly seenMarketo = new Set<string>();
+  private crmRecords = 0;
+  private marketoRecords = 0;
+  private matched = 0;
+  private readonly missing: string[] = [];
+  private readonly duplicates: string[] = [];
+  private readonly misrouted: string[] = [];
+  private readonly mismatched: Mismatch[] = [];
+  private counts = { missing: 0, duplicates: 0, misrouted: 0, mismatched: 0 };
+
+  constructor(
+    private readonly mapping: PersonMapping,
+    private readonly sampleLimit = 20,
+  ) {}
+
+  async loadCrm(crm: Pick<CrmConnector, 'readChanges'>): Promise<void> {
+    const idField = this.mapping.config.leadKey.crmMarketoIdField;
+    for (const type of ['lead', 'contact'] as const) {
+      let cursor: string | undefined;
+      for (;;) {
+        const page = await crm.readChanges(type, { includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+        for (const change of page.changes) {
+          if (change.kind !== 'upsert') continue;
+          const key = change.record[idField];
+          if (key === null || key === undefined) continue;
+          this.crmRecords += 1;
+          const marketoId = String(key);
+          if (this.crmById.has(marketoId)) this.note('duplicates', this.duplicates, marketoId);
+          else this.crmById.set(marketoId, { type, record: change.record });
+        }
+        cursor = page.cursor;
+        if (!page.hasMore) break;
+      }
+    }
+  }
+
+  check(row: MarketoRecord): void {
+    const mapped = this.mapping.map(row);
+    this.marketoRecords += 1;
+    if (this.seenMarketo.has(mapped.marketoId)) return;
+    this.seenMarketo.add(mapped.marketoId);
+    const held = this.crmById.get(mapped.marketoId);
+    if (!held) {
+      this.note('missing', this.missing, mapped.marketoId);
+      return;
+    }
+    this.crmById.delete(mapped.marketoId);
+    if (held.type !== mapped.type) {
+      this.note('misrouted', this.misrouted, mapped.marketoId);
+      return;
+    }
+    const differing = this.mapping.comparedFields[mapped.type].filter((f) => f in mapped.outcome.record && !sameValue(mapped.outcome.record[f], held.record[f]));
+    if (differing.length > 0) this.note('mismatched', this.mismatched, { marketoId: mapped.marketoId, type: mapped.type, fields: differing });
+    else this.matched += 1;
+  }
+
+  report(): ReconcileReport {
+    const extra = [...this.crmById.keys()];
+    const report: ReconcileReport = {
+      entity: 'lead',
+      marketoRecords: this.marketoRecords,
+      crmRecords: this.crmRecords,
+      matched: this.matched,
+      missing: { count: this.counts.missing, sample: this.missing },
+      extra: { count: extra.length, sample: extra.slice(0, this.sampleLimit) },
+      duplicates: { count: this.counts.duplicates, sample: this.duplicates },
+      misrouted: { count: this.counts.misrouted, sample: this.misrouted },
+      mismatched: { count: this.counts.mismatched, sample: this.mismatched },
+      ok: false,
+    };
+    report.ok = report.missing.count + report.extra.count + report.duplicates.count + report.misrouted.count + report.mismatched.count === 0;
+    return report;
+  }
+
+  private note<T>(kind: keyof PersonReconciler['counts'], sample: T[], item: T): void {
+    this.counts[kind] += 1;
+    if (sample.length < this.sampleLimit) sample.push(item);
+  }
+}

@@ -1,0 +1,77 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { configureBulk } from '../../emulator/bulk/service.js';
+import { marketoStream } from '../../activities/bootstrap.js';
+import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
+import { createDevServerEnv } from '../support/temporal.js';
+import { startHarness, type WorkflowHarness } from '../workflows/support.js';
+import { crmPersonCounts, FAST_POLL, reconcileHarness } from './support.js';
+
+// The leads phase end to end on the dev server: bulk lead exports by createdAt window through
+// the emulator's queue into the Postgres CRM, checked record by record by the reconciliation.
+let env: TestWorkflowEnvironment;
+let h: WorkflowHarness;
+const FROM = '2024-01-01T00:00:00Z';
+const TO = '2024-04-30T00:00:00Z';
+const LEADS = 600;
+
+beforeAll(async () => {
+  env = await createDevServerEnv();
+  h = await startHarness(env.nativeConnection, { emulator: { seed: { leads: LEADS, from: FROM, to: TO } } });
+  await configureBulk(h.emulator.subscription, { export: { rowsPerSecond: 2_000 } });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await env?.teardown();
+});
+
+test('every lead created between the watermarks lands once in the CRM, matching Marketo', async () => {
+  const highWatermark = '2024-05-01T00:00:00Z';
+  const handle = await env.client.workflow.start(bootstrap, {
+    taskQueue: h.taskQueue,
+    workflowId: 'bootstrap-leads',
+    args: [{ since: '2023-12-01T00:00:00Z', highWatermark, entities: { leads: { enabled: true } }, maxWindowDays: 20, poll: FAST_POLL }],
+  });
+  const result = await handle.result();
+  const leads = result.progress.phases.leads!;
+  // 2023-12-01 .. 2024-05-01 is 152 days: 8 windows of at most 20 days.
+  expect(leads.windowsTotal).toBe(8);
+  expect(leads.windowsDone).toBe(8);
+  expect(leads.records).toBe(LEADS);
+  expect(leads.written).toBe(LEADS);
+  expect(leads.failed).toBe(0);
+  expect(result.progress.state).toBe('done');
+  expect((await handle.query(bootstrapProgressQuery)).state).toBe('done');
+
+  const counts = await crmPersonCounts(h);
+  expect(counts.leads + counts.contacts).toBe(LEADS);
+  expect(counts.distinctMarketoIds).toBe(LEADS);
+  // Seeded leads carry a company key: the routing rule makes them contacts.
+  expect(counts.contacts).toBeGreaterThan(0);
+
+  const report = await reconcileHarness(h, '2023-12-01T00:00:00Z', highWatermark);
+  expect(report).toMatchObject({ marketoRecords: LEADS, crmRecords: LEADS, matched: LEADS, ok: true });
+
+  // The high watermark is handed to the sync loop.
+  expect((await h.store.watermarks.get(marketoStream('leads')))?.watermark?.toISOString()).toBe('2024-05-01T00:00:00.000Z');
+  // Every CRM person is in the id map.
+  const links = await h.store.idMap.byMarketoIds('lead', Array.from({ length: 50 }, (_, i) => String(h.emulator.subscription.leads.maxId - i)));
+  expect(links.size).toBe(50);
+});
+
+test('the reconciliation names a changed, a missing, an extra and a duplicated person', async () => {
+  const until = '2024-05-01T00:00:00Z';
+  const { rows } = await h.crm.pool.query<{ marketo_lead_id: string }>('SELECT marketo_lead_id FROM crm.contacts ORDER BY marketo_lead_id LIMIT 3');
+  const [changed, gone, doubled] = rows.map((r) => r.marketo_lead_id);
+  await h.crm.pool.query("UPDATE crm.contacts SET first_name = 'Zzz' WHERE marketo_lead_id = $1", [changed]);
+  await h.crm.pool.query('DELETE FROM crm.contacts WHERE marketo_lead_id = $1', [gone]);
+  await h.crm.pool.query("INSERT INTO crm.leads (marketo_lead_id, last_name) VALUES (999999, 'Nobody')");
+  await h.crm.pool.query("INSERT INTO crm.leads (marketo_lead_id, last_name) SELECT marketo_lead_id, last_name FROM crm.contacts WHERE marketo_lead_id = $1", [doubled]);
+
+  const report = await reconcileHarness(h, '2023-12-01T00:00:00Z', until);
+  expect(report.ok).toBe(false);
+  expect(report.mismatched).toEqual({ count: 1, sample: [{ marketoId: changed, type: 'contact', fields: ['first_name'] }] });
+  expect(report.missing).toEqual({ count: 1, sample: [gone] });
+  expect(report.extra).toEqual({ count: 1, sample: ['999999'] });
+  expect(report.duplicates).toEqual({ count: 1, sample: [doubled] });
+});

@@ -1,0 +1,137 @@
+/**
+ * Plain data shared by the bootstrap workflows, their activities and the CLI. No runtime imports,
+ * so the workflow sandbox, the worker and the client can all load it.
+ */
+
+/** What one bulk export reads: the lead table by createdAt, or activities of some types. */
+export type ExportSource = { kind: 'leads' } | { kind: 'activities'; activityTypeIds: number[] };
+
+/** Where the rows of an export go; each sink is an ingest function in activities/. */
+export type IngestSink = 'leads';
+
+/** A bulk createdAt filter: both ends inclusive, ISO-8601 UTC without millis. */
+export interface ExportWindow {
+  startAt: string;
+  endAt: string;
+}
+
+export interface QuotaWait {
+  resetAt: string;
+  reason: string;
+}
+
+/** Where one window's export stands, as the child reports it to the parent. */
+export type WindowState =
+  | 'pending'
+  | 'creating'
+  | 'queue-full'
+  | 'quota-paused'
+  | 'queued'
+  | 'processing'
+  | 'downloading'
+  | 'done'
+  | 'failed';
+
+/** States in which the window's job occupies Marketo's export queue (or is about to). */
+export const AT_MARKETO: ReadonlySet<WindowState> = new Set(['creating', 'queue-full', 'quota-paused', 'queued', 'processing']);
+
+export interface WindowUpdate {
+  phase: string;
+  index: number;
+  state: WindowState;
+  quotaWait?: QuotaWait;
+}
+
+export interface PollSettings {
+  /** First status poll after enqueue; Marketo refreshes status at most once a minute. */
+  initialMs: number;
+  /** Backoff cap between polls (Marketo recommends 5 minutes). */
+  maxMs: number;
+  /** Wait before enqueueing again after 1029 "Too many jobs in queue". */
+  queueFullMs: number;
+}
+
+export const DEFAULT_POLL: PollSettings = { initialMs: 60_000, maxMs: 300_000, queueFullMs: 60_000 };
+
+export interface BulkExportInput {
+  /** Workflow id of the parent to report window states to (none when run on its own). */
+  parentId?: string;
+  phase: string;
+  index: number;
+  source: ExportSource;
+  sink: IngestSink;
+  /** Groups what an ingest records (seen company/salesperson keys) by bootstrap run. */
+  runId: string;
+  window: ExportWindow;
+  poll: PollSettings;
+  /** Whole-export attempts when Marketo ends the job Failed. */
+  maxJobAttempts?: number;
+}
+
+/** What the ingest activity returns: counts only, never records. */
+export interface IngestSummary {
+  rows: number;
+  bytes: number;
+  written: number;
+  failed: number;
+  apiCalls: number;
+  /** Times the activity started from a heartbeated position instead of byte 0. */
+  resumedFrom: number;
+}
+
+export interface BulkExportResult extends IngestSummary {
+  phase: string;
+  index: number;
+  window: ExportWindow;
+  exportId: string;
+  jobAttempts: number;
+}
+
+export interface PhaseProgress {
+  enabled: boolean;
+  state: 'pending' | 'running' | 'done' | 'skipped' | 'cancelled';
+  windowsTotal: number;
+  windowsDone: number;
+  records: number;
+  bytes: number;
+  written: number;
+  failed: number;
+  apiCalls: number;
+  /** Window index → state, only for windows started and not yet done. */
+  active: Record<string, WindowState>;
+}
+
+export interface BootstrapProgress {
+  state: 'running' | 'paused' | 'cancelling' | 'cancelled' | 'done';
+  highWatermark: string;
+  phases: Record<string, PhaseProgress>;
+  quotaWait?: QuotaWait;
+}
+
+export interface EntitySetting {
+  enabled: boolean;
+  /** The entity's own low watermark (ISO); default: the bootstrap's `since`. */
+  since?: string;
+}
+
+export interface BootstrapInput {
+  /** Low watermark for entities without their own. */
+  since: string;
+  /** Fixed at start when absent (the workflow's start time), then handed to the sync loop. */
+  highWatermark?: string;
+  entities: { leads: EntitySetting };
+  /** Window length; 31 (Marketo's maximum) unless a test scales it down. */
+  maxWindowDays?: number;
+  poll?: Partial<PollSettings>;
+  /** Exports kept at Marketo at once: 2 processing + the next queued. */
+  jobsAtMarketo?: number;
+  /** Child workflows alive at once (jobs at Marketo plus downloads in progress). */
+  maxChildren?: number;
+  /** How soon a download on a dead worker is retried elsewhere (default 30 seconds). */
+  ingestHeartbeatTimeout?: string;
+}
+
+export interface BootstrapResult {
+  highWatermark: string;
+  progress: BootstrapProgress;
+}
