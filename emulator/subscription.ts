@@ -206,7 +206,7 @@ export class Subscription {
   addCustomActivityType(input: { apiName: string; name: string; description?: string; primaryAttribute: { apiName: string; name: string; dataType?: string }; attributes?: { apiName: string; name: string; dataType?: string }[] }): ActivityType {
     const id = this.nextCustomActivityTypeId++;
     const type: ActivityType = {
-      id, name: input.name, apiName: input.apiName, description: input.description ?? '',
+      id, name: input.name, apiName: input.apiName, description: input.description ?? '', createdAt: this.clock.nowSeconds(), external: true,
       primaryAttribute: { name: input.primaryAttribute.name, apiName: input.primaryAttribute.apiName, dataType: input.primaryAttribute.dataType ?? 'string' },
       attributes: (input.attributes ?? []).map((a) => ({ name: a.name, apiName: a.apiName, dataType: a.dataType ?? 'string' })),
     };

@@ -25,6 +25,10 @@ export interface ActivityType {
   name: string;
   description: string;
   apiName?: string;
+  /** Custom types: epoch seconds, shown by /activities/external/types.json. */
+  createdAt?: number;
+  /** Custom object "Add to" types are system-made: not listed as external types. */
+  external?: boolean;
   primaryAttribute?: ActivityTypeAttribute;
   attributes: ActivityTypeAttribute[];
 }

@@ -85,6 +85,16 @@ export function activityRoutes(limits: LimitsOptions): Route[] {
       }))),
     },
     {
+      method: 'GET', path: '/rest/v1/activities/external/types.json',
+      handler: (ctx) => json(success(ctx.requestId, [...ctx.subscription.customActivityTypes.values()].filter((t) => t.external).map((t) => ({
+        id: t.id, apiName: t.apiName, name: t.name, description: t.description,
+        triggerName: t.name, filterName: t.name,
+        primaryAttribute: { apiName: t.primaryAttribute?.apiName, name: t.primaryAttribute?.name, dataType: t.primaryAttribute?.dataType, isPrimary: true },
+        attributes: t.attributes.map((a) => ({ apiName: a.apiName, name: a.name, dataType: a.dataType, isPrimary: false })),
+        createdAt: isoSeconds(t.createdAt ?? 0), updatedAt: isoSeconds(t.createdAt ?? 0), status: 'approved',
+      })))),
+    },
+    {
       method: 'GET', path: '/rest/v1/activities/pagingtoken.json',
       handler: (ctx) => {
         const since = ctx.params.string('sinceDatetime');

@@ -198,6 +198,7 @@ describe('conformance with the official Marketo OpenAPI files', () => {
       'POST /rest/v1/customobjects/:customObjectName/delete.json': { path: '/rest/v1/customobjects/purchase_c/delete.json', json: { deleteBy: 'dedupeFields', input: [{ purchaseId: 'SPEC-P' }, { purchaseId: 'nope' }] } },
       'GET /rest/v1/customobjects/:customObjectName/describe.json': { path: '/rest/v1/customobjects/purchase_c/describe.json' },
       'GET /rest/v1/activities/types.json': { path: '/rest/v1/activities/types.json' },
+      'GET /rest/v1/activities/external/types.json': { path: '/rest/v1/activities/external/types.json' },
       'GET /rest/v1/activities/pagingtoken.json': { path: '/rest/v1/activities/pagingtoken.json?sinceDatetime=2020-01-01T00:00:00-05:00' },
       'GET /rest/v1/activities.json': { path: `/rest/v1/activities.json?activityTypeIds=12,13,24,34,104&nextPageToken=${tok}&batchSize=50&leadIds=1,2,3,4,5,6,7,8,9,10` },
       'GET /rest/v1/activities/leadchanges.json': { path: `/rest/v1/activities/leadchanges.json?fields=title,leadScore&nextPageToken=${tok}&batchSize=50&listId=${list.id}` },
