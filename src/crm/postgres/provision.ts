@@ -31,16 +31,17 @@ export interface ProvisionResult {
   name: string;
 }
 
-const SQL_TYPES: Record<CrmFieldType, (length?: number) => string> = {
+/** Column types per field type; the domains live in the CRM schema, hence `s` (the quoted schema). */
+const SQL_TYPES: Record<CrmFieldType, (length: number | undefined, s: string) => string> = {
   string: (n) => `varchar(${n ?? 255})`,
   text: () => 'text',
-  email: () => 'email_address',
-  phone: () => 'phone_number',
-  url: () => 'web_url',
+  email: (_n, s) => `${s}.email_address`,
+  phone: (_n, s) => `${s}.phone_number`,
+  url: (_n, s) => `${s}.web_url`,
   integer: () => 'integer',
   decimal: () => 'numeric',
-  currency: () => 'currency_amount',
-  percent: () => 'percent_value',
+  currency: (_n, s) => `${s}.currency_amount`,
+  percent: (_n, s) => `${s}.percent_value`,
   boolean: () => 'boolean',
   date: () => 'date',
   datetime: () => 'timestamptz',
@@ -60,7 +61,7 @@ export async function provisionField(pool: pg.Pool, schema: string, table: Table
     return { created: false, entity: table.entity, name: field.name };
   }
   await pool.query(
-    `ALTER TABLE ${escapeIdentifier(schema)}.${quoteIdent(table.table, 'table name')} ADD COLUMN IF NOT EXISTS ${column} ${SQL_TYPES[field.type](field.length)}`,
+    `ALTER TABLE ${escapeIdentifier(schema)}.${quoteIdent(table.table, 'table name')} ADD COLUMN IF NOT EXISTS ${column} ${SQL_TYPES[field.type](field.length, escapeIdentifier(schema))}`,
   );
   return { created: true, entity: table.entity, name: field.name };
 }
@@ -88,7 +89,7 @@ export async function provisionCustomObject(pool: pg.Pool, schema: string, input
       TRACKED_COLUMNS,
       'marketo_guid varchar(36) UNIQUE',
       ...spec.links.map((l) => `${l}_id varchar(40) REFERENCES ${LINK_TABLES[l]} (id) ON DELETE CASCADE`),
-      ...spec.fields.map((f) => `${quoteIdent(f.name, 'field name')} ${SQL_TYPES[f.type](f.length)}`),
+      ...spec.fields.map((f) => `${quoteIdent(f.name, 'field name')} ${SQL_TYPES[f.type](f.length, s)}`),
       `UNIQUE (${spec.dedupeFields.map((d) => quoteIdent(d, 'field name')).join(', ')})`,
     ];
     await client.query(`CREATE TABLE ${quoteIdent(table, 'table name')} (${columns.join(',\n')})`);
