@@ -32,9 +32,11 @@ export interface ImportBatch<Spec> {
   finishedAt?: number;
   outcome?: ImportOutcome;
   message?: string;
+  abort?: AbortController;
 }
 
-export type ImportProcessor<Spec> = (batch: ImportBatch<Spec>) => Promise<ImportOutcome>;
+/** Applies a batch; must stop promptly when `signal` aborts (emulator shutdown). */
+export type ImportProcessor<Spec> = (batch: ImportBatch<Spec>, signal: AbortSignal) => Promise<ImportOutcome>;
 
 export interface ImportLimits {
   maxImporting: number;
@@ -80,7 +82,8 @@ export class ImportJobs<Spec> {
     if (waiting >= this.limits.maxQueued) throw new MarketoError('1016', TOO_MANY_IMPORTS);
     const batch: ImportBatch<Spec> = { batchId: this.nextId++, queue, objectName, owner, spec, status: 'Queued', queuedAt: this.options.now() };
     this.batches.set(batch.batchId, batch);
-    this.schedule();
+    // Started on the next turn, so the create response shows the batch Queued, as Marketo does.
+    setImmediate(() => this.schedule());
     return batch;
   }
 
@@ -99,6 +102,7 @@ export class ImportJobs<Spec> {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const b of this.batches.values()) b.abort?.abort();
     await this.idle();
     for (const b of this.batches.values()) this.discard(b);
     this.batches.clear();
@@ -122,7 +126,8 @@ export class ImportJobs<Spec> {
     batch.startedAt = this.options.now();
     const injected = this.failNext > 0;
     if (injected) this.failNext -= 1;
-    const work = injected ? Promise.reject(new Error('Import failed: internal error (injected fault)')) : this.options.processor(batch);
+    batch.abort = new AbortController();
+    const work = injected ? Promise.reject(new Error('Import failed: internal error (injected fault)')) : this.options.processor(batch, batch.abort.signal);
     const done = work.then(
       (outcome) => {
         batch.status = 'Complete';
@@ -137,6 +142,7 @@ export class ImportJobs<Spec> {
     this.running.set(
       batch.batchId,
       done.finally(() => {
+        batch.abort = undefined;
         batch.finishedAt = this.options.now();
         this.running.delete(batch.batchId);
         this.schedule();

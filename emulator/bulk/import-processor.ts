@@ -1,6 +1,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parse } from 'csv-parse';
 import { stringify, type Stringifier } from 'csv-stringify';
 import type { Subscription } from '../subscription.js';
@@ -62,6 +63,8 @@ class ReasonFile {
 interface Row {
   cells: string[];
   record: Record<string, string>;
+  /** Rejected before reaching the subscription: the reason, kept in line so the failures file stays in input order. */
+  rejected?: string;
 }
 
 /**
@@ -72,9 +75,9 @@ interface Row {
 export async function runImport(
   sub: Subscription,
   spec: ImportSpec,
-  options: { failuresPath: string; warningsPath: string; rowsPerSecond: number; sleep?: (ms: number) => Promise<void> },
+  options: { failuresPath: string; warningsPath: string; rowsPerSecond: number; signal: AbortSignal },
 ): Promise<ImportOutcome> {
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = (ms: number) => delay(ms, undefined, { signal: options.signal });
   const delimiter = DELIMITERS[spec.format.toUpperCase() as 'CSV'];
   const parser = createReadStream(spec.filePath).pipe(parse({ delimiter, bom: true, relax_column_count: true, skip_empty_lines: true }));
   let header: string[] | undefined;
@@ -91,15 +94,18 @@ export async function runImport(
     if (chunk.length === 0) return;
     const current = chunk;
     chunk = [];
-    const outcomes = apply(sub, spec.target, current.map((r) => r.record));
-    for (const [i, outcome] of outcomes.entries()) {
-      const row = current[i]!;
-      if (outcome === undefined) processed++;
-      else await failures!.add(row.cells, outcome);
+    const accepted = current.filter((r) => r.rejected === undefined);
+    const outcomes = accepted.length ? apply(sub, spec.target, accepted.map((r) => r.record)) : [];
+    let next = 0;
+    for (const row of current) {
+      const reason = row.rejected ?? outcomes[next++];
+      if (reason === undefined) processed++;
+      else await failures!.add(row.cells, reason);
     }
   };
 
   for await (const cells of parser as AsyncIterable<string[]>) {
+    options.signal.throwIfAborted();
     if (!header) {
       header = cells;
       failures = new ReasonFile(options.failuresPath, header, FAILURE_COLUMN, delimiter);
@@ -108,7 +114,7 @@ export async function runImport(
     }
     rows++;
     if (cells.length !== header.length) {
-      await failures!.add(cells, `Invalid number of columns: expected ${header.length}, got ${cells.length}`);
+      chunk.push({ cells, record: {}, rejected: `Invalid number of columns: expected ${header.length}, got ${cells.length}` });
       continue;
     }
     const record: Record<string, string> = {};
@@ -118,7 +124,7 @@ export async function runImport(
       if (v !== undefined && v !== '') record[h] = v;
     });
     if (dedupe.some((f) => record[f] === undefined)) {
-      await failures!.add(cells, MISSING_DEDUPE);
+      chunk.push({ cells, record, rejected: MISSING_DEDUPE });
       continue;
     }
     const key = dedupe.map((f) => record[f]!.toLowerCase()).join('\u0000');

@@ -56,12 +56,13 @@ export class BulkService {
       now,
       limits: { maxImporting: o.import.maxImporting, maxQueued: o.import.maxQueued },
       discardFile: discard,
-      processor: async (batch) => {
+      processor: async (batch, signal) => {
         try {
           return await runImport(subscription, batch.spec, {
             failuresPath: this.newPath(`import-${batch.batchId}-failures`),
             warningsPath: this.newPath(`import-${batch.batchId}-warnings`),
             rowsPerSecond: o.import.rowsPerSecond,
+            signal,
           });
         } finally {
           discard(batch.spec.filePath);
