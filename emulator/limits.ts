@@ -31,7 +31,9 @@ export interface Ticket {
 }
 
 export class Limiter {
+  /** Admission times, oldest first; entries before `head` have left the window. */
   private window: number[] = [];
+  private head = 0;
   private inFlight = 0;
   private quotaDay = '';
   private quotaUsed = 0;
@@ -50,10 +52,12 @@ export class Limiter {
     }
     if (this.quotaUsed >= this.config.dailyQuota) return { ok: false, code: '607', message: 'Daily quota reached' };
     const cutoff = now - this.config.rateWindowMs;
-    let drop = 0;
-    while (drop < this.window.length && (this.window[drop] as number) <= cutoff) drop++;
-    if (drop) this.window = this.window.slice(drop);
-    if (this.window.length >= this.config.rateLimitCalls) {
+    while (this.head < this.window.length && (this.window[this.head] as number) <= cutoff) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.window.length) {
+      this.window = this.window.slice(this.head);
+      this.head = 0;
+    }
+    if (this.window.length - this.head >= this.config.rateLimitCalls) {
       return { ok: false, code: '606', message: `Max rate limit '${this.config.rateLimitCalls}' exceeded with in '${this.config.rateWindowMs / 1000}' secs` };
     }
     if (this.inFlight >= this.config.maxConcurrent) return { ok: false, code: '615', message: `Concurrent access limit '${this.config.maxConcurrent}' reached` };
@@ -69,13 +73,13 @@ export class Limiter {
     ticket.released = true;
     this.inFlight -= 1;
     if (!counted) {
-      const i = this.window.indexOf(ticket.at);
-      if (i >= 0) this.window.splice(i, 1);
+      const i = this.window.lastIndexOf(ticket.at);
+      if (i >= this.head) this.window.splice(i, 1);
       if (ticket.day === this.quotaDay) this.quotaUsed -= 1;
     }
   }
 
   snapshot(): { inFlight: number; windowCalls: number; quotaDay: string; quotaUsed: number } {
-    return { inFlight: this.inFlight, windowCalls: this.window.length, quotaDay: this.quotaDay, quotaUsed: this.quotaUsed };
+    return { inFlight: this.inFlight, windowCalls: this.window.length - this.head, quotaDay: this.quotaDay, quotaUsed: this.quotaUsed };
   }
 }

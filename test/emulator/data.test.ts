@@ -56,6 +56,22 @@ describe('emulator data semantics over REST', () => {
     expect((await call(em, '/rest/v1/leads.json', { token: t, json: { input: Array.from({ length: 301 }, (_, i) => ({ email: `b${i}@example.com` })) } })).body.errors?.[0]?.code).toBe('1003');
   });
 
+  it('partitions (1008, 1010), lookup fields (1011) and company fields on company-linked leads (1021)', async () => {
+    em.subscription.addPartition('Canada');
+    const created = await call(em, '/rest/v1/leads.json', { token: t, json: { partitionName: 'Canada', input: [{ email: 'moose@example.com' }] } });
+    const id = created.body.result?.[0]?.id as number;
+    expect((await call(em, `/rest/v1/lead/${id}.json?fields=leadPartitionId`, { token: t })).body.result?.[0]?.leadPartitionId).toBe(2);
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { partitionName: 'Default', input: [{ email: 'moose@example.com', city: 'X' }] } })).body.result?.[0]?.reasons).toEqual([{ code: '1010', message: 'Partition update not allowed' }]);
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { partitionName: 'Mars', input: [{ email: 'm@example.com' }] } })).body.errors).toEqual([{ code: '1008', message: "Access denied to partition 'Mars'" }]);
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { lookupField: 'firstName', input: [{ firstName: 'A' }] } })).body.errors).toEqual([{ code: '1011', message: "Lookup field 'firstName' not supported" }]);
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { lookupField: 'id', input: [{ id }] } })).body.errors?.[0]?.code).toBe('1003');
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { action: 'updateOnly', lookupField: 'id', input: [{ id, city: 'Toronto' }] } })).body.result).toEqual([{ id, status: 'updated' }]);
+    await call(em, '/rest/v1/companies.json', { token: t, json: { input: [{ externalCompanyId: 'CO-1021', company: 'Linked' }] } });
+    const linked = await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'linked@example.com', externalCompanyId: 'CO-1021' }] } });
+    expect(linked.body.result?.[0]?.status).toBe('created');
+    expect((await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'linked@example.com', company: 'Other' }] } })).body.result?.[0]?.reasons).toEqual([{ code: '1021', message: 'Company update not allowed' }]);
+  });
+
   it('changes log New Lead and Change Data Value with old/new values; lead changes and deleted leads page', async () => {
     const created = await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'cdv@example.com', title: 'Engineer' }] } });
     const id = created.body.result?.[0]?.id as number;
