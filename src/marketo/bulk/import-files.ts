@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { stringify, type Options as StringifyOptions } from 'csv-stringify';
 import { z } from 'zod';
-import { delimiterOf, type ImportFormat } from './formats.js';
+import { delimiterOf } from './formats.js';
 
 /** Marketo refuses import bodies over 10 MB (HTTP 413). */
 export const IMPORT_FILE_LIMIT_BYTES = 10 * 1024 * 1024;
