@@ -117,11 +117,14 @@ describe('emulator limits', () => {
     const em = await start({ now: () => now, limits: { rateLimitCalls: 3, rateWindowMs: 2000 } });
     try {
       const t = await token(em);
-      for (let i = 0; i < 3; i++) expect((await call(em, '/rest/v1/leads/partitions.json', { token: t })).body.success).toBe(true);
+      // Not counted: identity, 601 (bad token), 605 (wrong verb). Counted: 609 (bad JSON) like any served call.
+      await token(em);
+      expect(errorCode((await call(em, '/rest/v1/leads/partitions.json', { token: 'bad:int' })).body)).toBe('601');
+      expect(errorCode((await call(em, '/rest/v1/leads/partitions.json', { token: t, method: 'DELETE' })).body)).toBe('605');
+      expect(errorCode((await call(em, '/rest/v1/leads.json', { token: t, method: 'POST', headers: { 'Content-Type': 'application/json' }, form: { a: '{' } })).body)).toBe('609');
+      for (let i = 0; i < 2; i++) expect((await call(em, '/rest/v1/leads/partitions.json', { token: t })).body.success).toBe(true);
       const limited = await call(em, '/rest/v1/leads/partitions.json', { token: t });
       expect(limited.body.errors).toEqual([{ code: '606', message: "Max rate limit '3' exceeded with in '2' secs" }]);
-      // identity and uncounted 601s do not use the window
-      await token(em);
       now += 2001;
       expect((await call(em, '/rest/v1/leads/partitions.json', { token: t })).body.success).toBe(true);
     } finally {
