@@ -71,6 +71,17 @@ describe('emulator HTTP surface', () => {
       expect(errorCode(form.body)).toBe('612');
     });
 
+    it('bad bodies fail loudly naming the field', async () => {
+      const t = await token(em);
+      expect((await call(em, '/rest/v1/leads.json', { token: t, json: {} })).body.errors).toEqual([{ code: '701', message: 'input cannot be blank' }]);
+      const wrong = await call(em, '/rest/v1/leads.json', { token: t, json: { action: 'upsert', input: [] } });
+      expect(wrong.body.errors?.[0]?.code).toBe('1003');
+      expect(wrong.body.errors?.[0]?.message).toContain("'action'");
+      expect((await call(em, '/rest/v1/leads.json?filterType=email', { token: t })).body.errors).toEqual([{ code: '701', message: 'filterValues cannot be blank' }]);
+      expect((await call(em, '/rest/v1/leads.json?filterType=id&filterValues=1&batchSize=301', { token: t })).body.errors?.[0]?.code).toBe('1003');
+      expect((await call(em, '/rest/v1/leads.json?filterType=id&filterValues=1&nextPageToken=XYZ', { token: t })).body.errors).toEqual([{ code: '1003', message: 'Invalid next page token' }]);
+    });
+
     it('normalises dot-segments and double slashes', async () => {
       const r = await call(em, '/bulk/../rest/v1//leads/partitions.json');
       expect(r.body.success).toBe(true);
