@@ -72,26 +72,31 @@ async function run(crm: PostgresCrmConnector, url: string, rows: number, batch: 
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query(`CREATE TABLE copy_baseline (${columns.map((c) => `"${c.field.name}" ${c.sqlType}`).join(', ')})`);
-    t = performance.now();
-    for (let start = 0; start < rows; start += batch) {
-      const slice = records.slice(start, start + batch);
-      const lines = function* () {
-        let buf = '';
-        for (const r of slice) {
-          buf += columns.map((c) => encodeCopyValue(c, r[c.field.name]) as string).join('\t') + '\n';
-          if (buf.length > 1 << 20) {
-            yield buf;
-            buf = '';
+    // The baseline runs before the upsert and again after the read; the ratio uses the faster of
+    // the two, so load on a shared machine cannot flatter the upsert.
+    const copyBaseline = async (table: string): Promise<number> => {
+      await client.query(`CREATE TABLE ${table} (${columns.map((c) => `"${c.field.name}" ${c.sqlType}`).join(', ')})`);
+      const started = performance.now();
+      for (let start = 0; start < rows; start += batch) {
+        const slice = records.slice(start, start + batch);
+        const lines = function* () {
+          let buf = '';
+          for (const r of slice) {
+            buf += columns.map((c) => encodeCopyValue(c, r[c.field.name]) as string).join('\t') + '\n';
+            if (buf.length > 1 << 20) {
+              yield buf;
+              buf = '';
+            }
           }
-        }
-        if (buf) yield buf;
-      };
-      await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY copy_baseline (${columns.map((c) => `"${c.field.name}"`).join(', ')}) FROM STDIN`)));
-    }
-    const copySeconds = (performance.now() - t) / 1000;
-    const copyRate = rows / copySeconds;
-    log(`COPY into unindexed table: ${fmt(copyRate)} rows/s (${copySeconds.toFixed(1)} s)`);
+          if (buf) yield buf;
+        };
+        await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${table} (${columns.map((c) => `"${c.field.name}"`).join(', ')}) FROM STDIN`)));
+      }
+      const seconds = (performance.now() - started) / 1000;
+      log(`COPY into unindexed table ${table}: ${fmt(rows / seconds)} rows/s (${seconds.toFixed(1)} s)`);
+      return rows / seconds;
+    };
+    const copyBefore = await copyBaseline('copy_baseline_before');
 
     t = performance.now();
     let created = 0;
@@ -104,7 +109,7 @@ async function run(crm: PostgresCrmConnector, url: string, rows: number, batch: 
     }
     const upsertSeconds = (performance.now() - t) / 1000;
     const upsertRate = rows / upsertSeconds;
-    log(`connector upsert (created ${created}): ${fmt(upsertRate)} rows/s (${upsertSeconds.toFixed(1)} s)  ratio to COPY: ${(upsertRate / copyRate).toFixed(2)} (goal ≥ 0.40)`);
+    log(`connector upsert (created ${created}): ${fmt(upsertRate)} rows/s (${upsertSeconds.toFixed(1)} s)`);
 
     t = performance.now();
     let read = 0;
@@ -117,8 +122,12 @@ async function run(crm: PostgresCrmConnector, url: string, rows: number, batch: 
     }
     const readSeconds = (performance.now() - t) / 1000;
     const readRate = read / readSeconds;
-    log(`readChanges (${read} changes): ${fmt(readRate)} rows/s (${readSeconds.toFixed(1)} s)  ratio to upsert: ${(readRate / upsertRate).toFixed(2)} (goal: 0.1 – 10)`);
+    log(`readChanges (${read} changes): ${fmt(readRate)} rows/s (${readSeconds.toFixed(1)} s)`);
     if (read !== rows) throw new Error(`read ${read} changes, expected ${rows}`);
+    const copyAfter = await copyBaseline('copy_baseline_after');
+    const copyRate = Math.max(copyBefore, copyAfter);
+    log(`ratio upsert / COPY: ${(upsertRate / copyRate).toFixed(2)} (goal ≥ 0.40; COPY = faster of ${fmt(copyBefore)} and ${fmt(copyAfter)} rows/s)`);
+    log(`ratio read / upsert: ${(readRate / upsertRate).toFixed(2)} (goal: same order of magnitude, 0.1 – 10)`);
   } finally {
     await client.end();
   }
