@@ -23,6 +23,7 @@ const MEMBER_FIELDS: { name: string; displayName: string; dataType: string }[] =
   { name: 'isExhausted', displayName: 'Is Exhausted', dataType: 'boolean' },
   { name: 'updatedAt', displayName: 'Updated At', dataType: 'datetime' },
 ];
+const MemberInput = z.object({ input: z.array(z.record(z.string(), z.unknown())) });
 const DEFAULT_MEMBER_FIELDS = ['acquiredBy', 'leadId', 'membershipDate', 'programId', 'reachedSuccess'];
 
 function listView(l: StaticList): Record<string, unknown> {
@@ -207,6 +208,37 @@ export function listRoutes(limits: LimitsOptions): Route[] {
           membershipDate: isoSeconds(m.membershipDate), updatedAt: isoSeconds(m.updatedAt),
         }));
         return json(success(ctx.requestId, result, { nextPageToken: pg.nextPageToken, moreResult: pg.moreResult ?? false }));
+      },
+    },
+    {
+      method: 'POST', path: '/rest/v1/programs/:programId/members.json',
+      handler: (ctx) => {
+        const req = parseBody(MemberInput, ctx.body);
+        checkBatch(req.input, limits.maxBatch);
+        const program = ctx.subscription.programs.get(Number(ctx.pathParams.programId));
+        if (!program) throw new MarketoError('1013', 'Object not found');
+        return json(success(ctx.requestId, req.input.map((item, seq) => {
+          const leadId = Number(item.leadId);
+          const unknown = Object.keys(item).find((k) => k !== 'leadId');
+          if (unknown) return { seq, status: 'skipped', reasons: [reason('1006', `Field '${unknown}' not found`)] };
+          const m = program.members.get(leadId);
+          if (!m) return { seq, status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
+          return { seq, status: 'updated', leadId };
+        })));
+      },
+    },
+    {
+      method: 'POST', path: '/rest/v1/programs/:programId/members/delete.json',
+      handler: (ctx) => {
+        const req = parseBody(MemberInput, ctx.body);
+        checkBatch(req.input, limits.maxBatch);
+        const program = ctx.subscription.programs.get(Number(ctx.pathParams.programId));
+        if (!program) throw new MarketoError('1013', 'Object not found');
+        return json(success(ctx.requestId, req.input.map((item, seq) => {
+          const leadId = Number(item.leadId);
+          if (!program.members.delete(leadId)) return { seq, status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
+          return { seq, status: 'deleted', leadId };
+        })));
       },
     },
     {

@@ -172,6 +172,8 @@ describe('conformance with the official Marketo OpenAPI files', () => {
       'POST /rest/v1/leads/partitions.json': { path: '/rest/v1/leads/partitions.json', json: { input: [{ id: 8, partitionName: 'Default' }, { id: 9, partitionName: 'Nope' }] } },
       'POST /rest/v1/leads/push.json': { path: '/rest/v1/leads/push.json', json: { programName: program.name, lookupField: 'email', source: 'spec', reason: 'test', programStatus: 'Registered', input: [{ email: 'pushed@example.com' }] } },
       'GET /rest/v1/programs/:programId/members.json': { path: `/rest/v1/programs/${program.id}/members.json?filterType=leadId&filterValues=${[...program.members.keys()].slice(0, 3).join(',')}&fields=leadId,programId,progressionStatus,membershipDate,reachedSuccess,acquiredBy,email&batchSize=2` },
+      'POST /rest/v1/programs/:programId/members.json': { path: `/rest/v1/programs/${program.id}/members.json`, json: { input: [{ leadId: [...program.members.keys()][0] ?? 1 }, { leadId: 99999 }] } },
+      'POST /rest/v1/programs/:programId/members/delete.json': { path: `/rest/v1/programs/${program.id}/members/delete.json`, json: { input: [{ leadId: [...program.members.keys()][1] ?? 1 }, { leadId: 99999 }] } },
       'GET /rest/v1/programs/members/describe.json': { path: '/rest/v1/programs/members/describe.json' },
       'GET /rest/v1/program/members/describe.json': { path: '/rest/v1/program/members/describe.json' },
       'GET /rest/v1/leads/:leadId/listMembership.json': { path: `/rest/v1/leads/${[...list.members][0] ?? 1}/listMembership.json?batchSize=10` },
