@@ -212,3 +212,18 @@ describe('seed generator', () => {
     expect(seedSubscription(new Subscription(), { ...opts, seed: 10 })).toBeDefined();
   });
 });
+
+describe('scaled-down query limits', () => {
+  it('1003 when a filter matches more leads than allowed, or has too many values', async () => {
+    const em = await start({ limits: { maxFilterMatches: 2, maxFilterValues: 3 }, seed: { leads: 5, programs: 0, lists: 0 } });
+    try {
+      const t = await token(em);
+      expect((await call(em, '/rest/v1/leads.json?filterType=id&filterValues=1,2', { token: t })).body.result).toHaveLength(2);
+      expect((await call(em, '/rest/v1/leads.json?filterType=id&filterValues=1,2,3', { token: t })).body.errors).toEqual([{ code: '1003', message: 'Too many results match the filter' }]);
+      expect(errorCode((await call(em, '/rest/v1/leads.json?filterType=id&filterValues=1,2,3,4', { token: t })).body)).toBe('1003');
+      expect((await call(em, '/rest/v1/leads.json?filterType=leadPartitionId&filterValues=2', { token: t })).body.result).toEqual([]);
+    } finally {
+      await em.close();
+    }
+  });
+});
