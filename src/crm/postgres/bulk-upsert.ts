@@ -18,6 +18,8 @@ interface PreparedRow {
   index: number;
   /** Checked text values in `columns` order (null = SQL NULL). */
   values: (string | null)[];
+  /** The same values as COPY text fields, built while checking (the fast path sends these). */
+  line: string;
   /** The key as given (id for keyField 'id'), canonical form; undefined when absent. */
   key: string | undefined;
 }
@@ -95,13 +97,15 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
       seenKeys.add(key);
     }
     const values: (string | null)[] = new Array<string | null>(plan.columns.length);
+    let line = '';
     for (let c = 0; c < plan.columns.length; c++) {
       const column = plan.columns[c]!;
       const checked = checkValue(column, record[column.field.name]);
       if (checked !== null && typeof checked !== 'string') return fail('INVALID_VALUE', checked.error);
       values[c] = checked;
+      line += (c === 0 ? '' : '\t') + (checked === null ? '\\N' : escapeCopy(checked));
     }
-    plan.rows.push({ index, values, key });
+    plan.rows.push({ index, values, line, key });
   });
 
   for (const group of groups.values()) if (group.rows.length > 0) await mergeIsolatingFailures(ctx, group, options, results);
@@ -264,9 +268,8 @@ async function copyNewUpdateExisting(
     const lines = function* (): Generator<string> {
       let buffer = '';
       for (let i = 0; i < fresh.length; i++) {
-        let line = escapeCopy(ids.rows[i]!.id);
-        for (const v of fresh[i]!.values) line += '\t' + (v === null ? '\\N' : escapeCopy(v));
-        buffer += line + '\n';
+        const row = fresh[i]!;
+        buffer += escapeCopy(ids.rows[i]!.id) + (row.values.length > 0 ? '\t' + row.line : '') + '\n';
         if (buffer.length >= 1 << 20) {
           yield buffer;
           buffer = '';
