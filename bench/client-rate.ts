@@ -5,19 +5,29 @@
  * 606/615 errors the emulator returned (goal 0).
  *
  *   npx tsx bench/client-rate.ts [--calls 2000] [--latency 25]
+ *   npx tsx bench/client-rate.ts --workers 2     # N clients sharing one PostgresRateLimiter (DATABASE_URL
+ *                                                # or a throwaway local cluster), as several workers would
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
+import pg from 'pg';
 import { startEmulator } from '../emulator/index.js';
-import { MarketoClient, MarketoApiError } from '../src/marketo/index.js';
+import { MarketoClient, MarketoApiError, PostgresRateLimiter, type RateLimiter } from '../src/marketo/index.js';
+import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 
 const { values } = parseArgs({
   options: {
     calls: { type: 'string', default: '2000' },
     latency: { type: 'string', default: '25' },
+    workers: { type: 'string' },
   },
 });
 const CALLS = Number(values.calls);
 const LATENCY_MS = Number(values.latency);
+/** Undefined: one client with the in-process limiter. N: N clients sharing a PostgresRateLimiter. */
+const WORKERS = values.workers === undefined ? undefined : Number(values.workers);
 const LIMITS = { callsPerWindow: 100, windowMs: 2_000, maxConcurrent: 10 };
 
 interface CallStatsSnapshot {
@@ -34,19 +44,26 @@ async function main(): Promise<void> {
     seed: { leads: 50 },
   });
   try {
-    const client = new MarketoClient({
-      baseUrl: emulator.url,
-      clientId: 'bench',
-      clientSecret: 'bench-secret',
-      limits: { ...LIMITS, dailyCalls: 1_000_000 },
-    });
+    const shared = WORKERS === undefined ? undefined : await sharedLimiters(WORKERS);
+    cleanups.push(async () => shared?.close());
+    const clients = (shared?.limiters ?? [undefined]).map(
+      (limiter: RateLimiter | undefined) =>
+        new MarketoClient({
+          baseUrl: emulator.url,
+          clientId: 'bench',
+          clientSecret: 'bench-secret',
+          limits: { ...LIMITS, dailyCalls: 1_000_000 },
+          ...(limiter ? { limiter } : {}),
+        }),
+    );
+    const client = clients[0]!;
     const completions: number[] = [];
     const clientErrors: Record<string, number> = {};
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CALLS }, async (_, i) => {
         try {
-          await client.leads.getById((i % 50) + 1, ['id', 'email']);
+          await clients[i % clients.length]!.leads.getById((i % 50) + 1, ['id', 'email']);
         } catch (err) {
           const code = err instanceof MarketoApiError ? err.code : 'other';
           clientErrors[code] = (clientErrors[code] ?? 0) + 1;
@@ -73,6 +90,7 @@ async function main(): Promise<void> {
     const sustainedPerSec = (CALLS - LIMITS.callsPerWindow) / ((completions[CALLS - 1]! - firstWindowDone) / 1000);
     const result = {
       calls: CALLS,
+      limiter: WORKERS === undefined ? 'in-process' : `PostgresRateLimiter shared by ${WORKERS} clients`,
       emulatorLatencyMs: LATENCY_MS,
       limit: { ...LIMITS, callsPerSecond: limitPerSec },
       elapsedMs: Math.round(elapsedMs),
@@ -90,13 +108,42 @@ async function main(): Promise<void> {
     };
     console.log(JSON.stringify(result, null, 2));
     console.log(
-      `client-rate: ${CALLS} calls in ${(elapsedMs / 1000).toFixed(1)} s, sustained ${result.sustainedCallsPerSecond}/s = ` +
+      `client-rate (${result.limiter}): ${CALLS} calls in ${(elapsedMs / 1000).toFixed(1)} s, sustained ${result.sustainedCallsPerSecond}/s = ` +
         `${(result.ratioOfLimit * 100).toFixed(1)} % of the ${limitPerSec}/s limit; emulator returned ${rate606}×606, ${rate615}×615 → ${result.pass ? 'PASS' : 'FAIL'}`,
     );
     if (!result.pass) process.exitCode = 1;
   } finally {
+    for (const c of cleanups.reverse()) await c();
     await emulator.close();
   }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+/** N limiters on one database and key, each with its own pool: N workers as far as the limiter can tell. */
+async function sharedLimiters(n: number): Promise<{ limiters: PostgresRateLimiter[]; close(): Promise<void> }> {
+  let url = process.env.DATABASE_URL;
+  let stopPostgres: (() => Promise<void>) | undefined;
+  if (!url) {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'client-rate-pg-'));
+    const local = await ensureLocalPostgres({ dataDir });
+    url = local.url;
+    stopPostgres = async () => {
+      await local.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+  }
+  const pools = Array.from({ length: n }, () => new pg.Pool({ connectionString: url, max: 4 }));
+  const key = `bench-${process.pid}-${Date.now()}`;
+  const limiters = await Promise.all(pools.map((pool) => PostgresRateLimiter.create({ pool, key, limits: { ...LIMITS, dailyCalls: 1_000_000 } })));
+  return {
+    limiters,
+    close: async () => {
+      await Promise.all(limiters.map((l) => l.close()));
+      await Promise.all(pools.map((p) => p.end()));
+      await stopPostgres?.();
+    },
+  };
 }
 
 function round(n: number): number {

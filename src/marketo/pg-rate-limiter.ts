@@ -14,8 +14,8 @@ const optionsSchema = z
     limits: limitsSchema.default(limitsSchema.parse({})),
     /** A call holding its slot longer than this is presumed dead (worker crashed) and stops counting as in flight. */
     leaseMs: z.number().int().positive().default(6 * 60_000),
-    /** Recheck interval while all connection slots are taken (the window case computes its exact wait). */
-    pollMs: z.number().int().positive().default(25),
+    /** Recheck interval while all connection slots are taken, should a NOTIFY be missed (window waits are computed). */
+    pollMs: z.number().int().positive().default(250),
     clock: z.custom<Clock>((v) => typeof v === 'object' && v !== null && typeof (v as Clock).now === 'function').optional(),
     onError: z.custom<(err: unknown) => void>((v) => typeof v === 'function').optional(),
   })
@@ -39,9 +39,54 @@ CREATE TABLE IF NOT EXISTS marketo_limiter_daily (
   endpoint text NOT NULL,
   calls bigint NOT NULL,
   PRIMARY KEY (limiter_key, day, endpoint)
-);`;
+);
+-- One round trip per decision: the window, the connection cap and the daily budget, under one lock.
+CREATE OR REPLACE FUNCTION marketo_limiter_take(
+  p_key text, p_endpoint text, p_counts_rate boolean, p_calls int, p_window_ms bigint, p_margin_ms bigint,
+  p_max_concurrent int, p_daily bigint, p_lease_ms bigint)
+RETURNS TABLE (o_id bigint, o_wait_ms bigint, o_quota_spent boolean, o_day text, o_used bigint, o_in_window int, o_in_flight int, o_now bigint)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_now bigint := (extract(epoch FROM clock_timestamp()) * 1000)::bigint;
+  v_day text := to_char(clock_timestamp() AT TIME ZONE 'America/Chicago', 'YYYY-MM-DD');
+  v_in_flight int;
+  v_in_window int;
+  v_oldest bigint;
+  v_used bigint;
+  v_id bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('marketo-limiter:' || p_key));
+  -- Crashed holders: a lapsed lease counts as ended at its end (conservative).
+  UPDATE marketo_limiter_calls c SET ended_ms = c.lease_ms WHERE c.limiter_key = p_key AND c.ended_ms IS NULL AND c.lease_ms < v_now;
+  DELETE FROM marketo_limiter_calls c WHERE c.limiter_key = p_key AND c.ended_ms <= v_now - p_window_ms - p_margin_ms;
+  SELECT count(*) FILTER (WHERE c.ended_ms IS NULL), count(*) FILTER (WHERE c.counts_rate), min(c.ended_ms) FILTER (WHERE c.counts_rate)
+    INTO v_in_flight, v_in_window, v_oldest FROM marketo_limiter_calls c WHERE c.limiter_key = p_key;
+  SELECT coalesce(sum(d.calls), 0) INTO v_used FROM marketo_limiter_daily d WHERE d.limiter_key = p_key AND d.day = v_day;
+  IF p_counts_rate AND v_used >= p_daily THEN
+    RETURN QUERY SELECT NULL::bigint, NULL::bigint, true, v_day, v_used, v_in_window, v_in_flight, v_now;
+    RETURN;
+  END IF;
+  IF v_in_flight < p_max_concurrent AND (NOT p_counts_rate OR v_in_window < p_calls) THEN
+    INSERT INTO marketo_limiter_calls (limiter_key, endpoint, counts_rate, started_ms, lease_ms)
+      VALUES (p_key, p_endpoint, p_counts_rate, v_now, v_now + p_lease_ms) RETURNING id INTO v_id;
+    IF p_counts_rate THEN
+      INSERT INTO marketo_limiter_daily AS d (limiter_key, day, endpoint, calls) VALUES (p_key, v_day, p_endpoint, 1)
+        ON CONFLICT (limiter_key, day, endpoint) DO UPDATE SET calls = d.calls + 1;
+      v_used := v_used + 1;
+      v_in_window := v_in_window + 1;
+    END IF;
+    RETURN QUERY SELECT v_id, NULL::bigint, false, v_day, v_used, v_in_window, v_in_flight + 1, v_now;
+    RETURN;
+  END IF;
+  RETURN QUERY SELECT NULL::bigint,
+    CASE WHEN p_counts_rate AND v_in_window >= p_calls AND v_in_flight < p_max_concurrent AND v_oldest IS NOT NULL
+         THEN greatest(1, v_oldest + p_window_ms + p_margin_ms - v_now) END,
+    false, v_day, v_used, v_in_window, v_in_flight, v_now;
+END
+$fn$;`;
 
 const NOW_MS = `(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
+const CHANNEL = 'marketo_limiter';
 
 /**
  * The limiter shared by several workers: the same sliding window + connection cap + daily budget as
@@ -61,6 +106,9 @@ export class PostgresRateLimiter implements RateLimiter {
   private last: { day: string; dailyCalls: number; windowCalls: number; inFlight: number } = { day: '', dailyCalls: 0, windowCalls: 0, inFlight: 0 };
   private perEndpoint: Record<string, number> = {};
   private identityCalls = 0;
+  private wake = new AbortController();
+  private wakeups = 0;
+  private listener: pg.PoolClient | undefined;
 
   private constructor(options: PostgresRateLimiterOptions) {
     const parsed = optionsSchema.safeParse(options);
@@ -73,8 +121,45 @@ export class PostgresRateLimiter implements RateLimiter {
   /** Creates the limiter and its two tables (idempotent). */
   static async create(options: PostgresRateLimiterOptions): Promise<PostgresRateLimiter> {
     const limiter = new PostgresRateLimiter(options);
-    await limiter.o.pool.query(SCHEMA_SQL);
+    // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog: serialise the workers starting up.
+    const db = await limiter.o.pool.connect();
+    try {
+      await db.query('BEGIN');
+      await db.query("SELECT pg_advisory_xact_lock(hashtext('marketo-limiter:schema'))");
+      await db.query(SCHEMA_SQL);
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      db.release();
+    }
+    await limiter.listen();
     return limiter;
+  }
+
+  /** Waits for pending release writes and gives back the listening connection (call before `pool.end()`). */
+  async close(): Promise<void> {
+    await this.drain();
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`UNLISTEN ${CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const listener = await this.o.pool.connect();
+    listener.on('notification', (n) => {
+      if (n.channel === CHANNEL && n.payload === this.o.key) {
+        this.wakeups++;
+        this.wake.abort();
+      }
+    });
+    listener.on('error', (err) => this.o.onError?.(err));
+    await listener.query(`LISTEN ${CHANNEL}`);
+    this.listener = listener;
   }
 
   acquire(request: AcquireRequest): Promise<Release> {
@@ -119,6 +204,7 @@ export class PostgresRateLimiter implements RateLimiter {
     const countsRate = (request.kind ?? 'api') === 'api';
     const { limits } = this.o;
     for (;;) {
+      const seen = this.wakeups;
       const decision = await this.tryTake(request.endpoint, countsRate);
       if ('id' in decision) {
         const startedAt = this.clock.now();
@@ -142,7 +228,11 @@ export class PostgresRateLimiter implements RateLimiter {
           classification: classify('607', '', new Date(decision.now)),
         });
       }
-      await this.clock.sleep(decision.waitMs);
+      // Any worker's release (NOTIFY) wakes the head early; the poll is only the fallback.
+      // A release announced while we were asking is not missed: ask again at once.
+      if (this.wakeups !== seen) continue;
+      this.wake = new AbortController();
+      await this.clock.sleep(decision.waitMs, this.wake.signal);
     }
   }
 
@@ -151,60 +241,31 @@ export class PostgresRateLimiter implements RateLimiter {
     countsRate: boolean,
   ): Promise<{ id: string } | { quotaSpent: true; day: string; now: number } | { waitMs: number }> {
     const { pool, key, limits, leaseMs, pollMs } = this.o;
-    const db = await pool.connect();
-    try {
-      await db.query('BEGIN');
-      await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`marketo-limiter:${key}`]);
-      const now = Number((await db.query<{ now: string }>(`SELECT ${NOW_MS} AS now`)).rows[0]!.now);
-      // Crashed holders: a lapsed lease counts as ended at its end (conservative).
-      await db.query('UPDATE marketo_limiter_calls SET ended_ms = lease_ms WHERE limiter_key = $1 AND ended_ms IS NULL AND lease_ms < $2', [key, now]);
-      await db.query('DELETE FROM marketo_limiter_calls WHERE limiter_key = $1 AND ended_ms <= $2', [key, now - limits.windowMs - this.marginMs]);
-      const state = (
-        await db.query<{ in_flight: number; in_window: number; oldest: string | null }>(
-          `SELECT count(*) FILTER (WHERE ended_ms IS NULL)::int AS in_flight,
-                  count(*) FILTER (WHERE counts_rate)::int AS in_window,
-                  min(ended_ms) FILTER (WHERE counts_rate) AS oldest
-             FROM marketo_limiter_calls WHERE limiter_key = $1`,
-          [key],
-        )
-      ).rows[0]!;
-      const day = quotaDay(new Date(now));
-      const used = Number((await db.query<{ used: string }>('SELECT coalesce(sum(calls), 0) AS used FROM marketo_limiter_daily WHERE limiter_key = $1 AND day = $2', [key, day])).rows[0]!.used);
-      this.last = { day, dailyCalls: used, windowCalls: state.in_window, inFlight: state.in_flight };
-      if (countsRate && used >= limits.dailyCalls) {
-        await db.query('COMMIT');
-        return { quotaSpent: true, day, now };
-      }
-      const windowFull = countsRate && state.in_window >= limits.callsPerWindow;
-      if (state.in_flight < limits.maxConcurrent && !windowFull) {
-        const id = (
-          await db.query<{ id: string }>(
-            'INSERT INTO marketo_limiter_calls (limiter_key, endpoint, counts_rate, started_ms, lease_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id',
-            [key, endpoint, countsRate, now, now + leaseMs],
-          )
-        ).rows[0]!.id;
-        if (countsRate) {
-          await db.query(
-            `INSERT INTO marketo_limiter_daily (limiter_key, day, endpoint, calls) VALUES ($1, $2, $3, 1)
-             ON CONFLICT (limiter_key, day, endpoint) DO UPDATE SET calls = marketo_limiter_daily.calls + 1`,
-            [key, day, endpoint],
-          );
-          this.last = { day, dailyCalls: used + 1, windowCalls: state.in_window + 1, inFlight: state.in_flight + 1 };
-        }
-        await db.query('COMMIT');
-        return { id };
-      }
-      await db.query('COMMIT');
-      if (windowFull && state.in_flight < limits.maxConcurrent && state.oldest !== null) {
-        return { waitMs: Math.max(1, Number(state.oldest) + limits.windowMs + this.marginMs - now) };
-      }
-      return { waitMs: pollMs };
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+    const { rows } = await pool.query<{
+      o_id: string | null;
+      o_wait_ms: string | null;
+      o_quota_spent: boolean;
+      o_day: string;
+      o_used: string;
+      o_in_window: number;
+      o_in_flight: number;
+      o_now: string;
+    }>('SELECT * FROM marketo_limiter_take($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+      key,
+      endpoint,
+      countsRate,
+      limits.callsPerWindow,
+      limits.windowMs,
+      this.marginMs,
+      limits.maxConcurrent,
+      limits.dailyCalls,
+      leaseMs,
+    ]);
+    const r = rows[0]!;
+    this.last = { day: r.o_day, dailyCalls: Number(r.o_used), windowCalls: r.o_in_window, inFlight: r.o_in_flight };
+    if (r.o_quota_spent) return { quotaSpent: true, day: r.o_day, now: Number(r.o_now) };
+    if (r.o_id !== null) return { id: r.o_id };
+    return { waitMs: r.o_wait_ms !== null ? Number(r.o_wait_ms) : pollMs };
   }
 
   private release(id: string, countsRate: boolean, startedAt: number, info: ReleaseInfo | undefined): void {
@@ -212,11 +273,20 @@ export class PostgresRateLimiter implements RateLimiter {
     const responded = Math.min(now, info?.respondedAt ?? Infinity);
     // How long before this moment Marketo counted the call at the latest, applied on the database clock.
     const aheadMs = Math.max(0, Math.round(now - this.arrivals.latestArrival(startedAt, responded, info?.serverTime)));
+    // The NOTIFY wakes the waiting head of every worker sharing the key.
     const write = countsRate
-      ? this.o.pool.query(`UPDATE marketo_limiter_calls SET ended_ms = greatest(started_ms, ${NOW_MS} - $2::bigint) WHERE id = $1`, [id, aheadMs])
-      : this.o.pool.query('DELETE FROM marketo_limiter_calls WHERE id = $1', [id]);
+      ? this.o.pool.query(
+          `WITH done AS (UPDATE marketo_limiter_calls SET ended_ms = greatest(started_ms, ${NOW_MS} - $2::bigint) WHERE id = $1 RETURNING 1)
+           SELECT pg_notify('${CHANNEL}', $3) FROM done`,
+          [id, aheadMs, this.o.key],
+        )
+      : this.o.pool.query(`WITH done AS (DELETE FROM marketo_limiter_calls WHERE id = $1 RETURNING 1) SELECT pg_notify('${CHANNEL}', $2) FROM done`, [id, this.o.key]);
     // If the write fails the row keeps counting as in flight until its lease lapses: safe, only slower.
-    const tracked = write.catch((err: unknown) => this.o.onError?.(err)).finally(() => this.pendingReleases.delete(tracked));
+    const tracked = write
+      .catch((err: unknown) => this.o.onError?.(err))
+      .finally(() => {
+        this.pendingReleases.delete(tracked);
+      });
     this.pendingReleases.add(tracked);
   }
 }

@@ -13,7 +13,7 @@ describe('PostgresRateLimiter (shared by several workers)', () => {
     db = await createTestDatabase('marketo_limiter');
   });
   afterEach(async () => {
-    await Promise.all(limiters.splice(0).map((l) => l.drain()));
+    await Promise.all(limiters.splice(0).map((l) => l.close()));
     await Promise.all(pools.splice(0).map((p) => p.end()));
   });
   afterAll(() => db.drop());
