@@ -100,11 +100,12 @@ describe('PostgresRateLimiter (shared by several workers)', () => {
   });
 
   it('without sharing, two workers each within their own limits do provoke 606 (the check above can fail)', async () => {
-    const emulator = await startTestEmulator({ seed: { leads: 5 }, limits: { rateLimitCalls: 20, rateWindowMs: 500, maxConcurrent: 4 }, latencyMs: 10 });
+    // Each worker sends its full window at once: 40 calls in the first window of an instance that takes 20.
+    const emulator = await startTestEmulator({ seed: { leads: 5 }, limits: { rateLimitCalls: 20, rateWindowMs: 500, maxConcurrent: 100 } });
     try {
-      const limits = { callsPerWindow: 20, windowMs: 500, maxConcurrent: 2 };
+      const limits = { callsPerWindow: 20, windowMs: 500, maxConcurrent: 20 };
       const clients = [clientFor(emulator, { limits }), clientFor(emulator, { limits })];
-      await Promise.allSettled(Array.from({ length: 80 }, (_, i) => clients[i % 2]!.leads.getById((i % 5) + 1)));
+      await Promise.allSettled(Array.from({ length: 40 }, (_, i) => clients[i % 2]!.leads.getById((i % 5) + 1)));
       expect(errorCount(await emulatorCalls(emulator), '606')).toBeGreaterThan(0);
     } finally {
       await emulator.close();
