@@ -153,9 +153,10 @@ describe('limits', () => {
   });
 
   it('the same burst without the rate limit does provoke 606 (the check above can fail)', async () => {
-    const emulator = await startTestEmulator({ seed: { leads: 5 }, limits, latencyMs: 15 });
+    // connections are plentiful here, so all 100 calls land in the first window of an instance that takes 20
+    const emulator = await startTestEmulator({ seed: { leads: 5 }, limits: { ...limits, maxConcurrent: 1_000 }, latencyMs: 15 });
     try {
-      const client = clientFor(emulator, { limits: { callsPerWindow: 10_000, windowMs: 500, maxConcurrent: 4 } });
+      const client = clientFor(emulator, { limits: { callsPerWindow: 10_000, windowMs: 500, maxConcurrent: 1_000 } });
       const { errors } = await burst(client, 100);
       const calls = await emulatorCalls(emulator);
       expect(errorCount(calls, '606')).toBeGreaterThan(0);
@@ -165,8 +166,6 @@ describe('limits', () => {
         // a 606 asks to wait one window of this (scaled-down) instance, as configured on the client
         expect(e.classification).toMatchObject({ action: 'retry-after', delayMs: 500 });
       }
-      // concurrency was respected, so no 615
-      expect(errorCount(calls, '615')).toBe(0);
     } finally {
       await emulator.close();
     }
