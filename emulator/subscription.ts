@@ -270,11 +270,19 @@ export class Subscription {
     }
   }
 
-  /** Value of one lead field as the API shows it (`id`, `createdAt`, `updatedAt` included). */
+  /**
+   * Value of one lead field as the API shows it (`id`, `createdAt`, `updatedAt` included; company
+   * fields come from the linked Company when `externalCompanyId` names one).
+   */
   leadValue(id: number, field: string): LeadValue {
     if (field === 'createdAt') return isoZ(this.leads.createdAt(id));
     if (field === 'updatedAt') return isoZ(this.leads.updatedAt(id));
     if (field === 'leadPartitionId') return this.leads.partitionOf(id);
+    if (COMPANY_FIELDS.has(field)) {
+      // A lead linked to a Company shows the company's values for company fields.
+      const company = this.companyValuesForLead(id);
+      if (company) return company[field] ?? null;
+    }
     return this.leads.value(id, field);
   }
 
@@ -775,6 +783,7 @@ export class Subscription {
   }
 
   private updateObject(type: ObjectType, rec: ObjectRecord, values: Record<string, LeadValue>): void {
+    const oldKey = this.dedupeKey(type, rec.values);
     let changed = false;
     for (const [k, v] of Object.entries(values)) {
       const field = type.fields.find((f) => f.name === k);
@@ -784,7 +793,16 @@ export class Subscription {
       else rec.values[k] = v;
       changed = true;
     }
-    if (changed) rec.updatedAt = this.clock.nowSeconds();
+    if (!changed) return;
+    rec.updatedAt = this.clock.nowSeconds();
+    // An update by idField may change a dedupe field: keep the dedupe index pointing right.
+    const newKey = this.dedupeKey(type, rec.values);
+    if (newKey !== oldKey) {
+      const index = this.dedupeIndex.get(type.name);
+      const storeKey = String(type.idField === 'id' ? rec.num : rec.marketoGUID);
+      if (oldKey !== undefined && index?.get(oldKey) === storeKey) index.delete(oldKey);
+      if (newKey !== undefined) index?.set(newKey, storeKey);
+    }
   }
 
   /** Delete for generic objects; unknown keys are skipped with 1013. */

@@ -70,6 +70,8 @@ describe('emulator data semantics over REST', () => {
     const linked = await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'linked@example.com', externalCompanyId: 'CO-1021' }] } });
     expect(linked.body.result?.[0]?.status).toBe('created');
     expect((await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'linked@example.com', company: 'Other' }] } })).body.result?.[0]?.reasons).toEqual([{ code: '1021', message: 'Company update not allowed' }]);
+    const linkedId = linked.body.result?.[0]?.id as number;
+    expect((await call(em, `/rest/v1/lead/${linkedId}.json?fields=company`, { token: t })).body.result).toEqual([{ id: linkedId, company: 'Linked' }]);
   });
 
   it('changes log New Lead and Change Data Value with old/new values; lead changes and deleted leads page', async () => {
@@ -225,5 +227,17 @@ describe('scaled-down query limits', () => {
     } finally {
       await em.close();
     }
+  });
+});
+
+describe('object keys after an update by idField', () => {
+  it('finds a custom object by its new dedupe value', () => {
+    const sub = new Subscription();
+    sub.addCustomObjectType({ name: 'car_c', displayName: 'Car', dedupeFields: ['vin'], fields: [{ name: 'vin', displayName: 'VIN', dataType: 'string' }] });
+    const [created] = sub.syncObjects('car_c', [{ vin: 'OLD' }]);
+    const guid = created?.marketoGUID as string;
+    expect(sub.syncObjects('car_c', [{ marketoGUID: guid, vin: 'NEW' }], { action: 'updateOnly', dedupeBy: 'idField' })).toEqual([{ seq: 0, status: 'updated', marketoGUID: guid }]);
+    expect(sub.findObjectByKey('car_c', 'dedupeFields', { vin: 'NEW' })?.marketoGUID).toBe(guid);
+    expect(sub.findObjectByKey('car_c', 'dedupeFields', { vin: 'OLD' })).toBeUndefined();
   });
 });
