@@ -45,7 +45,7 @@ try {
   const api = new BulkExtractApi(client);
   const target = { kind: 'leads' } as const;
 
-  let t = performance.now();
+  const t = performance.now();
   const job = await api.create(target, { fields: FIELDS, format: 'CSV', filter: { createdAt: ready.window } });
   await api.enqueue(target, job.exportId);
   const done = await api.waitUntilDone(target, job.exportId, { pollIntervalMs: 2000 });
