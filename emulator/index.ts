@@ -38,18 +38,15 @@ export interface RunningEmulator {
 }
 
 /** The whole route table: lead database, objects, activities, lists, asset, stats, bulk. */
-export function routeTable(rt: Runtime): Route[] {
-  const limits = rt.options.limits;
-  return [
-    ...leadRoutes(limits),
-    ...objectRoutes(limits),
-    ...activityRoutes(limits),
-    ...listRoutes(limits),
-    ...assetRoutes(limits),
-    ...statsRoutes(rt.stats),
-    ...bulkRoutes,
-  ];
-}
+export const routeTable: Route[] = [
+  ...leadRoutes,
+  ...objectRoutes,
+  ...activityRoutes,
+  ...listRoutes,
+  ...assetRoutes,
+  ...statsRoutes,
+  ...bulkRoutes,
+];
 
 /** Starts a Marketo emulator on host:port (port 0 = a free port) with an in-memory subscription. */
 export async function startEmulator(input: EmulatorOptions = {}): Promise<RunningEmulator> {
@@ -65,7 +62,7 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
     paramReads: new Map(),
   };
   const seedSummary = options.seed ? seedSubscription(subscription, options.seed) : undefined;
-  const routes = routeTable(rt);
+  const routes = routeTable;
   const server = startHttpServer(rt, routes, adminRoutes(), identityHandler);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Params } from './params.js';
 import type { Subscription } from '../subscription.js';
 import type { LimitsOptions } from '../options.js';
+import type { CallStats } from '../stats.js';
 
 /** What a handler sees: one request, already authenticated, limited and parsed. */
 export interface RequestContext {
@@ -26,6 +27,8 @@ export interface RequestContext {
   apiUser: string;
   /** The running emulator's limits (batch sizes, body limits, bulk queues may add theirs). */
   limits: LimitsOptions;
+  /** Call accounting (usage stats endpoints). */
+  stats: CallStats;
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';

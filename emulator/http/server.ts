@@ -229,7 +229,7 @@ export function startHttpServer(rt: Runtime, routes: Route[], adminRoutes: Admin
 
       const ctx: RequestContext = {
         method: effective, path, pathParams, params, body, rawBody, headers: req.headers, requestId, now,
-        subscription: rt.subscription, apiUser: rt.options.apiUserEmail, limits: rt.options.limits,
+        subscription: rt.subscription, apiUser: rt.options.apiUserEmail, limits: rt.options.limits, stats: rt.stats,
       };
       let reply: Reply;
       try {

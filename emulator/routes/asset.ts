@@ -1,6 +1,5 @@
 import { assetSuccess, assetTimestamp, MarketoError } from '../http/envelope.js';
 import { json, type RequestContext, type Route } from '../http/route.js';
-import type { LimitsOptions } from '../options.js';
 import type { Program, StaticList } from '../subscription.js';
 
 /** Asset API subset: programs and static lists (marketo-api.md §8.2), asset envelope. */
@@ -27,7 +26,8 @@ function parseDate(ctx: RequestContext, name: string): number | undefined {
   return Math.floor(ms / 1000);
 }
 
-function window<T extends { updatedAt: number }>(ctx: RequestContext, items: T[], limits: LimitsOptions): T[] {
+function window<T extends { updatedAt: number }>(ctx: RequestContext, items: T[]): T[] {
+  const limits = ctx.limits;
   const earliest = parseDate(ctx, 'earliestUpdatedAt');
   const latest = parseDate(ctx, 'latestUpdatedAt');
   const offset = ctx.params.int('offset') ?? 0;
@@ -39,88 +39,88 @@ function window<T extends { updatedAt: number }>(ctx: RequestContext, items: T[]
     .slice(offset, offset + maxReturn);
 }
 
-export function assetRoutes(limits: LimitsOptions): Route[] {
-  const programById = (ctx: RequestContext) => {
-    const p = ctx.subscription.programs.get(Number(ctx.pathParams.id));
+function programById(ctx: RequestContext) {
+  const p = ctx.subscription.programs.get(Number(ctx.pathParams.id));
+  return json(assetSuccess(ctx.requestId, p ? [{ ...programView(p), tags: [], costs: [] }] : []));
+}
+
+/** Asset API routes served (programs and static lists). */
+export const assetRoutes: Route[] = [
+  {
+    method: 'GET', path: '/rest/asset/v1/programs.json', asset: true,
+    handler: (ctx) => {
+      let programs = [...ctx.subscription.programs.values()];
+      const filterType = ctx.params.string('filterType');
+      if (filterType) {
+        const values = ctx.params.list('filterValues') ?? [];
+        const pick: Record<string, (p: Program) => string> = {
+          id: (p) => String(p.id), programId: (p) => String(p.id), folderId: (p) => String(p.folderId), workspace: (p) => p.workspace,
+        };
+        const get = pick[filterType];
+        if (!get) throw new MarketoError('1003', `Invalid filterType '${filterType}'`);
+        programs = programs.filter((p) => values.includes(get(p)));
+      }
+      return json(assetSuccess(ctx.requestId, window(ctx, programs).map(programView)));
+    },
+  },
+  { method: 'GET', path: '/rest/asset/v1/program/byName.json', asset: true, handler: (ctx) => {
+    const name = ctx.params.string('name');
+    if (!name) throw new MarketoError('701', 'name cannot be blank');
+    const p = [...ctx.subscription.programs.values()].find((x) => x.name === name);
     return json(assetSuccess(ctx.requestId, p ? [{ ...programView(p), tags: [], costs: [] }] : []));
-  };
-  return [
-    {
-      method: 'GET', path: '/rest/asset/v1/programs.json', asset: true,
-      handler: (ctx) => {
-        let programs = [...ctx.subscription.programs.values()];
-        const filterType = ctx.params.string('filterType');
-        if (filterType) {
-          const values = ctx.params.list('filterValues') ?? [];
-          const pick: Record<string, (p: Program) => string> = {
-            id: (p) => String(p.id), programId: (p) => String(p.id), folderId: (p) => String(p.folderId), workspace: (p) => p.workspace,
-          };
-          const get = pick[filterType];
-          if (!get) throw new MarketoError('1003', `Invalid filterType '${filterType}'`);
-          programs = programs.filter((p) => values.includes(get(p)));
-        }
-        return json(assetSuccess(ctx.requestId, window(ctx, programs, limits).map(programView)));
-      },
-    },
-    { method: 'GET', path: '/rest/asset/v1/program/byName.json', asset: true, handler: (ctx) => {
-      const name = ctx.params.string('name');
-      if (!name) throw new MarketoError('701', 'name cannot be blank');
-      const p = [...ctx.subscription.programs.values()].find((x) => x.name === name);
-      return json(assetSuccess(ctx.requestId, p ? [{ ...programView(p), tags: [], costs: [] }] : []));
-    } },
-    { method: 'GET', path: '/rest/asset/v1/program/:id.json', asset: true, handler: programById },
-    {
-      method: 'GET', path: '/rest/asset/v1/staticLists.json', asset: true,
-      handler: (ctx) => {
-        let lists = [...ctx.subscription.lists.values()];
-        const folder = ctx.params.string('folder');
-        if (folder) {
-          let parsed: { id?: unknown };
-          try {
-            parsed = JSON.parse(folder) as { id?: unknown };
-          } catch {
-            throw new MarketoError('1003', "Invalid value for parameter 'folder'");
-          }
-          lists = lists.filter((l) => l.folderId === Number(parsed.id));
-        }
-        return json(assetSuccess(ctx.requestId, window(ctx, lists, limits).map(staticListView)));
-      },
-    },
-    { method: 'GET', path: '/rest/asset/v1/staticList/byName.json', asset: true, handler: (ctx) => {
-      const name = ctx.params.string('name');
-      if (!name) throw new MarketoError('701', 'name cannot be blank');
-      const l = [...ctx.subscription.lists.values()].find((x) => x.name === name);
-      return json(assetSuccess(ctx.requestId, l ? [staticListView(l)] : []));
-    } },
-    { method: 'GET', path: '/rest/asset/v1/staticList/:id.json', asset: true, handler: (ctx) => {
-      const l = ctx.subscription.lists.get(Number(ctx.pathParams.id));
-      return json(assetSuccess(ctx.requestId, l ? [staticListView(l)] : []));
-    } },
-    {
-      method: 'POST', path: '/rest/asset/v1/staticLists.json', asset: true, body: 'form',
-      handler: (ctx) => {
-        const name = ctx.params.string('name');
-        if (!name) throw new MarketoError('701', 'name cannot be blank');
-        const folderText = ctx.params.string('folder');
-        if (!folderText) throw new MarketoError('701', 'folder cannot be blank');
-        let folderId: number;
+  } },
+  { method: 'GET', path: '/rest/asset/v1/program/:id.json', asset: true, handler: programById },
+  {
+    method: 'GET', path: '/rest/asset/v1/staticLists.json', asset: true,
+    handler: (ctx) => {
+      let lists = [...ctx.subscription.lists.values()];
+      const folder = ctx.params.string('folder');
+      if (folder) {
+        let parsed: { id?: unknown };
         try {
-          folderId = Number((JSON.parse(folderText) as { id?: unknown }).id);
+          parsed = JSON.parse(folder) as { id?: unknown };
         } catch {
           throw new MarketoError('1003', "Invalid value for parameter 'folder'");
         }
-        if (!Number.isInteger(folderId)) throw new MarketoError('710', 'Parent Folder Not Found');
-        const list = ctx.subscription.createList({ name, description: ctx.params.string('description'), folderId });
-        return json(assetSuccess(ctx.requestId, [staticListView(list)]));
-      },
+        lists = lists.filter((l) => l.folderId === Number(parsed.id));
+      }
+      return json(assetSuccess(ctx.requestId, window(ctx, lists).map(staticListView)));
     },
-    {
-      method: 'POST', path: '/rest/asset/v1/staticList/:id/delete.json', asset: true, body: 'form',
-      handler: (ctx) => {
-        const id = Number(ctx.pathParams.id);
-        if (!ctx.subscription.lists.delete(id)) throw new MarketoError('702', `${id} Static List not found or invalid`);
-        return json(assetSuccess(ctx.requestId, [{ id }]));
-      },
+  },
+  { method: 'GET', path: '/rest/asset/v1/staticList/byName.json', asset: true, handler: (ctx) => {
+    const name = ctx.params.string('name');
+    if (!name) throw new MarketoError('701', 'name cannot be blank');
+    const l = [...ctx.subscription.lists.values()].find((x) => x.name === name);
+    return json(assetSuccess(ctx.requestId, l ? [staticListView(l)] : []));
+  } },
+  { method: 'GET', path: '/rest/asset/v1/staticList/:id.json', asset: true, handler: (ctx) => {
+    const l = ctx.subscription.lists.get(Number(ctx.pathParams.id));
+    return json(assetSuccess(ctx.requestId, l ? [staticListView(l)] : []));
+  } },
+  {
+    method: 'POST', path: '/rest/asset/v1/staticLists.json', asset: true, body: 'form',
+    handler: (ctx) => {
+      const name = ctx.params.string('name');
+      if (!name) throw new MarketoError('701', 'name cannot be blank');
+      const folderText = ctx.params.string('folder');
+      if (!folderText) throw new MarketoError('701', 'folder cannot be blank');
+      let folderId: number;
+      try {
+        folderId = Number((JSON.parse(folderText) as { id?: unknown }).id);
+      } catch {
+        throw new MarketoError('1003', "Invalid value for parameter 'folder'");
+      }
+      if (!Number.isInteger(folderId)) throw new MarketoError('710', 'Parent Folder Not Found');
+      const list = ctx.subscription.createList({ name, description: ctx.params.string('description'), folderId });
+      return json(assetSuccess(ctx.requestId, [staticListView(list)]));
     },
-  ];
-}
+  },
+  {
+    method: 'POST', path: '/rest/asset/v1/staticList/:id/delete.json', asset: true, body: 'form',
+    handler: (ctx) => {
+      const id = Number(ctx.pathParams.id);
+      if (!ctx.subscription.lists.delete(id)) throw new MarketoError('702', `${id} Static List not found or invalid`);
+      return json(assetSuccess(ctx.requestId, [{ id }]));
+    },
+  },
+];

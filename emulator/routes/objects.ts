@@ -4,7 +4,6 @@ import { isoSeconds, MarketoError, success } from '../http/envelope.js';
 import { json, type RequestContext, type Route } from '../http/route.js';
 import { describeField } from '../model/fields.js';
 import type { ObjectType } from '../model/object-types.js';
-import type { LimitsOptions } from '../options.js';
 import type { ObjectRecord } from '../subscription.js';
 import { batchSize, page, tokenOffset } from './paging.js';
 
@@ -43,7 +42,8 @@ export function describeObject(t: ObjectType, withFields = true): Record<string,
   return item;
 }
 
-function queryObjects(ctx: RequestContext, type: ObjectType, limits: LimitsOptions): ReturnType<typeof json> {
+function queryObjects(ctx: RequestContext, type: ObjectType): ReturnType<typeof json> {
+  const limits = ctx.limits;
   const sub = ctx.subscription;
   let filterType: string | undefined;
   let requestedFields: string[] | undefined;
@@ -106,15 +106,15 @@ function queryObjects(ctx: RequestContext, type: ObjectType, limits: LimitsOptio
   return json(success(ctx.requestId, result, { nextPageToken: p.nextPageToken, moreResult: p.moreResult }));
 }
 
-function familyRoutes(base: string, typeOf: (ctx: RequestContext) => string, limits: LimitsOptions): Route[] {
+function familyRoutes(base: string, typeOf: (ctx: RequestContext) => string): Route[] {
   return [
-    { method: 'GET', path: `${base}.json`, handler: (ctx) => queryObjects(ctx, requireType(ctx, typeOf(ctx)), limits) },
+    { method: 'GET', path: `${base}.json`, handler: (ctx) => queryObjects(ctx, requireType(ctx, typeOf(ctx))) },
     {
       method: 'POST', path: `${base}.json`,
       handler: (ctx) => {
         const type = requireType(ctx, typeOf(ctx));
         const req = parseBody(SyncRequest, ctx.body);
-        checkBatch(req.input, limits.maxBatch);
+        checkBatch(req.input, ctx.limits.maxBatch);
         return json(success(ctx.requestId, ctx.subscription.syncObjects(type.name, req.input, { action: req.action, dedupeBy: req.dedupeBy })));
       },
     },
@@ -123,7 +123,7 @@ function familyRoutes(base: string, typeOf: (ctx: RequestContext) => string, lim
       handler: (ctx) => {
         const type = requireType(ctx, typeOf(ctx));
         const req = parseBody(DeleteRequest, ctx.body);
-        checkBatch(req.input, limits.maxBatch);
+        checkBatch(req.input, ctx.limits.maxBatch);
         return json(success(ctx.requestId, ctx.subscription.deleteObjects(type.name, req.input, req.deleteBy)));
       },
     },
@@ -132,21 +132,19 @@ function familyRoutes(base: string, typeOf: (ctx: RequestContext) => string, lim
 }
 
 /** Companies, opportunities, opportunity roles, salespersons and custom objects (marketo-api.md §7). */
-export function objectRoutes(limits: LimitsOptions): Route[] {
-  return [
-    // Roles first: `/rest/v1/opportunities/roles.json` must not be taken for something else.
-    ...familyRoutes('/rest/v1/opportunities/roles', () => 'opportunityRole', limits),
-    ...familyRoutes('/rest/v1/opportunities', () => 'opportunity', limits),
-    ...familyRoutes('/rest/v1/companies', () => 'Company', limits),
-    ...familyRoutes('/rest/v1/salespersons', () => 'SalesPerson', limits),
-    {
-      method: 'GET', path: '/rest/v1/customobjects.json',
-      handler: (ctx) => {
-        const names = ctx.params.list('names');
-        const types = ctx.subscription.customObjectTypes().filter((t) => !names || names.includes(t.name));
-        return json(success(ctx.requestId, types.map((t) => describeObject(t, false))));
-      },
+export const objectRoutes: Route[] = [
+  // Roles first: `/rest/v1/opportunities/roles.json` must not be taken for something else.
+  ...familyRoutes('/rest/v1/opportunities/roles', () => 'opportunityRole'),
+  ...familyRoutes('/rest/v1/opportunities', () => 'opportunity'),
+  ...familyRoutes('/rest/v1/companies', () => 'Company'),
+  ...familyRoutes('/rest/v1/salespersons', () => 'SalesPerson'),
+  {
+    method: 'GET', path: '/rest/v1/customobjects.json',
+    handler: (ctx) => {
+      const names = ctx.params.list('names');
+      const types = ctx.subscription.customObjectTypes().filter((t) => !names || names.includes(t.name));
+      return json(success(ctx.requestId, types.map((t) => describeObject(t, false))));
     },
-    ...familyRoutes('/rest/v1/customobjects/:customObjectName', (ctx) => ctx.pathParams.customObjectName ?? '', limits),
-  ];
-}
+  },
+  ...familyRoutes('/rest/v1/customobjects/:customObjectName', (ctx) => ctx.pathParams.customObjectName ?? ''),
+];
