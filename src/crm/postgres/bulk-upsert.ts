@@ -52,7 +52,7 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
     throw new Error(`keyField '${options.keyField}' is not the id or a unique field of ${table.entity}`);
   }
   const results: UpsertResult[] = new Array<UpsertResult>(records.length);
-  const groups = new Map<string, Group>();
+  let groups = new Map<string, Group>();
   const seenKeys = new Set<string>();
   const planFor = (names: string[]): Group | Failure => {
     const columns: ColumnMeta[] = [];
@@ -73,7 +73,7 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
   let lastNames: string[] = [];
   let lastPlan: Group | Failure | undefined;
 
-  records.forEach((record, index) => {
+  const prepare = (record: CrmRecord, index: number): void => {
     const fail = (code: string, reason: string) => {
       results[index] = { index, status: 'failed', code, reason };
     };
@@ -106,11 +106,37 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
       line += (c === 0 ? '' : '\t') + (checked === null ? '\\N' : escapeCopy(checked));
     }
     plan.rows.push({ index, values, line, key });
-  });
+  };
 
-  for (const group of groups.values()) if (group.rows.length > 0) await mergeIsolatingFailures(ctx, group, options, results);
+  // Chunks are prepared in JavaScript while the database merges the previous chunk, so the
+  // two halves of the work overlap; one merge at a time keeps the writes in input order.
+  let pending: Promise<void> | undefined;
+  for (let start = 0; start < records.length; start += PIPELINE_CHUNK) {
+    groups = new Map();
+    lastPlan = undefined;
+    const end = Math.min(records.length, start + PIPELINE_CHUNK);
+    for (let index = start; index < end; index++) {
+      prepare(records[index]!, index);
+      // Let the previous chunk's merge send its next statement or COPY data.
+      if (pending && index % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const ready = [...groups.values()].filter((g) => g.rows.length > 0);
+    await pending;
+    pending = (async () => {
+      for (const group of ready) await mergeIsolatingFailures(ctx, group, options, results);
+    })();
+    // Handled when awaited above or below; this only keeps an early failure from counting as unhandled.
+    void pending.catch(() => undefined);
+  }
+  await pending;
+  // Every input gets a result, even if a statement unexpectedly reported fewer rows.
+  for (let i = 0; i < results.length; i++) {
+    results[i] ??= { index: i, status: 'failed', code: 'NO_RESULT', reason: 'the database reported no outcome for this record' };
+  }
   return results;
 }
+
+const PIPELINE_CHUNK = 10_000;
 
 function sameNames(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
