@@ -159,6 +159,20 @@ describe('upsert', () => {
     expect(onlyUpdate[0]).toMatchObject({ status: 'failed', code: 'MISSING_KEY' });
   });
 
+  test('a batch larger than one pipeline chunk keeps order, duplicates and failures per record', async () => {
+    const records = Array.from({ length: 25_000 }, (_, i) => ({ marketo_lead_id: 1_000_000 + i, last_name: `L${i}` }));
+    records[15_000] = { marketo_lead_id: 1_015_000, last_name: 'x'.repeat(300) };
+    records[20_001] = { marketo_lead_id: 1_000_005, last_name: 'duplicate of record 5' };
+    const results = await sync.upsert('lead', records, { keyField: 'marketo_lead_id' });
+    expect(results).toHaveLength(25_000);
+    expect(results.filter((r) => r.status === 'created')).toHaveLength(24_998);
+    expect(results[15_000]).toMatchObject({ status: 'failed', code: 'INVALID_VALUE' });
+    expect(results[20_001]).toMatchObject({ status: 'failed', code: 'DUPLICATE_IN_BATCH' });
+    results.forEach((r, i) => expect(r.index).toBe(i));
+    const { rows } = await other.query(`SELECT count(*)::int AS n, max(last_name) FILTER (WHERE marketo_lead_id = 1000005) AS five FROM crm.leads WHERE marketo_lead_id >= 1000000`);
+    expect(rows[0]).toEqual({ n: 24_998, five: 'L5' });
+  });
+
   test('a key that is not unique is refused', async () => {
     await expect(sync.upsert('lead', [{ email: 'a@b.c' }], { keyField: 'email' })).rejects.toThrow(/keyField 'email'/);
   });
