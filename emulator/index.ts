@@ -63,7 +63,7 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
   };
   const seedSummary = options.seed ? seedSubscription(subscription, options.seed) : undefined;
   const routes = routeTable;
-  const server = startHttpServer(rt, routes, adminRoutes(), identityHandler);
+  const server = startHttpServer(rt, routes, adminRoutes, identityHandler);
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -27,62 +27,60 @@ const ActivityTypeBody = z.object({
   attributes: z.array(z.object({ apiName: z.string(), name: z.string(), dataType: z.string().optional() })).optional(),
 });
 
-export function adminRoutes(): AdminRoute[] {
-  return [
-    { method: 'GET', path: '/_emulator/calls', handler: (rt) => ({ ...rt.stats.snapshot(), limiter: rt.limiter.snapshot() }) },
-    { method: 'POST', path: '/_emulator/calls/reset', handler: (rt) => { rt.stats.reset(); return { ok: true }; } },
-    { method: 'GET', path: '/_emulator/state', handler: (rt) => summary(rt) },
+export const adminRoutes: AdminRoute[] = [
+  { method: 'GET', path: '/_emulator/calls', handler: (rt) => ({ ...rt.stats.snapshot(), limiter: rt.limiter.snapshot() }) },
+  { method: 'POST', path: '/_emulator/calls/reset', handler: (rt) => { rt.stats.reset(); return { ok: true }; } },
+  { method: 'GET', path: '/_emulator/state', handler: (rt) => summary(rt) },
 
-    {
-      method: 'POST', path: '/_emulator/schema/fields',
-      handler: (rt, body) => {
-        const { object, field } = ObjectFieldBody.parse(body);
-        if (object === 'lead') return rt.subscription.addLeadField(NewLeadFieldInput.parse(field));
-        return rt.subscription.addObjectField(object, FieldDef.parse(field));
-      },
+  {
+    method: 'POST', path: '/_emulator/schema/fields',
+    handler: (rt, body) => {
+      const { object, field } = ObjectFieldBody.parse(body);
+      if (object === 'lead') return rt.subscription.addLeadField(NewLeadFieldInput.parse(field));
+      return rt.subscription.addObjectField(object, FieldDef.parse(field));
     },
-    {
-      method: 'POST', path: '/_emulator/schema/fields/hide',
-      handler: (rt, body) => {
-        const { object, name } = HideBody.parse(body);
-        if (object === 'lead') rt.subscription.hideLeadField(name);
-        else rt.subscription.hideObjectField(object, name);
-        return { ok: true };
-      },
+  },
+  {
+    method: 'POST', path: '/_emulator/schema/fields/hide',
+    handler: (rt, body) => {
+      const { object, name } = HideBody.parse(body);
+      if (object === 'lead') rt.subscription.hideLeadField(name);
+      else rt.subscription.hideObjectField(object, name);
+      return { ok: true };
     },
-    { method: 'POST', path: '/_emulator/schema/customobjects', handler: (rt, body) => rt.subscription.addCustomObjectType(CustomObjectTypeInput.parse(body)) },
-    { method: 'POST', path: '/_emulator/schema/activitytypes', handler: (rt, body) => rt.subscription.addCustomActivityType(ActivityTypeBody.parse(body)) },
+  },
+  { method: 'POST', path: '/_emulator/schema/customobjects', handler: (rt, body) => rt.subscription.addCustomObjectType(CustomObjectTypeInput.parse(body)) },
+  { method: 'POST', path: '/_emulator/schema/activitytypes', handler: (rt, body) => rt.subscription.addCustomActivityType(ActivityTypeBody.parse(body)) },
 
-    { method: 'GET', path: '/_emulator/faults', handler: (rt) => ({ faults: rt.faults.list() }) },
-    { method: 'POST', path: '/_emulator/faults', handler: (rt, body) => rt.faults.add(FaultRule.parse(body)) },
-    { method: 'DELETE', path: '/_emulator/faults', handler: (rt) => { rt.faults.clear(); return { ok: true }; } },
-    { method: 'DELETE', path: '/_emulator/faults/:id', handler: (rt, _b, q) => ({ removed: rt.faults.remove(q.get(':id') ?? '') }) },
-    { method: 'POST', path: '/_emulator/faults/seed', handler: (rt, body) => { rt.faults.reseed(FaultSeedBody.parse(body).seed); return { ok: true }; } },
+  { method: 'GET', path: '/_emulator/faults', handler: (rt) => ({ faults: rt.faults.list() }) },
+  { method: 'POST', path: '/_emulator/faults', handler: (rt, body) => rt.faults.add(FaultRule.parse(body)) },
+  { method: 'DELETE', path: '/_emulator/faults', handler: (rt) => { rt.faults.clear(); return { ok: true }; } },
+  { method: 'DELETE', path: '/_emulator/faults/:id', handler: (rt, _b, q) => ({ removed: rt.faults.remove(q.get(':id') ?? '') }) },
+  { method: 'POST', path: '/_emulator/faults/seed', handler: (rt, body) => { rt.faults.reseed(FaultSeedBody.parse(body).seed); return { ok: true }; } },
 
-    { method: 'GET', path: '/_emulator/clock', handler: (rt) => ({ now: new Date(rt.clock.now()).toISOString() }) },
-    {
-      method: 'POST', path: '/_emulator/clock',
-      handler: (rt, body) => {
-        const b = ClockBody.parse(body);
-        if ('advanceMs' in b) rt.clock.advance(b.advanceMs);
-        else rt.clock.set(Date.parse(b.set));
-        return { now: new Date(rt.clock.now()).toISOString() };
-      },
+  { method: 'GET', path: '/_emulator/clock', handler: (rt) => ({ now: new Date(rt.clock.now()).toISOString() }) },
+  {
+    method: 'POST', path: '/_emulator/clock',
+    handler: (rt, body) => {
+      const b = ClockBody.parse(body);
+      if ('advanceMs' in b) rt.clock.advance(b.advanceMs);
+      else rt.clock.set(Date.parse(b.set));
+      return { now: new Date(rt.clock.now()).toISOString() };
     },
-    { method: 'POST', path: '/_emulator/tokens/expire', handler: (rt) => { rt.tokens.expireAll(); return { ok: true }; } },
-    { method: 'POST', path: '/_emulator/tokens/revoke', handler: (rt) => { rt.tokens.revokeAll(); return { ok: true }; } },
+  },
+  { method: 'POST', path: '/_emulator/tokens/expire', handler: (rt) => { rt.tokens.expireAll(); return { ok: true }; } },
+  { method: 'POST', path: '/_emulator/tokens/revoke', handler: (rt) => { rt.tokens.revokeAll(); return { ok: true }; } },
 
-    { method: 'POST', path: '/_emulator/seed', handler: (rt, body) => seedSubscription(rt.subscription, SeedOptions.parse(body)) },
+  { method: 'POST', path: '/_emulator/seed', handler: (rt, body) => seedSubscription(rt.subscription, SeedOptions.parse(body)) },
 
-    { method: 'POST', path: '/_emulator/user/leads/edit', handler: (rt, body) => { const b = EditLeadBody.parse(body); return { changed: rt.subscription.editLeadAsUser(b.id, b.changes) }; } },
-    { method: 'POST', path: '/_emulator/user/leads/merge', handler: (rt, body) => { const b = MergeBody.parse(body); rt.subscription.mergeLeads(b.winnerId, b.loserIds, 'Web client'); return { ok: true }; } },
-    { method: 'POST', path: '/_emulator/user/leads/delete', handler: (rt, body) => ({ result: rt.subscription.deleteLeads(DeleteBody.parse(body).ids, 'Web client') }) },
-    { method: 'POST', path: '/_emulator/user/lists', handler: (rt, body) => { const l = rt.subscription.createList(ListBody.parse(body)); return { id: l.id, name: l.name }; } },
-    { method: 'POST', path: '/_emulator/user/lists/members', handler: (rt, body) => { const b = ListMembersBody.parse(body); return { result: rt.subscription.addToList(b.listId, b.leadIds, 'Web client') }; } },
-    { method: 'POST', path: '/_emulator/user/programs', handler: (rt, body) => { const p = rt.subscription.createProgram(ProgramBody.parse(body)); return { id: p.id, name: p.name, statuses: p.statuses }; } },
-    { method: 'POST', path: '/_emulator/user/programs/status', handler: (rt, body) => { const b = ProgramStatusBody.parse(body); return { status: rt.subscription.setProgramStatus(b.programId, b.leadId, b.status) }; } },
-  ];
-}
+  { method: 'POST', path: '/_emulator/user/leads/edit', handler: (rt, body) => { const b = EditLeadBody.parse(body); return { changed: rt.subscription.editLeadAsUser(b.id, b.changes) }; } },
+  { method: 'POST', path: '/_emulator/user/leads/merge', handler: (rt, body) => { const b = MergeBody.parse(body); rt.subscription.mergeLeads(b.winnerId, b.loserIds, 'Web client'); return { ok: true }; } },
+  { method: 'POST', path: '/_emulator/user/leads/delete', handler: (rt, body) => ({ result: rt.subscription.deleteLeads(DeleteBody.parse(body).ids, 'Web client') }) },
+  { method: 'POST', path: '/_emulator/user/lists', handler: (rt, body) => { const l = rt.subscription.createList(ListBody.parse(body)); return { id: l.id, name: l.name }; } },
+  { method: 'POST', path: '/_emulator/user/lists/members', handler: (rt, body) => { const b = ListMembersBody.parse(body); return { result: rt.subscription.addToList(b.listId, b.leadIds, 'Web client') }; } },
+  { method: 'POST', path: '/_emulator/user/programs', handler: (rt, body) => { const p = rt.subscription.createProgram(ProgramBody.parse(body)); return { id: p.id, name: p.name, statuses: p.statuses }; } },
+  { method: 'POST', path: '/_emulator/user/programs/status', handler: (rt, body) => { const b = ProgramStatusBody.parse(body); return { status: rt.subscription.setProgramStatus(b.programId, b.leadId, b.status) }; } },
+];
 
 function summary(rt: Runtime): Record<string, unknown> {
   const s = rt.subscription;
