@@ -16,6 +16,11 @@ const EnvSchema = z.object({
   MARKETO_WINDOW_MS: z.coerce.number().int().positive().default(20_000),
   MARKETO_MAX_CONCURRENT: z.coerce.number().int().positive().default(10),
   MARKETO_DAILY_EXPORT_MB: z.coerce.number().positive().default(500),
+  /**
+   * `shared`: the rate window, concurrency cap and daily budget live in Postgres, so every worker
+   * of a deployment stays inside the subscription's limits together. `process`: per process.
+   */
+  MARKETO_LIMITER: z.enum(['shared', 'process']).default('shared'),
   DATABASE_URL: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -50,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       windowMs: e.MARKETO_WINDOW_MS,
       maxConcurrent: e.MARKETO_MAX_CONCURRENT,
       dailyExportBytes: Math.round(e.MARKETO_DAILY_EXPORT_MB * 1024 * 1024),
+      limiter: e.MARKETO_LIMITER,
     },
     databaseUrl: e.DATABASE_URL,
     temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE },
