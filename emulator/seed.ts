@@ -25,8 +25,10 @@ export const SeedOptions = z.object({
   customObjects: z.number().int().min(0).optional(),
   programs: z.number().int().min(0).default(5),
   lists: z.number().int().min(0).default(5),
-  /** Fraction of leads that are members of each program / list. */
+  /** Fraction of leads that are members of each program / list ... */
   membershipRate: z.number().min(0).max(1).default(0.05),
+  /** ... capped at this many members per program / list. */
+  maxMembers: z.number().int().min(0).default(10_000),
   /** Fraction of leads with a later Change Data Value. */
   changeRate: z.number().min(0).max(1).default(0.1),
   /** Date range for createdAt / activityDate (ISO); default the 365 days before now. */
@@ -219,7 +221,7 @@ export function seedSubscription(sub: Subscription, input: SeedOptions = {}): Se
   }
 
   // Programs and static lists with members.
-  const perGroup = Math.floor(o.leads * o.membershipRate);
+  const perGroup = Math.min(o.maxMembers, Math.floor(o.leads * o.membershipRate));
   for (let p = 0; p < o.programs; p++) {
     const program = sub.createProgram({ name: `Seed Program ${p + 1}`, type: p % 3 === 2 ? 'Engagement' : 'Event', createdAt: fromSec + int(0, Math.floor(span / 2)) });
     const members = new Set<number>();
