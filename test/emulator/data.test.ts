@@ -114,6 +114,13 @@ describe('emulator data semantics over REST', () => {
     const d1 = (await call(em, '/rest/v1/leads/describe.json', { token: t })).body.result as { rest: { name: string } }[];
     expect(d1.map((f) => f.rest.name)).not.toContain('fax');
     expect((await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'fax@example.com', fax: '1' }] } })).body.result?.[0]?.reasons?.[0]?.code).toBe('1006');
+    await admin(em, 'schema/fields', { object: 'opportunity', field: { name: 'region', displayName: 'Region', dataType: 'string' } });
+    await admin(em, 'schema/fields/hide', { object: 'Company', name: 'website' });
+    const opp = (await call(em, '/rest/v1/opportunities/describe.json', { token: t })).body.result?.[0] as { fields: { name: string }[]; searchableFields: string[][] };
+    expect(opp.fields.map((f) => f.name)).toContain('region');
+    expect(opp.searchableFields).toContainEqual(['region']);
+    const company = (await call(em, '/rest/v1/companies/describe.json', { token: t })).body.result?.[0] as { fields: { name: string }[] };
+    expect(company.fields.map((f) => f.name)).not.toContain('website');
   });
 
   it('companies, opportunities, roles: seq, 1036, 718, compound-key JSON query, Add to Opportunity', async () => {
