@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import type { RunningEmulator } from '../../emulator/index.js';
 import { call, start, token } from './helpers.js';
 
@@ -8,7 +9,8 @@ import { call, start, token } from './helpers.js';
  * against the operation's 200 schema. Spec quirks (marketo-api.md §14) are handled explicitly
  * below, each with its reason.
  */
-const SPEC_DIR = '/work/shared/marketo-openapi';
+// shared/ sits beside the checkout (locally and in CI); MARKETO_OPENAPI_DIR overrides.
+const SPEC_DIR = process.env.MARKETO_OPENAPI_DIR ?? path.resolve(process.cwd(), '..', 'shared', 'marketo-openapi');
 
 interface Schema {
   $ref?: string;
