@@ -144,7 +144,8 @@ describe('emulator limits', () => {
   });
 
   it('615 when more calls are in flight than allowed', async () => {
-    const em = await start({ latencyMs: 150, limits: { maxConcurrent: 2 } });
+    // The latency holds each admitted call in flight long enough for all four to overlap.
+    const em = await start({ latencyMs: 500, limits: { maxConcurrent: 2 } });
     try {
       const t = await token(em);
       const results = await Promise.all([0, 1, 2, 3].map(() => call(em, '/rest/v1/leads/partitions.json', { token: t })));
