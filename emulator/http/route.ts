@@ -98,7 +98,12 @@ export function matchRoute(route: CompiledRoute, path: string): Record<string, s
   if (!m) return undefined;
   const out: Record<string, string> = {};
   route.keys.forEach((k, i) => {
-    out[k] = decodeURIComponent(m[i + 1] ?? '');
+    const raw = m[i + 1] ?? '';
+    try {
+      out[k] = decodeURIComponent(raw);
+    } catch {
+      out[k] = raw; // malformed %-escape: the handler sees it verbatim and rejects the value
+    }
   });
   return out;
 }
