@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerWorkerCommand } from './commands/worker.js';
+import { registerWebhookCommand } from './commands/webhook.js';
 import { installTemporalLogging } from './runtime/temporal-logging.js';
 
 /** `marketo-sync`: the operator's command line. Each command lives in client/commands/. */
@@ -15,6 +16,7 @@ installTemporalLogging();
 registerDemoCommand(program);
 registerWorkerCommand(program);
 registerEmulatorCommand(program);
+registerWebhookCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import type { StateStore } from '../src/store/state-store.js';
 import type { CrmConnector } from '../src/crm/connector.js';
 import { createSchemaActivities } from '../activities/schema.js';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
+import { createOnDemandActivities } from '../activities/on-demand.js';
 
 /** What the activities of one worker process share: one Marketo client (one limiter), one state store, one CRM connector. */
 export interface ActivityDeps {
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createSchemaActivities({ marketo: deps.marketo, schemaCache: deps.store.schemaCache }),
     ...createBootstrapActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
+    ...createOnDemandActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
   };
 }
 

@@ -3,3 +3,4 @@ export { schemaRefresh, schemaRefreshStatus } from './schema-refresh.js';
 export { bulkExport } from './bulk-export.js';
 export { bootstrap } from './bootstrap.js';
 export { bootstrapProgressQuery, pauseSignal, resumeSignal, cancelSignal, windowUpdateSignal, bulkExportStateQuery } from './bootstrap-signals.js';
+export { onDemandSync, onDemandStatusQuery, syncRequestedSignal } from './on-demand-sync.js';

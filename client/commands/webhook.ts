@@ -1,0 +1,65 @@
+import { Client, Connection } from '@temporalio/client';
+import { InvalidArgumentError, type Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config/env.js';
+import { loadWebhookConfig } from '../webhook/config.js';
+import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
+import { temporalSyncStarter } from '../webhook/temporal-starter.js';
+
+interface ServeOptions {
+  port?: number;
+  host?: string;
+}
+
+function port(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new InvalidArgumentError('must be a port number (0-65535)');
+  return Number(v);
+}
+
+/**
+ * `marketo-sync webhook serve`: the receiver for Marketo's "Call Webhook" flow step. It needs only
+ * Temporal (TEMPORAL_ADDRESS, or the embedded dev server a `marketo-sync worker` started); the
+ * worker does the Marketo read and the CRM write. docs/webhook.md has the Marketo Admin setup.
+ */
+export function registerWebhookCommand(program: Command): void {
+  const webhook = program.command('webhook').description('on-demand sync of single leads, triggered by Marketo webhooks');
+  webhook
+    .command('serve')
+    .description(`receive Marketo webhooks on POST ${WEBHOOK_PATH} and start an onDemandSync workflow per lead`)
+    .option('--port <port>', 'port to listen on (default WEBHOOK_PORT or 8787; 0 picks a free one)', port)
+    .option('--host <host>', 'address to bind (default WEBHOOK_HOST or 127.0.0.1)')
+    .action(async (opts: ServeOptions) => {
+      const hook = loadWebhookConfig();
+      const config = loadConfig();
+      const log = pino({ base: { service: 'webhook' } }, pino.destination(2));
+      const address = config.temporal.address ?? `127.0.0.1:${config.embedded.temporalPort}`;
+      const connection = await Connection.connect({ address }).catch((err: unknown) => {
+        throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); set TEMPORAL_ADDRESS or start 'marketo-sync worker' first`);
+      });
+      try {
+        const client = new Client({ connection, namespace: config.temporal.namespace });
+        const server = createWebhookServer({
+          secret: hook.secret,
+          maxBodyBytes: hook.maxBodyBytes,
+          start: temporalSyncStarter(client, config.temporal.taskQueue),
+          onRequest: (entry) => (entry.status >= 400 ? log.warn(entry, 'webhook rejected') : log.info(entry, 'webhook')),
+        });
+        const bound = await listen(server, opts.port ?? hook.port, opts.host ?? hook.host);
+        console.log(`webhook receiver listening on ${bound.url}${WEBHOOK_PATH} (Temporal ${address}, task queue '${config.temporal.taskQueue}')`);
+        await new Promise<void>((resolve) => {
+          const stop = () => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            // Requests in flight finish; keep-alive connections are closed so close() can return.
+            server.close(() => resolve());
+            server.closeIdleConnections();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        console.log('webhook receiver stopped');
+      } finally {
+        await connection.close();
+      }
+    });
+}

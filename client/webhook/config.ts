@@ -1,0 +1,33 @@
+import { z } from 'zod';
+
+/**
+ * The receiver's settings from the environment. The secret is checked here, at start, so a
+ * receiver never runs with a guessable one; it is never printed, not even in this error.
+ */
+const WebhookEnv = z.object({
+  WEBHOOK_SECRET: z
+    .string({ error: 'WEBHOOK_SECRET is required (the shared secret Marketo sends; at least 24 characters)' })
+    .min(24, { error: 'WEBHOOK_SECRET must be at least 24 characters' })
+    .refine((s) => s.trim() === s, { error: 'WEBHOOK_SECRET must not start or end with whitespace (Marketo sends header values as typed)' }),
+  WEBHOOK_HOST: z.string().min(1).default('127.0.0.1'),
+  WEBHOOK_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+  /** A Marketo webhook body is a lead id and a few tokens: 16 KiB is generous. */
+  WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
+});
+
+export interface WebhookConfig {
+  secret: string;
+  host: string;
+  port: number;
+  maxBodyBytes: number;
+}
+
+export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
+  const parsed = WebhookEnv.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`invalid webhook configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return { secret: e.WEBHOOK_SECRET, host: e.WEBHOOK_HOST, port: e.WEBHOOK_PORT, maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES };
+}

@@ -1,0 +1,147 @@
+import crypto from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { credentialKind, verifySecretHeader, verifySignature } from './auth.js';
+import { PayloadError, parseWebhookBody } from './payload.js';
+
+/** Starts (or joins) the lead's on-demand sync; resolves once Temporal has durably accepted it. */
+export type SyncStarter = (leadId: number, requestId: string) => Promise<{ workflowId: string; runId: string }>;
+
+/** One line per request: ids, status and timing only, never the body, headers or the secret. */
+export interface WebhookRequestLog {
+  requestId: string;
+  status: number;
+  ms: number;
+  leadId?: number;
+  workflowId?: string;
+  error?: string;
+}
+
+export interface WebhookServerOptions {
+  secret: string;
+  maxBodyBytes: number;
+  start: SyncStarter;
+  /** Marketo waits 30 s; answer well before that even if Temporal is slow. */
+  startTimeoutMs?: number;
+  onRequest?: (entry: WebhookRequestLog) => void;
+}
+
+export const WEBHOOK_PATH = '/webhooks/marketo';
+
+class TooLarge extends Error {}
+
+/** Reads the body up to `limit` bytes; past it, stops keeping bytes and rejects. */
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        chunks.length = 0;
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new TooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Temporal did not accept the workflow within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The HTTP endpoint Marketo's "Call Webhook" flow step posts to. Order of checks: route, declared
+ * size, secret header (before reading anything), body size, signature, body. Only a request that
+ * passes all of them reaches Temporal. Answers are JSON with plain keys, so Marketo response
+ * mappings can copy `status`, `workflowId` or `requestId` into lead fields.
+ */
+export function createWebhookServer(opts: WebhookServerOptions): http.Server {
+  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  return http.createServer((req, res) => {
+    const began = process.hrtime.bigint();
+    const requestId = crypto.randomUUID();
+    const entry: WebhookRequestLog = { requestId, status: 0, ms: 0 };
+    const reply = (status: number, body: Record<string, unknown>, extraHeaders: Record<string, string> = {}) => {
+      entry.status = status;
+      entry.ms = Number(process.hrtime.bigint() - began) / 1e6;
+      const text = JSON.stringify({ ...body, requestId });
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...extraHeaders });
+      res.end(text);
+      opts.onRequest?.(entry);
+    };
+    const reject = (status: number, error: string, extraHeaders?: Record<string, string>) => {
+      entry.error = error;
+      reply(status, { status: 'rejected', error }, extraHeaders);
+    };
+
+    const url = new URL(req.url ?? '/', 'http://receiver');
+    if (url.pathname === '/healthz' && req.method === 'GET') return reply(200, { status: 'ok' });
+    if (url.pathname !== WEBHOOK_PATH) return reject(404, `no route ${url.pathname}; Marketo webhooks go to POST ${WEBHOOK_PATH}`);
+    if (req.method !== 'POST') return reject(405, `method ${req.method ?? ''} not allowed; use POST`, { allow: 'POST' });
+
+    // Refused before reading: the connection is closed so the rest of an oversized body is not awaited.
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > opts.maxBodyBytes) {
+      req.resume();
+      return reject(413, `body: larger than ${opts.maxBodyBytes} bytes`, { connection: 'close' });
+    }
+    const kind = credentialKind(req.headers);
+    if (kind === 'none' || (kind === 'secret' && !verifySecretHeader(opts.secret, req.headers))) {
+      req.resume();
+      return reject(401, 'missing or wrong webhook secret');
+    }
+
+    void (async () => {
+      let raw: Buffer;
+      try {
+        raw = await readBody(req, opts.maxBodyBytes);
+      } catch (err) {
+        if (err instanceof TooLarge) return reject(413, `body: larger than ${opts.maxBodyBytes} bytes`, { connection: 'close' });
+        return reject(400, 'body: could not be read');
+      }
+      if (kind === 'signature' && !verifySignature(opts.secret, req.headers, raw)) return reject(401, 'missing or wrong webhook signature');
+      let leadId: number;
+      try {
+        leadId = parseWebhookBody(raw, req.headers['content-type']).leadId;
+      } catch (err) {
+        if (err instanceof PayloadError) return reject(400, err.message);
+        throw err;
+      }
+      entry.leadId = leadId;
+      try {
+        const started = await withTimeout(opts.start(leadId, requestId), startTimeoutMs);
+        entry.workflowId = started.workflowId;
+        reply(200, { status: 'queued', leadId, workflowId: started.workflowId });
+      } catch (err) {
+        // Marketo shows the reason phrase and the body in "Webhook is Called"; keep internals out.
+        reject(503, `sync could not be started: ${(err as Error).name}`);
+      }
+    })().catch((err: unknown) => {
+      if (!res.headersSent) reject(500, `internal error: ${(err as Error).name}`);
+    });
+  });
+}
+
+/** Listens and resolves with the bound address (port 0 picks a free one). */
+export async function listen(server: http.Server, port: number, host: string): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const shownHost = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return { url: `http://${shownHost}:${addr.port}`, port: addr.port };
+}

@@ -1,0 +1,24 @@
+import type { Client } from '@temporalio/client';
+import { onDemandSync, syncRequestedSignal } from '../../workflows/index.js';
+import { onDemandWorkflowId } from '../../workflows/on-demand-sync.js';
+import type { SyncStarter } from './server.js';
+
+/**
+ * Signal-with-start under `on-demand-<leadId>`: a lead with an open run gets a signal (the run
+ * decides whether another pass is needed), a lead without one gets a new run. Closed runs do not
+ * block the id (Temporal's default reuse policy allows a new run after one closed), so a later
+ * webhook always syncs again. Only the lead id and the request id enter workflow history.
+ */
+export function temporalSyncStarter(client: Client, taskQueue: string): SyncStarter {
+  return async (leadId, requestId) => {
+    const workflowId = onDemandWorkflowId(leadId);
+    const handle = await client.workflow.signalWithStart(onDemandSync, {
+      workflowId,
+      taskQueue,
+      args: [{ leadId, requestId }],
+      signal: syncRequestedSignal,
+      signalArgs: [{ requestId }],
+    });
+    return { workflowId, runId: handle.signaledRunId };
+  };
+}

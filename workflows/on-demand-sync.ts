@@ -1,0 +1,70 @@
+import { defineQuery, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { OnDemandActivities, OnDemandSyncInput, OnDemandSyncResult } from '../activities/on-demand.js';
+import { withQuotaPause, type QuotaPause } from './quota.js';
+
+const { syncLeadOnDemand } = proxyActivities<OnDemandActivities>({
+  // One lead: a read coalesced with others and one CRM upsert. Short, so a stuck attempt is retried soon.
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+
+/** The deterministic workflow id for a lead: every webhook for that lead addresses the same workflow. */
+export function onDemandWorkflowId(leadId: number): string {
+  return `on-demand-${leadId}`;
+}
+
+/** Another webhook arrived for the lead while this run was open. */
+export const syncRequestedSignal = defineSignal<[{ requestId: string }]>('syncRequested');
+
+export interface OnDemandSyncStatus {
+  state: 'syncing' | 'quota-paused' | 'done';
+  /** Syncs run so far; more than one when webhooks arrived while a sync was reading. */
+  passes: number;
+  /** Webhooks this run has absorbed (its start included). */
+  requests: number;
+  quotaPause?: QuotaPause;
+  last?: OnDemandSyncResult;
+}
+
+export const onDemandStatusQuery = defineQuery<OnDemandSyncStatus>('status');
+
+export interface OnDemandSyncSummary extends OnDemandSyncResult {
+  passes: number;
+  requests: number;
+}
+
+/**
+ * Syncs one Marketo lead to the CRM. The receiver starts it with signal-with-start under
+ * `on-demand-<leadId>`: a webhook for a lead whose run is open only signals it. A webhook that
+ * lands before the run read the lead is covered by that read; one that lands after may announce a
+ * change the read missed, so the run syncs again once more (all such webhooks together cause one
+ * more pass, and an unchanged lead is not written again). After the run closed, the next webhook
+ * starts a new run under the same id.
+ */
+export async function onDemandSync(input: OnDemandSyncInput): Promise<OnDemandSyncSummary> {
+  let pending = true;
+  const status: OnDemandSyncStatus = { state: 'syncing', passes: 0, requests: 1 };
+  setHandler(syncRequestedSignal, ({ requestId }) => {
+    // Signal-with-start delivers the starting webhook's own signal too; its request is this run's input.
+    if (requestId === input.requestId) return;
+    status.requests += 1;
+    pending = true;
+  });
+  setHandler(onDemandStatusQuery, () => status);
+  let last: OnDemandSyncResult | undefined;
+  while (pending) {
+    pending = false;
+    status.passes += 1;
+    last = await withQuotaPause(
+      () => syncLeadOnDemand(input),
+      (pause) => {
+        status.state = pause ? 'quota-paused' : 'syncing';
+        if (pause) status.quotaPause = pause;
+        else delete status.quotaPause;
+      },
+    );
+    status.last = last;
+  }
+  status.state = 'done';
+  return { ...last!, passes: status.passes, requests: status.requests };
+}
