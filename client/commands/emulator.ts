@@ -63,8 +63,8 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--seed-companies <n>', 'seeded companies (default leads/20)', int('--seed-companies'))
     .option('--seed-opportunities <n>', 'seeded opportunities (default companies/2)', int('--seed-opportunities'))
     .option('--seed-custom-objects <n>', 'seeded purchase_c records (default leads/10)', int('--seed-custom-objects'))
-    .option('--seed-programs <n>', 'seeded programs', int('--seed-programs'))
-    .option('--seed-lists <n>', 'seeded static lists', int('--seed-lists'))
+    .option('--seed-programs <n>', 'seeded programs (default 5)', int('--seed-programs'))
+    .option('--seed-lists <n>', 'seeded static lists (default 5)', int('--seed-lists'))
     .option('--seed <n>', 'PRNG seed for seed data', int('--seed'))
     .option('--log-requests', 'log one line per API call to stderr')
     .action(async (opts: Opts) => {
@@ -80,7 +80,7 @@ export function registerEmulatorCommand(program: Command): void {
         logRequests: opts.logRequests,
         seed: seeding ? {
           leads: opts.seedLeads ?? 0, companies: opts.seedCompanies, opportunities: opts.seedOpportunities, customObjects: opts.seedCustomObjects,
-          programs: opts.seedPrograms ?? 0, lists: opts.seedLists ?? 0, seed: opts.seed,
+          programs: opts.seedPrograms, lists: opts.seedLists, seed: opts.seed,
         } : undefined,
       });
       const id = emulator.runtime.options.clientId;
