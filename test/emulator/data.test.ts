@@ -91,6 +91,9 @@ describe('emulator data semantics over REST', () => {
     expect((await call(em, '/rest/v1/leads/delete.json', { token: t, json: { input: [{ id }, { id: 999999 }] } })).body.result).toEqual([
       { id, status: 'deleted' }, { id: 999999, status: 'skipped', reasons: [{ code: '1004', message: 'Lead not found' }] },
     ]);
+    const more = await call(em, '/rest/v1/leads.json', { token: t, json: { action: 'createDuplicate', input: [{ email: 'q1@example.com' }, { email: 'q2@example.com' }] } });
+    const [q1, q2] = (more.body.result ?? []).map((x) => x.id as number);
+    expect((await call(em, `/rest/v1/leads/delete.json?id=${q1},${q2}`, { method: 'POST', token: t })).body.result).toEqual([{ id: q1, status: 'deleted' }, { id: q2, status: 'deleted' }]);
     const deleted = await allActivities(em, t, 'x=1', '/rest/v1/activities/deletedleads.json');
     expect(deleted.some((d) => d.leadId === id && d.activityTypeId === 37)).toBe(true);
   });
