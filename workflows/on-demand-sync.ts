@@ -28,9 +28,12 @@ export interface OnDemandSyncStatus {
 
 export const onDemandStatusQuery = defineQuery<OnDemandSyncStatus>('status');
 
+/** The last pass's result, with what the whole run did. */
 export interface OnDemandSyncSummary extends OnDemandSyncResult {
   passes: number;
   requests: number;
+  /** Passes that wrote the CRM record (created or updated); repeats of an unchanged lead write nothing. */
+  writes: number;
 }
 
 /**
@@ -52,6 +55,7 @@ export async function onDemandSync(input: OnDemandSyncInput): Promise<OnDemandSy
   });
   setHandler(onDemandStatusQuery, () => status);
   let last: OnDemandSyncResult | undefined;
+  let writes = 0;
   while (pending) {
     pending = false;
     status.passes += 1;
@@ -64,7 +68,8 @@ export async function onDemandSync(input: OnDemandSyncInput): Promise<OnDemandSy
       },
     );
     status.last = last;
+    if (last.outcome === 'created' || last.outcome === 'updated') writes += 1;
   }
   status.state = 'done';
-  return { ...last!, passes: status.passes, requests: status.requests };
+  return { ...last!, passes: status.passes, requests: status.requests, writes };
 }
