@@ -17,16 +17,40 @@ export class IdMapRepository {
     private readonly schema: string,
   ) {}
 
-  /** Set-based: links many pairs in one statement; an existing link for the Marketo id is replaced. */
+  /**
+   * Set-based: links many pairs at once. A link replaces any earlier link of the same Marketo
+   * record and of the same CRM record (after merges and conversions a record changes partner);
+   * within one call the last link of a record wins.
+   */
   async link(links: readonly IdLink[]): Promise<void> {
     if (links.length === 0) return;
-    const parsed = links.map((l) => IdLink.parse(l));
-    await this.pool.query(
-      `INSERT INTO ${this.schema}.id_map (entity, marketo_id, crm_type, crm_id)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-       ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()`,
-      [parsed.map((l) => l.entity), parsed.map((l) => l.marketoId), parsed.map((l) => l.crmType), parsed.map((l) => l.crmId)],
-    );
+    const byMarketo = new Map<string, IdLink>();
+    for (const l of links.map((x) => IdLink.parse(x))) byMarketo.set(`${l.entity}\u0000${l.marketoId}`, l);
+    const byCrm = new Map<string, IdLink>();
+    for (const l of byMarketo.values()) byCrm.set(`${l.entity}\u0000${l.crmType}\u0000${l.crmId}`, l);
+    const parsed = [...byCrm.values()];
+    const params = [parsed.map((l) => l.entity), parsed.map((l) => l.marketoId), parsed.map((l) => l.crmType), parsed.map((l) => l.crmId)];
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(
+        `DELETE FROM ${this.schema}.id_map m USING unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(entity, marketo_id, crm_type, crm_id)
+         WHERE m.entity = u.entity AND m.crm_type = u.crm_type AND m.crm_id = u.crm_id AND m.marketo_id <> u.marketo_id`,
+        params,
+      );
+      await client.query(
+        `INSERT INTO ${this.schema}.id_map (entity, marketo_id, crm_type, crm_id)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+         ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()`,
+        params,
+      );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   async byMarketoIds(entity: string, marketoIds: readonly string[]): Promise<Map<string, IdLink>> {

@@ -69,6 +69,14 @@ test('id map links both ways and relinks a Marketo id', async () => {
   await store.idMap.link([{ entity: 'lead', marketoId: '1', crmType: 'contact', crmId: 'C9' }]);
   expect([...(await store.idMap.byCrmIds('lead', 'contact', ['C9', 'C2'])).keys()].sort()).toEqual(['C2', 'C9']);
   expect((await store.idMap.byCrmIds('lead', 'lead', ['L1'])).size).toBe(0);
+  // After a Marketo merge the surviving person takes over contact C2; repeats in one call: last wins.
+  await store.idMap.link([
+    { entity: 'lead', marketoId: '1', crmType: 'contact', crmId: 'C2' },
+    { entity: 'lead', marketoId: '5', crmType: 'lead', crmId: 'L5' },
+    { entity: 'lead', marketoId: '5', crmType: 'lead', crmId: 'L6' },
+  ]);
+  expect(Object.fromEntries([...(await store.idMap.byMarketoIds('lead', ['1', '2', '5']))].map(([k, v]) => [k, v.crmId]))).toEqual({ '1': 'C2', '5': 'L6' });
+  await store.idMap.link([{ entity: 'lead', marketoId: '2', crmType: 'contact', crmId: 'C2' }]);
   expect(await store.idMap.unlinkMarketo('lead', ['2'])).toBe(1);
   await expect(store.idMap.link([{ entity: 'lead', marketoId: '', crmType: 'lead', crmId: 'x' }])).rejects.toThrow(/marketoId/);
 });
