@@ -14,6 +14,7 @@ import { identityHandler } from './routes/identity.js';
 import { leadRoutes } from './routes/leads.js';
 import { listRoutes } from './routes/lists.js';
 import { objectRoutes } from './routes/objects.js';
+import { schemaFieldRoutes } from './routes/schema-fields.js';
 import { statsRoutes } from './routes/stats.js';
 import { seedSubscription, type SeedSummary } from './seed.js';
 import { CallStats } from './stats.js';
@@ -41,6 +42,7 @@ export interface RunningEmulator {
 export const routeTable: Route[] = [
   ...leadRoutes,
   ...objectRoutes,
+  ...schemaFieldRoutes,
   ...activityRoutes,
   ...listRoutes,
   ...assetRoutes,

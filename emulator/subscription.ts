@@ -142,8 +142,26 @@ export class Subscription {
     const parsed = NewLeadFieldInput.parse(input);
     const existing = this.leadFieldList.find((f) => f.name === parsed.name);
     if (existing && !existing.hidden) throw new Error(`lead field '${parsed.name}' already exists`);
-    const field: FieldDef = { ...parsed, searchable: parsed.searchable ?? isSearchableType(parsed.dataType), id: Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1 };
+    const field: FieldDef = { ...parsed, custom: true, searchable: parsed.searchable ?? isSearchableType(parsed.dataType), id: Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1 };
     this.leadFieldList = [...this.leadFieldList.filter((f) => f.name !== parsed.name), field];
+    return field;
+  }
+
+  /** Every lead field, hidden ones included (field schema API). */
+  allLeadFields(): FieldDef[] {
+    return [...this.leadFieldList];
+  }
+
+  /** Updates display name / description / hidden flag of a lead field (field schema API). */
+  updateLeadField(name: string, changes: { displayName?: string; description?: string; isHidden?: boolean }): FieldDef {
+    const field = this.leadFieldList.find((f) => f.name === name);
+    if (!field) throw new MarketoError('1013', `Field '${name}' not found`);
+    if (changes.displayName !== undefined) field.displayName = changes.displayName;
+    if (changes.description !== undefined) field.description = changes.description;
+    if (changes.isHidden !== undefined) {
+      if (changes.isHidden && ['id', 'createdAt', 'updatedAt', 'email'].includes(name)) throw new MarketoError('1003', `Field '${name}' cannot be hidden`);
+      field.hidden = changes.isHidden;
+    }
     return field;
   }
 

@@ -20,6 +20,9 @@ export const FieldDef = z.object({
   searchable: z.boolean().default(false),
   /** Stable numeric id, shown in describe (v1) and lead-change activities. */
   id: z.number().int().optional(),
+  description: z.string().optional(),
+  /** Added at run time (admin endpoint or the field schema API), not a standard field. */
+  custom: z.boolean().default(false),
 });
 export type FieldDef = z.infer<typeof FieldDef>;
 export type FieldInput = z.input<typeof FieldDef>;

@@ -117,6 +117,12 @@ describe('emulator data semantics over REST', () => {
     const d1 = (await call(em, '/rest/v1/leads/describe.json', { token: t })).body.result as { rest: { name: string } }[];
     expect(d1.map((f) => f.rest.name)).not.toContain('fax');
     expect((await call(em, '/rest/v1/leads.json', { token: t, json: { input: [{ email: 'fax@example.com', fax: '1' }] } })).body.result?.[0]?.reasons?.[0]?.code).toBe('1006');
+    const created = await call(em, '/rest/v1/leads/schema/fields.json', { token: t, json: { input: [{ name: 'apiMade', displayName: 'API Made', dataType: 'integer' }, { name: 'email', displayName: 'Email 2', dataType: 'email' }] } });
+    expect(created.body.result).toEqual([{ name: 'apiMade', status: 'created' }, { name: 'email', status: 'skipped', reasons: [{ code: '1017', message: 'Object already exists' }] }]);
+    expect(((await call(em, '/rest/v1/leads/describe2.json', { token: t })).body.result?.[0] as { fields: { name: string }[] }).fields.map((f) => f.name)).toContain('apiMade');
+    expect((await call(em, '/rest/v1/leads/schema/fields/apiMade.json', { token: t })).body.result).toEqual([expect.objectContaining({ name: 'apiMade', isCustom: true, isHidden: false })]);
+    await call(em, '/rest/v1/leads/schema/fields/apiMade.json', { token: t, json: { input: { isHidden: true } } });
+    expect(((await call(em, '/rest/v1/leads/describe2.json', { token: t })).body.result?.[0] as { fields: { name: string }[] }).fields.map((f) => f.name)).not.toContain('apiMade');
     await admin(em, 'schema/fields', { object: 'opportunity', field: { name: 'region', displayName: 'Region', dataType: 'string' } });
     await admin(em, 'schema/fields/hide', { object: 'Company', name: 'website' });
     const opp = (await call(em, '/rest/v1/opportunities/describe.json', { token: t })).body.result?.[0] as { fields: { name: string }[]; searchableFields: string[][] };
