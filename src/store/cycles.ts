@@ -37,7 +37,14 @@ export class CycleHistoryRepository {
 
   /** Adds to the counts of a running cycle (several activities report into one cycle). */
   async addCounts(cycleId: string, counts: readonly EntityCounts[], apiCalls = 0): Promise<void> {
-    const parsed = counts.map((c) => EntityCounts.parse(c));
+    // One row per (entity, direction): a statement may not touch the same row twice.
+    const merged = new Map<string, z.infer<typeof EntityCounts>>();
+    for (const c of counts.map((x) => EntityCounts.parse(x))) {
+      const key = `${c.entity}\u0000${c.direction}`;
+      const prev = merged.get(key);
+      merged.set(key, prev ? { ...prev, created: prev.created + c.created, updated: prev.updated + c.updated, deleted: prev.deleted + c.deleted, failed: prev.failed + c.failed } : c);
+    }
+    const parsed = [...merged.values()];
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

@@ -119,7 +119,7 @@ describe('error ledger', () => {
 test('cycle history adds counts per entity and direction and records duration and API calls', async () => {
   const id = await store.cycles.start('sync');
   await store.cycles.addCounts(id, [{ entity: 'lead', direction: 'toCrm', created: 3, updated: 2 }], 4);
-  await store.cycles.addCounts(id, [{ entity: 'lead', direction: 'toCrm', failed: 1 }, { entity: 'account', direction: 'toMarketo', updated: 5 }], 2);
+  await store.cycles.addCounts(id, [{ entity: 'lead', direction: 'toCrm', failed: 1 }, { entity: 'account', direction: 'toMarketo', updated: 2 }, { entity: 'account', direction: 'toMarketo', updated: 3 }], 2);
   await store.cycles.finish(id, { status: 'succeeded' });
   const [cycle] = await store.cycles.recent(1);
   expect(cycle).toMatchObject({ id, kind: 'sync', status: 'succeeded', apiCalls: 6, durationMs: expect.any(Number) });
