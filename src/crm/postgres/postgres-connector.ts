@@ -137,7 +137,8 @@ export class PostgresCrmConnector implements CrmConnector {
       await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
       const h = await client.query<{ horizon: string }>(
         `SELECT to_char(greatest($1::timestamptz, least(clock_timestamp(),
-            (SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())))
+            (SELECT min(xact_start) FROM pg_stat_activity
+              WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid())))
             AT TIME ZONE 'UTC', ${TS_FORMAT}) AS horizon`,
         [fromTs],
       );
