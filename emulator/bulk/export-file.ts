@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -67,12 +68,18 @@ export async function writeExportFile(
       }
     }
   }
-  await pipeline(
-    lines(),
-    stringify({ delimiter: DELIMITERS[options.format], record_delimiter: '\n' }),
-    tap,
-    createWriteStream(options.path),
-    { signal: options.signal },
-  );
+  try {
+    await pipeline(
+      lines(),
+      stringify({ delimiter: DELIMITERS[options.format], record_delimiter: '\n' }),
+      tap,
+      createWriteStream(options.path),
+      { signal: options.signal },
+    );
+  } catch (error) {
+    // A cancelled or failed job leaves no partial file behind.
+    await rm(options.path, { force: true });
+    throw error;
+  }
   return { path: options.path, numberOfRecords: rows, fileSize: bytes, sha256: hash.digest('hex') };
 }

@@ -51,6 +51,12 @@ describe('planWindows', () => {
     expect(Date.parse(windows[0]!.startAt)).toBe(MARKETO_EPOCH.getTime());
   });
 
+  it('reads every Marketo datetime spelling', () => {
+    expect(planWindows({ startAt: '2024-01-01T00:00:00+0000', endAt: '2024-01-02T06:00:00+06:00' })).toEqual([
+      { startAt: '2024-01-01T00:00:00Z', endAt: '2024-01-02T00:00:00Z' },
+    ]);
+  });
+
   it('honours a smaller maximum window', () => {
     const windows = planWindows({ startAt: '2024-01-01T00:00:00Z', endAt: '2024-01-10T00:00:00Z' }, { maxDays: 7 });
     expect(windows.map((w) => w.startAt)).toEqual(['2024-01-01T00:00:00Z', '2024-01-08T00:00:00Z']);

@@ -158,7 +158,9 @@ export async function downloadExport<K extends ExportKind>(
           // The columns array is shared, not copied: it is fixed once the header is read.
           position = { byteOffset: parsed.end, rows: position.rows + 1, columns: parser.columns() };
           try {
-            await onRow(parsed.row, position);
+            // Await only what needs awaiting: a microtask hop per row is measurable at a million rows.
+            const pending = onRow(parsed.row, position);
+            if (pending instanceof Promise) await pending;
           } catch (error) {
             consumerError = { error };
             throw error;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatMarketoDateTime, parseMarketoDateTime } from '../dates.js';
 
 /** Marketo holds no data before this instant; bulk filters reaching earlier only waste a job. */
 export const MARKETO_EPOCH = new Date('2007-01-01T00:00:00Z');
@@ -14,13 +15,16 @@ export interface DateWindow {
   endAt: string;
 }
 
-const instant = z.union([z.date(), z.iso.datetime({ offset: true, local: false })]).transform((v, ctx) => {
-  const d = typeof v === 'string' ? new Date(v) : v;
-  if (Number.isNaN(d.getTime())) {
-    ctx.addIssue({ code: 'custom', message: 'not a valid instant' });
+/** A Date, or a datetime in any of Marketo's spellings (`Z`, `+0000`, `+00:00`). */
+const instant = z.union([z.date(), z.string()]).transform((v, ctx) => {
+  try {
+    const d = typeof v === 'string' ? parseMarketoDateTime(v) : v;
+    if (Number.isNaN(d.getTime())) throw new Error('invalid Date');
+    return d;
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : 'not a valid instant' });
     return z.NEVER;
   }
-  return d;
 });
 
 const rangeSchema = z
@@ -29,11 +33,6 @@ const rangeSchema = z
   .refine((r) => r.endAt.getTime() >= MARKETO_EPOCH.getTime(), { message: 'endAt is before 2007-01-01: Marketo has no data there', path: ['endAt'] });
 
 const optionsSchema = z.object({ maxDays: z.number().int().min(1).max(MAX_WINDOW_DAYS).default(MAX_WINDOW_DAYS) });
-
-/** ISO-8601 UTC without millis, the form bulk filters expect (`2024-01-31T23:59:59Z`). */
-export function toMarketoDateTime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function floorToSecond(ms: number): number {
   return Math.floor(ms / SECOND) * SECOND;
@@ -55,7 +54,7 @@ export function planWindows(range: { startAt: string | Date; endAt: string | Dat
   const windows: DateWindow[] = [];
   while (from <= last) {
     const to = Math.min(from + span, last);
-    windows.push({ startAt: toMarketoDateTime(new Date(from)), endAt: toMarketoDateTime(new Date(to)) });
+    windows.push({ startAt: formatMarketoDateTime(new Date(from)), endAt: formatMarketoDateTime(new Date(to)) });
     from = to + SECOND;
   }
   return windows;
