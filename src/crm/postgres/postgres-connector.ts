@@ -205,7 +205,11 @@ export class PostgresCrmConnector implements CrmConnector {
     if (records.length === 0) return [];
     let meta = await this.table(entity);
     // A field provisioned by another process since the last describe: look again once.
-    if (records.some((r) => Object.keys(r).some((k) => !meta.columns.has(k)))) meta = await this.table(entity, true);
+    const hasUnknown = (r: CrmRecord) => {
+      for (const k in r) if (!meta.columns.has(k)) return true;
+      return false;
+    };
+    if (records.some(hasUnknown)) meta = await this.table(entity, true);
     return bulkUpsert({ pool: this.pool, schema: this.schema, origin: this.origin, table: meta, idDefault: await this.idDefault(meta) }, records, options);
   }
 
