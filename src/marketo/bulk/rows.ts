@@ -71,15 +71,3 @@ export const rowSchemaByKind: { [K in ExportKind]: z.ZodType<RowByKind[K], unkno
   programMembers: recordRowSchema,
   customObjects: recordRowSchema,
 };
-
-/** Default activity file columns, in Marketo's order. */
-export const ACTIVITY_COLUMNS = [
-  'marketoGUID',
-  'leadId',
-  'activityDate',
-  'activityTypeId',
-  'campaignId',
-  'primaryAttributeValueId',
-  'primaryAttributeValue',
-  'attributes',
-] as const;
