@@ -1,4 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { workflowsPath } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { marketoStream } from '../../activities/bootstrap.js';
 import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
@@ -55,6 +59,14 @@ test('every lead created between the watermarks lands once in the CRM, matching 
   // The high watermark is handed to the sync loop.
   expect((await h.store.watermarks.get(marketoStream('leads')))?.watermark?.toISOString()).toBe('2024-05-01T00:00:00.000Z');
   // Every CRM person is in the id map.
+  // The recorded histories replay against today's workflow code; RECORD_HISTORIES=1 stores them
+  // as fixtures for replay.test.ts, which guards running workflows against later code changes.
+  for (const [name, id] of [['bootstrap', 'bootstrap-leads'], ['bulk-export', 'bootstrap-leads/leads/3']] as const) {
+    const history = await env.client.workflow.getHandle(id).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, id);
+    // Binary protobuf: this SDK install cannot parse proto JSON histories back (protobufjs "type must be a Type").
+    if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL(`./histories/${name}.pb`, import.meta.url), proto.temporal.api.history.v1.History.encode(history).finish());
+  }
   const links = await h.store.idMap.byMarketoIds('lead', Array.from({ length: 50 }, (_, i) => String(h.emulator.subscription.leads.maxId - i)));
   expect(links.size).toBe(50);
 });
