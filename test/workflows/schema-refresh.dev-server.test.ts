@@ -9,7 +9,7 @@ let h: WorkflowHarness;
 
 beforeAll(async () => {
   env = await createDevServerEnv();
-  h = await startHarness(env.nativeConnection, { emulator: { seed: { leads: 20 } } });
+  h = await startHarness(env.nativeConnection, { emulator: { seed: { leads: 20, customObjects: 5 } } });
 });
 
 afterAll(async () => {
