@@ -4,6 +4,7 @@ import type { CrmConnector } from '../src/crm/connector.js';
 import { createSchemaActivities } from '../activities/schema.js';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createOnDemandActivities } from '../activities/on-demand.js';
+import { createPushActivities } from '../activities/push.js';
 
 /** What the activities of one worker process share: one Marketo client (one limiter), one state store, one CRM connector. */
 export interface ActivityDeps {
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSchemaActivities({ marketo: deps.marketo, schemaCache: deps.store.schemaCache }),
     ...createBootstrapActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
     ...createOnDemandActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
+    ...createPushActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
   };
 }
 

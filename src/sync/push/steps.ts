@@ -1,0 +1,283 @@
+import type { CrmConnector, CrmEntityName, CrmRecord } from '../../crm/connector.js';
+import type { MarketoRecord } from '../../mapping/apply.js';
+import type { MarketoClient, ObjectApi } from '../../marketo/index.js';
+import type { StateStore } from '../../store/state-store.js';
+import { readChangeWindow, type ChangeWindow, type Tombstone } from './change-reader.js';
+import { loadPushContext, marketoKeyOfCrmId, type PushContext } from './context.js';
+import { deleteObjects, type DeleteKey } from './deleter.js';
+import { mappingEnabled, upsertObjects, type ObjectTarget } from './object-writer.js';
+import type { PushOptions } from './options.js';
+import { pushPersons, type PersonChange } from './person-writer.js';
+import { deleteStream, PUSH_DELETE_OPERATION, PUSH_OPERATION, upsertStream } from './streams.js';
+import { chunks, PushTally } from './tally.js';
+
+export interface PushDeps {
+  marketo: MarketoClient;
+  store: StateStore;
+  crm: CrmConnector;
+  options: PushOptions;
+}
+
+/** What a step reports: counts only (it lands in workflow history), never record values. */
+export interface StepSummary {
+  step: string;
+  /** CRM changes read (before aggregation), plus ledger entries retried. */
+  read: number;
+  written: number;
+  /** Records ledgered instead of written. */
+  skipped: number;
+  /** Marketo calls made (describes, writes, lookups; bulk status polls not counted). */
+  calls: number;
+  /** More changes wait behind this run's budget: call the step again. */
+  hasMore: boolean;
+  mode?: 'rest' | 'bulk' | 'none';
+  /** The mapping has this entity switched off: nothing read, position kept. */
+  disabled?: boolean;
+}
+
+type ObjectName = ObjectTarget['marketo'];
+
+function objectApi(marketo: MarketoClient, name: ObjectName): ObjectApi {
+  switch (name) {
+    case 'company':
+      return marketo.companies;
+    case 'opportunity':
+      return marketo.opportunities;
+    case 'opportunityRole':
+      return marketo.opportunityRoles;
+    case 'salesPerson':
+      return marketo.salesPersons;
+    default:
+      throw new Error(`the push does not handle Marketo object ${name}`);
+  }
+}
+
+/**
+ * Reads the windows of the given streams, lets `write` push them, then stores the ledger and id
+ * map and only then moves each stream's position. A Marketo call that fails as a whole throws
+ * out of here before any position moves, so the next attempt reads the same changes again
+ * (writes are createOrUpdate/delete by key: repeating them is harmless).
+ */
+async function runStep(
+  deps: PushDeps,
+  step: string,
+  entities: readonly CrmEntityName[],
+  kind: 'upsert' | 'delete',
+  enabled: (context: PushContext) => boolean,
+  write: (context: PushContext, windows: Map<CrmEntityName, ChangeWindow>, tally: PushTally) => Promise<{ calls: number; read?: number; mode?: StepSummary['mode'] }>,
+): Promise<StepSummary> {
+  const { context, describeCalls } = await loadPushContext(deps);
+  if (!enabled(context)) return { step, read: 0, written: 0, skipped: 0, calls: describeCalls, hasMore: false, disabled: true };
+  const windows = new Map<CrmEntityName, ChangeWindow>();
+  let budget = deps.options.maxRecordsPerRun;
+  for (const entity of entities) {
+    const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
+    const position = await deps.store.watermarks.get(stream);
+    const window = await readChangeWindow(deps.crm, entity, kind, { cursor: position?.cursor ?? undefined }, { pageSize: deps.options.pageSize, max: Math.max(1, budget) });
+    budget -= window.read;
+    windows.set(entity, window);
+  }
+  const tally = new PushTally(kind === 'upsert' ? PUSH_OPERATION : PUSH_DELETE_OPERATION);
+  const result = await write(context, windows, tally);
+  await tally.flush(deps.store);
+  for (const [entity, window] of windows) {
+    const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
+    await deps.store.watermarks.set(stream, { watermark: window.lastChangedAt ? new Date(window.lastChangedAt) : null, cursor: window.cursor });
+  }
+  const read = [...windows.values()].reduce((n, w) => n + w.read, 0) + (result.read ?? 0);
+  return {
+    step,
+    read,
+    written: tally.written,
+    skipped: tally.skipped,
+    calls: describeCalls + result.calls,
+    hasMore: [...windows.values()].some((w) => w.hasMore),
+    ...(result.mode ? { mode: result.mode } : {}),
+  };
+}
+
+/** Records an operator asked to retry (ledger status `retrying`), read fresh from the CRM. */
+async function ledgerRetries(deps: PushDeps, entity: CrmEntityName, pending: readonly CrmRecord[]): Promise<CrmRecord[]> {
+  const due = await deps.store.errors.dueForRetry(entity, PUSH_OPERATION, 1000);
+  const have = new Set(pending.map((r) => String(r.id)));
+  const ids = due.map((e) => e.recordKey).filter((id) => !have.has(id));
+  return ids.length === 0 ? [] : deps.crm.getRecords(entity, ids);
+}
+
+function objectUpsertStep(deps: PushDeps, step: string, marketo: ObjectName, crm: CrmEntityName) {
+  return runStep(deps, step, [crm], 'upsert', (c) => mappingEnabled(c, marketo, crm), async (context, windows, tally) => {
+    const records = windows.get(crm)!.upserts;
+    const retries = await ledgerRetries(deps, crm, records);
+    const target = { marketo, crm, api: objectApi(deps.marketo, marketo) };
+    const { calls } = await upsertObjects(context, target, [...records, ...retries], tally, { batchSize: deps.options.batchSize });
+    return { calls, read: retries.length };
+  });
+}
+
+/** Seed step 1: CRM users → Marketo SalesPersons (by externalSalesPersonId). */
+export function pushSalesPersons(deps: PushDeps): Promise<StepSummary> {
+  return objectUpsertStep(deps, 'pushSalesPersons', 'salesPerson', 'user');
+}
+
+/** Seed step 2: CRM accounts → Marketo Companies (by externalCompanyId). */
+export function pushCompanies(deps: PushDeps): Promise<StepSummary> {
+  return objectUpsertStep(deps, 'pushCompanies', 'company', 'account');
+}
+
+/** Seed step 8: CRM opportunities → Marketo Opportunities (by externalOpportunityId). */
+export function pushOpportunities(deps: PushDeps): Promise<StepSummary> {
+  return objectUpsertStep(deps, 'pushOpportunities', 'opportunity', 'opportunity');
+}
+
+/** Seed step 3: CRM leads and contacts → Marketo leads (createOrUpdate by the CRM-key lookup field). */
+export function pushLeads(deps: PushDeps): Promise<StepSummary> {
+  const types = ['lead', 'contact'] as const;
+  return runStep(deps, 'pushLeads', types, 'upsert', (c) => types.some((t) => mappingEnabled(c, 'lead', t)), async (context, windows, tally) => {
+    const changes: PersonChange[] = [];
+    let retried = 0;
+    for (const type of types) {
+      if (!mappingEnabled(context, 'lead', type)) continue;
+      const records = windows.get(type)!.upserts;
+      const retries = await ledgerRetries(deps, type, records);
+      retried += retries.length;
+      for (const record of [...records, ...retries]) changes.push({ type, record });
+    }
+    const r = await pushPersons(deps, context, changes, tally, deps.options);
+    return { calls: r.calls, read: retried, mode: r.mode };
+  });
+}
+
+/**
+ * Seed step 9: CRM contact roles → Marketo Opportunity Roles (compound key externalOpportunityId,
+ * leadId, role). leadId is the Marketo id of the role's contact, from the id map; a contact not
+ * in Marketo yet is ledgered. When a role's key changed in the CRM (another role name or
+ * contact), Marketo holds it under a new key: the record under the old key is deleted.
+ */
+export function pushOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
+  return runStep(deps, 'pushOpportunityRoles', ['opportunityRole'], 'upsert', (c) => mappingEnabled(c, 'opportunityRole', 'opportunityRole'), async (context, windows, tally) => {
+    const records = windows.get('opportunityRole')!.upserts;
+    const retries = await ledgerRetries(deps, 'opportunityRole', records);
+    const all = [...records, ...retries];
+    const personRefs = personReferenceFields(context, 'opportunityRole');
+    const leadIds = await marketoLeadIds(deps, all, personRefs);
+    const previous = await deps.store.idMap.byCrmIds('opportunityRole', 'opportunityRole', all.map((r) => String(r.id)));
+    const target = { marketo: 'opportunityRole' as const, crm: 'opportunityRole' as const, api: deps.marketo.opportunityRoles };
+    const { calls, written } = await upsertObjects(context, target, all, tally, {
+      batchSize: deps.options.batchSize,
+      toMarketo: { marketoLeadId: (type, crmId) => leadIds.get(`${type}:${crmId}`) },
+    });
+    const stale: MarketoRecord[] = [];
+    for (const [crmId, outcome] of written) {
+      const before = previous.get(crmId)?.marketoId;
+      if (before !== undefined && outcome.marketoGUID !== undefined && before !== outcome.marketoGUID) stale.push({ marketoGUID: before });
+    }
+    let extra = 0;
+    for (const batch of chunks(stale, deps.options.batchSize)) {
+      extra++;
+      // Best effort: a leftover old-key role only misattributes until an operator removes it, so it does not fail the step.
+      await deps.marketo.opportunityRoles.delete({ deleteBy: 'idField', input: batch });
+    }
+    return { calls: calls + extra, read: retries.length };
+  });
+}
+
+/** CRM fields of an entity that reference persons (their Marketo ids come from the id map). */
+function personReferenceFields(context: PushContext, crm: CrmEntityName): { name: string; type: 'lead' | 'contact' }[] {
+  const entity = context.describe.entities.find((e) => e.name === crm);
+  return (entity?.fields ?? []).flatMap((f) => (f.type === 'reference' && (f.references === 'lead' || f.references === 'contact') ? [{ name: f.name, type: f.references }] : []));
+}
+
+async function marketoLeadIds(deps: PushDeps, records: readonly CrmRecord[], refs: readonly { name: string; type: 'lead' | 'contact' }[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const type of ['lead', 'contact'] as const) {
+    const ids = new Set<string>();
+    for (const r of records) for (const ref of refs) if (ref.type === type && r[ref.name] !== null && r[ref.name] !== undefined) ids.add(String(r[ref.name]));
+    if (ids.size === 0) continue;
+    for (const [crmId, link] of await deps.store.idMap.byCrmIds('lead', type, [...ids])) out.set(`${type}:${crmId}`, link.marketoId);
+  }
+  return out;
+}
+
+/**
+ * Keys of the Marketo records behind CRM tombstones, plus earlier deletes Marketo refused (open
+ * `push-delete` ledger entries, e.g. a salesperson still in use), which are tried again.
+ */
+async function deleteKeys(deps: PushDeps, context: PushContext, marketo: ObjectName, crm: CrmEntityName, tombstones: readonly Tombstone[]): Promise<{ keys: DeleteKey[]; retried: number }> {
+  const fromTombstones = new Set(tombstones.map((t) => t.id));
+  const open = (await deps.store.errors.list({ status: 'open', entity: crm, limit: 1000 }))
+    .concat(await deps.store.errors.dueForRetry(crm, PUSH_DELETE_OPERATION, 1000))
+    .filter((e) => e.operation === PUSH_DELETE_OPERATION && !fromTombstones.has(e.recordKey));
+  const retryIds = [...new Set(open.map((e) => e.recordKey))];
+  const crmIds = [...fromTombstones, ...retryIds];
+  const linked = await deps.store.idMap.byCrmIds(marketo, crm, crmIds);
+  const keyField = marketoKeyOfCrmId(context.config, marketo, crm);
+  const idField = marketo === 'company' || marketo === 'salesPerson' ? 'id' : 'marketoGUID';
+  const compound = marketo === 'opportunityRole' ? await compoundRoleKeys(deps, context, tombstones) : new Map<string, MarketoRecord>();
+  const keys: DeleteKey[] = [];
+  for (const crmId of crmIds) {
+    const marketoId = linked.get(crmId)?.marketoId;
+    if (keyField) keys.push({ crmId, by: 'dedupeFields', key: { [keyField]: crmId }, ...(marketoId ? { marketoId } : {}) });
+    else if (marketoId) keys.push({ crmId, by: 'idField', key: { [idField]: idField === 'id' ? Number(marketoId) : marketoId }, marketoId });
+    else if (compound.has(crmId)) keys.push({ crmId, by: 'dedupeFields', key: compound.get(crmId)! });
+    // Otherwise Marketo never had it from us (no link, no key): nothing to delete.
+  }
+  return { keys, retried: retryIds.length };
+}
+
+/** Dedupe keys of deleted roles rebuilt from the tombstone's kept keys through the mapping. */
+async function compoundRoleKeys(deps: PushDeps, context: PushContext, tombstones: readonly Tombstone[]): Promise<Map<string, MarketoRecord>> {
+  const meta = context.schemas.opportunityRole;
+  const entity = context.config.entities.find((e) => e.marketo === 'opportunityRole' && e.crm === 'opportunityRole');
+  const out = new Map<string, MarketoRecord>();
+  if (!meta || !entity) return out;
+  const crmField = (m: string) => entity.fields.find((f) => f.enabled && f.marketo === m && f.direction !== 'toCrm')?.crm;
+  const refs = personReferenceFields(context, 'opportunityRole');
+  const leadIds = await marketoLeadIds(deps, tombstones.map((t) => t.keys as CrmRecord), refs);
+  for (const t of tombstones) {
+    const key: MarketoRecord = {};
+    for (const field of meta.dedupeFields) {
+      const c = crmField(field);
+      const raw = c ? t.keys[c] : undefined;
+      if (raw === undefined || raw === null) break;
+      const ref = refs.find((r) => r.name === c);
+      const value = ref ? leadIds.get(`${ref.type}:${raw}`) : raw;
+      if (value === undefined) break;
+      key[field] = ref ? Number(value) : value;
+    }
+    if (Object.keys(key).length === meta.dedupeFields.length) out.set(t.id, key);
+  }
+  return out;
+}
+
+function objectDeleteStep(deps: PushDeps, step: string, marketo: ObjectName, crm: CrmEntityName) {
+  return runStep(deps, step, [crm], 'delete', (c) => mappingEnabled(c, marketo, crm), async (context, windows, tally) => {
+    const { keys, retried } = await deleteKeys(deps, context, marketo, crm, windows.get(crm)!.deletes);
+    const { calls } = await deleteObjects({ marketo, crm, api: objectApi(deps.marketo, marketo) }, keys, tally, { batchSize: deps.options.batchSize });
+    return { calls, read: retried };
+  });
+}
+
+/** Seed step 10: roles deleted in the CRM (also those removed with their opportunity), before their opportunities. */
+export function deleteOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
+  return objectDeleteStep(deps, 'deleteOpportunityRoles', 'opportunityRole', 'opportunityRole');
+}
+
+/** Seed step 11. */
+export function deleteOpportunities(deps: PushDeps): Promise<StepSummary> {
+  return objectDeleteStep(deps, 'deleteOpportunities', 'opportunity', 'opportunity');
+}
+
+/** Seed step 12. */
+export function deleteCompanies(deps: PushDeps): Promise<StepSummary> {
+  return objectDeleteStep(deps, 'deleteCompanies', 'company', 'account');
+}
+
+/**
+ * Seed step 13. Runs after the cycle's lead push, which carried the CRM's reassignment or
+ * clearing of the owner (deleting a CRM user clears `owner_id` on its persons) to Marketo.
+ * Marketo refuses to delete a salesperson leads still point at (1022): that delete is
+ * ledgered and tried again every run until the leads have moved.
+ */
+export function deleteSalesPersons(deps: PushDeps): Promise<StepSummary> {
+  return objectDeleteStep(deps, 'deleteSalesPersons', 'salesPerson', 'user');
+}
