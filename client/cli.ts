@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBootstrapCommand } from './commands/bootstrap.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerWorkerCommand } from './commands/worker.js';
@@ -15,6 +16,7 @@ installTemporalLogging();
 
 registerDemoCommand(program);
 registerWorkerCommand(program);
+registerBootstrapCommand(program);
 registerEmulatorCommand(program);
 registerWebhookCommand(program);
 

@@ -1,0 +1,135 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { BootstrapProgress } from '../../workflows/bootstrap-types.js';
+import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
+import { createAppWorker, openApp } from '../runtime/app.js';
+
+/** One bootstrap per namespace and task queue: starting it again attaches to the running one. */
+export function bootstrapWorkflowId(taskQueue: string): string {
+  return `marketo-sync-bootstrap-${taskQueue}`;
+}
+
+const ENTITIES = ['leads'] as const;
+
+const optionsSchema = z.object({
+  since: z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`)).default(() => new Date(Date.now() - 5 * 365 * 86_400_000).toISOString()),
+  entities: z
+    .string()
+    .default(ENTITIES.join(','))
+    .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(ENTITIES, { error: `--entities takes a comma-separated list of: ${ENTITIES.join(', ')}` })).min(1)),
+  worker: z.boolean().default(true),
+});
+
+function formatBytes(n: number): string {
+  return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** The progress as text, one line per phase (what `bootstrap status` prints). */
+export function describeProgress(p: BootstrapProgress): string {
+  const lines = [`bootstrap ${p.state}, high watermark ${p.highWatermark}`];
+  if (p.quotaWait) lines.push(`  paused: Marketo export quota spent until ${p.quotaWait.resetAt}`);
+  for (const [name, phase] of Object.entries(p.phases)) {
+    const active = Object.values(phase.active);
+    lines.push(
+      `  ${name.padEnd(10)} ${phase.state.padEnd(9)} windows ${phase.windowsDone}/${phase.windowsTotal}  records ${phase.records}  written ${phase.written}  failed ${phase.failed}  ${formatBytes(phase.bytes)}  API calls ${phase.apiCalls}${active.length ? `  in flight: ${active.join(', ')}` : ''}`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function showLive(client: Client, workflowId: string): Promise<BootstrapProgress> {
+  const handle = client.workflow.getHandle(workflowId);
+  const bars = new cliProgress.MultiBar(
+    { format: '{phase} |{bar}| {value}/{total} windows | {records} records | {bytes} | {calls} calls | {state}', hideCursor: true, clearOnComplete: false },
+    cliProgress.Presets.shades_classic,
+  );
+  const byPhase = new Map<string, cliProgress.SingleBar>();
+  const finished = handle.result().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  let done = false;
+  void finished.then(() => (done = true));
+  let last: BootstrapProgress | undefined;
+  try {
+    for (;;) {
+      last = await handle.query(bootstrapProgressQuery);
+      for (const [name, phase] of Object.entries(last.phases)) {
+        const payload = { phase: name.padEnd(10), records: phase.records, bytes: formatBytes(phase.bytes), calls: phase.apiCalls, state: last.quotaWait ? `quota paused until ${last.quotaWait.resetAt}` : phase.state };
+        let bar = byPhase.get(name);
+        if (!bar) byPhase.set(name, (bar = bars.create(Math.max(phase.windowsTotal, 1), phase.windowsDone, payload)));
+        bar.setTotal(Math.max(phase.windowsTotal, 1));
+        bar.update(phase.windowsDone, payload);
+      }
+      if (done) break;
+      await Promise.race([finished, new Promise((r) => setTimeout(r, 1_000))]);
+    }
+  } finally {
+    bars.stop();
+  }
+  const error = await finished;
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return last;
+}
+
+/**
+ * `marketo-sync bootstrap [--since DATE] [--entities ...]`: starts the initial load (or attaches
+ * to the one already running under the same id) and shows live progress bars from its `progress`
+ * query; `marketo-sync bootstrap status` prints the progress once.
+ */
+export function registerBootstrapCommand(program: Command): void {
+  const command = program
+    .command('bootstrap')
+    .description('load Marketo into the CRM from a low watermark up to now (durable; re-running attaches to the running load)')
+    .option('--since <date>', 'low watermark for every entity (ISO date or datetime; default 5 years ago)')
+    .option('--entities <list>', `entities to load, comma-separated (${ENTITIES.join(', ')})`)
+    .option('--no-worker', 'do not run a worker in this process (a `marketo-sync worker` elsewhere does the work)')
+    .action(async (raw: Record<string, unknown>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
+      const opts = parsed.data;
+      const app = await openApp({ log: (line) => console.error(line) });
+      let worker: Awaited<ReturnType<typeof createAppWorker>> | undefined;
+      let running: Promise<void> | undefined;
+      try {
+        if (opts.worker) {
+          worker = await createAppWorker(app);
+          running = worker.run();
+        }
+        const workflowId = bootstrapWorkflowId(app.config.temporal.taskQueue);
+        const entities = Object.fromEntries(ENTITIES.map((e) => [e, { enabled: opts.entities.includes(e) }])) as { leads: { enabled: boolean } };
+        try {
+          await app.client.workflow.start(bootstrap, { taskQueue: app.config.temporal.taskQueue, workflowId, args: [{ since: opts.since, entities }] });
+          console.error(`bootstrap ${workflowId} started`);
+        } catch (err) {
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+          console.error(`bootstrap ${workflowId} is already running: showing its progress`);
+        }
+        const final = await showLive(app.client, workflowId);
+        console.log(describeProgress(final));
+      } finally {
+        worker?.shutdown();
+        await running;
+        await app.close();
+      }
+    });
+
+  command
+    .command('status')
+    .description("print the bootstrap's progress once")
+    .action(async () => {
+      const app = await openApp({ log: (line) => console.error(line) });
+      try {
+        const handle = app.client.workflow.getHandle(bootstrapWorkflowId(app.config.temporal.taskQueue));
+        console.log(describeProgress(await handle.query(bootstrapProgressQuery)));
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new Error('no bootstrap has run under this namespace and task queue');
+        throw err;
+      } finally {
+        await app.close();
+      }
+    });
+}
