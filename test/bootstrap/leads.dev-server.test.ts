@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { workflowsPath } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { marketoStream } from '../../activities/bootstrap.js';
-import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
+import { bootstrap, bootstrapProgressQuery, cancelSignal, pauseSignal, resumeSignal } from '../../workflows/index.js';
 import { createDevServerEnv } from '../support/temporal.js';
 import { startHarness, type WorkflowHarness } from '../workflows/support.js';
 import { crmPersonCounts, FAST_POLL, reconcileHarness } from './support.js';
@@ -86,4 +86,44 @@ test('the reconciliation names a changed, a missing, an extra and a duplicated p
   expect(report.missing).toEqual({ count: 1, sample: [gone] });
   expect(report.extra).toEqual({ count: 1, sample: ['999999'] });
   expect(report.duplicates).toEqual({ count: 1, sample: [doubled] });
+});
+
+test('pause stops new windows, resume carries on, cancel ends the load between windows without moving the watermark', async () => {
+  // ~75 rows per 5-day window at 20 rows/s: each job stays at Marketo for seconds.
+  await configureBulk(h.emulator.subscription, { export: { rowsPerSecond: 20 } });
+  const handle = await env.client.workflow.start(bootstrap, {
+    taskQueue: h.taskQueue,
+    workflowId: 'bootstrap-signals',
+    args: [{ since: '2023-12-01T00:00:00Z', highWatermark: '2025-01-01T00:00:00Z', entities: { leads: { enabled: true } }, maxWindowDays: 5, poll: FAST_POLL }],
+  });
+  const progress = () => handle.query(bootstrapProgressQuery);
+  const started = (p: Awaited<ReturnType<typeof progress>>) => p.phases.leads!.windowsDone + Object.keys(p.phases.leads!.active).length;
+  const until = async (ok: (p: Awaited<ReturnType<typeof progress>>) => boolean) => {
+    for (let i = 0; i < 600; i++) {
+      const p = await progress();
+      if (ok(p)) return p;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`condition not reached: ${JSON.stringify(await progress())}`);
+  };
+
+  await until((p) => started(p) >= 1);
+  await handle.signal(pauseSignal);
+  const drained = await until((p) => p.state === 'paused' && Object.keys(p.phases.leads!.active).length === 0);
+  // Paused: windows in flight finished, no new one started.
+  await new Promise((r) => setTimeout(r, 1_000));
+  const stillPaused = await progress();
+  expect(started(stillPaused)).toBe(started(drained));
+  expect(stillPaused.phases.leads!.windowsDone).toBeLessThan(stillPaused.phases.leads!.windowsTotal);
+
+  await handle.signal(resumeSignal);
+  await until((p) => p.state === 'running' && started(p) > started(drained));
+  await handle.signal(cancelSignal);
+  const result = await handle.result();
+  expect(result.progress.state).toBe('cancelled');
+  expect(result.progress.phases.leads!.state).toBe('cancelled');
+  expect(result.progress.phases.leads!.windowsDone).toBeLessThan(result.progress.phases.leads!.windowsTotal);
+  expect(Object.keys(result.progress.phases.leads!.active)).toHaveLength(0);
+  // A cancelled load hands no watermark to the sync loop.
+  expect((await h.store.watermarks.get(marketoStream('leads')))?.watermark?.toISOString()).toBe('2024-05-01T00:00:00.000Z');
 });
