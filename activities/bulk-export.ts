@@ -120,6 +120,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
     async ingestBulkExport(input: IngestInput): Promise<IngestSummary> {
       return marketoCall(async () => {
         const ctx = Context.current();
+        const startedAt = Date.now();
         const details: unknown = ctx.info.heartbeatDetails;
         const resumed = details === undefined ? undefined : progressSchema.parse(details);
         const progress: IngestProgress = resumed ?? { position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: 0 };
@@ -167,6 +168,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           failed: progress.failed,
           apiCalls: progress.apiCalls + calls,
           resumedFrom: resumed ? resumed.position.byteOffset : 0,
+          ingestMs: Date.now() - startedAt,
         };
       });
     },

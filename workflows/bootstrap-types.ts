@@ -75,8 +75,10 @@ export interface IngestSummary {
   written: number;
   failed: number;
   apiCalls: number;
-  /** Times the activity started from a heartbeated position instead of byte 0. */
+  /** Byte offset the last attempt resumed from (0: it read the file from the start). */
   resumedFrom: number;
+  /** Wall time of the last attempt (download + CRM writes). */
+  ingestMs?: number;
 }
 
 export interface BulkExportResult extends IngestSummary {
