@@ -65,6 +65,27 @@ describe('push: leads (REST)', () => {
     expect((await h.store.errors.list({ entity: 'contact', status: 'resolved' })).map((e) => e.recordKey)).toEqual([badEmail]);
   });
 
+  it('carries a lead conversion to the same Marketo person: new CRM key, new company, no second lead', async () => {
+    const [lead] = await h.user.insert('lead', [{ email: 'convert@me.example', last_name: 'Convert' }]);
+    await h.activities.pushLeads();
+    const before = await leadByCrmId(h, lead!);
+    expect(before).toHaveLength(1);
+    const marketoId = before[0]!.id;
+    // The Marketo → CRM direction keeps the Marketo id on the CRM record (written as the sync).
+    await h.crm.upsert('lead', [{ id: lead!, marketo_lead_id: marketoId }], { keyField: 'id', updateOnly: true });
+    const converted = await h.user.connector.convertLead({ leadId: lead!, newAccount: { name: 'NewCo' } });
+
+    await h.activities.pushCompanies();
+    const r = await h.activities.pushLeads();
+    expect(r).toMatchObject({ skipped: 0 });
+    const after = await leadByCrmId(h, converted.contactId);
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({ id: marketoId, externalCompanyId: converted.accountId });
+    expect(await leadByCrmId(h, lead!)).toEqual([]);
+    expect(h.emulator.subscription.findLeads('email', ['convert@me.example'])).toEqual([marketoId]);
+    expect((await h.store.idMap.byMarketoIds('lead', [String(marketoId)])).get(String(marketoId))).toMatchObject({ crmType: 'contact', crmId: converted.contactId });
+  });
+
   it('does not move the watermark past a write that failed, and writes it on the next attempt', async () => {
     const [c] = await h.user.insert('contact', [{ email: 'retry@ok.example' }]);
     const before = await h.store.watermarks.get(upsertStream('contact'));

@@ -20,6 +20,13 @@ interface ReadyPerson {
   type: PersonType;
   crmId: string;
   lead: MarketoRecord;
+  /**
+   * Set when the CRM record carries a Marketo lead id that the id map links to another CRM
+   * record (a lead converted to a contact): that Marketo lead is updated by id, which also
+   * writes the new CRM key into the lookup field (seed, Lead Conversion step 1), instead of
+   * creating a second lead under the new key.
+   */
+  rekeyMarketoId?: number;
 }
 
 export interface PersonWriteResult {
@@ -59,10 +66,15 @@ export async function pushPersons(
     return m;
   };
 
+  const idField = context.config.leadKey.crmMarketoIdField;
+  const rekeys = await rekeyCandidates(deps, changes, idField);
   const persons: ReadyPerson[] = [];
   const companies = new Map<string, { company: MarketoRecord; owners: { type: PersonType; crmId: string }[] }>();
   for (const { type, record } of changes) {
     const crmId = String(record.id);
+    // A converted lead lives on as its contact, which carries its Marketo person; pushing the
+    // lead too would create a second person under the old key.
+    if (type === 'lead' && record.is_converted === true) continue;
     const mapped = mapperFor(type)(record);
     if (!mapped.ok) {
       tally.fail(type, crmId, 'crm', 'MAPPING', mapped.errors.join('; '));
@@ -70,7 +82,8 @@ export async function pushPersons(
     }
     // The lookup key is the CRM id whatever the mapping says about it.
     const { person, company } = splitCompanyFields({ ...mapped.record, [lookupField]: crmId }, context.schemas);
-    persons.push({ type, crmId, lead: person });
+    const rekey = rekeys.get(`${type}:${crmId}`);
+    persons.push({ type, crmId, lead: person, ...(rekey !== undefined ? { rekeyMarketoId: rekey } : {}) });
     if (Object.keys(company).length > 1) {
       const key = String(company.externalCompanyId);
       const entry = companies.get(key);
@@ -96,8 +109,19 @@ export async function pushPersons(
     });
   }
   // A person whose company part was refused is not half-written: its lead part waits for the retry too.
-  const toWrite = persons.filter((p) => !blocked.has(`${p.type}:${p.crmId}`));
-  if (toWrite.length === 0) return { mode: 'none', calls, companyUpdates: companies.size };
+  const ready = persons.filter((p) => !blocked.has(`${p.type}:${p.crmId}`));
+  for (const batch of chunks(ready.filter((p) => p.rekeyMarketoId !== undefined), options.batchSize)) {
+    calls++;
+    const input = batch.map((p) => ({ ...p.lead, id: p.rekeyMarketoId }));
+    const outcomes = await deps.marketo.leads.sync({ action: 'updateOnly', lookupField: 'id', input });
+    outcomes.forEach((o, i) => {
+      const p = batch[i]!;
+      if (o.status === 'skipped') tally.skip(p.type, p.crmId, o.reasons);
+      else tally.ok(p.type, p.crmId, { entity: 'lead', marketoId: String(p.rekeyMarketoId), crmType: p.type });
+    });
+  }
+  const toWrite = ready.filter((p) => p.rekeyMarketoId === undefined);
+  if (toWrite.length === 0) return { mode: calls > 0 ? 'rest' : 'none', calls, companyUpdates: companies.size };
   if (toWrite.length >= options.bulkThreshold) {
     calls += await bulkWrite(deps, toWrite, lookupField, tally, options);
     return { mode: 'bulk', calls, companyUpdates: companies.size };
@@ -112,6 +136,23 @@ export async function pushPersons(
     });
   }
   return { mode: 'rest', calls, companyUpdates: companies.size };
+}
+
+/** Persons whose CRM record names a Marketo lead the id map links to a different CRM record (or to none). */
+async function rekeyCandidates(deps: PersonWriterDeps, changes: readonly PersonChange[], idField: string): Promise<Map<string, number>> {
+  const named = changes.flatMap((c) => {
+    const v = c.record[idField];
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+    return n !== undefined && Number.isSafeInteger(n) && n > 0 ? [{ key: `${c.type}:${String(c.record.id)}`, type: c.type, crmId: String(c.record.id), marketoId: n }] : [];
+  });
+  const out = new Map<string, number>();
+  if (named.length === 0) return out;
+  const links = await deps.store.idMap.byMarketoIds('lead', named.map((n) => String(n.marketoId)));
+  for (const n of named) {
+    const link = links.get(String(n.marketoId));
+    if (!link || link.crmType !== n.type || link.crmId !== n.crmId) out.set(n.key, n.marketoId);
+  }
+  return out;
 }
 
 /**
