@@ -31,6 +31,7 @@ export class BulkService {
   ) {
     this.options = BulkOptions.parse(input);
     this.dir = mkdtempSync(join(this.options.tempDir ?? tmpdir(), 'marketo-emulator-bulk-'));
+    trackDir(this.dir);
     const o = this.options;
     const now = () => subscription.clock.now();
     this.faults = { breakDownloadAfterBytes: o.faults.breakDownloadAfterBytes, breakDownloads: o.faults.breakDownloads, queueFull: o.faults.queueFull };
@@ -84,7 +85,24 @@ export class BulkService {
   async close(): Promise<void> {
     await Promise.all([this.exports.close(), this.imports.close()]);
     rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
+}
+
+/**
+ * Folders still to remove at process exit: an emulator closed without `closeBulk` (its own close
+ * does not know about bulk yet) must not leave export files behind.
+ */
+const liveDirs = new Set<string>();
+let exitHookInstalled = false;
+
+function trackDir(dir: string): void {
+  liveDirs.add(dir);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+  });
 }
 
 function discard(path: string): void {
