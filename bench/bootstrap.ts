@@ -31,9 +31,9 @@ const Options = z.object({
   copyRate: z.coerce.number().positive(),
 });
 
-async function peakRssMb(pid: number): Promise<number> {
+async function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return kb / 1024;
 }
 
@@ -77,6 +77,11 @@ async function main(): Promise<void> {
       });
     });
     const workflowId = 'bench-bootstrap';
+    // VmHWM includes the worker's start-up (bundling the workflow code); sampling VmRSS shows the load itself.
+    let sampledPeak = 0;
+    const sampler = setInterval(() => {
+      void rssMb(worker.pid!, 'VmRSS').then((mb) => (sampledPeak = Math.max(sampledPeak, mb)), () => undefined);
+    }, 250);
     const started = Date.now();
     const result = await env.client.workflow.execute(bootstrap, {
       taskQueue,
@@ -92,7 +97,8 @@ async function main(): Promise<void> {
       ],
     });
     const wallMs = Date.now() - started;
-    const rss = await peakRssMb(worker.pid!);
+    clearInterval(sampler);
+    const rss = await rssMb(worker.pid!, 'VmHWM');
     const phase = result.progress.phases.leads!;
     const windows = await Promise.all(
       Array.from({ length: phase.windowsTotal }, (_, i) => env.client.workflow.getHandle<typeof bulkExport>(`${workflowId}/leads/${i}`).result()),
@@ -110,7 +116,7 @@ async function main(): Promise<void> {
     log(`windows ${phase.windowsTotal}, rows ${rows}, written ${phase.written}, failed ${phase.failed}, CRM persons ${counted[0]!.n}`);
     log(`wall time ${(wallMs / 1000).toFixed(1)} s; lower bound (2 jobs × ${opts.rate} rows/s) ${(boundMs / 1000).toFixed(1)} s; ratio ${(wallMs / boundMs).toFixed(3)} (goal ≤ 1.15)`);
     log(`ingest ${ingestRate.toFixed(0)} rows/s per download stream; vs COPY ${opts.copyRate} rows/s: ${(ingestRate / opts.copyRate).toFixed(2)} (goal ≥ 0.4)`);
-    log(`worker peak RSS ${rss.toFixed(0)} MB (goal ≤ 300)`);
+    log(`worker peak RSS ${rss.toFixed(0)} MB including start-up; ${sampledPeak.toFixed(0)} MB sampled during the load (goal ≤ 300)`);
     log(`API calls ${calls} (export calls ${phase.apiCalls}); plan minimum ${minimum}; ratio ${(calls / minimum).toFixed(2)}`);
   } finally {
     worker.kill('SIGTERM');

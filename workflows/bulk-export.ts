@@ -69,13 +69,14 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
     while (!TERMINAL.has(job.status)) {
       await sleep(delay);
       delay = Math.min(Math.round(delay * 1.5), input.poll.maxMs);
-      job = await calls.bulkExportStatus({ source: input.source, exportId: created.exportId });
+      job = await quotaAware(state, () => calls.bulkExportStatus({ source: input.source, exportId: created.exportId }));
       apiCalls += 1;
       if (job.status === 'Processing') await report('processing');
     }
     if (job.status === 'Completed') {
       await report('downloading');
-      const summary = await ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job });
+      // A spent daily call quota (607) on the file request waits for the reset like an export quota.
+      const summary = await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job }));
       await report('done');
       return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: job.exportId, jobAttempts: attempt };
     }
