@@ -61,19 +61,21 @@ function objectApi(marketo: MarketoClient, name: ObjectName): ObjectApi {
 async function runStep(
   deps: PushDeps,
   step: string,
-  entities: readonly CrmEntityName[],
+  /** The streams to read; an entity whose mapping is off is not read and keeps its position. */
+  entities: (context: PushContext) => readonly CrmEntityName[],
   kind: 'upsert' | 'delete',
-  enabled: (context: PushContext) => boolean,
   write: (context: PushContext, windows: Map<CrmEntityName, ChangeWindow>, tally: PushTally) => Promise<{ calls: number; read?: number; mode?: StepSummary['mode'] }>,
 ): Promise<StepSummary> {
   const { context, describeCalls } = await loadPushContext(deps);
-  if (!enabled(context)) return { step, read: 0, written: 0, skipped: 0, calls: describeCalls, hasMore: false, disabled: true };
+  const streams = entities(context);
+  if (streams.length === 0) return { step, read: 0, written: 0, skipped: 0, calls: describeCalls, hasMore: false, disabled: true };
   const windows = new Map<CrmEntityName, ChangeWindow>();
   let budget = deps.options.maxRecordsPerRun;
-  for (const entity of entities) {
+  for (const entity of streams) {
+    if (budget <= 0) break;
     const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
     const position = await deps.store.watermarks.get(stream);
-    const window = await readChangeWindow(deps.crm, entity, kind, { cursor: position?.cursor ?? undefined }, { pageSize: deps.options.pageSize, max: Math.max(1, budget) });
+    const window = await readChangeWindow(deps.crm, entity, kind, { cursor: position?.cursor ?? undefined }, { pageSize: deps.options.pageSize, max: budget });
     budget -= window.read;
     windows.set(entity, window);
   }
@@ -91,9 +93,13 @@ async function runStep(
     written: tally.written,
     skipped: tally.skipped,
     calls: describeCalls + result.calls,
-    hasMore: [...windows.values()].some((w) => w.hasMore),
+    hasMore: windows.size < streams.length || [...windows.values()].some((w) => w.hasMore),
     ...(result.mode ? { mode: result.mode } : {}),
   };
+}
+
+function only(marketo: ObjectName, crm: CrmEntityName): (context: PushContext) => CrmEntityName[] {
+  return (context) => (mappingEnabled(context, marketo, crm) ? [crm] : []);
 }
 
 /** Records an operator asked to retry (ledger status `retrying`), read fresh from the CRM. */
@@ -105,7 +111,7 @@ async function ledgerRetries(deps: PushDeps, entity: CrmEntityName, pending: rea
 }
 
 function objectUpsertStep(deps: PushDeps, step: string, marketo: ObjectName, crm: CrmEntityName) {
-  return runStep(deps, step, [crm], 'upsert', (c) => mappingEnabled(c, marketo, crm), async (context, windows, tally) => {
+  return runStep(deps, step, only(marketo, crm), 'upsert', async (context, windows, tally) => {
     const records = windows.get(crm)!.upserts;
     const retries = await ledgerRetries(deps, crm, records);
     const target = { marketo, crm, api: objectApi(deps.marketo, marketo) };
@@ -132,12 +138,14 @@ export function pushOpportunities(deps: PushDeps): Promise<StepSummary> {
 /** Seed step 3: CRM leads and contacts → Marketo leads (createOrUpdate by the CRM-key lookup field). */
 export function pushLeads(deps: PushDeps): Promise<StepSummary> {
   const types = ['lead', 'contact'] as const;
-  return runStep(deps, 'pushLeads', types, 'upsert', (c) => types.some((t) => mappingEnabled(c, 'lead', t)), async (context, windows, tally) => {
+  const enabledTypes = (c: PushContext) => types.filter((t) => mappingEnabled(c, 'lead', t));
+  return runStep(deps, 'pushLeads', enabledTypes, 'upsert', async (context, windows, tally) => {
     const changes: PersonChange[] = [];
     let retried = 0;
     for (const type of types) {
-      if (!mappingEnabled(context, 'lead', type)) continue;
-      const records = windows.get(type)!.upserts;
+      const window = windows.get(type);
+      if (!window) continue;
+      const records = window.upserts;
       const retries = await ledgerRetries(deps, type, records);
       retried += retries.length;
       for (const record of [...records, ...retries]) changes.push({ type, record });
@@ -154,7 +162,7 @@ export function pushLeads(deps: PushDeps): Promise<StepSummary> {
  * contact), Marketo holds it under a new key: the record under the old key is deleted.
  */
 export function pushOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
-  return runStep(deps, 'pushOpportunityRoles', ['opportunityRole'], 'upsert', (c) => mappingEnabled(c, 'opportunityRole', 'opportunityRole'), async (context, windows, tally) => {
+  return runStep(deps, 'pushOpportunityRoles', only('opportunityRole', 'opportunityRole'), 'upsert', async (context, windows, tally) => {
     const records = windows.get('opportunityRole')!.upserts;
     const retries = await ledgerRetries(deps, 'opportunityRole', records);
     const all = [...records, ...retries];
@@ -250,7 +258,7 @@ async function compoundRoleKeys(deps: PushDeps, context: PushContext, tombstones
 }
 
 function objectDeleteStep(deps: PushDeps, step: string, marketo: ObjectName, crm: CrmEntityName) {
-  return runStep(deps, step, [crm], 'delete', (c) => mappingEnabled(c, marketo, crm), async (context, windows, tally) => {
+  return runStep(deps, step, only(marketo, crm), 'delete', async (context, windows, tally) => {
     const { keys, retried } = await deleteKeys(deps, context, marketo, crm, windows.get(crm)!.deletes);
     const { calls } = await deleteObjects({ marketo, crm, api: objectApi(deps.marketo, marketo) }, keys, tally, { batchSize: deps.options.batchSize });
     return { calls, read: retried };
