@@ -160,7 +160,7 @@ export async function downloadExport<K extends ExportKind>(
           try {
             // Await only what needs awaiting: a microtask hop per row is measurable at a million rows.
             const pending = onRow(parsed.row, position);
-            if (pending instanceof Promise) await pending;
+            if (typeof (pending as PromiseLike<unknown> | undefined)?.then === 'function') await pending;
           } catch (error) {
             consumerError = { error };
             throw error;
