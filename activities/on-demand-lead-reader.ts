@@ -8,61 +8,90 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-interface Batch {
-  fields: string[];
-  waiters: Map<number, Waiter[]>;
-  timer: NodeJS.Timeout;
+/** Reads waiting for the next call, per requested field list. */
+type Pending = Map<string, Map<number, Waiter[]>>;
+
+export interface LeadReaderOptions {
+  /** How long an idle reader waits for company before calling: a webhook burst arrives over a few ms. */
+  windowMs?: number;
+  /** Reads in flight at once; while they run, new ids gather into the next call. */
+  maxInFlight?: number;
 }
 
 /**
- * Reads leads by id, coalescing the reads that arrive within a short window into one
- * `GET /rest/v1/leads.json?filterType=id` call of up to 300 ids. A burst of webhooks (Marketo
- * sends up to 20 at once per instance) then costs a handful of calls instead of one per lead,
- * which is what keeps a burst inside 100 calls per 20 s. Lives in the worker process only.
+ * Reads leads by id, coalescing reads into `GET /rest/v1/leads.json?filterType=id` calls of up to
+ * 300 ids. At most `maxInFlight` calls run at once and ids that arrive meanwhile wait for the next
+ * one, so the busier the reader, the fuller each call (group commit): a burst of webhooks costs a
+ * handful of calls instead of one per lead, which keeps it inside 100 calls per 20 s instead of
+ * queueing in the rate limiter. Lives in the worker process only.
  */
 export class LeadReader {
-  private readonly open = new Map<string, Batch>();
+  private pending: Pending = new Map();
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly windowMs: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly marketo: Pick<MarketoClient, 'leads'>,
-    private readonly windowMs = 15,
-  ) {}
+    options: LeadReaderOptions = {},
+  ) {
+    this.windowMs = options.windowMs ?? 10;
+    this.maxInFlight = options.maxInFlight ?? 2;
+  }
 
   /** The lead, or undefined when Marketo has no lead with that id (deleted, merged away, never existed). */
   read(id: number, fields: readonly string[]): Promise<Lead | undefined> {
     const key = fields.join(',');
-    let batch = this.open.get(key);
-    if (!batch) {
-      const fresh: Batch = { fields: [...fields], waiters: new Map(), timer: setTimeout(() => this.flush(key, fresh), this.windowMs) };
-      this.open.set(key, fresh);
-      batch = fresh;
-    }
-    const target = batch;
     const promise = new Promise<Lead | undefined>((resolve, reject) => {
-      const list = target.waiters.get(id) ?? [];
+      let byId = this.pending.get(key);
+      if (!byId) this.pending.set(key, (byId = new Map()));
+      const list = byId.get(id) ?? [];
       list.push({ resolve, reject });
-      target.waiters.set(id, list);
+      byId.set(id, list);
     });
-    if (target.waiters.size >= MAX_IDS_PER_CALL) {
-      clearTimeout(target.timer);
-      this.flush(key, target);
-    }
+    this.schedule();
     return promise;
   }
 
-  private flush(key: string, batch: Batch): void {
-    if (this.open.get(key) === batch) this.open.delete(key);
-    const ids = [...batch.waiters.keys()];
+  private schedule(): void {
+    if (this.timer || this.inFlight >= this.maxInFlight || this.pending.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.dispatch();
+    }, this.windowMs);
+  }
+
+  /** Starts calls for pending ids while slots are free; each call takes up to 300 ids of one field list. */
+  private dispatch(): void {
+    while (this.inFlight < this.maxInFlight && this.pending.size > 0) {
+      const [key, byId] = this.pending.entries().next().value as [string, Map<number, Waiter[]>];
+      const ids = [...byId.keys()].slice(0, MAX_IDS_PER_CALL);
+      const batch = new Map(ids.map((id) => [id, byId.get(id)!]));
+      for (const id of ids) byId.delete(id);
+      if (byId.size === 0) this.pending.delete(key);
+      this.call(key.split(','), batch);
+    }
+  }
+
+  private call(fields: string[], batch: Map<number, Waiter[]>): void {
+    this.inFlight += 1;
     void this.marketo.leads
-      .getByFilter({ filterType: 'id', filterValues: ids, fields: batch.fields, batchSize: MAX_IDS_PER_CALL })
+      .getByFilter({ filterType: 'id', filterValues: [...batch.keys()], fields, batchSize: MAX_IDS_PER_CALL })
       .then(
         (page) => {
           const found = new Map(page.items.map((lead) => [lead.id, lead]));
-          for (const [id, waiters] of batch.waiters) for (const w of waiters) w.resolve(found.get(id));
+          for (const [id, waiters] of batch) for (const w of waiters) w.resolve(found.get(id));
         },
         (err: unknown) => {
-          for (const waiters of batch.waiters.values()) for (const w of waiters) w.reject(err);
+          for (const waiters of batch.values()) for (const w of waiters) w.reject(err);
         },
-      );
+      )
+      .finally(() => {
+        this.inFlight -= 1;
+        // Ids that gathered during this call go out at once: they have waited long enough.
+        this.dispatch();
+        this.schedule();
+      });
   }
 }

@@ -53,7 +53,7 @@ function mappingCache(load: () => Promise<PersonMapping>, ttlMs: number): () => 
 }
 
 export function createOnDemandActivities(deps: OnDemandActivityDeps) {
-  const reader = new LeadReader(deps.marketo, deps.readWindowMs);
+  const reader = new LeadReader(deps.marketo, deps.readWindowMs === undefined ? {} : { windowMs: deps.readWindowMs });
   const mapping = mappingCache(
     () =>
       loadPersonMapping(
