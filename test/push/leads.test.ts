@@ -123,11 +123,17 @@ describe('push: leads, REST or Bulk Lead Import by volume', () => {
     expect(r.calls).toBe(Object.entries(calls).filter(([k]) => !k.includes('/identity/')).reduce((a, [, n]) => a + n, 0));
   });
 
-  it('uses Bulk Lead Import from the threshold on and learns the new ids', async () => {
+  it('uses Bulk Lead Import from the threshold on, ledgers its failed rows and learns the new ids', async () => {
+    const [dup] = await h.user.insert('contact', [{ email: 'dup@vol.example' }]);
+    // Two Marketo leads hold this CRM key: the import fails that row.
+    h.emulator.subscription.createLead({ crmId: dup!, email: 'd1@vol.example' });
+    h.emulator.subscription.createLead({ crmId: dup!, email: 'd2@vol.example' });
     const ids = await h.user.insert('contact', contacts(25, 'bulk'));
     const before = h.calls();
     const r = await h.activities.pushLeads();
-    expect(r).toMatchObject({ mode: 'bulk', written: 25, skipped: 0 });
+    expect(r).toMatchObject({ mode: 'bulk', written: 25, skipped: 1 });
+    const ledger = await h.store.errors.list({ entity: 'contact' });
+    expect(ledger.map((e) => [e.recordKey, e.code])).toEqual([[dup, 'IMPORT_FAILED']]);
     const calls = callsBetween(before, h.calls());
     expect(calls['POST /rest/v1/leads.json']).toBeUndefined();
     expect(calls['POST /bulk/v1/leads.json']).toBe(1);

@@ -12,8 +12,10 @@ export interface ChangeWindow {
   /** Time of the newest change in the window (for the watermark's readable time). */
   lastChangedAt: string | undefined;
   hasMore: boolean;
-  /** Changes read before aggregation. */
+  /** Changes of the wanted kind read, before aggregation. */
   read: number;
+  /** Changes of both kinds read (what the run's budget counts). */
+  scanned: number;
 }
 
 /**
@@ -34,11 +36,13 @@ export async function readChangeWindow(
   let lastChangedAt: string | undefined;
   let hasMore = true;
   let read = 0;
-  while (hasMore && read < limits.max) {
-    const page = await crm.readChanges(entity, { ...(cursor !== undefined ? { cursor } : {}), limit: Math.min(limits.pageSize, limits.max - read) });
+  let scanned = 0;
+  while (hasMore && scanned < limits.max) {
+    const page = await crm.readChanges(entity, { ...(cursor !== undefined ? { cursor } : {}), limit: Math.min(limits.pageSize, limits.max - scanned) });
     for (const change of page.changes) {
-      read++;
+      scanned++;
       if (change.kind !== kind) continue;
+      read++;
       lastChangedAt = change.changedAt;
       if (change.kind === 'upsert') {
         // Delete then re-insert keeps the map's order of first sight; move it to the end instead.
@@ -53,5 +57,5 @@ export async function readChangeWindow(
     hasMore = page.hasMore;
   }
   if (cursor === undefined) throw new Error('readChanges returned no cursor');
-  return { upserts: [...upserts.values()], deletes: [...deletes.values()], cursor, lastChangedAt, hasMore, read };
+  return { upserts: [...upserts.values()], deletes: [...deletes.values()], cursor, lastChangedAt, hasMore, read, scanned };
 }

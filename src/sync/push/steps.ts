@@ -76,7 +76,7 @@ async function runStep(
     const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
     const position = await deps.store.watermarks.get(stream);
     const window = await readChangeWindow(deps.crm, entity, kind, { cursor: position?.cursor ?? undefined }, { pageSize: deps.options.pageSize, max: budget });
-    budget -= window.read;
+    budget -= window.scanned;
     windows.set(entity, window);
   }
   const tally = new PushTally(kind === 'upsert' ? PUSH_OPERATION : PUSH_DELETE_OPERATION);
