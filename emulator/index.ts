@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { TokenIssuer } from './auth.js';
 import { bulkRoutes } from './bulk/routes.js';
+import { closeBulk, configureBulk } from './bulk/service.js';
 import { Clock } from './clock.js';
 import { FaultInjector } from './faults.js';
 import type { Route } from './http/route.js';
@@ -64,6 +65,7 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
     paramReads: new Map(),
   };
   const seedSummary = options.seed ? seedSubscription(subscription, options.seed) : undefined;
+  await configureBulk(subscription, options.bulk);
   const routes = routeTable;
   const server = startHttpServer(rt, routes, adminRoutes, identityHandler);
   server.keepAliveTimeout = 5_000;
@@ -75,9 +77,12 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}`, port, subscription, runtime: rt, routes, seedSummary,
-    close: () => new Promise<void>((resolve, reject) => {
-      server.closeAllConnections();
-      server.close((err) => (err ? reject(err) : resolve()));
-    }),
+    close: async () => {
+      await closeBulk(subscription);
+      await new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((err) => (err ? reject(err) : resolve()));
+      });
+    },
   };
 }

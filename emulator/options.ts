@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { FaultRule } from './faults.js';
 import { SeedOptions } from './seed.js';
+import { BulkOptions } from './bulk/options.js';
 
 export const LimitsOptions = z.object({
   rateLimitCalls: z.number().int().positive().default(100),
@@ -43,6 +44,8 @@ export const EmulatorOptions = z.object({
   /** Seed for the fault PRNG (rate-based faults repeat with the same seed). */
   faultSeed: z.number().int().default(1),
   seed: SeedOptions.optional(),
+  /** Bulk extract/import: processing pace, queue sizes, export quota, retention, faults. */
+  bulk: BulkOptions.prefault({}),
   /** Base clock (epoch ms) for tests; the admin clock endpoints offset it. */
   now: z.custom<() => number>((v) => typeof v === 'function', 'now must be a function returning epoch ms').optional(),
   /** Log one line per call to stderr. */
