@@ -1,11 +1,12 @@
 import type { CrmConnector } from '../src/crm/connector.js';
 import type { MappingConfig } from '../src/mapping/mapping-config.js';
-import type { MarketoClient } from '../src/marketo/index.js';
+import type { Lead, MarketoClient } from '../src/marketo/index.js';
 import { loadPersonMapping, type PersonMapping, type PersonType } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { marketoCall } from './failures.js';
 import { LeadReader } from './on-demand-lead-reader.js';
-import { writePersons } from './person-writer.js';
+import { GroupCommit } from './on-demand-group-commit.js';
+import { writePersons, type PersonWriteResult } from './person-writer.js';
 
 export interface OnDemandActivityDeps {
   marketo: MarketoClient;
@@ -63,6 +64,23 @@ export function createOnDemandActivities(deps: OnDemandActivityDeps) {
     deps.mappingTtlMs ?? 5 * 60_000,
   );
 
+  // Writes of concurrent syncs go to the CRM together: one upsert, one id-map statement per batch.
+  const writers = new WeakMap<PersonMapping, GroupCommit<Lead, PersonWriteResult>>();
+  const write = (m: PersonMapping, lead: Lead): Promise<PersonWriteResult> => {
+    let group = writers.get(m);
+    if (!group) {
+      group = new GroupCommit(async (leads) => {
+        // One row per lead: two versions of one lead in one upsert would collide on its key.
+        const latest = new Map(leads.map((l) => [l.id, l]));
+        const out = await writePersons(deps, m, [...latest.values()], { operation: ON_DEMAND_OPERATION, skipUnchanged: true });
+        const byId = new Map(out.results.map((r) => [r.marketoId, r]));
+        return leads.map((l) => byId.get(String(l.id))!);
+      });
+      writers.set(m, group);
+    }
+    return group.submit(lead);
+  };
+
   return {
     /**
      * Reads one lead from Marketo by id (the webhook body is not trusted for values) and writes it
@@ -74,8 +92,7 @@ export function createOnDemandActivities(deps: OnDemandActivityDeps) {
         const m = await mapping();
         const lead = await reader.read(input.leadId, m.exportFields);
         if (!lead) return { leadId: input.leadId, outcome: 'not-found' };
-        const written = await writePersons(deps, m, [lead], { operation: ON_DEMAND_OPERATION, skipUnchanged: true });
-        const r = written.results[0]!;
+        const r = await write(m, lead);
         const result: OnDemandSyncResult = { leadId: input.leadId, outcome: r.status, crmType: r.type };
         if (r.crmId !== undefined) result.crmId = r.crmId;
         if (r.code !== undefined) result.code = r.code;
