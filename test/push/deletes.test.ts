@@ -38,6 +38,12 @@ describe('push: deletes in the seed order', () => {
     const lead = async () => (await h.marketo.leads.getByFilter({ filterType: 'crmId', filterValues: [contact!], fields: ['externalSalesPersonId', 'externalCompanyId'] })).items[0];
     expect(await lead()).toMatchObject({ externalSalesPersonId: rep, externalCompanyId: acct });
 
+    // A role only Marketo has (another lead, made in Marketo) must go before the opportunity too.
+    const other = h.emulator.subscription.createLead({ email: 'other@umbrella.example' });
+    const [extra] = await h.marketo.opportunityRoles.sync({ input: [{ externalOpportunityId: opp!, leadId: other, role: 'Observer' }] });
+    expect(extra?.status).toBe('created');
+    expect(await roles(opp!)).toHaveLength(2);
+
     // The CRM deletes the opportunity (its roles go with it), the account and the user; the
     // contact's owner and account are cleared by the CRM itself.
     await h.user.remove('opportunity', [opp!]);

@@ -270,9 +270,43 @@ export function deleteOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
   return objectDeleteStep(deps, 'deleteOpportunityRoles', 'opportunityRole', 'opportunityRole');
 }
 
-/** Seed step 11. */
+/**
+ * Seed step 11. The seed wants every child role gone before its opportunity: step 10 removed the
+ * roles the CRM deleted; roles Marketo holds that the CRM never had (made in Marketo, or never
+ * linked) are found by externalOpportunityId and deleted here first. An opportunity whose roles
+ * cannot all be deleted is ledgered and kept.
+ */
 export function deleteOpportunities(deps: PushDeps): Promise<StepSummary> {
-  return objectDeleteStep(deps, 'deleteOpportunities', 'opportunity', 'opportunity');
+  return runStep(deps, 'deleteOpportunities', only('opportunity', 'opportunity'), 'delete', async (context, windows, tally) => {
+    const { keys, retried } = await deleteKeys(deps, context, 'opportunity', 'opportunity', windows.get('opportunity')!.deletes);
+    let calls = 0;
+    const blocked = new Set<string>();
+    const byExternalId = new Map(keys.flatMap((k) => (typeof k.key.externalOpportunityId === 'string' ? [[k.key.externalOpportunityId, k.crmId] as const] : [])));
+    for (const batch of chunks([...byExternalId.keys()], deps.options.batchSize)) {
+      const children: { guid: string; opportunity: string }[] = [];
+      for await (const page of deps.marketo.opportunityRoles.iterate({ filterType: 'externalOpportunityId', filterValues: batch, fields: ['marketoGUID', 'externalOpportunityId'] })) {
+        calls++;
+        for (const role of page.items) children.push({ guid: String(role.marketoGUID), opportunity: String(role.externalOpportunityId) });
+      }
+      for (const part of chunks(children, deps.options.batchSize)) {
+        calls++;
+        const outcomes = await deps.marketo.opportunityRoles.delete({ deleteBy: 'idField', input: part.map((c) => ({ marketoGUID: c.guid })) });
+        const gone: string[] = [];
+        outcomes.forEach((o, i) => {
+          const child = part[i]!;
+          if (o.status === 'deleted' || o.reasons.some((r) => r.code === '1013')) gone.push(child.guid);
+          else if (!blocked.has(child.opportunity)) {
+            blocked.add(child.opportunity);
+            tally.skip('opportunity', byExternalId.get(child.opportunity) ?? child.opportunity, o.reasons);
+          }
+        });
+        tally.unlink('opportunityRole', gone);
+      }
+    }
+    const ready = keys.filter((k) => !blocked.has(String(k.key.externalOpportunityId)));
+    const result = await deleteObjects({ marketo: 'opportunity', crm: 'opportunity', api: deps.marketo.opportunities }, ready, tally, { batchSize: deps.options.batchSize });
+    return { calls: calls + result.calls, read: retried };
+  });
 }
 
 /** Seed step 12. */
