@@ -6,7 +6,7 @@ import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/b
 import { downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
-import type { MarketoClient } from '../src/marketo/index.js';
+import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
 import { loadPersonMapping, type PersonMapping } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
 import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../workflows/bootstrap-types.js';
@@ -32,7 +32,11 @@ export interface ExportJobView {
   errorMsg?: string;
 }
 
-export type EnqueueOutcome = { queueFull: false; job: ExportJobView } | { queueFull: true; retryAfterMs: number };
+export type EnqueueOutcome =
+  | { queueFull: false; job: ExportJobView }
+  | { queueFull: true; retryAfterMs: number }
+  /** The Created job is gone (expired while the queue or the quota kept it waiting): create it again. */
+  | { queueFull: false; missing: true };
 
 export interface IngestInput {
   source: ExportSource;
@@ -103,6 +107,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           return { queueFull: false, job: view(await api.enqueue(targetOf(input.source), input.exportId)) };
         } catch (err) {
           if (isQueueFull(err)) return { queueFull: true, retryAfterMs: input.queueFullMs };
+          if (isMarketoApiError(err) && err.code === '1003' && /not found/i.test(err.marketoMessage)) return { queueFull: false, missing: true };
           throw err;
         }
       });

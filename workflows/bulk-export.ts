@@ -1,4 +1,4 @@
-import { ApplicationFailure, getExternalWorkflowHandle, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 import type { BulkExportActivities, ExportJobView } from '../activities/bulk-export.js';
 import { bulkExportStateQuery, windowUpdateSignal } from './bootstrap-signals.js';
 import type { BulkExportInput, BulkExportResult, QuotaWait, WindowState } from './bootstrap-types.js';
@@ -18,6 +18,13 @@ const ingest = (heartbeatTimeout: string) =>
   }).ingestBulkExport;
 
 const TERMINAL = new Set<ExportJobView['status']>(['Completed', 'Failed', 'Cancelled']);
+
+/** The file of a Completed job answered 404: it expired (7-day retention) before it was read. */
+function fileExpired(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return false;
+  const detail = err.cause.details?.[0] as { httpStatus?: unknown; endpoint?: unknown } | undefined;
+  return detail?.httpStatus === 404 && typeof detail.endpoint === 'string' && detail.endpoint.endsWith('/file.json');
+}
 
 /**
  * One bulk export window end to end: create → enqueue (a full queue waits on a durable timer) →
@@ -51,12 +58,18 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
   const maxAttempts = input.maxJobAttempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     await report('creating');
-    const created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, window: input.window }));
+    let created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, window: input.window }));
     let apiCalls = 1;
     let job: ExportJobView = created;
     for (;;) {
       const outcome = await quotaAware('creating', () => calls.enqueueBulkExport({ source: input.source, exportId: created.exportId, queueFullMs: input.poll.queueFullMs }));
       apiCalls += 1;
+      if ('missing' in outcome) {
+        // The job expired while it waited for queue room or quota: a new one for the same window.
+        created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, window: input.window }));
+        apiCalls += 1;
+        continue;
+      }
       if (!outcome.queueFull) {
         job = outcome.job;
         break;
@@ -76,7 +89,14 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
     if (job.status === 'Completed') {
       await report('downloading');
       // A spent daily call quota (607) on the file request waits for the reset like an export quota.
-      const summary = await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job }));
+      let summary;
+      try {
+        summary = await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job }));
+      } catch (err) {
+        // Rows already written stay (upserts are idempotent); a new job re-reads the window.
+        if (!fileExpired(err) || attempt >= maxAttempts) throw err;
+        continue;
+      }
       await report('done');
       return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: job.exportId, jobAttempts: attempt };
     }
