@@ -1,7 +1,6 @@
 import { startPushHarness, callsBetween, type PushHarness } from './support.js';
 import { upsertStream } from '../../src/sync/push/index.js';
-import { suggestMapping } from '../../src/mapping/suggest.js';
-import { readMarketoSchemas } from '../../src/reconcile/person-mapping.js';
+import { loadPushContext } from '../../src/sync/push/context.js';
 
 /** Seed steps 1–3 through the activities: salespersons, companies, leads; echo suppression; idle cost. */
 describe('push: create and update salespersons, companies, leads', () => {
@@ -106,12 +105,29 @@ describe('push: create and update salespersons, companies, leads', () => {
     const [c] = await h.user.insert('contact', [{ email: 'dir@acme.example', lead_score: 42 }]);
     const stored = await h.store.mappings.current();
     expect(stored).toBeUndefined();
-    const mapping = suggestMapping(await readMarketoSchemas(h.marketo), await h.crm.describe());
+    // No mapping saved yet: the push context holds the suggested one.
+    const mapping = (await loadPushContext({ marketo: h.marketo, store: h.store, crm: h.crm })).context.config;
     const contactMapping = mapping.entities.find((e) => e.marketo === 'lead' && e.crm === 'contact')!;
     for (const f of contactMapping.fields) if (f.marketo === 'leadScore') f.direction = 'toCrm';
     await h.store.mappings.save(mapping);
     await h.activities.pushLeads();
     const lead = (await h.marketo.leads.getByFilter({ filterType: 'crmId', filterValues: [c!], fields: ['leadScore', 'email'] })).items[0];
     expect(lead).toMatchObject({ email: 'dir@acme.example', leadScore: null });
+  });
+
+  it('leaves a stream whose mapping is switched off unread, and pushes its backlog once switched on', async () => {
+    const current = (await h.store.mappings.current())!.config;
+    const entity = current.entities.find((e) => e.marketo === 'salesPerson' && e.crm === 'user')!;
+    entity.enabled = false;
+    await h.store.mappings.save(current);
+    const [rep] = await h.user.insert('user', [{ email: 'later@corp.example', last_name: 'Later' }]);
+    const position = await h.store.watermarks.get(upsertStream('user'));
+    expect(await h.activities.pushSalesPersons()).toMatchObject({ disabled: true, read: 0, calls: 0 });
+    expect((await h.store.watermarks.get(upsertStream('user')))?.cursor).toBe(position?.cursor);
+
+    entity.enabled = true;
+    await h.store.mappings.save(current);
+    expect(await h.activities.pushSalesPersons()).toMatchObject({ read: 1, written: 1 });
+    expect((await h.marketo.salesPersons.get({ filterType: 'externalSalesPersonId', filterValues: [rep!] })).items).toHaveLength(1);
   });
 });
