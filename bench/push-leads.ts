@@ -11,7 +11,6 @@ import { Command } from 'commander';
 import pg from 'pg';
 import { z } from 'zod';
 import { createPushActivities } from '../activities/push.js';
-import { closeBulk, configureBulk } from '../emulator/bulk/service.js';
 import { startEmulator } from '../emulator/index.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../src/marketo/index.js';
@@ -32,7 +31,6 @@ async function main(): Promise<void> {
   url.pathname = `/${dbName}`;
   const emulator = await startEmulator({ clientId: 'bench', clientSecret: 'bench' });
   emulator.subscription.addLeadField({ name: 'crmId', displayName: 'CRM Id', dataType: 'string', length: 40, updateable: true, searchable: true });
-  await configureBulk(emulator.subscription, {});
   const store = await StateStore.open({ connectionString: url.toString() });
   const crm = await PostgresCrmConnector.open({ connectionString: url.toString() });
   const user = await PostgresCrmConnector.open({ connectionString: url.toString(), writeOrigin: 'user' });
@@ -72,7 +70,6 @@ async function main(): Promise<void> {
     await store.close();
     await crm.close();
     await user.close();
-    await closeBulk(emulator.subscription);
     await emulator.close();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
     await admin.end();

@@ -3,7 +3,6 @@ import type { CrmRecord } from '../../src/crm/connector.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
-import { closeBulk, configureBulk } from '../../emulator/bulk/service.js';
 import { createPushActivities, type PushActivities } from '../../activities/push.js';
 import type { PushOptionsInput } from '../../src/sync/push/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -36,9 +35,9 @@ export interface PushCrm {
 }
 
 export async function startPushHarness(pushOptions: PushOptionsInput = {}): Promise<PushHarness> {
-  const emulator = await startEmulator({ clientId: 'push-id', clientSecret: 'push-secret' });
+  // Imports finish as fast as the emulator can process them: tests wait on polls, not on a pace.
+  const emulator = await startEmulator({ clientId: 'push-id', clientSecret: 'push-secret', bulk: { import: { rowsPerSecond: 0 } } });
   emulator.subscription.addLeadField({ name: 'crmId', displayName: 'CRM Id', dataType: 'string', length: 40, updateable: true, searchable: true });
-  await configureBulk(emulator.subscription, { import: { rowsPerSecond: 0 } });
   const db = await createTestDatabase('push');
   const store = await StateStore.open({ connectionString: db.url });
   const crm = await PostgresCrmConnector.open({ connectionString: db.url });
@@ -76,7 +75,6 @@ export async function startPushHarness(pushOptions: PushOptionsInput = {}): Prom
       await crm.close();
       await userConnector.close();
       await db.drop();
-      await closeBulk(emulator.subscription);
       await emulator.close();
     },
   };
