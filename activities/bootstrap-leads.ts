@@ -40,23 +40,27 @@ export async function writeLeadBatch(deps: LeadSinkDeps, mapping: PersonMapping,
   }
   const links: IdLink[] = [];
   const keyField = mapping.config.leadKey.crmMarketoIdField;
-  for (const type of ['lead', 'contact'] as const) {
-    const batch = byType[type];
-    if (batch.length === 0) continue;
-    const results = await deps.crm.upsert(
-      type,
-      batch.map((b) => b.record),
-      { keyField },
-    );
-    for (const r of results) {
-      const marketoId = batch[r.index]!.marketoId;
-      if (r.status === 'failed') failures.push({ entity: type, recordKey: marketoId, operation: OPERATION, source: 'crm', code: r.code, reason: r.reason });
-      else links.push({ entity: 'lead', marketoId, crmType: type, crmId: r.id });
-    }
-  }
-  await deps.store.idMap.link(links);
-  await deps.store.errors.record(failures);
-  // Leads that failed stay staged: their keys still name companies/salespersons Marketo has.
-  await deps.staging.stage(runId, staged);
+  // Leads failing here stay staged: their keys still name companies/salespersons Marketo has.
+  // Staging and the two upserts touch different tables, so they run side by side.
+  const staging = deps.staging.stage(runId, staged);
+  // Should an upsert throw first, the staging outcome is still awaited (below) or deliberately dropped here.
+  void staging.catch(() => undefined);
+  await Promise.all(
+    (['lead', 'contact'] as const).map(async (type) => {
+      const batch = byType[type];
+      if (batch.length === 0) return;
+      const results = await deps.crm.upsert(
+        type,
+        batch.map((b) => b.record),
+        { keyField },
+      );
+      for (const r of results) {
+        const marketoId = batch[r.index]!.marketoId;
+        if (r.status === 'failed') failures.push({ entity: type, recordKey: marketoId, operation: OPERATION, source: 'crm', code: r.code, reason: r.reason });
+        else links.push({ entity: 'lead', marketoId, crmType: type, crmId: r.id });
+      }
+    }),
+  );
+  await Promise.all([deps.store.idMap.link(links), deps.store.errors.record(failures), staging]);
   return { written: links.length, failed: failures.length };
 }
