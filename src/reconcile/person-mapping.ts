@@ -50,7 +50,9 @@ export async function readMarketoSchemas(marketo: MarketoClient): Promise<Market
     ['company', () => marketo.describe.companies()],
     ['salesPerson', () => marketo.describe.salesPersons()],
   ] as const) {
-    const meta = await read();
+    // Through JSON, as the schema cache stores it: the client parses datetimes into Dates, while the
+    // mapping's schemas take the wire's strings (otherwise both describes were silently dropped).
+    const meta: unknown = JSON.parse(JSON.stringify(await read()));
     if (MarketoSchemas.shape.company.safeParse(meta).success) input[name] = meta;
   }
   return MarketoSchemas.parse(input);
