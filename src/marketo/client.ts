@@ -163,17 +163,21 @@ export class MarketoClient implements MarketoTransport {
       const json = parseJson(raw.body, endpoint);
       const failure = envelopeFailure(json, endpoint, this.classifyContext);
       if (failure) {
-        if (failure.classification.action === 'reauth' && attempt === 0) {
-          this.logger?.warn({ endpoint, code: failure.code, requestId: failure.requestId }, 'marketo token rejected; renewing and replaying once');
-          this.tokens.invalidate(token);
-          continue;
-        }
+        if (this.renewForReplay(failure, attempt, token, endpoint)) continue;
         throw failure;
       }
       const parsed = envelopeSchema(itemSchema).safeParse(json);
       if (!parsed.success) throw invalidResponse(endpoint, z.prettifyError(parsed.error), (json as { requestId?: string }).requestId);
       return parsed.data as Envelope<z.output<S>>;
     }
+  }
+
+  /** 601/602 on the first attempt: drop the token so the replay fetches a fresh one. */
+  private renewForReplay(failure: MarketoApiError, attempt: number, token: string, endpoint: string): boolean {
+    if (failure.classification.action !== 'reauth' || attempt !== 0) return false;
+    this.logger?.warn({ endpoint, code: failure.code, requestId: failure.requestId }, 'marketo token rejected; renewing and replaying once');
+    this.tokens.invalidate(token);
+    return true;
   }
 
   async requestStream(spec: RequestSpec): Promise<StreamResponse> {
@@ -204,11 +208,7 @@ export class MarketoClient implements MarketoTransport {
       const json = parseJson(text, endpoint);
       const failure = envelopeFailure(json, endpoint, this.classifyContext);
       if (failure) {
-        if (failure.classification.action === 'reauth' && attempt === 0) {
-          this.logger?.warn({ endpoint, code: failure.code, requestId: failure.requestId }, 'marketo token rejected; renewing and replaying once');
-          this.tokens.invalidate(token);
-          continue;
-        }
+        if (this.renewForReplay(failure, attempt, token, endpoint)) continue;
         throw failure;
       }
       return { statusCode, headers, body: Readable.from([Buffer.from(text)]) };
