@@ -10,7 +10,11 @@ import { z } from 'zod';
  */
 
 /** Standard entities; custom objects are `custom:<name>`. Marketo leads map to `lead` or `contact`. */
-export const StandardEntity = z.enum(['lead', 'contact', 'account', 'opportunity', 'opportunityRole', 'user']);
+export const StandardEntity = z.enum([
+  'lead', 'contact', 'account', 'opportunity', 'opportunityRole', 'user',
+  // Marketo-only objects carried into the CRM (one way): programs as campaigns, static lists, activities.
+  'campaign', 'campaignMember', 'staticList', 'listMember', 'activity',
+]);
 export type StandardEntity = z.infer<typeof StandardEntity>;
 export const CrmEntityName = z.union([StandardEntity, z.string().regex(/^custom:[A-Za-z][A-Za-z0-9_]{0,55}$/)]);
 export type CrmEntityName = z.infer<typeof CrmEntityName>;

@@ -219,7 +219,89 @@ CREATE TABLE opportunity_contact_roles (${TRACKED_COLUMNS},
 ${trackedTableDdl('opportunity_contact_roles', 'opportunityRole', 'R', ['opportunity_id', 'contact_id', 'role'], q, lit)}
 `;
 
+/**
+ * Marketo's own keys on the CRM records the bootstrap and the pull create from Marketo data, so a
+ * repeated load finds the record it wrote (idempotent upserts keyed on them), and the Marketo-only
+ * objects the seed maps into a CRM: programs as campaigns with their membership (as Marketo's
+ * native Salesforce sync does), static lists with theirs, and activities as one generic object
+ * (type, date, primary attribute, attributes as JSON). Person links on these rows are the CRM ids
+ * known when written (`lead_id` or `contact_id`), plain columns rather than foreign keys because
+ * Marketo may reference people the CRM does not hold.
+ */
+const marketoKeysAndObjects = `
+ALTER TABLE accounts ADD COLUMN external_company_id varchar(255) UNIQUE;
+ALTER TABLE users ADD COLUMN external_sales_person_id varchar(255) UNIQUE;
+ALTER TABLE opportunities ADD COLUMN external_opportunity_id varchar(255) UNIQUE;
+ALTER TABLE opportunity_contact_roles ADD COLUMN marketo_guid varchar(64) UNIQUE;
+
+CREATE TABLE campaigns (${TRACKED_COLUMNS},
+  marketo_program_id integer UNIQUE,
+  name               varchar(255) NOT NULL,
+  description        text,
+  program_type       varchar(64),
+  channel            varchar(255),
+  status             varchar(64),
+  workspace          varchar(255),
+  url                web_url,
+  marketo_created_at timestamptz,
+  marketo_updated_at timestamptz
+);
+${trackedTableDdl('campaigns', 'campaign', 'P', ['marketo_program_id'], q, lit)}
+
+CREATE TABLE campaign_members (${TRACKED_COLUMNS},
+  marketo_key        varchar(64) NOT NULL UNIQUE,
+  campaign_id        varchar(40) REFERENCES campaigns (id) ON DELETE CASCADE,
+  marketo_program_id integer NOT NULL,
+  marketo_lead_id    bigint NOT NULL,
+  lead_id            varchar(40),
+  contact_id         varchar(40),
+  status             varchar(255),
+  is_success         boolean NOT NULL DEFAULT false,
+  success_date       timestamptz,
+  membership_date    timestamptz,
+  acquired_by        boolean NOT NULL DEFAULT false
+);
+${trackedTableDdl('campaign_members', 'campaignMember', 'M', ['marketo_key'], q, lit)}
+
+CREATE TABLE static_lists (${TRACKED_COLUMNS},
+  marketo_list_id    integer UNIQUE,
+  name               varchar(255) NOT NULL,
+  description        text,
+  program_name       varchar(255),
+  workspace          varchar(255),
+  marketo_created_at timestamptz,
+  marketo_updated_at timestamptz
+);
+${trackedTableDdl('static_lists', 'staticList', 'S', ['marketo_list_id'], q, lit)}
+
+CREATE TABLE list_members (${TRACKED_COLUMNS},
+  marketo_key     varchar(64) NOT NULL UNIQUE,
+  static_list_id  varchar(40) REFERENCES static_lists (id) ON DELETE CASCADE,
+  marketo_list_id integer NOT NULL,
+  marketo_lead_id bigint NOT NULL,
+  lead_id         varchar(40),
+  contact_id      varchar(40)
+);
+${trackedTableDdl('list_members', 'listMember', 'T', ['marketo_key'], q, lit)}
+
+CREATE TABLE marketing_activities (${TRACKED_COLUMNS},
+  marketo_guid               varchar(64) NOT NULL UNIQUE,
+  activity_type_id           integer NOT NULL,
+  activity_type              varchar(255),
+  activity_date              timestamptz NOT NULL,
+  marketo_lead_id            bigint NOT NULL,
+  lead_id                    varchar(40),
+  contact_id                 varchar(40),
+  marketo_campaign_id        integer,
+  primary_attribute_value_id varchar(255),
+  primary_attribute_value    text,
+  attributes                 text
+);
+${trackedTableDdl('marketing_activities', 'activity', 'V', ['marketo_guid'], q, lit)}
+`;
+
 export const crmMigrations: readonly Migration[] = [
   { id: 1, name: 'tracking functions and tombstones', sql: functions },
   { id: 2, name: 'core CRM tables', sql: tables },
+  { id: 3, name: 'Marketo keys, campaigns, lists and activities', sql: marketoKeysAndObjects },
 ];
