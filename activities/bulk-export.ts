@@ -96,6 +96,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           const mapping = await leadMapping();
           return view(await api.create({ kind: 'leads' }, { format: 'CSV', fields: mapping.exportFields, filter: { createdAt: input.window } }));
         }
+        if (input.source.kind !== 'activities') throw new Error(`no export request for ${input.source.kind} yet`);
         return view(await api.create({ kind: 'activities' }, { format: 'CSV', filter: { createdAt: input.window, activityTypeIds: input.source.activityTypeIds } }));
       });
     },

@@ -3,11 +3,21 @@
  * so the workflow sandbox, the worker and the client can all load it.
  */
 
-/** What one bulk export reads: the lead table by createdAt, or activities of some types. */
-export type ExportSource = { kind: 'leads' } | { kind: 'activities'; activityTypeIds: number[] };
+/**
+ * What one bulk export reads: the lead table or activities of some types by createdAt windows,
+ * program members of some programs, or the records of one custom object.
+ */
+export type ExportSource =
+  | { kind: 'leads' }
+  | { kind: 'activities'; activityTypeIds: number[] }
+  | { kind: 'programMembers'; programIds: number[] }
+  | { kind: 'customObjects'; apiName: string };
 
-/** Where the rows of an export go; each sink is an ingest function in activities/. */
-export type IngestSink = 'leads';
+/**
+ * Where the rows of an export go: the name of a sink registered with the ingest activity
+ * (`activities/ingest-sink.ts`), e.g. `leads`.
+ */
+export type IngestSink = string;
 
 /** A bulk createdAt filter: both ends inclusive, ISO-8601 UTC without millis. */
 export interface ExportWindow {
