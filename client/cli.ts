@@ -3,8 +3,12 @@ import { Command } from 'commander';
 import { registerBootstrapCommand } from './commands/bootstrap.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
+import { registerErrorsCommand } from './commands/errors.js';
+import { registerMappingCommand } from './commands/mapping.js';
+import { registerUsageCommand } from './commands/usage.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { registerWebhookCommand } from './commands/webhook.js';
+import { runProgram } from './output/run.js';
 import { installTemporalLogging } from './runtime/temporal-logging.js';
 
 /** `marketo-sync`: the operator's command line. Each command lives in client/commands/. */
@@ -19,10 +23,9 @@ registerWorkerCommand(program);
 registerBootstrapCommand(program);
 registerEmulatorCommand(program);
 registerWebhookCommand(program);
+registerMappingCommand(program);
+registerErrorsCommand(program);
+registerUsageCommand(program);
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  console.error(`marketo-sync: ${(err as Error).message}`);
-  process.exitCode = 1;
-}
+// Exit codes: docs/operations.md (0 ok, 1 failure, 2 bad usage, 3 not healthy, 4 input rejected).
+await runProgram(program);

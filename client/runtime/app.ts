@@ -3,9 +3,10 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import type { CrmConnector } from '../../src/crm/connector.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
-import { MarketoClient, PostgresRateLimiter } from '../../src/marketo/index.js';
+import type { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createSyncWorker } from '../../workers/worker.js';
+import { openMarketo } from './marketo.js';
 import { resolveServices, type ResolveOptions, type ResolvedServices } from './services.js';
 
 /** What a long-running command (worker, demo) holds open, closed in reverse by `close()`. */
@@ -32,16 +33,9 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
     closers.push(() => store.close());
     const crm = await PostgresCrmConnector.open({ connectionString: services.databaseUrl });
     closers.push(() => crm.close());
-    const { callsPerWindow, windowMs, maxConcurrent, dailyCalls } = config.limits;
-    const limits = { callsPerWindow, windowMs, maxConcurrent, dailyCalls };
-    // Marketo's limits belong to the subscription: workers of one deployment share them in Postgres.
-    let limiter: PostgresRateLimiter | undefined;
-    if (config.limits.limiter === 'shared') {
-      const shared = await PostgresRateLimiter.create({ pool: store.pool, key: new URL(services.marketo.baseUrl).host, limits });
-      limiter = shared;
-      closers.push(() => shared.close());
-    }
-    const marketo = new MarketoClient({ ...services.marketo, limits, limiter });
+    const opened = await openMarketo(config, services, store.pool);
+    closers.push(() => opened.close());
+    const marketo = opened.marketo;
     const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
     closers.push(() => workerConnection.close());
     const connection = await Connection.connect({ address: services.temporalAddress });

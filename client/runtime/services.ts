@@ -6,6 +6,7 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../..
 
 /** Where each service is, after starting the embedded defaults for whatever is not configured. */
 export interface ResolvedServices {
+  /** Empty when the command asked for no Temporal. */
   temporalAddress: string;
   temporalUiUrl?: string;
   databaseUrl: string;
@@ -18,6 +19,10 @@ export interface ResolveOptions {
   /** Seed data for an embedded emulator. */
   emulatorSeed?: EmulatorOptions['seed'];
   log?: (line: string) => void;
+  /** Commands that only read the state store or Marketo (mapping, errors, usage) need no Temporal. */
+  temporal?: boolean;
+  /** Search attributes the embedded dev server registers at start (Name → Keyword, Int, ...). */
+  searchAttributes?: Record<string, string>;
 }
 
 const EMBEDDED_CLIENT = { clientId: 'embedded-client-id', clientSecret: 'embedded-client-secret' };
@@ -38,14 +43,15 @@ export async function resolveServices(config: AppConfig, opts: ResolveOptions = 
       if (pg.startedHere) stops.push(() => pg.stop());
       log(`Postgres: ${pg.url} (data in ${pg.dataDir})`);
     }
-    let temporalAddress = config.temporal.address;
+    let temporalAddress = config.temporal.address ?? '';
     let temporalUiUrl: string | undefined;
-    if (!temporalAddress) {
+    if (!temporalAddress && opts.temporal !== false) {
       const server = await ensureTemporalDevServer({
         dataDir: path.join(config.dataDir, 'temporal'),
         port: config.embedded.temporalPort,
         uiPort: config.embedded.temporalUiPort,
         namespace: config.temporal.namespace,
+        searchAttributes: opts.searchAttributes,
         log,
       });
       stops.push(() => server.stop());
