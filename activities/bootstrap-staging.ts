@@ -16,16 +16,30 @@ export interface StagedPerson extends PersonRefs {
 export class BootstrapStaging {
   private ready: Promise<void> | undefined;
   private readonly table: string;
+  /** Opportunity roles seen in Add to Opportunity activities, one row per activity. */
+  readonly roleRefs: string;
+  /**
+   * Marketo objects a phase loaded (company, opportunity, salesPerson): the CRM id each became and
+   * the keys it references, for the set-based link steps once the referenced records exist.
+   */
+  readonly loaded: string;
 
   constructor(
-    private readonly pool: pg.Pool,
+    readonly pool: pg.Pool,
     schema: string,
   ) {
     this.table = `${escapeIdentifier(schema)}.bootstrap_person_refs`;
+    this.roleRefs = `${escapeIdentifier(schema)}.bootstrap_role_refs`;
+    this.loaded = `${escapeIdentifier(schema)}.bootstrap_loaded`;
   }
 
-  private ensure(): Promise<void> {
-    // The state store has no migration for this yet (see docs/bootstrap.md); created on first use.
+  /** The person refs table, for the link queries of the later phases. */
+  get personRefs(): string {
+    return this.table;
+  }
+
+  ensure(): Promise<void> {
+    // The state store has no migration for these yet (see docs/bootstrap.md); created on first use.
     this.ready ??= this.pool
       .query(
         `CREATE TABLE IF NOT EXISTS ${this.table} (
@@ -34,7 +48,23 @@ export class BootstrapStaging {
            person_type text NOT NULL,
            external_company_id text,
            external_sales_person_id text,
-           PRIMARY KEY (run_id, marketo_lead_id))`,
+           PRIMARY KEY (run_id, marketo_lead_id));
+         CREATE TABLE IF NOT EXISTS ${this.roleRefs} (
+           run_id text NOT NULL,
+           activity_guid text NOT NULL,
+           marketo_lead_id bigint NOT NULL,
+           external_opportunity_id text,
+           opportunity_guid text,
+           role text,
+           PRIMARY KEY (run_id, activity_guid));
+         CREATE TABLE IF NOT EXISTS ${this.loaded} (
+           run_id text NOT NULL,
+           kind text NOT NULL,
+           key text NOT NULL,
+           crm_id text NOT NULL,
+           company_key text,
+           sales_person_key text,
+           PRIMARY KEY (run_id, kind, key))`,
       )
       .then(() => undefined)
       .catch((err: unknown) => {
@@ -74,4 +104,24 @@ export class BootstrapStaging {
     const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE run_id = $1`, [runId]);
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+export interface StagedRoleRef {
+  activityGuid: string;
+  marketoLeadId: number;
+  externalOpportunityId: string | null;
+  opportunityGuid: string | null;
+  role: string | null;
+}
+
+/** Stages Add to Opportunity activities (idempotent on the activity's GUID). */
+export async function stageRoleRefs(staging: BootstrapStaging, runId: string, refs: readonly StagedRoleRef[]): Promise<void> {
+  if (refs.length === 0) return;
+  await staging.ensure();
+  await staging.pool.query(
+    `INSERT INTO ${staging.roleRefs} (run_id, activity_guid, marketo_lead_id, external_opportunity_id, opportunity_guid, role)
+     SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT (run_id, activity_guid) DO NOTHING`,
+    [runId, refs.map((r) => r.activityGuid), refs.map((r) => r.marketoLeadId), refs.map((r) => r.externalOpportunityId), refs.map((r) => r.opportunityGuid), refs.map((r) => r.role)],
+  );
 }

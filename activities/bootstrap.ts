@@ -4,12 +4,15 @@ import type { CrmConnector } from '../src/crm/connector.js';
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { createBulkExportActivities } from './bulk-export.js';
+import type { IngestSinkFactory } from './ingest-sink.js';
 
 export interface BootstrapActivityDeps {
   marketo: MarketoClient;
   store: StateStore;
   crm: CrmConnector;
   batchSize?: number;
+  /** Extra ingest sinks by name (the marketing phases register theirs here, from workers/activities.ts). */
+  sinks?: Record<string, IngestSinkFactory>;
 }
 
 /** The watermark stream the sync loop reads for an entity (`marketo:leads`, ...). */

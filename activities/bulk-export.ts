@@ -1,18 +1,19 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { CrmConnector } from '../src/crm/connector.js';
-import type { MappingConfig } from '../src/mapping/mapping-config.js';
 import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/bulk/extract.js';
 import { downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
-import type { RecordRow } from '../src/marketo/bulk/rows.js';
+import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
+import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
 import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
-import { loadPersonMapping, type PersonMapping } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
 import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../workflows/bootstrap-types.js';
 import { marketoCall } from './failures.js';
-import { writeLeadBatch, type BatchOutcome } from './bootstrap-leads.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
+import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
+import { SALES_SINKS } from './sinks/index.js';
 
 export interface BulkExportActivityDeps {
   marketo: MarketoClient;
@@ -20,6 +21,8 @@ export interface BulkExportActivityDeps {
   crm: CrmConnector;
   /** Rows per CRM write and per heartbeat (each heartbeat marks a committed position). */
   batchSize?: number;
+  /** Sinks beyond the built-in ones (activities/sinks/index.ts), by name; e.g. the marketing sinks. */
+  sinks?: Record<string, IngestSinkFactory>;
 }
 
 export interface ExportJobView {
@@ -54,8 +57,8 @@ const progressSchema = z.object({
 });
 type IngestProgress = z.infer<typeof progressSchema>;
 
-function targetOf(source: ExportSource): ExportTarget<'leads'> | ExportTarget<'activities'> {
-  return source.kind === 'leads' ? { kind: 'leads' } : { kind: 'activities' };
+function targetOf(source: ExportSource): ExportTarget {
+  return source.kind === 'customObjects' ? { kind: 'customObjects', apiName: source.apiName } : { kind: source.kind };
 }
 
 function view(job: { exportId: string; status: ExportJobView['status']; numberOfRecords?: number | undefined; fileSize?: number | undefined; fileChecksum?: string | undefined; format?: ExportJobView['format'] | undefined; errorMsg?: string | undefined }): ExportJobView {
@@ -76,28 +79,22 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
   const api = new BulkExtractApi(deps.marketo);
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   const batchSize = deps.batchSize ?? 1000;
-  let personMapping: Promise<PersonMapping> | undefined;
-  // One mapping per worker process: three describe calls, not three per window.
-  const leadMapping = (): Promise<PersonMapping> => {
-    personMapping ??= loadPersonMapping(
-      { marketo: deps.marketo, crm: deps.crm, currentMapping: async (): Promise<MappingConfig | undefined> => (await deps.store.mappings.current())?.config },
-      { csv: true },
-    ).catch((err: unknown) => {
-      personMapping = undefined;
-      throw err;
-    });
-    return personMapping;
+  // Built once per worker process: a sink may cache what every window needs (e.g. the mapping).
+  const sinks = new Map<string, IngestSinkImpl>(Object.entries({ ...SALES_SINKS, ...deps.sinks }).map(([name, make]) => [name, make(deps)]));
+  const sinkFor = (name: IngestSink, source: ExportSource): IngestSinkImpl => {
+    const sink = sinks.get(name);
+    if (!sink) throw ApplicationFailure.nonRetryable(`no ingest sink named '${name}' (registered: ${[...sinks.keys()].join(', ')})`, 'UnknownSink');
+    if (sink.rowKind !== source.kind) throw ApplicationFailure.nonRetryable(`sink '${name}' takes ${sink.rowKind} rows, not ${source.kind}`, 'SinkMismatch');
+    return sink;
   };
 
   return {
-    async createBulkExport(input: { source: ExportSource; window: ExportWindow }): Promise<ExportJobView> {
+    async createBulkExport(input: { source: ExportSource; sink?: IngestSink; window: ExportWindow }): Promise<ExportJobView> {
+      // Histories recorded before sinks existed name no sink: those were all lead windows.
+      const sink = sinkFor(input.sink ?? 'leads', input.source);
       return marketoCall(async () => {
-        if (input.source.kind === 'leads') {
-          const mapping = await leadMapping();
-          return view(await api.create({ kind: 'leads' }, { format: 'CSV', fields: mapping.exportFields, filter: { createdAt: input.window } }));
-        }
-        if (input.source.kind !== 'activities') throw new Error(`no export request for ${input.source.kind} yet`);
-        return view(await api.create({ kind: 'activities' }, { format: 'CSV', filter: { createdAt: input.window, activityTypeIds: input.source.activityTypeIds } }));
+        const request = (await sink.exportRequest(input.source, input.window)) as ExportRequestByKind[ExportKind];
+        return view(await api.create(targetOf(input.source), request));
       });
     },
 
@@ -130,8 +127,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         const details: unknown = ctx.info.heartbeatDetails;
         const resumed = details === undefined ? undefined : progressSchema.parse(details);
         const progress: IngestProgress = resumed ?? { position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: 0 };
-        if (input.sink !== 'leads' || input.source.kind !== 'leads') throw new Error(`no ingest for ${input.source.kind} into ${input.sink}`);
-        const mapping = await leadMapping();
+        const sink = sinkFor(input.sink, input.source);
         const target = targetOf(input.source);
         const opener = api.fileOpener(target, input.job.exportId);
         let calls = 0;
@@ -139,21 +135,22 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           calls += 1;
           return opener(start, end);
         };
-        let batch: RecordRow[] = [];
+        let batch: RowByKind[ExportKind][] = [];
         let batchEnd = progress.position;
         const flush = async (): Promise<void> => {
           if (batch.length === 0) return;
-          const outcome: BatchOutcome = await writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, mapping, input.runId, batch);
+          const outcome: IngestBatchOutcome = await sink.write(batch, { runId: input.runId, source: input.source });
           batch = [];
           progress.written += outcome.written;
           progress.failed += outcome.failed;
+          progress.apiCalls += outcome.apiCalls ?? 0;
           progress.position = batchEnd;
           ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
         };
         const summary = await downloadExport(
           {
             open,
-            kind: 'leads',
+            kind: input.source.kind,
             format: exportFormatSchema.parse(input.job.format ?? 'CSV'),
             expectedSize: input.job.fileSize,
             expectedChecksum: input.job.fileChecksum,

@@ -124,14 +124,39 @@ export interface EntitySetting {
   enabled: boolean;
   /** The entity's own low watermark (ISO); default: the bootstrap's `since`. */
   since?: string;
+  /** `activities` only: the activity type ids to load (default: the marketing phase decides). */
+  activityTypeIds?: number[];
+  /** `customObjects` only: the custom object API names to load (default: every one). */
+  apiNames?: string[];
+  /** Export window length in days for this entity; default the bootstrap's `maxWindowDays` (31). */
+  maxWindowDays?: number;
 }
+
+/**
+ * Every entity type the bootstrap can load, in the seed's "Recommended Bootstrapping Order".
+ * `opportunities` covers the Add to Opportunity activity export and Get Opportunities;
+ * `opportunityRoles` needs it (roles are found through those activities).
+ */
+export const BOOTSTRAP_ENTITIES = [
+  'leads',
+  'companies',
+  'opportunities',
+  'opportunityRoles',
+  'salesPersons',
+  'customObjects',
+  'programs',
+  'staticLists',
+  'activities',
+] as const;
+export type BootstrapEntity = (typeof BOOTSTRAP_ENTITIES)[number];
 
 export interface BootstrapInput {
   /** Low watermark for entities without their own. */
   since: string;
   /** Fixed at start when absent (the workflow's start time), then handed to the sync loop. */
   highWatermark?: string;
-  entities: { leads: EntitySetting };
+  /** Entities absent here are not loaded (recorded histories of older runs name only `leads`). */
+  entities: Partial<Record<BootstrapEntity, EntitySetting>>;
   /** Window length; 31 (Marketo's maximum) unless a test scales it down. */
   maxWindowDays?: number;
   poll?: Partial<PollSettings>;

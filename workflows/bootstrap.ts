@@ -1,9 +1,13 @@
-import { condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
+import type { PhaseContext, PhaseFunction } from './bootstrap-phase.js';
+import { SALES_PHASES } from './bootstrap-sales.js';
 import { bootstrapProgressQuery, cancelSignal, pauseSignal, resumeSignal, windowUpdateSignal } from './bootstrap-signals.js';
 import {
   AT_MARKETO,
+  BOOTSTRAP_ENTITIES,
   DEFAULT_POLL,
+  type BootstrapEntity,
   type BootstrapInput,
   type BootstrapProgress,
   type BootstrapResult,
@@ -21,6 +25,25 @@ const acts = proxyActivities<BootstrapActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
+/**
+ * One phase of the load. Phases start as soon as the phases they depend on are done (the seed's
+ * order is the dependency order: companies need the keys staged by leads, roles need the contacts
+ * and opportunities), so independent exports share Marketo's two processing slots instead of
+ * leaving them idle while a REST-only phase runs.
+ */
+export interface PhaseSpec {
+  entity: BootstrapEntity;
+  /** Entities that must be done first, when they are enabled. */
+  after: BootstrapEntity[];
+  run: PhaseFunction;
+}
+
+/**
+ * Every phase in the seed's order. The marketing phases (custom objects, programs, static lists,
+ * activities) are appended here from workflows/bootstrap-marketing.ts when they land.
+ */
+export const PHASES: PhaseSpec[] = [...SALES_PHASES];
+
 function emptyPhase(enabled: boolean): PhaseProgress {
   return { enabled, state: enabled ? 'pending' : 'skipped', windowsTotal: 0, windowsDone: 0, records: 0, bytes: 0, written: 0, failed: 0, apiCalls: 0, active: {} };
 }
@@ -31,11 +54,12 @@ function toSecond(ms: number): string {
 }
 
 /**
- * The initial load, in the seed's bootstrapping order (leads first). The high watermark is fixed
- * at start, every enabled entity is read from its own low watermark up to it, and at the end it
- * is recorded for the sync loop. Windows run as `bulkExport` children, scheduled so Marketo
- * always has its 2 processing jobs plus the next one queued (its 2-concurrent-jobs rule is the
- * bound on wall time). `pause`, `resume` and `cancel` act between windows.
+ * The initial load, in the seed's bootstrapping order. The high watermark is fixed at start,
+ * every enabled entity is read from its own low watermark up to it, and at the end it is recorded
+ * for the sync loop. Windows run as `bulkExport` children under one scheduler shared by all
+ * phases, so Marketo always has its 2 processing jobs plus the next one queued (its
+ * 2-concurrent-jobs rule is the bound on wall time). `pause`, `resume` and `cancel` act between
+ * windows and between steps of the REST phases.
  */
 export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult> {
   const info = workflowInfo();
@@ -43,9 +67,13 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   const poll: PollSettings = { ...DEFAULT_POLL, ...input.poll };
   const jobsAtMarketo = input.jobsAtMarketo ?? 3;
   const maxChildren = input.maxChildren ?? jobsAtMarketo + 3;
-  const progress: BootstrapProgress = { state: 'running', highWatermark, phases: { leads: emptyPhase(input.entities.leads.enabled) } };
+  const enabled = (e: BootstrapEntity): boolean => input.entities[e]?.enabled === true;
+  const progress: BootstrapProgress = { state: 'running', highWatermark, phases: {} };
+  // Listed in the seed's order (what the CLI draws); the marketing entities show once their phases exist.
+  for (const entity of BOOTSTRAP_ENTITIES) if (entity === 'leads' || PHASES.some((p) => p.entity === entity)) progress.phases[entity] = emptyPhase(enabled(entity));
   let paused = false;
   let cancelled = false;
+  let failure: unknown;
   setHandler(bootstrapProgressQuery, () => progress);
   setHandler(pauseSignal, () => {
     paused = true;
@@ -68,15 +96,18 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     else if (!Object.values(progress.phases).some((p) => Object.values(p.active).includes('quota-paused'))) delete progress.quotaWait;
   });
 
-  const atMarketo = (phase: PhaseProgress) => Object.values(phase.active).filter((s) => AT_MARKETO.has(s)).length;
+  // One scheduler for every phase: Marketo's queue and processing slots are per subscription.
+  const atMarketo = () => Object.values(progress.phases).reduce((n, p) => n + Object.values(p.active).filter((s) => AT_MARKETO.has(s)).length, 0);
+  let childrenRunning = 0;
+  const stopping = () => cancelled || failure !== undefined;
 
   async function runWindows(name: string, source: ExportSource, sink: IngestSink, windows: ExportWindow[]): Promise<void> {
     const phase = progress.phases[name]!;
-    phase.state = 'running';
-    phase.windowsTotal = windows.length;
+    // A phase may export several sources: window numbers (and child ids) continue across calls.
+    const first = phase.windowsTotal;
+    phase.windowsTotal += windows.length;
     const running = new Set<Promise<void>>();
-    let failure: unknown;
-    let next = 0;
+    let phaseFailure: unknown;
     const finish = (result: BulkExportResult) => {
       phase.windowsDone += 1;
       phase.records += result.rows;
@@ -85,12 +116,14 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       phase.failed += result.failed;
       phase.apiCalls += result.apiCalls;
     };
-    while (next < windows.length) {
-      await condition(() => cancelled || failure !== undefined || (!paused && atMarketo(phase) < jobsAtMarketo && running.size < maxChildren));
-      if (cancelled || failure !== undefined) break;
-      const index = next++;
+    for (let next = 0; next < windows.length; ) {
+      await condition(() => stopping() || (!paused && atMarketo() < jobsAtMarketo && childrenRunning < maxChildren));
+      if (stopping()) break;
+      const index = first + next;
+      const window = windows[next++]!;
       // Counted at Marketo from now, before the child's first report arrives.
       phase.active[String(index)] = 'creating';
+      childrenRunning += 1;
       const child = async (): Promise<void> => {
         try {
           finish(
@@ -104,7 +137,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
                   source,
                   sink,
                   runId: info.workflowId,
-                  window: windows[index]!,
+                  window,
                   poll,
                   ...(input.ingestHeartbeatTimeout ? { heartbeatTimeout: input.ingestHeartbeatTimeout } : {}),
                 },
@@ -112,9 +145,11 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
             }),
           );
         } catch (err) {
+          phaseFailure ??= err;
           failure ??= err;
         } finally {
           delete phase.active[String(index)];
+          childrenRunning -= 1;
           running.delete(task);
         }
       };
@@ -122,15 +157,64 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       running.add(task);
     }
     await Promise.all([...running]);
-    if (failure !== undefined) throw failure;
-    phase.state = cancelled ? 'cancelled' : 'done';
+    if (phaseFailure !== undefined) throw phaseFailure;
   }
 
-  const leads = input.entities.leads;
-  if (leads.enabled) {
-    const windows = await acts.planExportWindows({ startAt: leads.since ?? input.since, endAt: highWatermark, ...(input.maxWindowDays ? { maxDays: input.maxWindowDays } : {}) });
-    await runWindows('leads', { kind: 'leads' }, 'leads', windows);
+  async function checkpoint(): Promise<boolean> {
+    await condition(() => stopping() || !paused);
+    return !stopping();
   }
+
+  const runPhase = async (spec: PhaseSpec, deps: Promise<boolean>[]): Promise<boolean> => {
+    const phase = progress.phases[spec.entity]!;
+    const depsDone = (await Promise.all(deps)).every(Boolean);
+    if (!phase.enabled) return false;
+    if (!depsDone || !(await checkpoint())) {
+      phase.state = 'cancelled';
+      return false;
+    }
+    const own = input.entities[spec.entity]!;
+    const maxWindowDays = own.maxWindowDays ?? input.maxWindowDays;
+    const setting = maxWindowDays === undefined ? own : { ...own, maxWindowDays };
+    const ctx: PhaseContext = {
+      name: spec.entity,
+      setting,
+      since: setting.since ?? input.since,
+      highWatermark,
+      runId: info.workflowId,
+      progress: phase,
+      runWindows: (source, sink, windows) => runWindows(spec.entity, source, sink, windows),
+      checkpoint,
+    };
+    phase.state = 'running';
+    try {
+      await spec.run(ctx);
+    } catch (err) {
+      failure ??= err;
+      phase.state = 'cancelled';
+      throw err;
+    }
+    phase.state = stopping() ? 'cancelled' : 'done';
+    return phase.state === 'done';
+  };
+
+  const unknown = Object.keys(input.entities).filter((e) => enabled(e as BootstrapEntity) && !PHASES.some((p) => p.entity === e));
+  if (unknown.length) throw ApplicationFailure.nonRetryable(`no bootstrap phase loads ${unknown.join(', ')} (phases: ${PHASES.map((p) => p.entity).join(', ')})`, 'UnknownEntity');
+
+  // Each phase waits for the enabled phases it depends on; a disabled dependency is not waited for.
+  const started = new Map<BootstrapEntity, Promise<boolean>>();
+  for (const spec of PHASES) {
+    const deps = spec.after.filter(enabled).map((d) => {
+      const dep = started.get(d);
+      if (!dep) throw new Error(`phase ${spec.entity} is listed before ${d}, which it depends on`);
+      return dep;
+    });
+    started.set(spec.entity, runPhase(spec, deps));
+  }
+  const outcomes = await Promise.allSettled([...started.values()]);
+  if (failure !== undefined) throw failure;
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected) throw rejected.reason;
 
   if (cancelled) {
     progress.state = 'cancelled';

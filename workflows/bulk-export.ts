@@ -58,7 +58,7 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
   const maxAttempts = input.maxJobAttempts ?? 3;
   for (let attempt = 1; ; attempt++) {
     await report('creating');
-    let created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, window: input.window }));
+    let created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, sink: input.sink, window: input.window }));
     let apiCalls = 1;
     let job: ExportJobView = created;
     for (;;) {
@@ -66,7 +66,7 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
       apiCalls += 1;
       if ('missing' in outcome) {
         // The job expired while it waited for queue room or quota: a new one for the same window.
-        created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, window: input.window }));
+        created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, sink: input.sink, window: input.window }));
         apiCalls += 1;
         continue;
       }
