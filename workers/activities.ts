@@ -5,6 +5,7 @@ import { createSchemaActivities } from '../activities/schema.js';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createOnDemandActivities } from '../activities/on-demand.js';
 import { createPushActivities } from '../activities/push.js';
+import { createCycleActivities } from '../activities/cycle.js';
 
 /** What the activities of one worker process share: one Marketo client (one limiter), one state store, one CRM connector. */
 export interface ActivityDeps {
@@ -15,12 +16,14 @@ export interface ActivityDeps {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...createSchemaActivities({ marketo: deps.marketo, schemaCache: deps.store.schemaCache }),
     ...createBootstrapActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
     ...createOnDemandActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
     ...createPushActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
   };
+  // The sync loop runs the seed's steps this worker registers (see activities/cycle.ts).
+  return { ...activities, ...createCycleActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm, registeredActivities: () => Object.keys(activities) }) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,144 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { CYCLE_STEPS } from '../../workflows/sync-types.js';
+import { syncLoop, syncNowSignal, syncPauseSignal, syncResumeSignal, syncSetIntervalUpdate, syncStatusQuery } from '../../workflows/index.js';
+import { createTimeSkippingEnv } from '../support/temporal.js';
+import { historyOf, startSyncHarness, statusWhen, type SyncHarness } from './support.js';
+
+// The time-skipping server: the loop's production-length waits (5 minutes, an hour) are real
+// durable timers that pass in milliseconds while the test awaits a result.
+let env: TestWorkflowEnvironment;
+let h: SyncHarness;
+const SINCE = '2025-01-01T00:00:00Z';
+
+beforeAll(async () => {
+  env = await createTimeSkippingEnv();
+  h = await startSyncHarness(env.nativeConnection, { seed: { leads: 5 } });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await env?.teardown();
+});
+
+const stepNames = CYCLE_STEPS.map((s) => s.activity);
+
+test('cycles run the seed steps in order, wait the interval from each cycle end, and an idle cycle costs no call', async () => {
+  const handle = await env.client.workflow.start(syncLoop, { taskQueue: h.taskQueue, workflowId: 'loop-order', args: [{ since: SINCE, maxCycles: 3 }] });
+  const result = await handle.result();
+  expect(result.cycles).toBe(3);
+
+  const events = await historyOf(handle);
+  const names = events.map((e) => e.name);
+  // Bookkeeping first, then per cycle: history row, schema (first cycle only), the steps, close.
+  expect(names.slice(0, 2)).toEqual(['prepareSyncLoop', 'syncPosition']);
+  const cycles: string[][] = [];
+  for (const e of events.slice(2)) {
+    if (e.name === 'beginCycle') cycles.push([]);
+    if (e.kind === 'activity') cycles.at(-1)!.push(e.name);
+  }
+  expect(cycles).toHaveLength(3);
+  const available = stepNames.filter((n) => cycles[0]!.includes(n));
+  // Every push step of the seed's order is there (the pull and custom-object steps once registered).
+  expect(available).toEqual(expect.arrayContaining(['pushSalesPersons', 'pushCompanies', 'pushLeads', 'pushOpportunities', 'pushOpportunityRoles', 'deleteOpportunityRoles', 'deleteOpportunities', 'deleteCompanies', 'deleteSalesPersons']));
+  expect(cycles[0]).toEqual(['beginCycle', 'refreshMarketoSchema', 'checkMappingAgainstSchema', ...available, 'finishCycle']);
+  expect(cycles[1]).toEqual(['beginCycle', ...available, 'finishCycle']);
+  expect(cycles[2]).toEqual(cycles[1]);
+
+  // One timer between cycles, started after the cycle closed, of exactly the interval.
+  const timers = events.filter((e) => e.kind === 'timer');
+  expect(timers.map((t) => t.ms)).toEqual([300_000, 300_000]);
+  for (let i = 0; i < events.length; i++) if (events[i]!.kind === 'timer') expect(events[i - 1]!.name).toBe('finishCycle');
+
+  const status = await handle.query(syncStatusQuery);
+  expect(status.state).toBe('stopped');
+  const last = status.lastCycle!;
+  expect(last).toMatchObject({ number: 3, outcome: 'succeeded', schemaRefreshed: false, apiCalls: 0 });
+  expect(last.durationMs).toBeGreaterThanOrEqual(0);
+  expect(status.watermarks['marketo:leads']).toBe('2025-01-01T00:00:00.000Z');
+  expect(status.startedFrom).toEqual({ 'marketo:leads': '2025-01-01T00:00:00.000Z' });
+  expect(status.schema.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+
+  const history = (await h.store.cycles.recent(10)).filter((c) => c.kind === 'sync');
+  expect(history.map((c) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
+  // Only the first cycle described Marketo (6 calls: 5 describes and the custom object listing).
+  expect(history.map((c) => c.apiCalls)).toEqual([0, 0, 6]);
+});
+
+test('the interval counts from the cycle end: a cycle that takes time does not shorten the wait', async () => {
+  // Every Describe takes 400 ms: the first cycle (6 of them) lasts over 2 seconds.
+  h.emulator.runtime.faults.add({ path: '/rest/v1/*describe*', latencyMs: 400, count: 6 });
+  const handle = await env.client.workflow.start(syncLoop, {
+    taskQueue: h.taskQueue,
+    workflowId: 'loop-interval',
+    args: [{ since: SINCE, maxCycles: 2, intervalSeconds: 60, schemaRefreshEveryCycles: 100 }],
+  });
+  await handle.result();
+  const [second, first] = await h.store.cycles.recent(2);
+  expect(first!.durationMs).toBeGreaterThanOrEqual(2_000);
+  expect(second!.durationMs).toBeLessThan(2_000);
+  // Counted from the start, the wait would have been 2 s short of the interval.
+  const events = await historyOf(handle);
+  expect(events.filter((e) => e.kind === 'timer').map((t) => t.ms)).toEqual([60_000]);
+  const status = await handle.query(syncStatusQuery);
+  expect(status.lastCycle!.number).toBe(2);
+});
+
+test('syncNow wakes the loop early; pause holds it (syncNow kept), resume runs at once', async () => {
+  const handle = await env.client.workflow.start(syncLoop, {
+    taskQueue: h.taskQueue,
+    workflowId: 'loop-signals',
+    args: [{ since: SINCE, maxCycles: 3, intervalSeconds: 3_600 }],
+  });
+  const first = await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done, sleeping');
+  expect(Date.parse(first.nextRunAt!) - Date.parse(first.lastCycle!.finishedAt)).toBe(3_600_000);
+
+  await handle.signal(syncNowSignal);
+  const second = await statusWhen(handle, (s) => s.cycles === 2 && s.state === 'sleeping', 'second cycle after syncNow');
+  // Woken long before its hour was up.
+  expect(Date.parse(second.lastCycle!.startedAt) - Date.parse(first.lastCycle!.finishedAt)).toBeLessThan(600_000);
+
+  await handle.signal(syncPauseSignal, { reason: 'CRM maintenance window' });
+  const paused = await statusWhen(handle, (s) => s.state === 'paused', 'paused');
+  expect(paused.pauseReason).toBe('CRM maintenance window');
+  await handle.signal(syncNowSignal);
+  // Still paused after the signal: the query answers after the signal was handled.
+  await new Promise((r) => setTimeout(r, 300));
+  const held = await handle.query(syncStatusQuery);
+  expect(held).toMatchObject({ state: 'paused', cycles: 2, pauseReason: 'CRM maintenance window' });
+
+  await handle.signal(syncResumeSignal);
+  const result = await handle.result();
+  expect(result.cycles).toBe(3);
+  expect(Date.parse(result.lastCycle!.startedAt) - Date.parse(second.lastCycle!.finishedAt)).toBeLessThan(600_000);
+  const final = await handle.query(syncStatusQuery);
+  expect(final.pauseReason).toBeUndefined();
+});
+
+test('setInterval is validated, moves the next run, and the new interval survives continue-as-new with the loop state', async () => {
+  const handle = await env.client.workflow.start(syncLoop, {
+    taskQueue: h.taskQueue,
+    workflowId: 'loop-interval-update',
+    args: [{ since: SINCE, maxCycles: 4, cyclesPerRun: 2, intervalSeconds: 3_600 }],
+  });
+  const first = await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
+
+  await expect(handle.executeUpdate(syncSetIntervalUpdate, { args: [{ intervalSeconds: 0 }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  await expect(handle.executeUpdate(syncSetIntervalUpdate, { args: [{ intervalSeconds: 1.5 }] })).rejects.toThrow(WorkflowUpdateFailedError);
+  expect((await handle.query(syncStatusQuery)).intervalSeconds).toBe(3_600);
+
+  const updated = await handle.executeUpdate(syncSetIntervalUpdate, { args: [{ intervalSeconds: 120 }] });
+  expect(updated.intervalSeconds).toBe(120);
+  expect(Date.parse(updated.nextRunAt!)).toBe(Date.parse(first.lastCycle!.finishedAt) + 120_000);
+
+  const result = await handle.result();
+  expect(result.cycles).toBe(4);
+  const status = await handle.query(syncStatusQuery);
+  // Two runs of two cycles: the second run carried the count, the interval and the schema fingerprint.
+  expect(status).toMatchObject({ run: 2, cycles: 4, intervalSeconds: 120 });
+  const secondRun = await historyOf(handle);
+  expect(secondRun.filter((e) => e.kind === 'timer').map((t) => t.ms)).toEqual(expect.arrayContaining([120_000]));
+  // The carried fingerprint spared the second run a Describe.
+  expect(secondRun.filter((e) => e.name === 'refreshMarketoSchema')).toHaveLength(0);
+  expect(status.lastCycle!.number).toBe(4);
+});
