@@ -147,6 +147,23 @@ export class Subscription {
     return field;
   }
 
+  /**
+   * Adds a custom string lead field whose name skips the identifier check: quotes, SQL, unicode,
+   * hundreds of characters. Real Marketo never shows such names; the reliability suite uses them
+   * to prove that SQL built from describe results stays safe.
+   */
+  addHostileLeadField(name: string): FieldDef {
+    if (name.length === 0) throw new Error('a hostile field name must not be empty');
+    if (this.leadFieldList.some((f) => f.name === name)) throw new Error(`lead field '${name}' already exists`);
+    const id = Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1;
+    const field: FieldDef = {
+      name, displayName: `Hostile field ${id}`, dataType: 'string', length: 255, updateable: true,
+      crmManaged: false, hidden: false, searchable: false, custom: true, id,
+    };
+    this.leadFieldList = [...this.leadFieldList, field];
+    return field;
+  }
+
   /** Every lead field, hidden ones included (field schema API). */
   allLeadFields(): FieldDef[] {
     return [...this.leadFieldList];

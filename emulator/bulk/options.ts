@@ -45,6 +45,10 @@ export const BulkOptions = z
         failImports: z.number().int().nonnegative().default(0),
         /** The next N enqueue calls are answered 1029 "Too many jobs in queue". */
         queueFull: z.number().int().nonnegative().default(0),
+        /** The next N file downloads change one letter half way through: the sha256 no longer matches. */
+        corruptDownloads: z.number().int().nonnegative().default(0),
+        /** The next N export files get one short row (2 columns) after their first data row. */
+        malformedRows: z.number().int().nonnegative().default(0),
       })
       .strict()
       .prefault({}),

@@ -70,6 +70,36 @@ class BreakingBody extends PassThrough {
   }
 }
 
+/**
+ * The "checksum mismatch" fault: from byte `at` of the body on, the first ASCII letter is swapped
+ * for another letter, so the CSV still parses but the file's sha256 differs from its fileChecksum.
+ */
+class CorruptingBody extends PassThrough {
+  private seen = 0;
+  private done = false;
+
+  constructor(private readonly at: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: (err?: Error | null, data?: Buffer) => void): void {
+    const startInChunk = Math.max(0, this.at - this.seen);
+    this.seen += chunk.length;
+    if (this.done || startInChunk >= chunk.length) return callback(null, chunk);
+    const out = Buffer.from(chunk);
+    for (let i = startInChunk; i < out.length; i++) {
+      const c = out[i]!;
+      const lower = c | 0x20;
+      if (lower >= 0x61 && lower <= 0x7a) {
+        out[i] = lower === 0x7a ? c - 1 : c + 1; // the next letter of the same case ('z' takes 'y')
+        this.done = true;
+        break;
+      }
+    }
+    callback(null, out);
+  }
+}
+
 type ByteRange = { start: number; end: number } | 'unsatisfiable' | undefined;
 
 function parseRange(header: string | undefined, size: number): ByteRange {
@@ -100,6 +130,10 @@ function fileReply(service: BulkService, ctx: RequestContext, path: string, size
   if (size === 0) return { raw: true, status: 200, headers, body: '' };
   let body: NodeJS.ReadableStream = createReadStream(path, { start, end });
   const faults = service.faults;
+  if (faults.corruptDownloads > 0) {
+    faults.corruptDownloads -= 1;
+    body = body.pipe(new CorruptingBody(Math.floor((start + end) / 2) - start));
+  }
   if (faults.breakDownloadAfterBytes !== undefined && faults.breakDownloads > 0) {
     faults.breakDownloads -= 1;
     const breaking = new BreakingBody(faults.breakDownloadAfterBytes);

@@ -5,6 +5,7 @@ import type { Subscription } from '../subscription.js';
 import { writeExportFile } from './export-file.js';
 import { ExportJobs } from './export-jobs.js';
 import type { ExportSpec } from './export-sources.js';
+import type { Cell, ExportSource } from './export-file.js';
 import { ImportJobs } from './import-jobs.js';
 import { runImport, type ImportSpec } from './import-processor.js';
 import { BulkOptions, type ResolvedBulkOptions } from './options.js';
@@ -22,7 +23,7 @@ export class BulkService {
   readonly imports: ImportJobs<ImportSpec>;
   readonly dir: string;
   /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
-  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number };
+  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number };
   private fileSeq = 0;
 
   constructor(
@@ -34,7 +35,13 @@ export class BulkService {
     trackDir(this.dir);
     const o = this.options;
     const now = () => subscription.clock.now();
-    this.faults = { breakDownloadAfterBytes: o.faults.breakDownloadAfterBytes, breakDownloads: o.faults.breakDownloads, queueFull: o.faults.queueFull };
+    this.faults = {
+      breakDownloadAfterBytes: o.faults.breakDownloadAfterBytes,
+      breakDownloads: o.faults.breakDownloads,
+      queueFull: o.faults.queueFull,
+      corruptDownloads: o.faults.corruptDownloads,
+      malformedRows: o.faults.malformedRows,
+    };
     this.exports = new ExportJobs<ExportSpec>({
       now,
       limits: {
@@ -45,7 +52,7 @@ export class BulkService {
       },
       discardFile: discard,
       processor: (job, signal) =>
-        writeExportFile(job.spec.source(), {
+        writeExportFile(this.withMalformedRow(job.spec.source()), {
           path: this.newPath(`export-${job.exportId}`),
           format: job.format,
           rate: { rowsPerSecond: o.export.rowsPerSecond, bytesPerSecond: o.export.bytesPerSecond },
@@ -71,6 +78,13 @@ export class BulkService {
       },
     });
     this.imports.failNext = o.faults.failImports;
+  }
+
+  /** The "malformed rows" fault: a short row after the first data row of the next N files. */
+  private withMalformedRow(source: ExportSource): ExportSource {
+    if (this.faults.malformedRows <= 0) return source;
+    this.faults.malformedRows -= 1;
+    return { header: source.header, rows: insertAfterFirst(source.rows, ['malformed', 'row']) };
   }
 
   newPath(stem: string): string {
@@ -107,6 +121,15 @@ function trackDir(dir: string): void {
 
 function discard(path: string): void {
   unlink(path, () => undefined);
+}
+
+function* insertAfterFirst(rows: Iterable<Cell[]>, extra: Cell[]): Iterable<Cell[]> {
+  let first = true;
+  for (const row of rows) {
+    yield row;
+    if (first) yield extra;
+    first = false;
+  }
 }
 
 const services = new WeakMap<Subscription, BulkService>();

@@ -3,6 +3,7 @@ import { FieldDef } from '../model/fields.js';
 import { CustomObjectTypeInput } from '../model/object-types.js';
 import type { AdminRoute, Runtime } from '../http/server.js';
 import { FaultRule } from '../faults.js';
+import { bulkService } from '../bulk/service.js';
 import { seedSubscription, SeedOptions } from '../seed.js';
 import { NewLeadFieldInput } from '../subscription.js';
 
@@ -21,6 +22,19 @@ const ProgramBody = z.object({ name: z.string().min(1), type: z.enum(['Default',
 const ListMembersBody = z.object({ listId: z.number().int(), leadIds: z.array(z.number().int()).min(1) });
 const ProgramStatusBody = z.object({ programId: z.number().int(), leadId: z.number().int(), status: z.string() });
 const FaultSeedBody = z.object({ seed: z.number().int() });
+const HostileFieldsBody = z.object({ names: z.array(z.string().min(1)).min(1) });
+const BulkFaultsBody = z
+  .object({
+    breakDownloadAfterBytes: z.number().int().nonnegative(),
+    breakDownloads: z.number().int().nonnegative(),
+    queueFull: z.number().int().nonnegative(),
+    corruptDownloads: z.number().int().nonnegative(),
+    malformedRows: z.number().int().nonnegative(),
+    failExports: z.number().int().nonnegative(),
+    failImports: z.number().int().nonnegative(),
+  })
+  .partial()
+  .strict();
 const ActivityTypeBody = z.object({
   apiName: z.string(), name: z.string(), description: z.string().optional(),
   primaryAttribute: z.object({ apiName: z.string(), name: z.string(), dataType: z.string().optional() }),
@@ -49,6 +63,10 @@ export const adminRoutes: AdminRoute[] = [
       return { ok: true };
     },
   },
+  {
+    method: 'POST', path: '/_emulator/schema/fields/hostile',
+    handler: (rt, body) => ({ fields: HostileFieldsBody.parse(body).names.map((n) => rt.subscription.addHostileLeadField(n)) }),
+  },
   { method: 'POST', path: '/_emulator/schema/customobjects', handler: (rt, body) => rt.subscription.addCustomObjectType(CustomObjectTypeInput.parse(body)) },
   { method: 'POST', path: '/_emulator/schema/activitytypes', handler: (rt, body) => rt.subscription.addCustomActivityType(ActivityTypeBody.parse(body)) },
 
@@ -57,6 +75,19 @@ export const adminRoutes: AdminRoute[] = [
   { method: 'DELETE', path: '/_emulator/faults', handler: (rt) => { rt.faults.clear(); return { ok: true }; } },
   { method: 'DELETE', path: '/_emulator/faults/:id', handler: (rt, _b, q) => ({ removed: rt.faults.remove(q.get(':id') ?? '') }) },
   { method: 'POST', path: '/_emulator/faults/seed', handler: (rt, body) => { rt.faults.reseed(FaultSeedBody.parse(body).seed); return { ok: true }; } },
+
+  { method: 'GET', path: '/_emulator/bulk/faults', handler: (rt) => bulkFaults(rt) },
+  {
+    method: 'POST', path: '/_emulator/bulk/faults',
+    handler: (rt, body) => {
+      const { failExports, failImports, ...switches } = BulkFaultsBody.parse(body);
+      const service = bulkService(rt.subscription);
+      Object.assign(service.faults, switches);
+      if (failExports !== undefined) service.exports.failNext = failExports;
+      if (failImports !== undefined) service.imports.failNext = failImports;
+      return bulkFaults(rt);
+    },
+  },
 
   { method: 'GET', path: '/_emulator/clock', handler: (rt) => ({ now: new Date(rt.clock.now()).toISOString() }) },
   {
@@ -81,6 +112,11 @@ export const adminRoutes: AdminRoute[] = [
   { method: 'POST', path: '/_emulator/user/programs', handler: (rt, body) => { const p = rt.subscription.createProgram(ProgramBody.parse(body)); return { id: p.id, name: p.name, statuses: p.statuses }; } },
   { method: 'POST', path: '/_emulator/user/programs/status', handler: (rt, body) => { const b = ProgramStatusBody.parse(body); return { status: rt.subscription.setProgramStatus(b.programId, b.leadId, b.status) }; } },
 ];
+
+function bulkFaults(rt: Runtime): Record<string, unknown> {
+  const service = bulkService(rt.subscription);
+  return { ...service.faults, failExports: service.exports.failNext, failImports: service.imports.failNext };
+}
 
 function summary(rt: Runtime): Record<string, unknown> {
   const s = rt.subscription;
