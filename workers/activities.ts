@@ -5,6 +5,7 @@ import { createSchemaActivities } from '../activities/schema.js';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createOnDemandActivities } from '../activities/on-demand.js';
 import { createPushActivities } from '../activities/push.js';
+import { createPullActivities } from '../activities/pull.js';
 import { createCycleActivities } from '../activities/cycle.js';
 
 /** What the activities of one worker process share: one Marketo client (one limiter), one state store, one CRM connector. */
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBootstrapActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
     ...createOnDemandActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
     ...createPushActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
+    ...createPullActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm }),
   };
   // The sync loop runs the seed's steps this worker registers (see activities/cycle.ts).
   return { ...activities, ...createCycleActivities({ marketo: deps.marketo, store: deps.store, crm: deps.crm, registeredActivities: () => Object.keys(activities) }) };

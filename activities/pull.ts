@@ -1,0 +1,38 @@
+import type { CrmConnector } from '../src/crm/connector.js';
+import type { MarketoClient } from '../src/marketo/index.js';
+import type { StateStore } from '../src/store/state-store.js';
+import * as pull from '../src/sync/pull/index.js';
+import { marketoCall } from './failures.js';
+
+export interface PullActivityDeps {
+  marketo: MarketoClient;
+  store: StateStore;
+  crm: CrmConnector;
+  /** Policies, activity queues, REST/bulk threshold (see docs/sync-pull.md); defaults otherwise. */
+  pullOptions?: pull.PullOptionsInput;
+  /** Marketo's present; tests move it to cross the activity retention periods. */
+  now?: () => Date;
+}
+
+export type PullStepSummary = pull.PullStepSummary;
+
+/**
+ * The Marketo → CRM steps of a sync cycle, one activity each, called between push steps 3 and 8
+ * in the seed's order: pullLeadsAndCompanies (4), pullMergesAndDeletes (5), pullActivities (6),
+ * deleteLeadsInCrm (7). Each takes no input and returns counts only; `hasMore` asks the workflow
+ * to call the same step again. Marketo failures of a whole call become Temporal failures
+ * (failures.ts) before the step's watermark moved, so a retry reads the same activities again.
+ */
+export function createPullActivities(deps: PullActivityDeps) {
+  const options = pull.parsePullOptions(deps.pullOptions ?? {});
+  const d: pull.PullDeps = { marketo: deps.marketo, store: deps.store, crm: deps.crm, options, ...(deps.now ? { now: deps.now } : {}) };
+  const step = (run: (deps: pull.PullDeps) => Promise<pull.PullStepSummary>) => () => marketoCall(() => run(d));
+  return {
+    pullLeadsAndCompanies: step(pull.pullLeadsAndCompanies),
+    pullMergesAndDeletes: step(pull.pullMergesAndDeletes),
+    pullActivities: step(pull.pullActivities),
+    deleteLeadsInCrm: step(pull.deleteLeadsInCrm),
+  };
+}
+
+export type PullActivities = ReturnType<typeof createPullActivities>;

@@ -1,0 +1,32 @@
+import { BulkExtractApi } from '../../marketo/bulk/extract.js';
+import type { RecordRow } from '../../marketo/bulk/rows.js';
+import { formatMarketoDateTime } from '../../marketo/dates.js';
+import { planWindows } from '../../marketo/bulk/windows.js';
+import type { MarketoClient } from '../../marketo/index.js';
+
+/**
+ * Leads whose fields changed in [startAt, endAt], by Bulk Lead Extract on `updatedAt` (one job
+ * per ≤31-day window, both ends inclusive). Returns the rows and the calls made: per window one
+ * create, one enqueue, the status polls and one file download (plus reconnects).
+ */
+export async function extractUpdatedLeads(
+  marketo: MarketoClient,
+  fields: readonly string[],
+  range: { startAt: Date; endAt: Date },
+  options: { pollIntervalMs: number },
+): Promise<{ rows: RecordRow[]; calls: number; jobs: number }> {
+  const api = new BulkExtractApi(marketo);
+  const rows: RecordRow[] = [];
+  let calls = 0;
+  const windows = planWindows({ startAt: formatMarketoDateTime(range.startAt), endAt: formatMarketoDateTime(range.endAt) });
+  for (const window of windows) {
+    const summary = await api.run(
+      { kind: 'leads' },
+      { format: 'CSV', fields: [...fields], filter: { updatedAt: window } },
+      { pollIntervalMs: options.pollIntervalMs, queueFullRetryMs: options.pollIntervalMs, onStatus: () => void calls++ },
+      (row) => void rows.push(row),
+    );
+    calls += 3 + summary.reconnects;
+  }
+  return { rows, calls, jobs: windows.length };
+}

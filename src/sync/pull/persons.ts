@@ -1,0 +1,100 @@
+import { writePersons } from '../../../activities/person-writer.js';
+import { CrmError, type CrmConnector, type CrmRecord } from '../../crm/connector.js';
+import { routeLead, type MarketoRecord } from '../../mapping/apply.js';
+import type { RecordFailure } from '../../store/error-ledger.js';
+import type { StateStore } from '../../store/state-store.js';
+import type { PullContext } from './context.js';
+
+export interface PersonPullDeps {
+  crm: Pick<CrmConnector, 'upsert' | 'getRecords' | 'convertLead'>;
+  store: Pick<StateStore, 'errors' | 'idMap'>;
+}
+
+export interface PersonPullResult {
+  written: number;
+  unchanged: number;
+  failed: number;
+  converted: number;
+  /** CRM person of each Marketo lead written or found unchanged. */
+  persons: Map<string, { type: 'lead' | 'contact'; crmId: string }>;
+}
+
+function text(v: unknown): string | null {
+  return v === null || v === undefined || v === '' || v === 'null' ? null : String(v);
+}
+
+/**
+ * Writes Marketo leads to the CRM through the shared person writer (`writePersons`, keyed on the
+ * Marketo lead id column). Before that:
+ * - CRM records the id map links to a lead but whose Marketo id column is empty (the push links
+ *   records it created without writing the column) get the column, so the writer finds them
+ *   instead of creating a second record;
+ * - a lead the id map links to a CRM lead that Marketo now routes to a contact (it gained a
+ *   company) is converted in the CRM first (seed, Lead Conversion), under the company's account.
+ * After it, contacts are linked to the account of their externalCompanyId.
+ */
+export async function writePulledPersons(deps: PersonPullDeps, context: PullContext, leads: readonly MarketoRecord[], accounts: ReadonlyMap<string, string>, operation: string): Promise<PersonPullResult> {
+  const failures: RecordFailure[] = [];
+  const links = await deps.store.idMap.byMarketoIds('lead', leads.map((l) => String(l.id)));
+  const keyField = context.config.leadKey.crmMarketoIdField;
+  const backfill: Record<'lead' | 'contact', { crmId: string; marketoId: string }[]> = { lead: [], contact: [] };
+  const conversions: { marketoId: string; leadId: string; accountId?: string }[] = [];
+  for (const lead of leads) {
+    const marketoId = String(lead.id);
+    const link = links.get(marketoId);
+    if (!link || (link.crmType !== 'lead' && link.crmType !== 'contact')) continue;
+    const type = routeLead(context.config, lead);
+    if (link.crmType === type) backfill[type].push({ crmId: link.crmId, marketoId });
+    else if (link.crmType === 'lead' && type === 'contact') {
+      const accountId = accounts.get(text(lead.externalCompanyId) ?? '');
+      conversions.push({ marketoId, leadId: link.crmId, ...(accountId ? { accountId } : {}) });
+    }
+  }
+
+  for (const type of ['lead', 'contact'] as const) {
+    if (backfill[type].length === 0) continue;
+    const current = new Map((await deps.crm.getRecords(type, backfill[type].map((b) => b.crmId))).map((r) => [String(r.id), r]));
+    const missing = backfill[type].filter((b) => current.has(b.crmId) && text(current.get(b.crmId)![keyField]) !== b.marketoId);
+    if (missing.length === 0) continue;
+    const results = await deps.crm.upsert(type, missing.map((b) => ({ id: b.crmId, [keyField]: Number(b.marketoId) })), { keyField: 'id', updateOnly: true });
+    for (const r of results) {
+      if (r.status === 'failed') failures.push({ entity: type, recordKey: missing[r.index]!.marketoId, operation, source: 'crm', code: r.code, reason: r.reason });
+    }
+  }
+
+  let converted = 0;
+  for (const c of conversions) {
+    try {
+      await deps.crm.convertLead({ leadId: c.leadId, ...(c.accountId ? { accountId: c.accountId } : {}) });
+      converted++;
+    } catch (err) {
+      // Already converted (the push's own conversion coming back) is what we wanted.
+      if (err instanceof CrmError && err.code === 'ALREADY_CONVERTED') continue;
+      if (!(err instanceof CrmError)) throw err;
+      failures.push({ entity: 'lead', recordKey: c.marketoId, operation, source: 'crm', code: err.code, reason: `conversion: ${err.message}` });
+    }
+  }
+
+  const outcome = await writePersons(deps, context.person, leads, { operation, skipUnchanged: true });
+  const persons = new Map<string, { type: 'lead' | 'contact'; crmId: string }>();
+  for (const r of outcome.results) if (r.crmId !== undefined) persons.set(r.marketoId, { type: r.type, crmId: r.crmId });
+
+  // The person mapping leaves references out: a contact's account follows its externalCompanyId here.
+  const wantAccount = new Map<string, string>();
+  for (const lead of leads) {
+    const p = persons.get(String(lead.id));
+    const accountId = accounts.get(text(lead.externalCompanyId) ?? '');
+    if (p?.type === 'contact' && accountId) wantAccount.set(p.crmId, accountId);
+  }
+  if (wantAccount.size > 0) {
+    const current = await deps.crm.getRecords('contact', [...wantAccount.keys()]);
+    const change: CrmRecord[] = current.filter((r) => text(r.account_id) !== wantAccount.get(String(r.id))).map((r) => ({ id: String(r.id), account_id: wantAccount.get(String(r.id))! }));
+    if (change.length > 0) {
+      for (const r of await deps.crm.upsert('contact', change, { keyField: 'id', updateOnly: true })) {
+        if (r.status === 'failed') failures.push({ entity: 'contact', recordKey: String(change[r.index]!.id), operation, source: 'crm', code: r.code, reason: `account link: ${r.reason}` });
+      }
+    }
+  }
+  await deps.store.errors.record(failures);
+  return { written: outcome.written, unchanged: outcome.unchanged, failed: outcome.failed + failures.length, converted, persons };
+}

@@ -1,0 +1,360 @@
+import type { CrmConnector, CrmRecord } from '../../crm/connector.js';
+import { activityRecord, ActivityRecordError } from '../../marketing/activity-record.js';
+import type { MarketoRecord } from '../../mapping/apply.js';
+import type { Activity, ActivityType, MarketoClient } from '../../marketo/index.js';
+import { buildPersonMapping } from '../../reconcile/person-mapping.js';
+import type { RecordFailure } from '../../store/error-ledger.js';
+import type { StateStore } from '../../store/state-store.js';
+import type { StepSummary } from '../push/steps.js';
+import { extractUpdatedLeads } from './bulk-leads.js';
+import { CHANGE_DATA_VALUE, classifyChanges, MERGE_LEADS, NEW_LEAD, type ChangeSet, type Conflict } from './changes.js';
+import { pullCompanies } from './companies.js';
+import { loadPullContext, type PullContext } from './context.js';
+import { applyDeletes, applyMerges } from './deletes.js';
+import type { PullOptions } from './options.js';
+import { loadPending, savePending } from './pending.js';
+import { writePulledPersons } from './persons.js';
+import { activityQueueStream, DELETES_STREAM, LEADS_STREAM, loadPosition, readStream, savePosition, secondOf, type StreamPosition } from './position.js';
+import { idSetDeletes } from './reconcile-ids.js';
+
+export interface PullDeps {
+  marketo: MarketoClient;
+  store: StateStore;
+  crm: CrmConnector;
+  options: PullOptions;
+  /** Marketo's present (tests move it); decides whether the activity log can still be trusted. */
+  now?: () => Date;
+}
+
+/** Counts only (it lands in workflow history), never record values. */
+export interface PullStepSummary extends StepSummary {
+  /** Fields both sides changed since the last cycle, settled by the conflict rule (ledgered, operation `pull-conflict`). */
+  conflicts?: number;
+  /** Changes the sync wrote itself, seen coming back and left out. */
+  echoes?: number;
+  /** CRM leads converted to contacts because Marketo linked them to a company. */
+  converted?: number;
+  /**
+   * Set when the last pull is older than Marketo keeps the activities this step reads: the step
+   * did not trust the activity log and caught up another way (bulk extract or id-set check).
+   */
+  retention?: 'changes-pruned' | 'deletes-pruned';
+}
+
+export const PULL_OPERATION = 'pull';
+export const PULL_DELETE_OPERATION = 'pull-delete';
+export const PULL_ACTIVITY_OPERATION = 'pull-activity';
+export const CONFLICT_OPERATION = 'pull-conflict';
+
+const DAY = 86_400_000;
+const LEAD_ACTIVITY_TYPES = [NEW_LEAD, CHANGE_DATA_VALUE, MERGE_LEADS];
+
+function nowOf(deps: PullDeps): Date {
+  return deps.now ? deps.now() : new Date();
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function text(v: unknown): string | null {
+  return v === null || v === undefined || v === '' || v === 'null' ? null : String(v);
+}
+
+/** Streams that start where the lead stream started the first time they are read (the bootstrap only records `marketo:leads`). */
+async function seedStreams(deps: PullDeps, start: StreamPosition): Promise<void> {
+  for (const stream of [DELETES_STREAM, ...deps.options.activityQueues.map((q) => activityQueueStream(q.name))]) {
+    if (!(await deps.store.watermarks.get(stream))) await deps.store.watermarks.set(stream, { watermark: start.at, cursor: null });
+  }
+}
+
+async function readLeadsById(deps: PullDeps, context: PullContext, ids: readonly number[]): Promise<{ leads: MarketoRecord[]; calls: number }> {
+  const leads: MarketoRecord[] = [];
+  let calls = 0;
+  for (const batch of chunks(ids, deps.options.batchSize)) {
+    calls++;
+    const page = await deps.marketo.leads.getByFilter({ filterType: 'id', filterValues: batch, fields: context.person.exportFields, batchSize: deps.options.batchSize });
+    leads.push(...(page.items as MarketoRecord[]));
+  }
+  return { leads, calls };
+}
+
+/**
+ * Settles fields both sides changed since the last cycle. The push (step 3) ran first, so each
+ * conflict shows in the window as a change by a Marketo user or program and an API change by the
+ * sync. The winner's value goes to the CRM (CRM wins: the field is left out of the pulled record)
+ * and, when the loser wrote last in Marketo, back to Marketo (one updateOnly call per 300 leads).
+ */
+async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], conflicts: readonly Conflict[]): Promise<number> {
+  if (conflicts.length === 0) return 0;
+  const rule = deps.options.conflictRule;
+  const byId = new Map(leads.map((l) => [Number(l.id), l]));
+  const writeBack = new Map<number, MarketoRecord>();
+  for (const c of conflicts) {
+    const lead = byId.get(c.leadId);
+    if (lead) {
+      if (rule === 'crm') delete lead[c.field];
+      else lead[c.field] = c.marketoValue as MarketoRecord[string];
+    }
+    if (c.lastBy !== rule) {
+      const rec = writeBack.get(c.leadId) ?? { id: c.leadId };
+      rec[c.field] = (rule === 'crm' ? c.crmValue : c.marketoValue) as MarketoRecord[string];
+      writeBack.set(c.leadId, rec);
+    }
+  }
+  let calls = 0;
+  const failures: RecordFailure[] = [];
+  for (const batch of chunks([...writeBack.values()], deps.options.batchSize)) {
+    calls++;
+    const outcomes = await deps.marketo.leads.sync({ action: 'updateOnly', lookupField: 'id', input: batch });
+    outcomes.forEach((o, i) => {
+      if (o.status === 'skipped') failures.push({ entity: 'lead', recordKey: String(batch[i]!.id), operation: CONFLICT_OPERATION, source: 'marketo', code: o.reasons[0]?.code ?? 'SKIPPED', reason: 'writing the winning value back to Marketo was refused' });
+    });
+  }
+  // Each conflict is recorded, then marked settled: the rule decided it, nobody has to act.
+  const recorded: RecordFailure[] = conflicts.map((c) => ({
+    entity: 'lead', recordKey: `${c.leadId}/${c.field}`, operation: CONFLICT_OPERATION, source: 'marketo', code: rule === 'crm' ? 'CONFLICT_CRM_WINS' : 'CONFLICT_MARKETO_WINS',
+    reason: `field '${c.field}' changed in the CRM and in Marketo since the last cycle; ${rule === 'crm' ? "the CRM's" : "Marketo's"} value was kept on both sides`,
+  }));
+  await deps.store.errors.record(recorded);
+  await deps.store.errors.resolve('lead', CONFLICT_OPERATION, recorded.map((r) => r.recordKey));
+  await deps.store.errors.record(failures);
+  return calls;
+}
+
+/** Companies of the pulled leads, then the leads; returns counts. */
+async function writeLeadsAndCompanies(deps: PullDeps, context: PullContext, leads: MarketoRecord[], csv: boolean) {
+  const externalIds = [...new Set(leads.map((l) => text(l.externalCompanyId)).filter((x): x is string => x !== null))];
+  const companies = await pullCompanies(deps, context, externalIds, { batchSize: deps.options.batchSize, operation: PULL_OPERATION });
+  await deps.store.errors.record(companies.failures);
+  const personContext = csv ? { ...context, person: buildPersonMapping(context.config, context.schemas, context.describe, { csv: true }) } : context;
+  const persons = await writePulledPersons(deps, personContext, leads, companies.accounts, PULL_OPERATION);
+  return { companies, persons };
+}
+
+/**
+ * Seed step 4: leads (and their companies) changed in Marketo since the `marketo:leads`
+ * watermark. New Lead, Change Data Value and Merge Leads activities say which leads changed (and
+ * which merged: kept for step 5); the leads are then read by id, 300 a call, or by a Bulk Lead
+ * Extract on updatedAt when there are many, and written through the shared person writer. The
+ * watermark moves only after the CRM writes.
+ */
+export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSummary> {
+  const { context, describeCalls } = await loadPullContext(deps);
+  const start = await loadPosition(deps.store, LEADS_STREAM);
+  await seedStreams(deps, start);
+  const now = nowOf(deps);
+  if (now.getTime() - start.at.getTime() > deps.options.retention.changeDays * DAY) return catchUpLeads(deps, context, start, now, describeCalls);
+
+  const window = await readStream(
+    start,
+    (since) => deps.marketo.activities.pagingToken(since),
+    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: LEAD_ACTIVITY_TYPES, batchSize: 300 }),
+    deps.options.maxActivitiesPerRun,
+  );
+  let calls = describeCalls + window.calls;
+  const linkedIds = await deps.store.idMap.byMarketoIds('lead', [...new Set(window.items.map((a) => String(a.leadId)))]);
+  const changes = classifyChanges(context, window.items, new Set([...linkedIds.keys()].map(Number)), deps.options.echoSources);
+  const pending = await loadPending(deps.store);
+  const mergedAway = new Set([...pending.merges, ...changes.merges].flatMap((m) => m.losers.map(Number)));
+  const ids = changes.leadIds.filter((id) => !mergedAway.has(id));
+
+  let leads: MarketoRecord[] = [];
+  let mode: PullStepSummary['mode'] = 'none';
+  if (ids.length >= deps.options.bulkThreshold) {
+    mode = 'bulk';
+    const wanted = new Set(ids.map(String));
+    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: new Date(window.position.at.getTime() + 1000) }, { pollIntervalMs: deps.options.bulkPollIntervalMs });
+    calls += extract.calls;
+    leads = extract.rows.filter((r) => wanted.has(String(r.id))) as MarketoRecord[];
+  } else if (ids.length > 0) {
+    mode = 'rest';
+    const read = await readLeadsById(deps, context, ids);
+    calls += read.calls;
+    leads = read.leads;
+  }
+  calls += await settleConflicts(deps, leads, changes.conflicts);
+  const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, mode === 'bulk');
+  calls += companies.calls;
+
+  if (changes.merges.length > 0) {
+    const seen = new Set(pending.merges.map((m) => `${m.winner}:${m.losers.join(',')}`));
+    for (const m of changes.merges) if (!seen.has(`${m.winner}:${m.losers.join(',')}`)) pending.merges.push(m);
+    await savePending(deps.store, pending);
+  }
+  await savePosition(deps.store, LEADS_STREAM, window.position);
+  return summary('pullLeadsAndCompanies', window.items.length, persons.written + companies.written, persons.failed + companies.failures.length, calls, window.hasMore, mode, changes, persons.converted);
+}
+
+function summary(step: string, read: number, written: number, skipped: number, calls: number, hasMore: boolean, mode: PullStepSummary['mode'], changes?: ChangeSet, converted = 0): PullStepSummary {
+  const out: PullStepSummary = { step, read, written, skipped, calls, hasMore };
+  if (mode) out.mode = mode;
+  if (changes) {
+    out.conflicts = changes.conflicts.length;
+    out.echoes = changes.echoes;
+  }
+  if (converted) out.converted = converted;
+  return out;
+}
+
+/**
+ * The loop was stopped longer than Marketo keeps Change Data Value activities: the log cannot say
+ * everything that changed. Every lead updated since the watermark is read by bulk extract
+ * instead (writes of unchanged records are skipped by the person writer), merges still come
+ * from Merge Leads activities (not pruned), and the stream restarts at the extract's end.
+ */
+async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamPosition, now: Date, describeCalls: number): Promise<PullStepSummary> {
+  const end = secondOf(now);
+  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, { pollIntervalMs: deps.options.bulkPollIntervalMs });
+  const merges = await readStream(
+    { at: start.at, ids: start.ids },
+    (since) => deps.marketo.activities.pagingToken(since),
+    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [MERGE_LEADS], batchSize: 300 }),
+    Number.MAX_SAFE_INTEGER,
+  );
+  const changes = classifyChanges(context, merges.items, new Set(), []);
+  const mergedAway = new Set(changes.merges.flatMap((m) => m.losers));
+  const leads = extract.rows.filter((r) => !mergedAway.has(String(r.id))) as MarketoRecord[];
+  const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, true);
+  if (changes.merges.length > 0) {
+    const pending = await loadPending(deps.store);
+    pending.merges.push(...changes.merges);
+    await savePending(deps.store, pending);
+  }
+  await savePosition(deps.store, LEADS_STREAM, { at: end, ids: [] });
+  const out = summary('pullLeadsAndCompanies', extract.rows.length, persons.written + companies.written, persons.failed + companies.failures.length, describeCalls + extract.calls + merges.calls + companies.calls, false, 'bulk');
+  return { ...out, retention: 'changes-pruned', converted: persons.converted };
+}
+
+/**
+ * Seed step 5: the merges step 4 found are applied (the merge map learns losing → winning ids;
+ * the CRM merges or flags the records), then Get Deleted Leads since the deletes watermark
+ * records the leads Marketo deleted for step 7. When the last read is older than Marketo keeps
+ * Delete Lead activities, an id-set check (every linked Marketo id asked for by id) finds them.
+ */
+export async function pullMergesAndDeletes(deps: PullDeps): Promise<PullStepSummary> {
+  const pending = await loadPending(deps.store);
+  const merged = await applyMerges(deps, pending.merges, PULL_DELETE_OPERATION);
+  pending.merges = [];
+  await savePending(deps.store, pending);
+
+  const start = await loadPosition(deps.store, DELETES_STREAM, [LEADS_STREAM]);
+  const now = nowOf(deps);
+  const stale = now.getTime() - start.at.getTime() > deps.options.retention.deleteDays * DAY;
+  const window = await readStream(
+    start,
+    (since) => deps.marketo.activities.pagingToken(since),
+    (token) => deps.marketo.activities.deletedLeads({ nextPageToken: token, batchSize: 300 }),
+    deps.options.maxActivitiesPerRun,
+  );
+  let calls = merged.calls + window.calls;
+  const deleted = new Set(window.items.map((a: Activity) => String(a.leadId)));
+  if (stale) {
+    const check = await idSetDeletes(deps, deps.options.batchSize);
+    calls += check.calls;
+    for (const id of check.missing) deleted.add(id);
+  }
+  pending.deletes.push(...deleted);
+  await savePending(deps.store, pending);
+  await savePosition(deps.store, DELETES_STREAM, stale ? { at: secondOf(now), ids: [], ...(window.position.token ? { token: window.position.token } : {}) } : window.position);
+  const out = summary('pullMergesAndDeletes', merged.read + window.items.length, merged.written, merged.failed, calls, window.hasMore, 'rest');
+  return stale ? { ...out, retention: 'deletes-pruned' } : out;
+}
+
+/** Activity type names (`activities/types.json`), cached in the schema cache like the describes. */
+async function activityTypeNames(deps: PullDeps): Promise<{ names: Map<number, string>; calls: number }> {
+  const cached = await deps.store.schemaCache.get('marketo', 'activityTypes');
+  let types = cached?.describe as ActivityType[] | undefined;
+  let calls = 0;
+  if (!Array.isArray(types)) {
+    calls++;
+    types = JSON.parse(JSON.stringify(await deps.marketo.activities.types())) as ActivityType[];
+    await deps.store.schemaCache.put('marketo', 'activityTypes', types);
+  }
+  return { names: new Map(types.map((t) => [t.id, t.name])), calls };
+}
+
+/**
+ * Seed step 6: activities of the admin-selected types (`activityQueues`), one watermark per
+ * queue, into the CRM `activity` entity keyed on marketoGUID (a re-read activity overwrites
+ * itself). Activities of merged-away leads are linked to the winner's CRM person.
+ */
+export async function pullActivities(deps: PullDeps): Promise<PullStepSummary> {
+  let read = 0;
+  let written = 0;
+  let skipped = 0;
+  let calls = 0;
+  let hasMore = false;
+  let types: Map<number, string> | undefined;
+  for (const queue of deps.options.activityQueues) {
+    const stream = activityQueueStream(queue.name);
+    const start = await loadPosition(deps.store, stream, [LEADS_STREAM]);
+    const window = await readStream(
+      start,
+      (since) => deps.marketo.activities.pagingToken(since),
+      (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: queue.typeIds, batchSize: 300 }),
+      deps.options.maxActivitiesPerRun,
+    );
+    calls += window.calls;
+    read += window.items.length;
+    hasMore ||= window.hasMore;
+    if (window.items.length > 0) {
+      if (!types) {
+        const t = await activityTypeNames(deps);
+        types = t.names;
+        calls += t.calls;
+      }
+      const r = await writeActivities(deps, window.items, types);
+      written += r.written;
+      skipped += r.failed;
+    }
+    await savePosition(deps.store, stream, window.position);
+  }
+  return summary('pullActivities', read, written, skipped, calls, hasMore, deps.options.activityQueues.length ? 'rest' : 'none');
+}
+
+async function writeActivities(deps: PullDeps, activities: readonly Activity[], types: ReadonlyMap<number, string>): Promise<{ written: number; failed: number }> {
+  const leadIds = [...new Set(activities.map((a) => String(a.leadId)))];
+  const winners = await deps.store.merges.winners('marketo', leadIds);
+  const links = await deps.store.idMap.byMarketoIds('lead', [...new Set([...leadIds, ...winners.values()])]);
+  const failures: RecordFailure[] = [];
+  const records: CrmRecord[] = [];
+  const guids: string[] = [];
+  for (const a of activities) {
+    const id = String(a.leadId);
+    const link = links.get(winners.get(id) ?? id);
+    try {
+      records.push(activityRecord(a, { typeName: types.get(a.activityTypeId) ?? null, ...(link ? { person: { crmType: link.crmType, crmId: link.crmId } } : {}) }));
+      guids.push(a.marketoGUID);
+    } catch (err) {
+      if (!(err instanceof ActivityRecordError)) throw err;
+      failures.push({ entity: 'activity', recordKey: a.marketoGUID, operation: PULL_ACTIVITY_OPERATION, source: 'marketo', code: 'MAPPING', reason: err.message });
+    }
+  }
+  let written = 0;
+  const ok: string[] = [];
+  if (records.length > 0) {
+    for (const r of await deps.crm.upsert('activity', records, { keyField: 'marketo_guid' })) {
+      if (r.status === 'failed') failures.push({ entity: 'activity', recordKey: guids[r.index]!, operation: PULL_ACTIVITY_OPERATION, source: 'crm', code: r.code, reason: r.reason });
+      else {
+        written++;
+        ok.push(guids[r.index]!);
+      }
+    }
+  }
+  await deps.store.errors.record(failures);
+  if (ok.length > 0) await deps.store.errors.resolve('activity', PULL_ACTIVITY_OPERATION, ok);
+  return { written, failed: failures.length };
+}
+
+/** Seed step 7: the deletes step 5 recorded, applied by the delete policy (honour or flag). */
+export async function deleteLeadsInCrm(deps: PullDeps): Promise<PullStepSummary> {
+  const pending = await loadPending(deps.store);
+  if (pending.deletes.length === 0) return summary('deleteLeadsInCrm', 0, 0, 0, 0, false, 'none');
+  const r = await applyDeletes(deps, pending.deletes, PULL_DELETE_OPERATION);
+  pending.deletes = [];
+  await savePending(deps.store, pending);
+  return summary('deleteLeadsInCrm', r.read, r.written, r.failed, 0, false, 'none');
+}
