@@ -6,8 +6,9 @@ import type { PersonMapping, PersonType } from './person-mapping.js';
 export interface Mismatch {
   marketoId: string;
   type: PersonType;
-  /** Field names only: values may be PII. */
+  /** Field names; values only when asked for (`showValues`): they may be PII. */
   fields: string[];
+  values?: Record<string, { marketo: unknown; crm: unknown }>;
 }
 
 /** Counts are complete; the id lists hold at most `sampleLimit` entries each. */
@@ -51,7 +52,13 @@ export class PersonReconciler {
   constructor(
     private readonly mapping: PersonMapping,
     private readonly sampleLimit = 20,
+    private readonly showValues = false,
   ) {}
+
+  /** Marketo ids of CRM persons no Marketo row has matched yet (look them up before calling them extra). */
+  pendingCrmIds(): string[] {
+    return [...this.crmById.keys()];
+  }
 
   async loadCrm(crm: Pick<CrmConnector, 'readChanges'>): Promise<void> {
     const idField = this.mapping.config.leadKey.crmMarketoIdField;
@@ -90,7 +97,11 @@ export class PersonReconciler {
       return;
     }
     const differing = this.mapping.comparedFields[mapped.type].filter((f) => f in mapped.outcome.record && !sameValue(mapped.outcome.record[f], held.record[f]));
-    if (differing.length > 0) this.note('mismatched', this.mismatched, { marketoId: mapped.marketoId, type: mapped.type, fields: differing });
+    if (differing.length > 0) {
+      const mismatch: Mismatch = { marketoId: mapped.marketoId, type: mapped.type, fields: differing };
+      if (this.showValues) mismatch.values = Object.fromEntries(differing.map((f) => [f, { marketo: mapped.outcome.record[f], crm: held.record[f] }]));
+      this.note('mismatched', this.mismatched, mismatch);
+    }
     else this.matched += 1;
   }
 

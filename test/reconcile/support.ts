@@ -1,0 +1,161 @@
+import { writePersons } from '../../activities/person-writer.js';
+import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import { configureBulk } from '../../emulator/bulk/service.js';
+import type { CrmRecord } from '../../src/crm/connector.js';
+import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
+import { compileToCrm } from '../../src/mapping/apply.js';
+import type { MappingConfig } from '../../src/mapping/mapping-config.js';
+import type { MarketoSchemas } from '../../src/mapping/marketo-schema.js';
+import { suggestMapping } from '../../src/mapping/suggest.js';
+import { MarketoClient, type MarketoObject, type ObjectApi } from '../../src/marketo/index.js';
+import { buildPersonMapping } from '../../src/reconcile/person-mapping.js';
+import { ReconcileContext } from '../../src/reconcile/context.js';
+import { StateStore } from '../../src/store/state-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+
+export interface ReconcileHarness {
+  emulator: RunningEmulator;
+  marketo: MarketoClient;
+  crm: PostgresCrmConnector;
+  store: StateStore;
+  db: TestDatabase;
+  /** Seeded date range: leads were created in it. */
+  since: string;
+  close(): Promise<void>;
+}
+
+const DAY = 86_400_000;
+
+/** A small seeded emulator (two bulk windows of leads) and an empty Postgres CRM. */
+export async function startReconcileHarness(seed: Record<string, number> = {}): Promise<ReconcileHarness> {
+  const now = Date.now();
+  const from = new Date(now - 40 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const to = new Date(now - 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const emulator = await startEmulator({
+    clientId: 'rc-id',
+    clientSecret: 'rc-secret',
+    seed: { leads: 60, companies: 5, salespersons: 3, opportunities: 4, rolesPerOpportunity: 2, customObjects: 6, programs: 2, lists: 2, membershipRate: 0.2, from, to, ...seed },
+  });
+  await configureBulk(emulator.subscription, { export: { rowsPerSecond: 100_000 } });
+  const db = await createTestDatabase('reconcile');
+  const store = await StateStore.open({ connectionString: db.url });
+  const crm = await PostgresCrmConnector.open({ connectionString: db.url });
+  const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'rc-id', clientSecret: 'rc-secret' });
+  return {
+    emulator,
+    marketo,
+    crm,
+    store,
+    db,
+    since: new Date(now - 41 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    close: async () => {
+      await store.close();
+      await crm.close();
+      await db.drop();
+      await emulator.close();
+    },
+  };
+}
+
+/** Test speed for the reconcile's own bulk exports. */
+export const FAST = { maxWindowDays: 31, pollIntervalMs: 50 } as const;
+
+async function all(api: ObjectApi, filterType: string, values: (string | number)[], fields: string[]): Promise<MarketoObject[]> {
+  const out: MarketoObject[] = [];
+  for (let i = 0; i < values.length; i += 300) {
+    for await (const page of api.iterate({ filterType, filterValues: values.slice(i, i + 300), fields })) out.push(...page.items);
+  }
+  return out;
+}
+
+function written(results: { status: string; id?: string; reason?: string }[], what: string): string[] {
+  const failed = results.filter((r) => r.status === 'failed');
+  if (failed.length > 0) throw new Error(`${what}: ${failed.length} failed: ${failed.map((f) => f.reason).join('; ')}`);
+  return results.map((r) => r.id!);
+}
+
+/** References are linked by key below; a null Marketo checkbox lands as false in a NOT NULL column (as the sync writes it). */
+function dropRefs(record: CrmRecord, ...names: string[]): CrmRecord {
+  for (const n of names) delete record[n];
+  for (const b of ['is_closed', 'is_won', 'is_primary']) if (b in record && record[b] === null) record[b] = false;
+  return record;
+}
+
+/**
+ * Copies the emulator's data into the CRM the way the sync does (person writer for leads, the
+ * mapping's Marketo → CRM transforms for the other objects, Marketo keys in the external-key
+ * columns), so a reconciliation afterwards must find zero differences.
+ */
+export async function mirrorIntoCrm(h: ReconcileHarness): Promise<{ config: MappingConfig; schemas: MarketoSchemas }> {
+  const ctx = new ReconcileContext({ marketo: h.marketo, crm: h.crm, store: h.store }, 0, false);
+  const [schemas, describe, config] = await Promise.all([ctx.schemas(), ctx.crmDescribe(), ctx.mapping()]);
+  const sub = h.emulator.subscription;
+  const fieldsOf = (o: 'company' | 'salesPerson' | 'opportunity' | 'opportunityRole') => schemas[o]!.fields.map((f) => f.name);
+
+  const users = await all(h.marketo.salesPersons, 'externalSalesPersonId', [...(sub.objects.get('SalesPerson')?.values() ?? [])].map((r) => String(r.values.externalSalesPersonId)), fieldsOf('salesPerson'));
+  const toUser = compileToCrm(config, 'salesPerson', 'user', schemas, describe);
+  const userIds = written(await h.crm.upsert('user', users.map((u) => ({ ...toUser(u).record, external_sales_person_id: String(u.externalSalesPersonId) })), { keyField: 'external_sales_person_id' }), 'users');
+  const userByKey = new Map(users.map((u, i) => [String(u.externalSalesPersonId), userIds[i]!]));
+
+  const companies = await all(h.marketo.companies, 'externalCompanyId', [...(sub.objects.get('Company')?.values() ?? [])].map((r) => String(r.values.externalCompanyId)), fieldsOf('company'));
+  const toAccount = compileToCrm(config, 'company', 'account', schemas, describe);
+  const accountIds = written(
+    await h.crm.upsert('account', companies.map((c) => ({ ...dropRefs(toAccount(c).record, 'owner_id'), external_company_id: String(c.externalCompanyId) })), { keyField: 'external_company_id' }),
+    'accounts',
+  );
+  const accountByKey = new Map(companies.map((c, i) => [String(c.externalCompanyId), accountIds[i]!]));
+
+  const personMapping = buildPersonMapping(config, schemas, describe, { csv: true });
+  const leadIds = [...sub.leads.ids()];
+  for (let i = 0; i < leadIds.length; i += 300) {
+    const rows: Record<string, unknown>[] = [];
+    for await (const page of h.marketo.leads.iterateByFilter({ filterType: 'id', filterValues: leadIds.slice(i, i + 300), fields: personMapping.exportFields })) rows.push(...page.items);
+    const outcome = await writePersons({ crm: h.crm, store: h.store }, personMapping, rows, { operation: 'test-mirror' });
+    if (outcome.failed > 0) throw new Error(`persons: ${outcome.failed} failed`);
+  }
+  const contactByLead = new Map<string, string>();
+  for (const r of (await h.crm.readChanges('contact', { includeOwnWrites: true, limit: 10_000 })).changes) {
+    if (r.kind === 'upsert') contactByLead.set(String(r.record.marketo_lead_id), r.id);
+  }
+
+  const opportunities = await all(h.marketo.opportunities, 'externalOpportunityId', [...(sub.objects.get('opportunity')?.values() ?? [])].map((r) => String(r.values.externalOpportunityId)), fieldsOf('opportunity'));
+  const toOpp = compileToCrm(config, 'opportunity', 'opportunity', schemas, describe);
+  const oppIds = written(
+    await h.crm.upsert(
+      'opportunity',
+      opportunities.map((o) => ({
+        ...dropRefs(toOpp(o).record, 'account_id', 'owner_id'),
+        external_opportunity_id: String(o.externalOpportunityId),
+        account_id: o.externalCompanyId ? (accountByKey.get(String(o.externalCompanyId)) ?? null) : null,
+        owner_id: o.externalSalesPersonId ? (userByKey.get(String(o.externalSalesPersonId)) ?? null) : null,
+      })),
+      { keyField: 'external_opportunity_id' },
+    ),
+    'opportunities',
+  );
+  const oppByKey = new Map(opportunities.map((o, i) => [String(o.externalOpportunityId), oppIds[i]!]));
+
+  const roles = await all(h.marketo.opportunityRoles, 'externalOpportunityId', [...oppByKey.keys()], fieldsOf('opportunityRole'));
+  const toRole = compileToCrm(config, 'opportunityRole', 'opportunityRole', schemas, describe);
+  written(
+    await h.crm.upsert(
+      'opportunityRole',
+      roles.map((r) => ({
+        ...dropRefs(toRole(r).record),
+        opportunity_id: oppByKey.get(String(r.externalOpportunityId))!,
+        contact_id: contactByLead.get(String(r.leadId))!,
+        role: String(r.role),
+        marketo_guid: String(r.marketoGUID),
+      })),
+      { keyField: 'marketo_guid' },
+    ),
+    'roles',
+  );
+  return { config, schemas };
+}
+
+/** Builds the default (suggested) mapping the reconciliation uses when none is saved. */
+export async function suggested(h: ReconcileHarness): Promise<MappingConfig> {
+  const ctx = new ReconcileContext({ marketo: h.marketo, crm: h.crm }, 0, false);
+  return suggestMapping(await ctx.schemas(), await ctx.crmDescribe());
+}
