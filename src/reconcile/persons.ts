@@ -39,6 +39,8 @@ interface Held {
  */
 export class PersonReconciler {
   private readonly crmById = new Map<string, Held>();
+  /** Second CRM record of a duplicated Marketo id (the other person type). */
+  private otherTypes: Map<string, Held> | undefined;
   private readonly seenMarketo = new Set<string>();
   private crmRecords = 0;
   private marketoRecords = 0;
@@ -72,8 +74,11 @@ export class PersonReconciler {
           if (key === null || key === undefined) continue;
           this.crmRecords += 1;
           const marketoId = String(key);
-          if (this.crmById.has(marketoId)) this.note('duplicates', this.duplicates, marketoId);
-          else this.crmById.set(marketoId, { type, record: change.record });
+          const first = this.crmById.get(marketoId);
+          if (first) {
+            this.note('duplicates', this.duplicates, marketoId);
+            (this.otherTypes ??= new Map()).set(marketoId, { type, record: change.record });
+          } else this.crmById.set(marketoId, { type, record: change.record });
         }
         cursor = page.cursor;
         if (!page.hasMore) break;
@@ -86,7 +91,10 @@ export class PersonReconciler {
     this.marketoRecords += 1;
     if (this.seenMarketo.has(mapped.marketoId)) return;
     this.seenMarketo.add(mapped.marketoId);
-    const held = this.crmById.get(mapped.marketoId);
+    let held = this.crmById.get(mapped.marketoId);
+    // A duplicate already counts once; compare the copy of the routed type so it is not also misrouted.
+    const other = this.otherTypes?.get(mapped.marketoId);
+    if (held && other && held.type !== mapped.type && other.type === mapped.type) held = other;
     if (!held) {
       this.note('missing', this.missing, mapped.marketoId);
       return;
