@@ -1,7 +1,8 @@
 import type { CrmDescribe, CrmEntityDescribe } from '../crm/connector.js';
+import { MARKETO_ONLY_ENTITIES, isSyncKeyField } from '../crm/marketo-keys.js';
 import type { Direction, EntityMapping, FieldMapping, MappingConfig } from './mapping-config.js';
 import { marketoObject, type MarketoObjectName, type MarketoObjectSchema, type MarketoSchemas } from './marketo-schema.js';
-import { CRM_FAMILY, MARKETO_FAMILY, convertible } from './types.js';
+import { CRM_FAMILY, MARKETO_FAMILY, convertible, crmToMarketoConvertible } from './types.js';
 import { marketoLength } from './validate.js';
 
 type Pair = [marketo: string, crm: string, direction?: Direction];
@@ -67,7 +68,8 @@ export function suggestMapping(schemas: MarketoSchemas, crm: CrmDescribe, option
   const leadFieldNames = new Set(schemas.lead.fields.map((f) => f.name));
   const leadKey = options.leadKeyField ?? ['crmId', 'externalPersonId', 'crmLeadId'].find((n) => leadFieldNames.has(n)) ?? 'crmId';
   const pairs: [MarketoObjectName, string][] = [...DEFAULT_ENTITIES];
-  for (const [co, entity] of Object.entries(options.customObjects ?? {})) pairs.push([`customObject:${co}` as MarketoObjectName, entity]);
+  // Programs, lists and activities come from Marketo one way: they are not two-way mapping targets.
+  for (const [co, entity] of Object.entries(options.customObjects ?? {})) if (!MARKETO_ONLY_ENTITIES.has(entity)) pairs.push([`customObject:${co}` as MarketoObjectName, entity]);
 
   const entities: EntityMapping[] = [];
   for (const [mName, cName] of pairs) {
@@ -109,7 +111,8 @@ function suggestFields(mObject: MarketoObjectSchema, cEntity: CrmEntityDescribe,
   const byKey = new Map(cEntity.fields.map((f) => [normalize(f.name), f.name]));
   for (const m of mObject.fields.keys()) {
     const c = byKey.get(normalize(m));
-    if (c && c !== 'id') add(m, c);
+    // Key columns (externalCompanyId ~ external_company_id, marketoGUID ~ marketo_guid) are the sync's bookkeeping, not data.
+    if (c && c !== 'id' && !isSyncKeyField(cEntity.name, c)) add(m, c);
   }
   return out;
 }
@@ -119,7 +122,7 @@ function fieldFor(mObject: MarketoObjectSchema, cEntity: CrmEntityDescribe, mNam
   const c = cEntity.fields.find((f) => f.name === cName);
   if (!m || !c || m.isHidden) return undefined;
   const canCrm = wanted !== 'toMarketo' && c.updateable && convertible(MARKETO_FAMILY[m.dataType], CRM_FAMILY[c.type]);
-  const canMarketo = wanted !== 'toCrm' && m.dataType !== 'formula' && (m.updateable || mObject.writableOnCreate.has(m.name)) && convertible(CRM_FAMILY[c.type], MARKETO_FAMILY[m.dataType]);
+  const canMarketo = wanted !== 'toCrm' && m.dataType !== 'formula' && (m.updateable || mObject.writableOnCreate.has(m.name)) && crmToMarketoConvertible(c.type, m.dataType);
   const direction: Direction | undefined = canCrm && canMarketo ? 'both' : canCrm ? 'toCrm' : canMarketo ? 'toMarketo' : undefined;
   if (!direction) return undefined;
   // Offer truncation where only the lengths differ; validation would otherwise refuse the pair.

@@ -26,6 +26,7 @@ interface Target {
 }
 
 const INTEGER = /^[-+]?\d+$/;
+const WHOLE_DECIMAL = /^([-+]?\d+)\.0*$/;
 const DECIMAL = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -36,7 +37,11 @@ export function marketoToCrm(value: unknown, _from: MarketoField, to: CrmField, 
   const target: Target = { name: to.name, family: CRM_FAMILY[to.type], type: to.type, length: to.length };
   let v = value;
   if (options.valueMap && typeof v === 'string' && Object.hasOwn(options.valueMap, v)) v = options.valueMap[v];
-  return convert(v, target, options, 'crm');
+  const out = convert(v, target, options, 'crm');
+  // Marketo reports an unset boolean as null (or omits it, meaning false); a CRM flag that cannot
+  // be null takes false, its default, instead of failing the whole record.
+  if (out.ok && out.value === null && to.type === 'boolean' && !to.nullable) return { ok: true, value: false };
+  return out;
 }
 
 export function crmToMarketo(value: unknown, _from: CrmField, to: MarketoField, options: TransformOptions = {}): Transformed {
@@ -74,8 +79,10 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
     }
     case 'integer': {
       if (typeof value === 'number' && Number.isSafeInteger(value)) return { ok: true, value };
-      if (typeof value === 'string' && INTEGER.test(value.trim())) {
-        const n = Number(value.trim());
+      // A CRM decimal holding a whole number ("40.0000", a percent) is an integer without loss.
+      const whole = typeof value === 'string' ? (INTEGER.exec(value.trim()) ?? WHOLE_DECIMAL.exec(value.trim())) : null;
+      if (whole) {
+        const n = Number(whole[1] ?? whole[0]);
         if (Number.isSafeInteger(n)) return { ok: true, value: n };
       }
       return bad('an integer');

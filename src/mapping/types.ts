@@ -65,6 +65,15 @@ export function convertible(from: Family, to: Family): boolean {
   }
 }
 
+/**
+ * Can a CRM field be written to a Marketo field? By family, plus one case real subscriptions
+ * have: Marketo keeps opportunity `probability` as an integer percent while CRMs keep a decimal
+ * percent. Whole percentages convert without loss; a fractional one fails that record alone.
+ */
+export function crmToMarketoConvertible(from: CrmFieldType, to: MarketoDataType): boolean {
+  return convertible(CRM_FAMILY[from], MARKETO_FAMILY[to]) || (from === 'percent' && (to === 'integer' || to === 'score'));
+}
+
 /** The CRM column type for a Marketo field provisioned in the CRM. */
 export function crmTypeForMarketo(type: MarketoDataType): CrmFieldType {
   switch (type) {

@@ -1,7 +1,7 @@
 import type { CrmDescribe, CrmEntityDescribe, CrmField } from '../crm/connector.js';
 import type { EntityMapping, FieldMapping, MappingConfig } from './mapping-config.js';
 import { marketoObject, type MarketoField, type MarketoObjectSchema, type MarketoSchemas } from './marketo-schema.js';
-import { CRM_FAMILY, MARKETO_FAMILY, MARKETO_STRING_LENGTH, MARKETO_TEXT_LENGTH, convertible } from './types.js';
+import { CRM_FAMILY, MARKETO_FAMILY, MARKETO_STRING_LENGTH, MARKETO_TEXT_LENGTH, convertible, crmToMarketoConvertible } from './types.js';
 
 export interface ValidationReport {
   /** Problems that make the mapping unusable: it must not be saved or run. */
@@ -70,7 +70,9 @@ function checkField(at: string, field: FieldMapping, mObject: MarketoObjectSchem
     errors.push(`${at}: Marketo ${mObject.name} field '${m.name}' is not updateable; use direction toCrm`);
   }
   if (toCrm) errors.push(...checkTypes(at, `Marketo '${m.name}' (${m.dataType})`, MARKETO_FAMILY[m.dataType], marketoLength(m), `CRM '${c.name}' (${c.type})`, CRM_FAMILY[c.type], crmLength(c), field));
-  if (toMarketo) errors.push(...checkTypes(at, `CRM '${c.name}' (${c.type})`, CRM_FAMILY[c.type], crmLength(c), `Marketo '${m.name}' (${m.dataType})`, MARKETO_FAMILY[m.dataType], marketoLength(m), field));
+  // A decimal percent into Marketo's integer probability: allowed, whole values convert (see types.ts).
+  const percentToInteger = crmToMarketoConvertible(c.type, m.dataType) && !convertible(CRM_FAMILY[c.type], MARKETO_FAMILY[m.dataType]);
+  if (toMarketo && !percentToInteger) errors.push(...checkTypes(at, `CRM '${c.name}' (${c.type})`, CRM_FAMILY[c.type], crmLength(c), `Marketo '${m.name}' (${m.dataType})`, MARKETO_FAMILY[m.dataType], marketoLength(m), field));
   if (field.valueMap && (MARKETO_FAMILY[m.dataType] !== 'text' || CRM_FAMILY[c.type] !== 'text')) {
     errors.push(`${at}: valueMap needs text fields on both sides ('${m.name}' is ${m.dataType}, '${c.name}' is ${c.type})`);
   }

@@ -218,3 +218,38 @@ describe('applying a mapping', () => {
     expect(toCrm({ id: 7, leadScore: 'lots', email: 'bad' })).toMatchObject({ ok: false, errors: [expect.stringContaining("'email'"), expect.stringContaining("'lead_score'")] });
   });
 });
+
+describe('bugs found in use', () => {
+  test('a null Marketo boolean is written to a NOT NULL CRM flag as false, not a failed row', async () => {
+    const toCrm = compileToCrm(suggested(), 'lead', 'lead', schemas, describe_);
+    const mapped = toCrm({ id: 4242, email: 'nulls@example.com', unsubscribed: null, doNotCall: null });
+    expect(mapped).toEqual({ ok: true, record: { marketo_lead_id: 4242, email: 'nulls@example.com', unsubscribed: false, do_not_call: false } });
+    const [result] = await crm.upsert('lead', [mapped.record], { keyField: 'marketo_lead_id' });
+    expect(result).toMatchObject({ status: 'created' });
+    const [row] = await crm.getRecords('lead', [result!.status === 'created' ? result!.id : '']);
+    expect(row).toMatchObject({ unsubscribed: false, do_not_call: false });
+  });
+
+  test('suggestMapping keeps opportunity probability when Marketo holds it as an integer percent', () => {
+    const intProbability = MarketoSchemas.parse({
+      ...schemas,
+      opportunity: { ...schemas.opportunity!, fields: schemas.opportunity!.fields.map((f) => (f.name === 'probability' ? { ...f, dataType: 'integer' } : f)) },
+    });
+    const config = suggestMapping(intProbability, describe_);
+    const opp = entity(config, 'opportunity', 'opportunity');
+    expect(opp.fields).toContainEqual(expect.objectContaining({ marketo: 'probability', crm: 'probability', direction: 'both' }));
+    expect(opp.derived).toContainEqual(expect.objectContaining({ marketo: 'expectedRevenue', rule: 'expectedRevenue' }));
+    expect(validateMapping(config, intProbability, describe_).errors).toEqual([]);
+    // The CRM's decimal percent as the connector reads it: whole values go, a fraction fails that record alone.
+    const toMarketo = compileToMarketo(config, 'opportunity', 'opportunity', intProbability, describe_);
+    expect(toMarketo({ id: 'O1', amount: '200.00', probability: '40.0000' })).toMatchObject({ ok: true, record: { probability: 40, expectedRevenue: 80 } });
+    expect(toMarketo({ id: 'O2', probability: '33.5000' })).toMatchObject({ ok: false, errors: [expect.stringMatching(/'probability': expected an integer/)] });
+  });
+
+  test('suggestions never pair Marketo key columns as ordinary fields nor map Marketo-only entities', () => {
+    const config = suggestMapping(schemas, describe_, { customObjects: { car_c: 'campaign' } });
+    expect(config.entities.map((e) => e.crm)).not.toContain('campaign');
+    const keyed = config.entities.flatMap((e) => e.fields.filter((f) => ['external_company_id', 'external_sales_person_id', 'external_opportunity_id', 'marketo_guid'].includes(f.crm)).map((f) => `${e.crm}.${f.crm}`));
+    expect(keyed).toEqual([]);
+  });
+});

@@ -14,8 +14,9 @@ describe('push: opportunities and roles', () => {
     // No mapping saved yet: the context holds the suggested one, built from every Describe.
     const mapping = (await loadPushContext({ marketo: h.marketo, store: h.store, crm: h.crm })).context.config;
     const opp = mapping.entities.find((e) => e.marketo === 'opportunity')!;
-    // Marketo keeps probability as an integer percent; the CRM as a decimal percent.
-    opp.fields.push({ marketo: 'probability', crm: 'probability', direction: 'toMarketo', enabled: true, truncate: false });
+    // Marketo keeps probability as an integer percent, the CRM as a decimal percent: still suggested, both ways.
+    expect(opp.fields).toContainEqual(expect.objectContaining({ marketo: 'probability', crm: 'probability', direction: 'both', enabled: true }));
+    expect(opp.derived).toContainEqual(expect.objectContaining({ marketo: 'expectedRevenue', rule: 'expectedRevenue' }));
     opp.derived = [
       { marketo: 'expectedRevenue', rule: 'expectedRevenue', enabled: true },
       { marketo: 'stage', rule: 'stageFromClosedWon', enabled: true },

@@ -300,8 +300,59 @@ CREATE TABLE marketing_activities (${TRACKED_COLUMNS},
 ${trackedTableDdl('marketing_activities', 'activity', 'V', ['marketo_guid'], q, lit)}
 `;
 
+/**
+ * Tombstones of accounts, users and opportunities keep the Marketo key column (and roles their
+ * GUID), so a delete can find a Marketo-born record under the key Marketo knows it by.
+ *
+ * A sync write that changes nothing but those key columns (the push recording the GUID Marketo
+ * gave a role) is bookkeeping, not a change: the row keeps its stamp and origin. Otherwise it
+ * would flip a row a user just edited to origin 'sync', and that edit would never be pushed.
+ */
+const marketoKeysInTombstones = `
+CREATE OR REPLACE FUNCTION touch_row() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+  writer text := coalesce(nullif(current_setting('crmsync.origin', true), ''), 'user');
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW IS NOT DISTINCT FROM OLD THEN
+      RETURN NEW;
+    END IF;
+    -- TG_ARGV: the key columns a sync write may set without it counting as a change.
+    IF writer = 'sync' AND TG_NARGS > 0 AND (to_jsonb(NEW) - TG_ARGV) = (to_jsonb(OLD) - TG_ARGV) THEN
+      NEW.updated_at := OLD.updated_at;
+      NEW.origin := OLD.origin;
+      RETURN NEW;
+    END IF;
+  END IF;
+  NEW.updated_at := clock_timestamp();
+  NEW.origin := writer;
+  RETURN NEW;
+END
+$fn$;
+
+DROP TRIGGER tombstone ON accounts;
+CREATE TRIGGER tombstone AFTER DELETE ON accounts FOR EACH ROW EXECUTE FUNCTION write_tombstone('account', 'external_company_id');
+DROP TRIGGER tombstone ON users;
+CREATE TRIGGER tombstone AFTER DELETE ON users FOR EACH ROW EXECUTE FUNCTION write_tombstone('user', 'external_sales_person_id');
+DROP TRIGGER tombstone ON opportunities;
+CREATE TRIGGER tombstone AFTER DELETE ON opportunities FOR EACH ROW EXECUTE FUNCTION write_tombstone('opportunity', 'external_opportunity_id');
+DROP TRIGGER tombstone ON opportunity_contact_roles;
+CREATE TRIGGER tombstone AFTER DELETE ON opportunity_contact_roles FOR EACH ROW
+  EXECUTE FUNCTION write_tombstone('opportunityRole', 'opportunity_id', 'contact_id', 'role', 'marketo_guid');
+
+DROP TRIGGER touch_update ON accounts;
+CREATE TRIGGER touch_update BEFORE UPDATE ON accounts FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row('external_company_id');
+DROP TRIGGER touch_update ON users;
+CREATE TRIGGER touch_update BEFORE UPDATE ON users FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row('external_sales_person_id');
+DROP TRIGGER touch_update ON opportunities;
+CREATE TRIGGER touch_update BEFORE UPDATE ON opportunities FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row('external_opportunity_id');
+DROP TRIGGER touch_update ON opportunity_contact_roles;
+CREATE TRIGGER touch_update BEFORE UPDATE ON opportunity_contact_roles FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row('marketo_guid');
+`;
+
 export const crmMigrations: readonly Migration[] = [
   { id: 1, name: 'tracking functions and tombstones', sql: functions },
   { id: 2, name: 'core CRM tables', sql: tables },
   { id: 3, name: 'Marketo keys, campaigns, lists and activities', sql: marketoKeysAndObjects },
+  { id: 4, name: 'Marketo keys in tombstones; key-only sync writes keep the stamp', sql: marketoKeysInTombstones },
 ];

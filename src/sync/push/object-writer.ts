@@ -3,6 +3,7 @@ import { compileToMarketo, type MarketoRecord, type ToMarketoOptions } from '../
 import type { MarketoObjectName } from '../../mapping/marketo-schema.js';
 import type { ObjectApi, RecordOutcome } from '../../marketo/index.js';
 import type { PushContext } from './context.js';
+import type { KeyResolver } from './marketo-keys.js';
 import { integralDecimalFields, normalizeCrmRecord } from './normalize.js';
 import { chunks, type PushTally } from './tally.js';
 
@@ -38,14 +39,14 @@ export async function upsertObjects(
   target: ObjectTarget,
   records: readonly CrmRecord[],
   tally: PushTally,
-  options: { batchSize: number; toMarketo?: ToMarketoOptions },
+  options: { batchSize: number; toMarketo?: ToMarketoOptions; keys?: KeyResolver },
 ): Promise<ObjectWriteResult> {
   const map = compileToMarketo(context.config, target.crm, target.marketo, context.schemas, context.describe, options.toMarketo);
   const integral = integralDecimalFields(context, target.crm, target.marketo);
   const ready: { crmId: string; record: MarketoRecord }[] = [];
   for (const record of records) {
     const crmId = String(record.id);
-    const mapped = map(normalizeCrmRecord(record, integral));
+    const mapped = map(normalizeCrmRecord(options.keys ? options.keys(record) : record, integral));
     if (!mapped.ok) tally.fail(target.crm, crmId, 'crm', 'MAPPING', mapped.errors.join('; '));
     else ready.push({ crmId, record: mapped.record });
   }

@@ -1,10 +1,11 @@
-import type { CrmRecord } from '../../crm/connector.js';
+import type { CrmConnector, CrmRecord } from '../../crm/connector.js';
 import { compileToMarketo, splitCompanyFields, type MarketoRecord } from '../../mapping/apply.js';
 import type { MarketoClient } from '../../marketo/index.js';
 import { BulkImportApi } from '../../marketo/bulk/import.js';
 import type { ImportRecord } from '../../marketo/bulk/import-files.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { PushContext } from './context.js';
+import { loadKeyResolver } from './marketo-keys.js';
 import { integralDecimalFields, normalizeCrmRecord } from './normalize.js';
 import type { PushOptions } from './options.js';
 import { chunks, type PushTally } from './tally.js';
@@ -38,6 +39,7 @@ export interface PersonWriteResult {
 export interface PersonWriterDeps {
   marketo: MarketoClient;
   store: Pick<StateStore, 'idMap'>;
+  crm: Pick<CrmConnector, 'getRecords'>;
 }
 
 /**
@@ -55,16 +57,16 @@ export async function pushPersons(
 ): Promise<PersonWriteResult> {
   const lookupField = context.config.leadKey.marketoField;
   const mappers = new Map<PersonType, (r: CrmRecord) => ReturnType<ReturnType<typeof compileToMarketo>>>();
-  const mapperFor = (type: PersonType) => {
-    let m = mappers.get(type);
-    if (!m) {
-      const compiled = compileToMarketo(context.config, type, 'lead', context.schemas, context.describe);
-      const integral = integralDecimalFields(context, type, 'lead');
-      m = (r) => compiled(normalizeCrmRecord(r, integral));
-      mappers.set(type, m);
-    }
-    return m;
-  };
+  for (const type of ['lead', 'contact'] as const) {
+    const records = changes.filter((c) => c.type === type).map((c) => c.record);
+    if (records.length === 0) continue;
+    const compiled = compileToMarketo(context.config, type, 'lead', context.schemas, context.describe);
+    const integral = integralDecimalFields(context, type, 'lead');
+    // account_id / owner_id of a Marketo-born company or salesperson become its Marketo key.
+    const keys = await loadKeyResolver(deps.crm, context.describe, type, records);
+    mappers.set(type, (r) => compiled(normalizeCrmRecord(keys(r), integral)));
+  }
+  const mapperFor = (type: PersonType) => mappers.get(type)!;
 
   const idField = context.config.leadKey.crmMarketoIdField;
   const rekeys = await rekeyCandidates(deps, changes, idField);

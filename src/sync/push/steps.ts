@@ -5,6 +5,8 @@ import type { StateStore } from '../../store/state-store.js';
 import { readChangeWindow, type ChangeWindow, type Tombstone } from './change-reader.js';
 import { loadPushContext, marketoKeyOfCrmId, type PushContext } from './context.js';
 import { deleteObjects, type DeleteKey } from './deleter.js';
+import { loadKeyResolver } from './marketo-keys.js';
+import { MARKETO_KEY_FIELDS, ROLE_GUID_FIELD } from '../../crm/marketo-keys.js';
 import { mappingEnabled, upsertObjects, type ObjectTarget } from './object-writer.js';
 import type { PushOptions } from './options.js';
 import { pushPersons, type PersonChange } from './person-writer.js';
@@ -115,7 +117,9 @@ function objectUpsertStep(deps: PushDeps, step: string, marketo: ObjectName, crm
     const records = windows.get(crm)!.upserts;
     const retries = await ledgerRetries(deps, crm, records);
     const target = { marketo, crm, api: objectApi(deps.marketo, marketo) };
-    const { calls } = await upsertObjects(context, target, [...records, ...retries], tally, { batchSize: deps.options.batchSize });
+    const all = [...records, ...retries];
+    const keys = await loadKeyResolver(deps.crm, context.describe, crm, all);
+    const { calls } = await upsertObjects(context, target, all, tally, { batchSize: deps.options.batchSize, keys });
     return { calls, read: retries.length };
   });
 }
@@ -170,10 +174,13 @@ export function pushOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
     const leadIds = await marketoLeadIds(deps, all, personRefs);
     const previous = await deps.store.idMap.byCrmIds('opportunityRole', 'opportunityRole', all.map((r) => String(r.id)));
     const target = { marketo: 'opportunityRole' as const, crm: 'opportunityRole' as const, api: deps.marketo.opportunityRoles };
+    const keys = await loadKeyResolver(deps.crm, context.describe, 'opportunityRole', all);
     const { calls, written } = await upsertObjects(context, target, all, tally, {
       batchSize: deps.options.batchSize,
       toMarketo: { marketoLeadId: (type, crmId) => leadIds.get(`${type}:${crmId}`) },
+      keys,
     });
+    await keepRoleGuids(deps, context, all, written);
     const stale: MarketoRecord[] = [];
     for (const [crmId, outcome] of written) {
       const before = previous.get(crmId)?.marketoId;
@@ -187,6 +194,23 @@ export function pushOpportunityRoles(deps: PushDeps): Promise<StepSummary> {
     }
     return { calls: calls + extra, read: retries.length };
   });
+}
+
+/**
+ * Writes the GUID Marketo gave each role into the CRM role, so the CRM (and the role's tombstone)
+ * knows its Marketo record. Such a key-only write by the sync keeps the row's stamp and origin
+ * (crm-schema migration 4): it neither echoes nor hides a user's edit made meanwhile. Best effort:
+ * a role deleted meanwhile simply has nothing to record, and the id map holds the GUID anyway.
+ */
+async function keepRoleGuids(deps: PushDeps, context: PushContext, records: readonly CrmRecord[], written: ReadonlyMap<string, { marketoGUID?: string }>): Promise<void> {
+  const hasField = context.describe.entities.find((e) => e.name === 'opportunityRole')?.fields.some((f) => f.name === ROLE_GUID_FIELD && f.updateable);
+  if (!hasField) return;
+  const updates: CrmRecord[] = [];
+  for (const r of records) {
+    const guid = written.get(String(r.id))?.marketoGUID;
+    if (guid !== undefined && r[ROLE_GUID_FIELD] !== guid) updates.push({ id: String(r.id), [ROLE_GUID_FIELD]: guid });
+  }
+  for (const batch of chunks(updates, 1000)) await deps.crm.upsert('opportunityRole', batch, { keyField: 'id', updateOnly: true });
 }
 
 /** CRM fields of an entity that reference persons (their Marketo ids come from the id map). */
@@ -221,11 +245,17 @@ async function deleteKeys(deps: PushDeps, context: PushContext, marketo: ObjectN
   const keyField = marketoKeyOfCrmId(context.config, marketo, crm);
   const idField = marketo === 'company' || marketo === 'salesPerson' ? 'id' : 'marketoGUID';
   const compound = marketo === 'opportunityRole' ? await compoundRoleKeys(deps, context, tombstones) : new Map<string, MarketoRecord>();
+  const tombstoneOf = new Map(tombstones.map((t) => [t.id, t]));
+  const keptKeyField = MARKETO_KEY_FIELDS[crm as keyof typeof MARKETO_KEY_FIELDS];
   const keys: DeleteKey[] = [];
   for (const crmId of crmIds) {
     const marketoId = linked.get(crmId)?.marketoId;
-    if (keyField) keys.push({ crmId, by: 'dedupeFields', key: { [keyField]: crmId }, ...(marketoId ? { marketoId } : {}) });
-    else if (marketoId) keys.push({ crmId, by: 'idField', key: { [idField]: idField === 'id' ? Number(marketoId) : marketoId }, marketoId });
+    const tombstone = tombstoneOf.get(crmId);
+    // A Marketo-born record is known to Marketo by the key its tombstone kept, not by its CRM id.
+    const kept = keptKeyField ? tombstone?.keys[keptKeyField] : undefined;
+    const guid = marketo === 'opportunityRole' ? (marketoId ?? tombstone?.keys[ROLE_GUID_FIELD] ?? undefined) : marketoId;
+    if (keyField && (tombstone || !marketoId)) keys.push({ crmId, by: 'dedupeFields', key: { [keyField]: kept || crmId }, ...(marketoId ? { marketoId } : {}) });
+    else if (guid) keys.push({ crmId, by: 'idField', key: { [idField]: idField === 'id' ? Number(guid) : guid }, marketoId: guid });
     else if (compound.has(crmId)) keys.push({ crmId, by: 'dedupeFields', key: compound.get(crmId)! });
     // Otherwise Marketo never had it from us (no link, no key): nothing to delete.
   }
@@ -240,12 +270,16 @@ async function compoundRoleKeys(deps: PushDeps, context: PushContext, tombstones
   if (!meta || !entity) return out;
   const crmField = (m: string) => entity.fields.find((f) => f.enabled && f.marketo === m && f.direction !== 'toCrm')?.crm;
   const refs = personReferenceFields(context, 'opportunityRole');
-  const leadIds = await marketoLeadIds(deps, tombstones.map((t) => t.keys as CrmRecord), refs);
+  const kept = tombstones.map((t) => t.keys as CrmRecord);
+  const leadIds = await marketoLeadIds(deps, kept, refs);
+  // opportunity_id of a Marketo-born opportunity becomes its externalOpportunityId.
+  const resolve = await loadKeyResolver(deps.crm, context.describe, 'opportunityRole', kept);
   for (const t of tombstones) {
     const key: MarketoRecord = {};
+    const keys = resolve(t.keys as CrmRecord);
     for (const field of meta.dedupeFields) {
       const c = crmField(field);
-      const raw = c ? t.keys[c] : undefined;
+      const raw = c ? keys[c] : undefined;
       if (raw === undefined || raw === null) break;
       const ref = refs.find((r) => r.name === c);
       const value = ref ? leadIds.get(`${ref.type}:${raw}`) : raw;
