@@ -9,7 +9,7 @@ import { CliError, ExitCode, UsageError } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult, table } from '../output/print.js';
 import { readCurrentSchemas } from '../runtime/describes.js';
-import { openTools, type ToolRuntime } from '../runtime/tools.js';
+import type { ToolRuntime } from '../runtime/tools.js';
 
 const jsonFlag = z.boolean().default(false);
 
@@ -27,6 +27,8 @@ function writeOrPrint(out: string | undefined, text: string): void {
 }
 
 async function withTools<T>(work: (tools: ToolRuntime) => Promise<T>): Promise<T> {
+  // Loaded when a command runs, so `marketo-sync` starts without the database and HTTP modules.
+  const { openTools } = await import('../runtime/tools.js');
   const tools = await openTools();
   try {
     return await work(tools);

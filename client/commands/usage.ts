@@ -5,7 +5,7 @@ import { quotaDay, type MarketoClient } from '../../src/marketo/index.js';
 import { ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult } from '../output/print.js';
-import { openTools } from '../runtime/tools.js';
+
 
 export interface UsageReport {
   /** Marketo's quota day (America/Chicago), the day both budgets reset. */
@@ -99,6 +99,7 @@ export function registerUsageCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (raw: unknown) => {
       const opts = parseOptions(z.object({ json: z.boolean().default(false) }), raw);
+      const { openTools } = await import('../runtime/tools.js');
       const tools = await openTools();
       let report: UsageReport;
       try {

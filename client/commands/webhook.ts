@@ -1,10 +1,8 @@
-import { Client, Connection } from '@temporalio/client';
 import { InvalidArgumentError, type Command } from 'commander';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config/env.js';
 import { loadWebhookConfig } from '../webhook/config.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
-import { temporalSyncStarter } from '../webhook/temporal-starter.js';
 
 interface ServeOptions {
   port?: number;
@@ -29,6 +27,8 @@ export function registerWebhookCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default WEBHOOK_PORT or 8787; 0 picks a free one)', port)
     .option('--host <host>', 'address to bind (default WEBHOOK_HOST or 127.0.0.1)')
     .action(async (opts: ServeOptions) => {
+      const { Client, Connection } = await import('@temporalio/client');
+      const { temporalSyncStarter } = await import('../webhook/temporal-starter.js');
       const hook = loadWebhookConfig();
       const config = loadConfig();
       const log = pino({ base: { service: 'webhook' } }, pino.destination(2));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createAppWorker, openApp } from '../runtime/app.js';
 
 /** `marketo-sync worker`: runs the Temporal worker (workflows + activities) until SIGINT/SIGTERM. */
 export function registerWorkerCommand(program: Command): void {
@@ -7,6 +6,8 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('run a Temporal worker for the sync workflows (embedded services start when not configured)')
     .action(async () => {
+      // The Temporal worker runtime loads only for this command, not for every `marketo-sync` start.
+      const { createAppWorker, openApp } = await import('../runtime/app.js');
       const app = await openApp({ log: (line) => console.error(line) });
       try {
         const worker = await createAppWorker(app);

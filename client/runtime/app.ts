@@ -7,6 +7,7 @@ import type { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createSyncWorker } from '../../workers/worker.js';
 import { openMarketo } from './marketo.js';
+import { installTemporalLogging } from './temporal-logging.js';
 import { resolveServices, type ResolveOptions, type ResolvedServices } from './services.js';
 
 /** What a long-running command (worker, demo) holds open, closed in reverse by `close()`. */
@@ -23,6 +24,7 @@ export interface AppRuntime {
 }
 
 export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
+  installTemporalLogging();
   const services = await resolveServices(config, opts);
   const closers: (() => Promise<void>)[] = [() => services.stop()];
   const close = async () => {

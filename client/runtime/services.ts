@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AppConfig } from '../../src/config/env.js';
 import { ensureLocalPostgres } from '../../src/services/local-postgres.js';
 import { ensureTemporalDevServer } from '../../src/services/temporal-dev-server.js';
-import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../emulator/index.js';
+import type { EmulatorOptions, RunningEmulator } from '../../emulator/index.js';
 
 /** Where each service is, after starting the embedded defaults for whatever is not configured. */
 export interface ResolvedServices {
@@ -64,6 +64,8 @@ export async function resolveServices(config: AppConfig, opts: ResolveOptions = 
     if (config.marketo.kind === 'remote') {
       marketo = { baseUrl: config.marketo.baseUrl, clientId: config.marketo.clientId, clientSecret: config.marketo.clientSecret };
     } else {
+      // Loaded only when embedded: commands against a real Marketo never pay for the emulator's modules.
+      const { startEmulator } = await import('../../emulator/index.js');
       emulator = await startEmulator({ ...EMBEDDED_CLIENT, seed: opts.emulatorSeed });
       const running = emulator;
       stops.push(() => running.close());

@@ -6,5 +6,13 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
  * Must run before the first connection or worker is created.
  */
 export function installTemporalLogging(level: LogLevel = (process.env.TEMPORAL_LOG_LEVEL as LogLevel | undefined) ?? 'WARN'): void {
-  Runtime.install({ logger: new DefaultLogger(level) });
+  if (installed) return;
+  installed = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger(level) });
+  } catch {
+    // A runtime exists already (a test's, or a connection made first): keep it.
+  }
 }
+
+let installed = false;
