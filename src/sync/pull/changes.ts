@@ -1,4 +1,6 @@
+import type { CrmValue } from '../../crm/connector.js';
 import type { Activity } from '../../marketo/index.js';
+import { sameValue } from '../../reconcile/compare.js';
 import type { PullContext } from './context.js';
 import type { PendingMerge } from './pending.js';
 
@@ -16,6 +18,8 @@ interface FieldHistory {
   lastBy: 'other' | 'echo';
   other: boolean;
   echo: boolean;
+  /** Value before the window's first change: what both systems agreed on at the last cycle. */
+  baseline: unknown;
 }
 
 /** A field both sides changed since the last cycle. */
@@ -27,6 +31,11 @@ export interface Conflict {
   marketoValue: unknown;
   /** Which side wrote last in Marketo: the winner's value must be written back when it was not the winner. */
   lastBy: 'crm' | 'marketo';
+  /**
+   * The push sent the CRM's unchanged value (it sends whole records) over a Marketo change: only
+   * Marketo changed the field, so Marketo's value stands whatever the conflict rule says.
+   */
+  marketoOnly: boolean;
 }
 
 export interface ChangeSet {
@@ -87,7 +96,7 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
     const name = field ?? display;
     let fields = history.get(a.leadId);
     if (!fields) history.set(a.leadId, (fields = new Map()));
-    const h = fields.get(name) ?? { lastBy: isEcho ? 'echo' : 'other', other: false, echo: false };
+    const h = fields.get(name) ?? { lastBy: isEcho ? 'echo' : 'other', other: false, echo: false, baseline: attribute(a, 'Old Value') };
     const value = attribute(a, 'New Value');
     if (isEcho) {
       h.echo = true;
@@ -106,7 +115,10 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
   const conflicts: Conflict[] = [];
   for (const [leadId, fields] of history) {
     for (const [field, h] of fields) {
-      if (h.echo && h.other) conflicts.push({ leadId, field, crmValue: h.lastEcho, marketoValue: h.lastOther, lastBy: h.lastBy === 'echo' ? 'crm' : 'marketo' });
+      if (!h.echo || !h.other) continue;
+      // The CRM's value is what it was at the last cycle: only Marketo changed the field.
+      const marketoOnly = sameValue(h.lastEcho as CrmValue, h.baseline as CrmValue);
+      conflicts.push({ leadId, field, crmValue: h.lastEcho, marketoValue: h.lastOther, lastBy: h.lastBy === 'echo' ? 'crm' : 'marketo', marketoOnly });
     }
   }
   return { leadIds: [...wanted], companyChanged, merges, conflicts, echoes, unmapped };

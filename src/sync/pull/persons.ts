@@ -19,6 +19,14 @@ export interface PersonPullResult {
   persons: Map<string, { type: 'lead' | 'contact'; crmId: string }>;
 }
 
+/** A copy of the lead that the mapping's routing sends to `type` (the id map knows better than the routing). */
+function routedAs(context: PullContext, lead: MarketoRecord, type: 'lead' | 'contact'): MarketoRecord {
+  const routing = context.config.leadRouting;
+  if (routing.by === 'field') return { ...lead, [routing.marketoField]: routing.values[type] };
+  // References are not written by the person mapping: the placeholder only steers the routing.
+  return { ...lead, externalCompanyId: type === 'contact' ? String(lead.externalCompanyId ?? '') || 'linked' : null };
+}
+
 function text(v: unknown): string | null {
   return v === null || v === undefined || v === '' || v === 'null' ? null : String(v);
 }
@@ -39,17 +47,20 @@ export async function writePulledPersons(deps: PersonPullDeps, context: PullCont
   const keyField = context.config.leadKey.crmMarketoIdField;
   const backfill: Record<'lead' | 'contact', { crmId: string; marketoId: string }[]> = { lead: [], contact: [] };
   const conversions: { marketoId: string; leadId: string; accountId?: string }[] = [];
-  for (const lead of leads) {
+  const rows = leads.map((lead) => {
     const marketoId = String(lead.id);
     const link = links.get(marketoId);
-    if (!link || (link.crmType !== 'lead' && link.crmType !== 'contact')) continue;
+    if (!link || (link.crmType !== 'lead' && link.crmType !== 'contact')) return lead;
     const type = routeLead(context.config, lead);
-    if (link.crmType === type) backfill[type].push({ crmId: link.crmId, marketoId });
-    else if (link.crmType === 'lead' && type === 'contact') {
+    if (link.crmType === 'lead' && type === 'contact') {
       const accountId = accounts.get(text(lead.externalCompanyId) ?? '');
       conversions.push({ marketoId, leadId: link.crmId, ...(accountId ? { accountId } : {}) });
+      return lead;
     }
-  }
+    backfill[link.crmType].push({ crmId: link.crmId, marketoId });
+    // A CRM contact without an account is a lead by Marketo's routing: it stays the contact it is.
+    return link.crmType === type ? lead : routedAs(context, lead, link.crmType);
+  });
 
   for (const type of ['lead', 'contact'] as const) {
     if (backfill[type].length === 0) continue;
@@ -75,7 +86,7 @@ export async function writePulledPersons(deps: PersonPullDeps, context: PullCont
     }
   }
 
-  const outcome = await writePersons(deps, context.person, leads, { operation, skipUnchanged: true });
+  const outcome = await writePersons(deps, context.person, rows, { operation, skipUnchanged: true });
   const persons = new Map<string, { type: 'lead' | 'contact'; crmId: string }>();
   for (const r of outcome.results) if (r.crmId !== undefined) persons.set(r.marketoId, { type: r.type, crmId: r.crmId });
 

@@ -86,21 +86,23 @@ async function readLeadsById(deps: PullDeps, context: PullContext, ids: readonly
  * conflict shows in the window as a change by a Marketo user or program and an API change by the
  * sync. The winner's value goes to the CRM (CRM wins: the field is left out of the pulled record)
  * and, when the loser wrote last in Marketo, back to Marketo (one updateOnly call per 300 leads).
+ * The push sends whole records, so it also overwrites Marketo changes to fields the CRM never
+ * touched (its value equals the one before the Marketo change): those are restored, not conflicts.
  */
-async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], conflicts: readonly Conflict[]): Promise<number> {
-  if (conflicts.length === 0) return 0;
-  const rule = deps.options.conflictRule;
+async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], found: readonly Conflict[]): Promise<{ calls: number; conflicts: number }> {
+  if (found.length === 0) return { calls: 0, conflicts: 0 };
   const byId = new Map(leads.map((l) => [Number(l.id), l]));
   const writeBack = new Map<number, MarketoRecord>();
-  for (const c of conflicts) {
+  for (const c of found) {
+    const winner = c.marketoOnly ? 'marketo' : deps.options.conflictRule;
     const lead = byId.get(c.leadId);
     if (lead) {
-      if (rule === 'crm') delete lead[c.field];
+      if (winner === 'crm') delete lead[c.field];
       else lead[c.field] = c.marketoValue as MarketoRecord[string];
     }
-    if (c.lastBy !== rule) {
+    if (c.lastBy !== winner) {
       const rec = writeBack.get(c.leadId) ?? { id: c.leadId };
-      rec[c.field] = (rule === 'crm' ? c.crmValue : c.marketoValue) as MarketoRecord[string];
+      rec[c.field] = (winner === 'crm' ? c.crmValue : c.marketoValue) as MarketoRecord[string];
       writeBack.set(c.leadId, rec);
     }
   }
@@ -114,14 +116,15 @@ async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], conflicts
     });
   }
   // Each conflict is recorded, then marked settled: the rule decided it, nobody has to act.
-  const recorded: RecordFailure[] = conflicts.map((c) => ({
+  const rule = deps.options.conflictRule;
+  const recorded: RecordFailure[] = found.filter((c) => !c.marketoOnly).map((c) => ({
     entity: 'lead', recordKey: `${c.leadId}/${c.field}`, operation: CONFLICT_OPERATION, source: 'marketo', code: rule === 'crm' ? 'CONFLICT_CRM_WINS' : 'CONFLICT_MARKETO_WINS',
     reason: `field '${c.field}' changed in the CRM and in Marketo since the last cycle; ${rule === 'crm' ? "the CRM's" : "Marketo's"} value was kept on both sides`,
   }));
   await deps.store.errors.record(recorded);
-  await deps.store.errors.resolve('lead', CONFLICT_OPERATION, recorded.map((r) => r.recordKey));
+  if (recorded.length > 0) await deps.store.errors.resolve('lead', CONFLICT_OPERATION, recorded.map((r) => r.recordKey));
   await deps.store.errors.record(failures);
-  return calls;
+  return { calls, conflicts: recorded.length };
 }
 
 /** Companies of the pulled leads, then the leads; returns counts. */
@@ -175,7 +178,8 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
     calls += read.calls;
     leads = read.leads;
   }
-  calls += await settleConflicts(deps, leads, changes.conflicts);
+  const settled = await settleConflicts(deps, leads, changes.conflicts);
+  calls += settled.calls;
   const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, mode === 'bulk');
   calls += companies.calls;
 
@@ -185,7 +189,7 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
     await savePending(deps.store, pending);
   }
   await savePosition(deps.store, LEADS_STREAM, window.position);
-  return summary('pullLeadsAndCompanies', window.items.length, persons.written + companies.written, persons.failed + companies.failures.length, calls, window.hasMore, mode, changes, persons.converted);
+  return { ...summary('pullLeadsAndCompanies', window.items.length, persons.written + companies.written, persons.failed + companies.failures.length, calls, window.hasMore, mode, changes, persons.converted), conflicts: settled.conflicts };
 }
 
 function summary(step: string, read: number, written: number, skipped: number, calls: number, hasMore: boolean, mode: PullStepSummary['mode'], changes?: ChangeSet, converted = 0): PullStepSummary {

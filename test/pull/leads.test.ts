@@ -1,0 +1,109 @@
+import { LEADS_STREAM } from '../../src/sync/pull/index.js';
+import { callsBetween, startPullHarness, total, type PullHarness } from './support.js';
+
+/** Seed step 4 against the emulator and a Postgres CRM: new and changed leads, echoes, conflicts, boundary seconds, idle cost. */
+describe('pull step 4: leads and companies changed in Marketo', () => {
+  let h: PullHarness;
+  beforeAll(async () => {
+    h = await startPullHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('writes a lead a Marketo user created, and then the user\'s edit, to the CRM', async () => {
+    const id = h.createLead({ email: 'new@else.example', firstName: 'Nina', title: 'Buyer' });
+    const first = await h.pull.pullLeadsAndCompanies();
+    expect(first).toMatchObject({ step: 'pullLeadsAndCompanies', read: 1, written: 1, skipped: 0, hasMore: false, mode: 'rest' });
+    expect((await h.person(id))?.record).toMatchObject({ email: 'new@else.example', first_name: 'Nina', title: 'Buyer' });
+    expect((await h.store.idMap.byMarketoIds('lead', [String(id)])).get(String(id))).toMatchObject({ crmType: 'lead' });
+
+    h.emulator.subscription.editLeadAsUser(id, { title: 'Head of Buying' });
+    const before = h.calls();
+    const second = await h.pull.pullLeadsAndCompanies();
+    expect(second).toMatchObject({ read: 1, written: 1, mode: 'rest' });
+    // The stored paging token resumes the stream: one activity page and one Get Leads call, no new token.
+    expect(callsBetween(before, h.calls())).toEqual({ 'GET /rest/v1/activities.json': 1, 'GET /rest/v1/leads.json': 1 });
+    expect((await h.person(id))?.record).toMatchObject({ title: 'Head of Buying' });
+  });
+
+  it('costs at most two calls for a whole idle pull (steps 4–7)', async () => {
+    await h.cycle();
+    const before = h.calls();
+    const summaries = await h.cycle();
+    for (const s of summaries) expect(s).toMatchObject({ read: 0, written: 0, skipped: 0, hasMore: false });
+    const spent = callsBetween(before, h.calls());
+    expect(spent).toEqual({ 'GET /rest/v1/activities.json': 1, 'GET /rest/v1/activities/deletedleads.json': 1 });
+    expect(total(spent)).toBeLessThanOrEqual(2);
+    expect(summaries.reduce((n, s) => n + s.calls, 0)).toBe(2);
+  });
+
+  it('does not pull back what the push wrote (echo suppression)', async () => {
+    const [contact] = await h.insert('contact', [{ email: 'crm-made@acme.example', first_name: 'Cleo', title: 'CTO' }]);
+    expect(await h.push.pushLeads()).toMatchObject({ written: 1 });
+    await h.update('contact', [{ id: contact!, title: 'CEO' }]);
+    expect(await h.push.pushLeads()).toMatchObject({ written: 1 });
+    const before = h.calls();
+    const r = await h.pull.pullLeadsAndCompanies();
+    expect(r).toMatchObject({ written: 0, skipped: 0, conflicts: 0 });
+    expect(r.echoes).toBeGreaterThan(0);
+    // Only the activity page: no lead is read back.
+    expect(callsBetween(before, h.calls())).toEqual({ 'GET /rest/v1/activities.json': 1 });
+    const { rows } = await h.store.pool.query(`SELECT count(*)::int AS n FROM crm.leads WHERE email = 'crm-made@acme.example'`);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('settles a field changed on both sides by the conflict rule (CRM wins) and records it', async () => {
+    const [contact] = await h.insert('contact', [{ email: 'both@acme.example', title: 'Original' }]);
+    await h.push.pushLeads();
+    await h.pull.pullLeadsAndCompanies();
+    const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+
+    // Since the last cycle: a Marketo user edits the title, and a CRM user does too; the cycle's push (step 3) runs first.
+    h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title', department: 'Sales' });
+    await h.update('contact', [{ id: contact!, title: 'CRM title' }]);
+    await h.push.pushLeads();
+    const r = await h.pull.pullLeadsAndCompanies();
+    expect(r).toMatchObject({ conflicts: 1 });
+    const crm = (await h.user.getRecords('contact', [contact!]))[0]!;
+    expect(crm).toMatchObject({ title: 'CRM title', department: 'Sales' });
+    expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM title');
+    // The contact (no account: a "lead" by Marketo's routing) stays the one CRM person of its Marketo lead.
+    expect(await h.person(marketoId)).toMatchObject({ type: 'contact', record: { id: contact } });
+    const { rows } = await h.store.pool.query(`SELECT count(*)::int AS n FROM crm.leads WHERE marketo_lead_id = $1`, [marketoId]);
+    expect(rows[0].n).toBe(0);
+    const [entry] = await h.store.errors.list({ entity: 'lead' });
+    expect(entry).toMatchObject({ recordKey: `${marketoId}/title`, operation: 'pull-conflict', code: 'CONFLICT_CRM_WINS', status: 'resolved' });
+
+    // A Marketo user edits after the push wrote the CRM's value: the CRM's value is written back to Marketo.
+    await h.update('contact', [{ id: contact!, title: 'CRM again' }]);
+    await h.push.pushLeads();
+    h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo again' });
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ conflicts: 1 });
+    expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ title: 'CRM again' });
+    expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM again');
+  });
+
+  it('reads activities of the watermark second again after a restart from a bare datetime, and drops those already handled', async () => {
+    const second = h.emulator.runtime.clock.nowSeconds() + 5;
+    const a = h.createLead({ email: 'a@boundary.example' }, second);
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ written: 0 });
+    // Marketo never returns activities dated after its present: move it past the second.
+    h.emulator.runtime.clock.advance(6_000);
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ read: 1, written: 1 });
+    const b = h.createLead({ email: 'b@boundary.example' }, second);
+    const stored = await h.store.watermarks.get(LEADS_STREAM);
+    expect(stored?.watermark?.getTime()).toBe(second * 1000);
+    // Restart from the datetime alone (as after the bootstrap): the token is gone, the handled ids stay.
+    const cursor = JSON.parse(stored!.cursor!) as { v: 1; ids: string[]; token?: string };
+    await h.store.watermarks.set(LEADS_STREAM, { watermark: stored!.watermark, cursor: JSON.stringify({ v: 1, ids: cursor.ids }) });
+    const before = h.calls();
+    const r = await h.pull.pullLeadsAndCompanies();
+    expect(callsBetween(before, h.calls())).toMatchObject({ 'GET /rest/v1/activities/pagingtoken.json': 1 });
+    // A's New Lead came back at the boundary and was dropped by id; only B is new.
+    expect(r).toMatchObject({ read: 1, written: 1 });
+    expect(await h.person(a)).toBeDefined();
+    expect(await h.person(b)).toBeDefined();
+    expect((await h.store.watermarks.get(LEADS_STREAM))?.watermark?.getTime()).toBe(second * 1000);
+  });
+});
