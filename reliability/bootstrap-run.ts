@@ -1,0 +1,80 @@
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { BootstrapResult } from '../workflows/bootstrap-types.js';
+import type { bootstrap } from '../workflows/index.js';
+import type { Scenario } from './scenario.js';
+
+/**
+ * The load every bootstrap case runs: leads seeded over 60 days, loaded in 10-day windows (6
+ * export jobs, so faults meet creates, enqueues, polls and downloads of several jobs), with test
+ * speed status polls. Only the leads phase is enabled: it is the phase that has landed.
+ */
+export const LOAD = {
+  from: '2024-01-01T00:00:00Z',
+  to: '2024-03-01T00:00:00Z',
+  since: '2024-01-01T00:00:00Z',
+  until: '2024-03-01T23:59:59Z',
+  maxWindowDays: 10,
+} as const;
+
+export const FAST_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };
+
+export type BootstrapHandle = WorkflowHandle<typeof bootstrap>;
+
+export interface BootstrapRun {
+  /** The result when the workflow completed. */
+  result?: BootstrapResult;
+  /** Why it did not: failure message, or the timeout. */
+  error?: string;
+  ms: number;
+}
+
+export async function startBootstrap(s: Scenario, workflowId: string, heartbeatTimeout = '5 seconds'): Promise<BootstrapHandle> {
+  return s.host.client.workflow.start<typeof bootstrap>('bootstrap', {
+    taskQueue: s.taskQueue,
+    workflowId,
+    args: [
+      {
+        since: LOAD.since,
+        highWatermark: LOAD.until,
+        entities: { leads: { enabled: true } },
+        maxWindowDays: LOAD.maxWindowDays,
+        poll: FAST_POLL,
+        ingestHeartbeatTimeout: heartbeatTimeout,
+      },
+    ],
+  });
+}
+
+/** Waits for the bootstrap; past `timeoutMs` it is terminated and reported as not finished. */
+export async function awaitBootstrap(handle: BootstrapHandle, timeoutMs: number, started = Date.now()): Promise<BootstrapRun> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+  try {
+    const outcome = await Promise.race([handle.result(), timeout]);
+    if (outcome === 'timeout') {
+      const progress = await handle.query<BootstrapResult['progress']>('progress').catch(() => undefined);
+      await handle.terminate('reliability case timed out').catch(() => undefined);
+      const leads = progress?.phases.leads;
+      const where = leads ? `: ${leads.windowsDone}/${leads.windowsTotal} windows, ${leads.written} written, ${leads.failed} failed, active ${JSON.stringify(leads.active)}` : '';
+      return { error: `not finished within ${Math.round(timeoutMs / 1000)} s${where}`, ms: Date.now() - started };
+    }
+    return { result: outcome, ms: Date.now() - started };
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? (err.cause?.message ?? err.message) : (err as Error).message;
+    return { error: `failed: ${cause}`, ms: Date.now() - started };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runBootstrap(s: Scenario, workflowId: string, timeoutMs: number): Promise<BootstrapRun> {
+  const started = Date.now();
+  return awaitBootstrap(await startBootstrap(s, workflowId), timeoutMs, started);
+}
+
+/** Summary of a finished load for the outcome column. */
+export function loadSummary(run: BootstrapRun): string {
+  if (!run.result) return run.error ?? 'no result';
+  const p = run.result.progress.phases.leads;
+  return `done in ${(run.ms / 1000).toFixed(1)} s: ${p?.windowsDone}/${p?.windowsTotal} windows, ${p?.written} written, ${p?.failed} ledgered`;
+}

@@ -1,0 +1,164 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../emulator/index.js';
+import { bulkService } from '../emulator/bulk/service.js';
+import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
+import { MarketoClient } from '../src/marketo/index.js';
+import { StateStore } from '../src/store/state-store.js';
+import { createActivities } from '../workers/activities.js';
+import type { Host, TestDb } from './stack.js';
+import { WorkerEnv } from './worker-env.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Credentials of the emulated LaunchPoint service: the security suite looks for them in logs. */
+export const MARKETO_CLIENT_ID = 'reliability-client-id';
+export const MARKETO_CLIENT_SECRET = 'reliability-client-secret-7f3c9a1e5b';
+/**
+ * Marketo's 100 calls / 20 s window scaled to 2 s (same ratio), so a 606 costs the client a 2 s
+ * wait instead of 20 s; the client is told the same window.
+ */
+export const RATE_WINDOW_MS = 2_000;
+
+export interface ScenarioOptions {
+  leads: number;
+  /** Seeded createdAt range of the leads. */
+  from: string;
+  to: string;
+  emulator?: Omit<EmulatorOptions, 'seed' | 'clientId' | 'clientSecret'>;
+}
+
+/** A running worker: in this process, or a child process that can be killed and whose output is kept. */
+export interface WorkerHandle {
+  readonly pid: number | undefined;
+  /** Output so far (child processes only; in-process workers log to this process). */
+  output(): string;
+  kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One case's world: a seeded emulator, a database of its own holding the CRM and the state
+ * store, the sync's Marketo client, and a task queue of its own on the stack's Temporal.
+ */
+export class Scenario {
+  private readonly workers: WorkerHandle[] = [];
+  readonly taskQueue = `reliability-${Math.random().toString(36).slice(2, 10)}`;
+
+  private constructor(
+    readonly host: Host,
+    readonly emulator: RunningEmulator,
+    readonly db: TestDb,
+    readonly store: StateStore,
+    readonly crm: PostgresCrmConnector,
+    readonly marketo: MarketoClient,
+  ) {}
+
+  static async open(host: Host, opts: ScenarioOptions): Promise<Scenario> {
+    const emulator = await startEmulator({
+      ...opts.emulator,
+      clientId: MARKETO_CLIENT_ID,
+      clientSecret: MARKETO_CLIENT_SECRET,
+      limits: { rateWindowMs: RATE_WINDOW_MS, ...opts.emulator?.limits },
+      seed: { leads: opts.leads, from: opts.from, to: opts.to },
+    });
+    const db = await host.createDatabase('rel');
+    const store = await StateStore.open({ connectionString: db.url });
+    const crm = await PostgresCrmConnector.open({ connectionString: db.url });
+    const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: MARKETO_CLIENT_ID, clientSecret: MARKETO_CLIENT_SECRET, limits: { windowMs: RATE_WINDOW_MS } });
+    return new Scenario(host, emulator, db, store, crm, marketo);
+  }
+
+  /** Removes every injected fault (call rules and bulk switches), e.g. before checking the result. */
+  clearFaults(): void {
+    this.emulator.runtime.faults.clear();
+    const bulk = bulkService(this.emulator.subscription);
+    Object.assign(bulk.faults, { breakDownloads: 0, queueFull: 0, corruptDownloads: 0, malformedRows: 0 });
+    bulk.exports.failNext = 0;
+    bulk.imports.failNext = 0;
+  }
+
+  /** Counted Marketo calls per error code over the whole run (the emulator's own counters). */
+  errorCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const e of Object.values(this.emulator.runtime.stats.snapshot().endpoints)) {
+      for (const [code, n] of Object.entries(e.errors)) out[code] = (out[code] ?? 0) + n;
+    }
+    return out;
+  }
+
+  async startWorker(mode: 'in-process' | 'process' = 'in-process'): Promise<WorkerHandle> {
+    const handle = mode === 'process' ? await this.spawnWorker() : await this.inProcessWorker();
+    this.workers.push(handle);
+    return handle;
+  }
+
+  private async inProcessWorker(): Promise<WorkerHandle> {
+    const connection = await NativeConnection.connect({ address: this.host.temporalAddress });
+    const worker = await Worker.create({
+      connection,
+      taskQueue: this.taskQueue,
+      workflowBundle: { codePath: this.host.bundlePath },
+      activities: createActivities({ marketo: this.marketo, store: this.store, crm: this.crm }),
+      maxConcurrentActivityTaskExecutions: 20,
+    });
+    const running = worker.run();
+    let stopped = false;
+    const stop = async () => {
+      if (stopped) return;
+      stopped = true;
+      worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    };
+    return { pid: undefined, output: () => '', kill: stop, stop };
+  }
+
+  private async spawnWorker(): Promise<WorkerHandle> {
+    const env: WorkerEnv = WorkerEnv.parse({
+      TEMPORAL_ADDRESS: this.host.temporalAddress,
+      TASK_QUEUE: this.taskQueue,
+      MARKETO_URL: this.emulator.url,
+      MARKETO_CLIENT_ID,
+      MARKETO_CLIENT_SECRET,
+      MARKETO_WINDOW_MS: RATE_WINDOW_MS,
+      DATABASE_URL: this.db.url,
+      WORKFLOW_BUNDLE: this.host.bundlePath,
+    });
+    // Node itself with tsx as a loader: SIGKILL must reach the worker, not a wrapper around it.
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'reliability/worker-process.ts'], {
+      cwd: root,
+      env: { ...process.env, ...Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`worker exited early (${code}): ${output.slice(-2000)}`));
+      child.once('exit', onExit);
+      const check = () => {
+        if (output.includes('worker ready')) {
+          child.off('exit', onExit);
+          resolve();
+        } else setTimeout(check, 50);
+      };
+      check();
+    });
+    const kill = async (signal: 'SIGKILL' | 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    };
+    return { pid: child.pid, output: () => output, kill, stop: () => kill('SIGTERM') };
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) await w.stop().catch(() => undefined);
+    await this.store.close();
+    await this.crm.close();
+    await this.db.drop().catch(() => undefined);
+    await this.emulator.close();
+  }
+}

@@ -1,0 +1,190 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { FaultRuleInput } from '../../emulator/index.js';
+import { bulkService } from '../../emulator/bulk/service.js';
+import { temporalExecutable } from '../../src/services/temporal-binaries.js';
+import { awaitBootstrap, LOAD, loadSummary, startBootstrap, type BootstrapHandle } from '../bootstrap-run.js';
+import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
+import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
+import { Scenario } from '../scenario.js';
+import type { Host } from '../stack.js';
+import { verifyPersons } from '../verify.js';
+
+type BulkFaults = Partial<{ breakDownloadAfterBytes: number; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number }>;
+
+interface FaultPlan {
+  /** Call-level rules (emulator/faults.ts) added when the load starts. */
+  rules?: FaultRuleInput[];
+  /** Bulk switches (emulator/bulk) set before the load. */
+  bulk?: (scale: number) => BulkFaults & { failExports?: number };
+  /** Something done repeatedly while the load runs (e.g. expiring every token). */
+  during?: (s: Scenario) => void;
+  /** Time-skipping server instead of the dev server (waits of hours, e.g. a quota reset). */
+  timeSkipping?: boolean;
+}
+
+/** Timeout of one load: generous for the machine's load, short enough that a stuck case ends. */
+const loadTimeoutMs = (scale: number) => 90_000 + scale * 20;
+
+/**
+ * One bootstrap under a fault: the sync must finish and the reconciliation must find every lead,
+ * once, with the same values. The emulator's own counters show what was answered.
+ */
+export async function bootstrapUnderFault(ctx: CaseContext, id: string, plan: FaultPlan): Promise<CaseOutcome & { answered: Record<string, number> }> {
+  let env: TestWorkflowEnvironment | undefined;
+  let host: Host = ctx.stack;
+  if (plan.timeSkipping) {
+    env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: temporalExecutable('temporal-test-server') } });
+    host = { client: env.client, temporalAddress: env.address, bundlePath: ctx.stack.bundlePath, createDatabase: (p) => ctx.stack.createDatabase(p) };
+  }
+  const s = await Scenario.open(host, { leads: ctx.scale, from: LOAD.from, to: LOAD.to, emulator: { bulk: { export: { rowsPerSecond: 0 } } } });
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    const bulk = plan.bulk?.(ctx.scale);
+    if (bulk) {
+      const { failExports, ...switches } = bulk;
+      const service = bulkService(s.emulator.subscription);
+      Object.assign(service.faults, switches);
+      if (failExports !== undefined) service.exports.failNext = failExports;
+    }
+    await s.startWorker('in-process');
+    const handle: BootstrapHandle = await startBootstrap(s, `reliability-${id}`);
+    for (const rule of plan.rules ?? []) s.emulator.runtime.faults.add(rule);
+    if (plan.during) ticker = setInterval(() => plan.during!(s), 400);
+    const run = await awaitBootstrap(handle, loadTimeoutMs(ctx.scale));
+    clearInterval(ticker);
+    const answered = s.errorCounts();
+    const left = s.emulator.runtime.faults.list().reduce((n, r) => n + (r.remaining ?? 0), 0);
+    const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
+    const codes = Object.entries(answered).map(([c, n]) => `${n}×${c}`).join(', ') || 'no error answers';
+    const passed = run.result !== undefined && verdict.lost === 0 && verdict.duplicates === 0 && verdict.differences === 0;
+    return {
+      outcome: `${loadSummary(run)}; Marketo answered ${codes}${left ? ` (${left} planned faults not reached)` : ''}; ${verdict.detail}`,
+      lost: verdict.lost,
+      duplicates: verdict.duplicates,
+      passed,
+      answered,
+    };
+  } finally {
+    clearInterval(ticker);
+    await s.close();
+    await env?.teardown();
+  }
+}
+
+/** The push steps under the same call-level faults: every CRM contact reaches Marketo once. */
+async function pushUnderFault(
+  ctx: CaseContext,
+  plan: { rules?: FaultRuleInput[]; during?: (s: Scenario) => void; bulkThreshold?: number; failImports?: number },
+): Promise<CaseOutcome & { answered: Record<string, number> }> {
+  const { rules = [], during, bulkThreshold = 1_000, failImports } = plan;
+  const contacts = Math.max(50, Math.min(600, Math.round(ctx.scale / 4)));
+  const p = await openPushScenario(ctx.stack, { contacts, bulkThreshold, ...(failImports ? { failImports } : {}) });
+  let ticker: NodeJS.Timeout | undefined;
+  try {
+    for (const rule of rules) p.scenario.emulator.runtime.faults.add(rule);
+    if (during) ticker = setInterval(() => during(p.scenario), 300);
+    const run = await pushUntilDone(p, 60);
+    clearInterval(ticker);
+    const answered = p.scenario.errorCounts();
+    p.scenario.clearFaults();
+    const v = await verifyPush(p);
+    const codes = Object.entries(answered).map(([c, n]) => `${n}×${c}`).join(', ') || 'no error answers';
+    return {
+      outcome: `${run.summary}; Marketo answered ${codes}; ${v.detail}`,
+      lost: v.lost,
+      duplicates: v.duplicates,
+      passed: run.done && v.lost === 0 && v.duplicates === 0 && v.ledgered === 0,
+      answered,
+    };
+  } finally {
+    clearInterval(ticker);
+    await p.close();
+  }
+}
+
+const EVERY_CALL = '/*';
+
+const CALL_FAULTS: { key: string; name: string; injected: string; rules: FaultRuleInput[]; during?: (s: Scenario) => void }[] = [
+  { key: '606', name: '606 burst', injected: '606 "Max rate limit exceeded" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '606', rate: 0.5, count: 15 }] },
+  { key: '615', name: '615 burst', injected: '615 "Concurrent access limit reached" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '615', rate: 0.5, count: 15 }] },
+  {
+    key: '5xx', name: 'HTTP 5xx', injected: 'nginx 500, 502, 503, 504 pages on 30 % of calls, 4 of each',
+    rules: ([500, 502, 503, 504] as const).map((httpStatus) => ({ path: EVERY_CALL, httpStatus, rate: 0.3, count: 4 })),
+  },
+  {
+    key: '604-608-611', name: '604 / 608 / 611', injected: 'timeout 604, unavailable 608, system error 611 on 30 % of calls, 4 of each',
+    rules: (['604', '608', '611'] as const).map((code) => ({ path: EVERY_CALL, code, rate: 0.3, count: 4 })),
+  },
+  { key: 'reset', name: 'connection resets', injected: 'socket destroyed without an answer on 30 % of calls, 10 in all', rules: [{ path: EVERY_CALL, reset: true, rate: 0.3, count: 10 }] },
+  { key: 'slow', name: 'slow responses', injected: '+1.5 s latency on 30 % of calls, 20 in all', rules: [{ path: EVERY_CALL, latencyMs: 1_500, rate: 0.3, count: 20 }] },
+  {
+    key: 'token', name: 'token expiry mid-job', injected: 'every access token expired every 0.4 s while the load runs (602 on next use)', rules: [],
+    during: (s) => s.emulator.runtime.tokens.expireAll(),
+  },
+];
+
+export function faultCases(): CaseDef[] {
+  const cases: CaseDef[] = [
+    {
+      suite: 'fault',
+      name: 'normal run (baseline)',
+      injected: 'nothing; Marketo limits 100 calls / 2 s window, 10 concurrent',
+      run: async (ctx) => noSelfInflicted(await bootstrapUnderFault(ctx, 'baseline', {})),
+    },
+    {
+      suite: 'fault',
+      name: 'push steps, normal run (baseline)',
+      injected: 'nothing',
+      run: async (ctx) => noSelfInflicted(await pushUnderFault(ctx, {})),
+    },
+  ];
+  for (const f of CALL_FAULTS) {
+    cases.push({ suite: 'fault', name: `bootstrap: ${f.name}`, injected: f.injected, run: (ctx) => bootstrapUnderFault(ctx, f.key, { rules: f.rules, ...(f.during ? { during: f.during } : {}) }) });
+    cases.push({ suite: 'fault', name: `push: ${f.name}`, injected: f.injected, run: (ctx) => pushUnderFault(ctx, { rules: f.rules, ...(f.during ? { during: f.during } : {}) }) });
+  }
+  cases.push(
+    {
+      suite: 'fault',
+      name: 'bootstrap: 607 quota wall that lifts',
+      injected: 'the next 8 calls of any kind answer 607 "Daily quota reached" (time-skipping server: the pause lasts until Chicago midnight)',
+      run: (ctx) => bootstrapUnderFault(ctx, '607', { rules: [{ path: EVERY_CALL, code: '607', count: 8 }], timeSkipping: true }),
+    },
+    {
+      suite: 'fault',
+      name: 'bootstrap: 1029 export queue full',
+      injected: 'the next 4 enqueues answer 1029 "Too many jobs in queue"',
+      run: (ctx) => bootstrapUnderFault(ctx, '1029', { bulk: () => ({ queueFull: 4 }) }),
+    },
+    {
+      suite: 'fault',
+      name: 'bootstrap: download cut half way',
+      injected: 'the next 3 file downloads lose their connection half way through a window file',
+      run: (ctx) => bootstrapUnderFault(ctx, 'cut', { bulk: (scale) => ({ breakDownloadAfterBytes: Math.max(2_000, Math.round((scale / 6) * 100)), breakDownloads: 3 }) }),
+    },
+    {
+      suite: 'fault',
+      name: 'bootstrap: checksum mismatch',
+      injected: 'the next 2 file downloads carry one changed letter half way (file sha256 ≠ fileChecksum)',
+      run: (ctx) => bootstrapUnderFault(ctx, 'checksum', { bulk: () => ({ corruptDownloads: 2 }) }),
+    },
+    {
+      suite: 'fault',
+      name: 'bootstrap: bulk export job fails',
+      injected: 'the next 2 export jobs end with status Failed',
+      run: (ctx) => bootstrapUnderFault(ctx, 'failed-job', { bulk: () => ({ failExports: 2 }) }),
+    },
+    {
+      suite: 'fault',
+      name: 'push: bulk import batch fails',
+      injected: 'the push goes through Bulk Import (threshold 10 records); the next import batch ends Failed',
+      run: (ctx) => pushUnderFault(ctx, { bulkThreshold: 10, failImports: 1 }),
+    },
+  );
+  return cases;
+}
+
+/** A normal run must not meet Marketo's rate (606) or concurrency (615) limit: the client keeps under them. */
+function noSelfInflicted(out: CaseOutcome & { answered: Record<string, number> }): CaseOutcome {
+  const hits = (out.answered['606'] ?? 0) + (out.answered['615'] ?? 0);
+  return { ...out, outcome: `${out.outcome}; self-inflicted 606/615: ${hits === 0 ? 'none' : hits}`, passed: out.passed && hits === 0 };
+}
