@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { CrmRecord } from '../crm/connector.js';
-import { parseMarketoDateTime } from '../marketo/dates.js';
 import type { Activity } from '../marketo/activities.js';
 import type { ActivityRow } from '../marketo/bulk/rows.js';
+import { instantCell, intCell, MarketingRecordError, personColumns, type PersonLink } from './cells.js';
 
 /**
  * One Marketo activity → one CRM `activity` record (table marketing_activities, key `marketo_guid`).
@@ -15,10 +15,7 @@ import type { ActivityRow } from '../marketo/bulk/rows.js';
  */
 
 /** The CRM person the activity's lead is linked to (from the id map, entity 'lead'). */
-export interface ActivityPerson {
-  crmType: string;
-  crmId: string;
-}
+export type ActivityPerson = PersonLink;
 
 export interface ActivityRecordContext {
   /** Activity type name from `GET /rest/v1/activities/types.json` (null/absent: unknown type). */
@@ -27,31 +24,16 @@ export interface ActivityRecordContext {
   person?: ActivityPerson | undefined;
 }
 
-export class ActivityRecordError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
+/** An activity the builder refused; `field` names the Marketo field (or CRM column) at fault. */
+export class ActivityRecordError extends MarketingRecordError {
+  constructor(field: string, message: string) {
+    super(field, message);
     this.name = 'ActivityRecordError';
   }
 }
 
 /** Longest values the marketing_activities columns take (varchar lengths of migration 3). */
 const LIMITS = { marketo_guid: 64, activity_type: 255, primary_attribute_value_id: 255 } as const;
-
-const dateInput = z.union([z.date(), z.string()]).transform((value, ctx) => {
-  try {
-    const date = typeof value === 'string' ? parseMarketoDateTime(value) : value;
-    if (Number.isNaN(date.getTime())) throw new Error('invalid date');
-    return date;
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
-
-const intLike = z.union([z.number().int(), z.string().regex(/^-?\d+$/, 'expected an integer').transform(Number)]);
 
 const attributesInput = z.union([
   z.array(z.looseObject({ name: z.string(), value: z.unknown() })).transform((list) => Object.fromEntries(list.map((a) => [a.name, a.value] as const))),
@@ -61,11 +43,11 @@ const attributesInput = z.union([
 /** The fields every activity record needs; `leadId`/`activityTypeId` may be text (bulk) or numbers (REST). */
 const activityInputSchema = z.looseObject({
   marketoGUID: z.union([z.string().min(1), z.number().int().transform(String)]),
-  leadId: intLike.pipe(z.number().int().positive()),
-  activityDate: dateInput,
-  activityTypeId: intLike.pipe(z.number().int().positive()),
-  campaignId: intLike.nullable().optional(),
-  primaryAttributeValueId: z.union([intLike, z.string()]).nullable().optional(),
+  leadId: intCell.pipe(z.number().int().positive()),
+  activityDate: instantCell,
+  activityTypeId: intCell.pipe(z.number().int().positive()),
+  campaignId: intCell.nullable().optional(),
+  primaryAttributeValueId: z.union([intCell, z.string()]).nullable().optional(),
   primaryAttributeValue: z.union([z.string(), z.number(), z.boolean()]).nullable().optional(),
   attributes: attributesInput.nullable().optional(),
 });
@@ -103,10 +85,9 @@ export function activityRecord(activity: MarketoActivityInput, context: Activity
     marketo_guid: bounded('marketo_guid', a.marketoGUID),
     activity_type_id: a.activityTypeId,
     activity_type: typeName === null ? null : bounded('activity_type', typeName),
-    activity_date: a.activityDate.toISOString(),
+    activity_date: a.activityDate,
     marketo_lead_id: a.leadId,
-    lead_id: context.person?.crmType === 'lead' ? context.person.crmId : null,
-    contact_id: context.person?.crmType === 'contact' ? context.person.crmId : null,
+    ...personColumns(context.person),
     marketo_campaign_id: a.campaignId ?? null,
     primary_attribute_value_id: primaryId === null || primaryId === undefined ? null : bounded('primary_attribute_value_id', String(primaryId)),
     primary_attribute_value: a.primaryAttributeValue === null || a.primaryAttributeValue === undefined ? null : String(a.primaryAttributeValue),
@@ -121,6 +102,6 @@ function describeGuid(activity: MarketoActivityInput): string {
 
 /** The Marketo lead id of an activity of either shape, for id-map lookups before building records. */
 export function activityLeadId(activity: MarketoActivityInput): number | undefined {
-  const parsed = intLike.safeParse((activity as { leadId?: unknown }).leadId);
+  const parsed = intCell.safeParse((activity as { leadId?: unknown }).leadId);
   return parsed.success ? parsed.data : undefined;
 }
