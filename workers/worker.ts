@@ -1,6 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { ApplicationFailure } from '@temporalio/common';
+import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { SyncMetrics } from '../src/observability/metrics.js';
+import { MARKETO_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { createActivities, type ActivityDeps } from './activities.js';
 
 /**
@@ -25,15 +28,81 @@ export interface SyncWorkerOptions {
    * and the client's limiter queues beyond its own cap, so this bounds memory, not Marketo load.
    */
   maxConcurrentActivities?: number;
+  /** Activity timings and failures by code go here (the worker's /metrics). */
+  metrics?: SyncMetrics;
+  /** Register the MarketoSync* search attributes if the namespace lacks them (default true). */
+  registerSearchAttributes?: boolean;
+  log?: (line: string) => void;
+}
+
+/** Temporal's protobuf IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD. */
+const INDEXED_KEYWORD = 2;
+
+/**
+ * Adds the search attributes the workflows upsert, when missing: a workflow upserting an unknown
+ * attribute fails its workflow task, so they must exist before the first one runs. The dev server
+ * and self-hosted clusters allow this; on Temporal Cloud the call is refused and the attributes
+ * are created once with tcld or the Cloud UI (docs/operations.md), so a refusal is only reported.
+ */
+export async function ensureSearchAttributes(connection: NativeConnection, namespace: string, log: (line: string) => void = () => undefined): Promise<string[]> {
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+    const missing = MARKETO_SEARCH_ATTRIBUTES.filter((a) => !known.has(a.name));
+    if (missing.length === 0) return [];
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((a) => [a.name, INDEXED_KEYWORD])),
+    });
+    log(`registered search attributes ${missing.map((a) => a.name).join(', ')} on namespace '${namespace}'`);
+    return missing.map((a) => a.name);
+  } catch (err) {
+    log(`could not register search attributes on namespace '${namespace}' (${(err as Error).message}); create MarketoSyncKind and MarketoSyncState (Keyword) there`);
+    return [];
+  }
+}
+
+/** Marketo's code when the failure carries one (details of toActivityFailure), else the failure type. */
+function failureCode(err: unknown): string {
+  if (err instanceof ApplicationFailure) {
+    const detail = err.details?.[0] as { code?: unknown } | undefined;
+    if (detail && (typeof detail.code === 'string' || typeof detail.code === 'number')) return String(detail.code);
+    return err.type ?? 'ApplicationFailure';
+  }
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' || typeof code === 'number') return String(code);
+  return err instanceof Error ? err.name : 'unknown';
+}
+
+function metricsInterceptor(metrics: SyncMetrics): ActivityInterceptorsFactory {
+  return (ctx) => ({
+    inbound: {
+      async execute(input, next) {
+        const started = process.hrtime.bigint();
+        const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+        try {
+          const result = await next(input);
+          metrics.observeActivity(ctx.info.activityType, seconds(), 'ok');
+          return result;
+        } catch (err) {
+          metrics.observeActivity(ctx.info.activityType, seconds(), 'failed', failureCode(err));
+          throw err;
+        }
+      },
+    },
+  });
 }
 
 export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
+  const namespace = opts.namespace ?? 'default';
+  if (opts.registerSearchAttributes ?? true) await ensureSearchAttributes(opts.connection, namespace, opts.log);
   return Worker.create({
     connection: opts.connection,
-    namespace: opts.namespace ?? 'default',
+    namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: workflowsPath(),
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 20,
+    ...(opts.metrics ? { interceptors: { activity: [metricsInterceptor(opts.metrics)] } } : {}),
   });
 }

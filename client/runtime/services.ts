@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AppConfig } from '../../src/config/env.js';
 import { ensureLocalPostgres } from '../../src/services/local-postgres.js';
 import { ensureTemporalDevServer } from '../../src/services/temporal-dev-server.js';
+import { MARKETO_SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.js';
 import type { EmulatorOptions, RunningEmulator } from '../../emulator/index.js';
 
 /** Where each service is, after starting the embedded defaults for whatever is not configured. */
@@ -51,7 +52,8 @@ export async function resolveServices(config: AppConfig, opts: ResolveOptions = 
         port: config.embedded.temporalPort,
         uiPort: config.embedded.temporalUiPort,
         namespace: config.temporal.namespace,
-        searchAttributes: opts.searchAttributes,
+        // Registered at start so the sync workflows can upsert them (workflows/search-attributes.ts).
+        searchAttributes: opts.searchAttributes ?? Object.fromEntries(MARKETO_SEARCH_ATTRIBUTES.map((a) => [a.name, 'Keyword'])),
         log,
       });
       stops.push(() => server.stop());

@@ -1,0 +1,29 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+
+/**
+ * Custom search attributes operators filter syncs by in the Temporal UI, e.g.
+ * `MarketoSyncKind = "syncLoop" AND MarketoSyncState = "paused"`. The worker registers them on
+ * start (workers/worker.ts); on Temporal Cloud they are created once per namespace (docs/operations.md).
+ */
+export const MarketoSyncKind = defineSearchAttributeKey('MarketoSyncKind', SearchAttributeType.KEYWORD);
+export const MarketoSyncState = defineSearchAttributeKey('MarketoSyncState', SearchAttributeType.KEYWORD);
+
+export const MARKETO_SEARCH_ATTRIBUTES = [MarketoSyncKind, MarketoSyncState] as const;
+
+export type MarketoSyncKindValue = 'bootstrap' | 'bulkExport' | 'syncLoop' | 'onDemand' | 'reconcile' | 'schemaRefresh';
+export type MarketoSyncStateValue = 'running' | 'paused' | 'waitingForQuota' | 'sleeping' | 'completed' | 'failed';
+
+/**
+ * Sets the workflow's kind and state search attributes. Deterministic (a command in the history),
+ * and skipped when the values are already set, so calling it on every state change costs nothing
+ * when nothing changed.
+ */
+export function markSync(kind: MarketoSyncKindValue, state: MarketoSyncStateValue): void {
+  const current = workflowInfo().typedSearchAttributes;
+  if (current.get(MarketoSyncKind) === kind && current.get(MarketoSyncState) === state) return;
+  upsertSearchAttributes([
+    { key: MarketoSyncKind, value: kind },
+    { key: MarketoSyncState, value: state },
+  ]);
+}
