@@ -23,9 +23,15 @@ export interface StreamPosition {
   at: Date;
   ids: string[];
   token?: string;
+  /**
+   * Activity queues only: the lead stream's token up to which this queue is known to hold nothing
+   * unread. Step 4 reads the queues' types along with its own (one call instead of one per
+   * queue) and moves this mark when none of them appeared; step 6 then skips the queue.
+   */
+  coveredBy?: string;
 }
 
-const Cursor = z.strictObject({ v: z.literal(1), ids: z.array(z.string().min(1)), token: z.string().min(1).optional() });
+const Cursor = z.strictObject({ v: z.literal(1), ids: z.array(z.string().min(1)), token: z.string().min(1).optional(), coveredBy: z.string().min(1).optional() });
 
 export async function loadPosition(store: Pick<StateStore, 'watermarks'>, stream: string, fallbackStreams: readonly string[] = []): Promise<StreamPosition & { stream: string; updatedAt: Date }> {
   for (const name of [stream, ...fallbackStreams]) {
@@ -34,13 +40,14 @@ export async function loadPosition(store: Pick<StateStore, 'watermarks'>, stream
     if (name !== stream || row.cursor === null) return { stream: name, at: row.watermark, ids: [], updatedAt: row.updatedAt };
     const parsed = Cursor.safeParse(safeJson(row.cursor));
     if (!parsed.success) throw new Error(`watermark ${stream} holds a cursor the pull cannot read: ${z.prettifyError(parsed.error)}`);
-    return { stream: name, at: row.watermark, ids: parsed.data.ids, ...(parsed.data.token ? { token: parsed.data.token } : {}), updatedAt: row.updatedAt };
+    const { ids, token, coveredBy } = parsed.data;
+    return { stream: name, at: row.watermark, ids, ...(token ? { token } : {}), ...(coveredBy ? { coveredBy } : {}), updatedAt: row.updatedAt };
   }
   throw new Error(`no watermark for ${stream}${fallbackStreams.length ? ` (nor ${fallbackStreams.join(', ')})` : ''}: run the bootstrap or record a start date first`);
 }
 
 export async function savePosition(store: Pick<StateStore, 'watermarks'>, stream: string, position: StreamPosition): Promise<void> {
-  const cursor = JSON.stringify({ v: 1, ids: position.ids, ...(position.token ? { token: position.token } : {}) });
+  const cursor = JSON.stringify({ v: 1, ids: position.ids, ...(position.token ? { token: position.token } : {}), ...(position.coveredBy ? { coveredBy: position.coveredBy } : {}) });
   await store.watermarks.set(stream, { watermark: position.at, cursor });
 }
 

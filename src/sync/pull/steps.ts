@@ -151,12 +151,16 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   const now = nowOf(deps);
   if (now.getTime() - start.at.getTime() > deps.options.retention.changeDays * DAY) return catchUpLeads(deps, context, start, now, describeCalls);
 
-  const window = await readStream(
+  const queueTypes = [...new Set(deps.options.activityQueues.flatMap((q) => q.typeIds))].filter((t) => !LEAD_ACTIVITY_TYPES.includes(t));
+  // Marketo takes 10 types a call: the queues ride along only when they fit.
+  const alongside = LEAD_ACTIVITY_TYPES.length + queueTypes.length <= 10 ? queueTypes : [];
+  const all = await readStream(
     start,
     (since) => deps.marketo.activities.pagingToken(since),
-    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: LEAD_ACTIVITY_TYPES, batchSize: 300 }),
+    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [...LEAD_ACTIVITY_TYPES, ...alongside], batchSize: 300 }),
     deps.options.maxActivitiesPerRun,
   );
+  const window = { ...all, items: all.items.filter((a) => LEAD_ACTIVITY_TYPES.includes(a.activityTypeId)) };
   let calls = describeCalls + window.calls;
   const linkedIds = await deps.store.idMap.byMarketoIds('lead', [...new Set(window.items.map((a) => String(a.leadId)))]);
   const changes = classifyChanges(context, window.items, new Set([...linkedIds.keys()].map(Number)), deps.options.echoSources);
@@ -189,7 +193,23 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
     await savePending(deps.store, pending);
   }
   await savePosition(deps.store, LEADS_STREAM, window.position);
+  if (alongside.length > 0) await markQueuesCovered(deps, start.token, window.position.token, all.items);
   return { ...summary('pullLeadsAndCompanies', window.items.length, persons.written + companies.written, persons.failed + companies.failures.length, calls, window.hasMore, mode, changes, persons.converted), conflicts: settled.conflicts };
+}
+
+/**
+ * Queues that were known to hold nothing unread up to where this read started, and of whose types
+ * the read found none, hold nothing unread up to where it ended: step 6 need not ask Marketo.
+ */
+async function markQueuesCovered(deps: PullDeps, from: string | undefined, to: string | undefined, seen: readonly Activity[]): Promise<void> {
+  if (from === undefined || to === undefined) return;
+  const types = new Set(seen.map((a) => a.activityTypeId));
+  for (const queue of deps.options.activityQueues) {
+    if (queue.typeIds.some((t) => types.has(t))) continue;
+    const stream = activityQueueStream(queue.name);
+    const position = await loadPosition(deps.store, stream, [LEADS_STREAM]);
+    if (position.stream === stream && position.coveredBy === from) await savePosition(deps.store, stream, { ...position, coveredBy: to });
+  }
 }
 
 function summary(step: string, read: number, written: number, skipped: number, calls: number, hasMore: boolean, mode: PullStepSummary['mode'], changes?: ChangeSet, converted = 0): PullStepSummary {
@@ -292,9 +312,13 @@ export async function pullActivities(deps: PullDeps): Promise<PullStepSummary> {
   let calls = 0;
   let hasMore = false;
   let types: Map<number, string> | undefined;
+  // Taken before the queues are read: each queue's read ends at or after it.
+  const leads = await deps.store.watermarks.get(LEADS_STREAM);
+  const leadsToken = leads?.cursor ? (JSON.parse(leads.cursor) as { token?: string }).token : undefined;
   for (const queue of deps.options.activityQueues) {
     const stream = activityQueueStream(queue.name);
     const start = await loadPosition(deps.store, stream, [LEADS_STREAM]);
+    if (leadsToken !== undefined && start.stream === stream && start.coveredBy === leadsToken) continue;
     const window = await readStream(
       start,
       (since) => deps.marketo.activities.pagingToken(since),
@@ -314,7 +338,7 @@ export async function pullActivities(deps: PullDeps): Promise<PullStepSummary> {
       written += r.written;
       skipped += r.failed;
     }
-    await savePosition(deps.store, stream, window.position);
+    await savePosition(deps.store, stream, { ...window.position, ...(leadsToken !== undefined && !window.hasMore ? { coveredBy: leadsToken } : {}) });
   }
   return summary('pullActivities', read, written, skipped, calls, hasMore, deps.options.activityQueues.length ? 'rest' : 'none');
 }
