@@ -17,7 +17,8 @@ export type PushStepSummary = push.StepSummary;
 /**
  * The CRM → Marketo steps of a sync cycle, one activity each, to be called in the seed's order:
  * pushSalesPersons, pushCompanies, pushLeads (steps 1–3), pushOpportunities, pushOpportunityRoles
- * (8–9), deleteOpportunityRoles, deleteOpportunities, deleteCompanies, deleteSalesPersons (10–13).
+ * (8–9), deleteOpportunityRoles, deleteOpportunities, deleteCompanies, deleteSalesPersons (10–13),
+ * pushCustomObjects (14).
  * Each returns counts only; `hasMore` asks the workflow to call the same step again. Marketo
  * failures of a whole call become Temporal failures (failures.ts); the step's watermark has
  * not moved then, so a retry reads the same changes again.
@@ -36,6 +37,7 @@ export function createPushActivities(deps: PushActivityDeps) {
     deleteOpportunities: step(push.deleteOpportunities),
     deleteCompanies: step(push.deleteCompanies),
     deleteSalesPersons: step(push.deleteSalesPersons),
+    pushCustomObjects: step(push.pushCustomObjects),
   };
 }
 

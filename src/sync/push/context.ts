@@ -19,6 +19,7 @@ export interface PushContextDeps {
 }
 
 const OBJECTS = ['company', 'opportunity', 'opportunityRole', 'salesPerson'] as const;
+const CUSTOM_OBJECT_PREFIX = 'customObject:';
 
 /**
  * Loads the mapping context. Marketo schemas come from the schema cache the schema-refresh
@@ -48,9 +49,18 @@ export async function loadPushContext(deps: PushContextDeps): Promise<{ context:
     // A subscription without the object (or without permission) simply has no such mapping target.
     if (ObjectMetaData.safeParse(meta).success) input[name] = meta;
   }
-  const schemas = MarketoSchemas.parse(input);
+  const saved = (await deps.store.mappings.current())?.config;
+  // Custom objects are described only when a saved mapping uses them (the suggestion has none).
+  const customObjects: Record<string, unknown> = {};
+  for (const entity of saved?.entities ?? []) {
+    if (!entity.enabled || !entity.marketo.startsWith(CUSTOM_OBJECT_PREFIX)) continue;
+    const apiName = entity.marketo.slice(CUSTOM_OBJECT_PREFIX.length);
+    const meta = await cached(entity.marketo, () => deps.marketo.describe.customObject(apiName));
+    if (ObjectMetaData.safeParse(meta).success) customObjects[apiName] = meta;
+  }
+  const schemas = MarketoSchemas.parse({ ...input, customObjects });
   const describe = await deps.crm.describe();
-  const config = (await deps.store.mappings.current())?.config ?? suggestMapping(schemas, describe);
+  const config = saved ?? suggestMapping(schemas, describe);
   return { context: { config, schemas, describe }, describeCalls };
 }
 

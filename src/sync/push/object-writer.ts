@@ -39,7 +39,13 @@ export async function upsertObjects(
   target: ObjectTarget,
   records: readonly CrmRecord[],
   tally: PushTally,
-  options: { batchSize: number; toMarketo?: ToMarketoOptions; keys?: KeyResolver },
+  options: {
+    batchSize: number;
+    toMarketo?: ToMarketoOptions;
+    keys?: KeyResolver;
+    /** Fills what the mapping cannot (a custom object's link to its lead); returns errors to ledger the record. */
+    complete?: (source: CrmRecord, out: MarketoRecord) => string[] | undefined;
+  },
 ): Promise<ObjectWriteResult> {
   const map = compileToMarketo(context.config, target.crm, target.marketo, context.schemas, context.describe, options.toMarketo);
   const integral = integralDecimalFields(context, target.crm, target.marketo);
@@ -47,7 +53,8 @@ export async function upsertObjects(
   for (const record of records) {
     const crmId = String(record.id);
     const mapped = map(normalizeCrmRecord(options.keys ? options.keys(record) : record, integral));
-    if (!mapped.ok) tally.fail(target.crm, crmId, 'crm', 'MAPPING', mapped.errors.join('; '));
+    const errors = mapped.ok ? options.complete?.(record, mapped.record) : mapped.errors;
+    if (errors && errors.length > 0) tally.fail(target.crm, crmId, 'crm', 'MAPPING', errors.join('; '));
     else ready.push({ crmId, record: mapped.record });
   }
   const written = new Map<string, RecordOutcome>();

@@ -1,41 +1,18 @@
-import type { CrmConnector, CrmEntityName, CrmRecord } from '../../crm/connector.js';
+import type { CrmEntityName, CrmRecord } from '../../crm/connector.js';
 import type { MarketoRecord } from '../../mapping/apply.js';
 import type { MarketoClient, ObjectApi } from '../../marketo/index.js';
-import type { StateStore } from '../../store/state-store.js';
-import { readChangeWindow, type ChangeWindow, type Tombstone } from './change-reader.js';
-import { loadPushContext, marketoKeyOfCrmId, type PushContext } from './context.js';
+import type { Tombstone } from './change-reader.js';
+import { marketoKeyOfCrmId, type PushContext } from './context.js';
 import { deleteObjects, type DeleteKey } from './deleter.js';
 import { loadKeyResolver } from './marketo-keys.js';
 import { MARKETO_KEY_FIELDS, ROLE_GUID_FIELD } from '../../crm/marketo-keys.js';
 import { mappingEnabled, upsertObjects, type ObjectTarget } from './object-writer.js';
-import type { PushOptions } from './options.js';
 import { pushPersons, type PersonChange } from './person-writer.js';
-import { deleteStream, PUSH_DELETE_OPERATION, PUSH_OPERATION, upsertStream } from './streams.js';
-import { chunks, PushTally } from './tally.js';
+import { ledgerRetries, runStep, type PushDeps, type StepSummary } from './run-step.js';
+import { PUSH_DELETE_OPERATION } from './streams.js';
+import { chunks } from './tally.js';
 
-export interface PushDeps {
-  marketo: MarketoClient;
-  store: StateStore;
-  crm: CrmConnector;
-  options: PushOptions;
-}
-
-/** What a step reports: counts only (it lands in workflow history), never record values. */
-export interface StepSummary {
-  step: string;
-  /** CRM changes read (before aggregation), plus ledger entries retried. */
-  read: number;
-  written: number;
-  /** Records ledgered instead of written. */
-  skipped: number;
-  /** Marketo calls made (describes, writes, lookups; bulk status polls not counted). */
-  calls: number;
-  /** More changes wait behind this run's budget: call the step again. */
-  hasMore: boolean;
-  mode?: 'rest' | 'bulk' | 'none';
-  /** The mapping has this entity switched off: nothing read, position kept. */
-  disabled?: boolean;
-}
+export type { PushDeps, StepSummary } from './run-step.js';
 
 type ObjectName = ObjectTarget['marketo'];
 
@@ -54,62 +31,8 @@ function objectApi(marketo: MarketoClient, name: ObjectName): ObjectApi {
   }
 }
 
-/**
- * Reads the windows of the given streams, lets `write` push them, then stores the ledger and id
- * map and only then moves each stream's position. A Marketo call that fails as a whole throws
- * out of here before any position moves, so the next attempt reads the same changes again
- * (writes are createOrUpdate/delete by key: repeating them is harmless).
- */
-async function runStep(
-  deps: PushDeps,
-  step: string,
-  /** The streams to read; an entity whose mapping is off is not read and keeps its position. */
-  entities: (context: PushContext) => readonly CrmEntityName[],
-  kind: 'upsert' | 'delete',
-  write: (context: PushContext, windows: Map<CrmEntityName, ChangeWindow>, tally: PushTally) => Promise<{ calls: number; read?: number; mode?: StepSummary['mode'] }>,
-): Promise<StepSummary> {
-  const { context, describeCalls } = await loadPushContext(deps);
-  const streams = entities(context);
-  if (streams.length === 0) return { step, read: 0, written: 0, skipped: 0, calls: describeCalls, hasMore: false, disabled: true };
-  const windows = new Map<CrmEntityName, ChangeWindow>();
-  let budget = deps.options.maxRecordsPerRun;
-  for (const entity of streams) {
-    if (budget <= 0) break;
-    const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
-    const position = await deps.store.watermarks.get(stream);
-    const window = await readChangeWindow(deps.crm, entity, kind, { cursor: position?.cursor ?? undefined }, { pageSize: deps.options.pageSize, max: budget });
-    budget -= window.scanned;
-    windows.set(entity, window);
-  }
-  const tally = new PushTally(kind === 'upsert' ? PUSH_OPERATION : PUSH_DELETE_OPERATION);
-  const result = await write(context, windows, tally);
-  await tally.flush(deps.store);
-  for (const [entity, window] of windows) {
-    const stream = kind === 'upsert' ? upsertStream(entity) : deleteStream(entity);
-    await deps.store.watermarks.set(stream, { watermark: window.lastChangedAt ? new Date(window.lastChangedAt) : null, cursor: window.cursor });
-  }
-  const read = [...windows.values()].reduce((n, w) => n + w.read, 0) + (result.read ?? 0);
-  return {
-    step,
-    read,
-    written: tally.written,
-    skipped: tally.skipped,
-    calls: describeCalls + result.calls,
-    hasMore: windows.size < streams.length || [...windows.values()].some((w) => w.hasMore),
-    ...(result.mode ? { mode: result.mode } : {}),
-  };
-}
-
 function only(marketo: ObjectName, crm: CrmEntityName): (context: PushContext) => CrmEntityName[] {
   return (context) => (mappingEnabled(context, marketo, crm) ? [crm] : []);
-}
-
-/** Records an operator asked to retry (ledger status `retrying`), read fresh from the CRM. */
-async function ledgerRetries(deps: PushDeps, entity: CrmEntityName, pending: readonly CrmRecord[]): Promise<CrmRecord[]> {
-  const due = await deps.store.errors.dueForRetry(entity, PUSH_OPERATION, 1000);
-  const have = new Set(pending.map((r) => String(r.id)));
-  const ids = due.map((e) => e.recordKey).filter((id) => !have.has(id));
-  return ids.length === 0 ? [] : deps.crm.getRecords(entity, ids);
 }
 
 function objectUpsertStep(deps: PushDeps, step: string, marketo: ObjectName, crm: CrmEntityName) {
