@@ -49,6 +49,10 @@ export class BootstrapStaging {
            external_company_id text,
            external_sales_person_id text,
            PRIMARY KEY (run_id, marketo_lead_id));
+         ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS account_linked boolean NOT NULL DEFAULT false;
+         ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS owner_linked boolean NOT NULL DEFAULT false;
+         CREATE INDEX IF NOT EXISTS bootstrap_person_refs_account_pending ON ${this.table} (run_id, marketo_lead_id) WHERE NOT account_linked AND person_type = 'contact';
+         CREATE INDEX IF NOT EXISTS bootstrap_person_refs_owner_pending ON ${this.table} (run_id, marketo_lead_id) WHERE NOT owner_linked;
          CREATE TABLE IF NOT EXISTS ${this.roleRefs} (
            run_id text NOT NULL,
            activity_guid text NOT NULL,
@@ -61,9 +65,11 @@ export class BootstrapStaging {
            run_id text NOT NULL,
            kind text NOT NULL,
            key text NOT NULL,
-           crm_id text NOT NULL,
+           crm_id text,
            company_key text,
            sales_person_key text,
+           account_linked boolean NOT NULL DEFAULT false,
+           owner_linked boolean NOT NULL DEFAULT false,
            PRIMARY KEY (run_id, kind, key))`,
       )
       .then(() => undefined)

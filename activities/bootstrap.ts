@@ -4,6 +4,7 @@ import type { CrmConnector } from '../src/crm/connector.js';
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { createBulkExportActivities } from './bulk-export.js';
+import { createSalesActivities } from './bootstrap-sales.js';
 import type { IngestSinkFactory } from './ingest-sink.js';
 
 export interface BootstrapActivityDeps {
@@ -23,6 +24,7 @@ export function marketoStream(entity: string): string {
 export function createBootstrapActivities(deps: BootstrapActivityDeps) {
   return {
     ...createBulkExportActivities(deps),
+    ...createSalesActivities(deps),
 
     /** Cuts [startAt, endAt] into ≤31-day createdAt windows (pure, but libraries stay out of workflows). */
     async planExportWindows(input: { startAt: string; endAt: string; maxDays?: number }): Promise<ExportWindow[]> {

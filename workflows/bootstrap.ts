@@ -1,6 +1,6 @@
 import { ApplicationFailure, condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
-import type { PhaseContext, PhaseFunction } from './bootstrap-phase.js';
+import type { PhaseContext } from './bootstrap-phase.js';
 import { SALES_PHASES } from './bootstrap-sales.js';
 import { bootstrapProgressQuery, cancelSignal, pauseSignal, resumeSignal, windowUpdateSignal } from './bootstrap-signals.js';
 import {
@@ -35,7 +35,24 @@ export interface PhaseSpec {
   entity: BootstrapEntity;
   /** Entities that must be done first, when they are enabled. */
   after: BootstrapEntity[];
-  run: PhaseFunction;
+  /**
+   * Entities this phase runs alongside, taking in rounds what they have staged so far, with a
+   * last round once they are done (e.g. companies while leads still stream in), so that little
+   * is left for after the last export.
+   */
+  follows?: BootstrapEntity[];
+  /** Entities that must be enabled with this one (roles are found through the opportunities phase). */
+  requires?: BootstrapEntity[];
+  /** A plain `PhaseFunction` fits (it ignores the extra context). */
+  run: (ctx: FollowingPhaseContext) => Promise<void>;
+}
+
+/** What a phase with `follows` gets besides the common context. */
+export interface FollowingPhaseContext extends PhaseContext {
+  /** True once every followed phase is finished (or disabled): the next round is the last. */
+  upstreamDone(): boolean;
+  /** Waits until a followed phase made progress (a window, a write) or all are finished. */
+  upstreamChanged(): Promise<void>;
 }
 
 /**
@@ -165,7 +182,19 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     return !stopping();
   }
 
+  const finished = new Set<BootstrapEntity>();
+  const followed = (spec: PhaseSpec) => (spec.follows ?? []).filter(enabled);
+  const upstreamDone = (spec: PhaseSpec) => followed(spec).every((e) => finished.has(e));
+  const upstreamVersion = (spec: PhaseSpec) => followed(spec).reduce((n, e) => n + progress.phases[e]!.windowsDone + progress.phases[e]!.written, 0);
+
   const runPhase = async (spec: PhaseSpec, deps: Promise<boolean>[]): Promise<boolean> => {
+    try {
+      return await runPhaseBody(spec, deps);
+    } finally {
+      finished.add(spec.entity);
+    }
+  };
+  const runPhaseBody = async (spec: PhaseSpec, deps: Promise<boolean>[]): Promise<boolean> => {
     const phase = progress.phases[spec.entity]!;
     const depsDone = (await Promise.all(deps)).every(Boolean);
     if (!phase.enabled) return false;
@@ -176,7 +205,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     const own = input.entities[spec.entity]!;
     const maxWindowDays = own.maxWindowDays ?? input.maxWindowDays;
     const setting = maxWindowDays === undefined ? own : { ...own, maxWindowDays };
-    const ctx: PhaseContext = {
+    const ctx: FollowingPhaseContext = {
       name: spec.entity,
       setting,
       since: setting.since ?? input.since,
@@ -185,6 +214,11 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       progress: phase,
       runWindows: (source, sink, windows) => runWindows(spec.entity, source, sink, windows),
       checkpoint,
+      upstreamDone: () => upstreamDone(spec),
+      upstreamChanged: async () => {
+        const seen = upstreamVersion(spec);
+        await condition(() => stopping() || upstreamDone(spec) || upstreamVersion(spec) !== seen);
+      },
     };
     phase.state = 'running';
     try {
@@ -200,6 +234,10 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
 
   const unknown = Object.keys(input.entities).filter((e) => enabled(e as BootstrapEntity) && !PHASES.some((p) => p.entity === e));
   if (unknown.length) throw ApplicationFailure.nonRetryable(`no bootstrap phase loads ${unknown.join(', ')} (phases: ${PHASES.map((p) => p.entity).join(', ')})`, 'UnknownEntity');
+  for (const spec of PHASES) {
+    const missing = enabled(spec.entity) ? (spec.requires ?? []).filter((e) => !enabled(e)) : [];
+    if (missing.length) throw ApplicationFailure.nonRetryable(`${spec.entity} needs ${missing.join(', ')} enabled too`, 'MissingEntity');
+  }
 
   // Each phase waits for the enabled phases it depends on; a disabled dependency is not waited for.
   const started = new Map<BootstrapEntity, Promise<boolean>>();

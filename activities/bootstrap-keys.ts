@@ -1,0 +1,145 @@
+import type { BootstrapStaging } from './bootstrap-staging.js';
+
+/** Marketo objects the sales phases load by key, as `bootstrap_loaded.kind`. */
+export type LoadedKind = 'company' | 'salesPerson' | 'opportunity' | 'opportunityRole';
+
+export interface Attempt {
+  key: string;
+  /** The CRM record it became; null when Marketo had no such record or the CRM refused it (ledger). */
+  crmId: string | null;
+  companyKey?: string | null;
+  salesPersonKey?: string | null;
+}
+
+export interface RoleKey {
+  externalOpportunityId: string;
+  leadId: number;
+  role: string;
+}
+
+/** The dedupe key of a role as one text (unit separator: never part of an id or a role name). */
+export function roleKeyText(k: RoleKey): string {
+  return `${k.externalOpportunityId}\u001f${k.leadId}\u001f${k.role}`;
+}
+
+/**
+ * Keys referenced so far and not attempted yet, in key order. Phases run in rounds while the
+ * phases that stage keys are still running, so each round takes only what is new; an attempted
+ * key (found or not) is never asked for again.
+ */
+export async function pendingKeys(staging: BootstrapStaging, runId: string, kind: 'company' | 'salesPerson' | 'opportunity', limit: number): Promise<string[]> {
+  await staging.ensure();
+  const sources: Record<typeof kind, string> = {
+    company: `SELECT external_company_id FROM ${staging.personRefs} WHERE run_id = $1 AND external_company_id IS NOT NULL
+              UNION SELECT company_key FROM ${staging.loaded} WHERE run_id = $1 AND kind = 'opportunity' AND company_key IS NOT NULL`,
+    salesPerson: `SELECT external_sales_person_id FROM ${staging.personRefs} WHERE run_id = $1 AND external_sales_person_id IS NOT NULL
+              UNION SELECT sales_person_key FROM ${staging.loaded} WHERE run_id = $1 AND kind IN ('company', 'opportunity') AND sales_person_key IS NOT NULL`,
+    opportunity: `SELECT external_opportunity_id FROM ${staging.roleRefs} WHERE run_id = $1 AND external_opportunity_id IS NOT NULL`,
+  };
+  const { rows } = await staging.pool.query<{ k: string }>(
+    `SELECT DISTINCT s.k FROM (${sources[kind]}) AS s(k)
+     WHERE NOT EXISTS (SELECT 1 FROM ${staging.loaded} l WHERE l.run_id = $1 AND l.kind = $2 AND l.key = s.k)
+     ORDER BY s.k LIMIT $3`,
+    [runId, kind, limit],
+  );
+  return rows.map((r) => r.k);
+}
+
+export async function recordAttempts(staging: BootstrapStaging, runId: string, kind: LoadedKind, attempts: readonly Attempt[]): Promise<void> {
+  if (attempts.length === 0) return;
+  await staging.ensure();
+  await staging.pool.query(
+    `INSERT INTO ${staging.loaded} (run_id, kind, key, crm_id, company_key, sales_person_key)
+     SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
+     ON CONFLICT (run_id, kind, key) DO UPDATE SET crm_id = EXCLUDED.crm_id, company_key = EXCLUDED.company_key, sales_person_key = EXCLUDED.sales_person_key`,
+    [runId, kind, attempts.map((a) => a.key), attempts.map((a) => a.crmId), attempts.map((a) => a.companyKey ?? null), attempts.map((a) => a.salesPersonKey ?? null)],
+  );
+}
+
+/** CRM ids of loaded records by key (absent: not loaded). */
+export async function crmIdsByKey(staging: BootstrapStaging, runId: string, kind: LoadedKind, keys: readonly string[]): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  await staging.ensure();
+  const { rows } = await staging.pool.query<{ key: string; crm_id: string }>(
+    `SELECT key, crm_id FROM ${staging.loaded} WHERE run_id = $1 AND kind = $2 AND key = ANY($3::text[]) AND crm_id IS NOT NULL`,
+    [runId, kind, keys],
+  );
+  return new Map(rows.map((r) => [r.key, r.crm_id]));
+}
+
+/**
+ * Role keys staged from Add to Opportunity activities and not attempted yet, whose opportunity
+ * was attempted. Until the leads phase is done only roles of leads already written are taken
+ * (`requireLead`); the last round takes the rest (their person may be outside the load: ledger).
+ */
+export async function pendingRoleKeys(staging: BootstrapStaging, runId: string, limit: number, requireLead: boolean): Promise<RoleKey[]> {
+  await staging.ensure();
+  const { rows } = await staging.pool.query<{ ext: string; lead: string; role: string }>(
+    `SELECT DISTINCT r.external_opportunity_id AS ext, r.marketo_lead_id AS lead, r.role
+     FROM ${staging.roleRefs} r
+     WHERE r.run_id = $1 AND r.external_opportunity_id IS NOT NULL AND r.role IS NOT NULL
+       AND EXISTS (SELECT 1 FROM ${staging.loaded} o WHERE o.run_id = $1 AND o.kind = 'opportunity' AND o.key = r.external_opportunity_id)
+       AND ($3::boolean = false OR EXISTS (SELECT 1 FROM ${staging.personRefs} p WHERE p.run_id = $1 AND p.marketo_lead_id = r.marketo_lead_id))
+       AND NOT EXISTS (SELECT 1 FROM ${staging.loaded} l WHERE l.run_id = $1 AND l.kind = 'opportunityRole'
+                       AND l.key = r.external_opportunity_id || chr(31) || r.marketo_lead_id::text || chr(31) || r.role)
+     ORDER BY 1, 2, 3 LIMIT $2`,
+    [runId, limit, requireLead],
+  );
+  return rows.map((r) => ({ externalOpportunityId: r.ext, leadId: Number(r.lead), role: r.role }));
+}
+
+export type LinkTarget = 'contactAccounts' | 'opportunityAccounts' | 'personOwners' | 'accountOwners' | 'opportunityOwners';
+
+/** One reference to set: the record (by Marketo lead id for persons, CRM id otherwise) and the CRM id it points at. */
+export interface PendingLink {
+  /** Marketo lead id (persons) or CRM id (accounts, opportunities). */
+  key: string;
+  personType?: 'lead' | 'contact';
+  targetId: string;
+}
+
+const LINK_FLAG: Record<LinkTarget, 'account_linked' | 'owner_linked'> = {
+  contactAccounts: 'account_linked',
+  opportunityAccounts: 'account_linked',
+  personOwners: 'owner_linked',
+  accountOwners: 'owner_linked',
+  opportunityOwners: 'owner_linked',
+};
+
+/** References whose target is loaded and that are not set yet, in a stable order. */
+export async function pendingLinks(staging: BootstrapStaging, runId: string, target: LinkTarget, limit: number): Promise<PendingLink[]> {
+  await staging.ensure();
+  const p = staging.personRefs;
+  const l = staging.loaded;
+  const sql: Record<LinkTarget, string> = {
+    contactAccounts: `SELECT r.marketo_lead_id::text AS key, r.person_type AS type, t.crm_id AS target FROM ${p} r
+      JOIN ${l} t ON t.run_id = r.run_id AND t.kind = 'company' AND t.key = r.external_company_id AND t.crm_id IS NOT NULL
+      WHERE r.run_id = $1 AND r.person_type = 'contact' AND NOT r.account_linked ORDER BY r.marketo_lead_id LIMIT $2`,
+    personOwners: `SELECT r.marketo_lead_id::text AS key, r.person_type AS type, t.crm_id AS target FROM ${p} r
+      JOIN ${l} t ON t.run_id = r.run_id AND t.kind = 'salesPerson' AND t.key = r.external_sales_person_id AND t.crm_id IS NOT NULL
+      WHERE r.run_id = $1 AND NOT r.owner_linked ORDER BY r.marketo_lead_id LIMIT $2`,
+    opportunityAccounts: `SELECT o.crm_id AS key, NULL AS type, t.crm_id AS target FROM ${l} o
+      JOIN ${l} t ON t.run_id = o.run_id AND t.kind = 'company' AND t.key = o.company_key AND t.crm_id IS NOT NULL
+      WHERE o.run_id = $1 AND o.kind = 'opportunity' AND o.crm_id IS NOT NULL AND NOT o.account_linked ORDER BY o.key LIMIT $2`,
+    accountOwners: `SELECT o.crm_id AS key, NULL AS type, t.crm_id AS target FROM ${l} o
+      JOIN ${l} t ON t.run_id = o.run_id AND t.kind = 'salesPerson' AND t.key = o.sales_person_key AND t.crm_id IS NOT NULL
+      WHERE o.run_id = $1 AND o.kind = 'company' AND o.crm_id IS NOT NULL AND NOT o.owner_linked ORDER BY o.key LIMIT $2`,
+    opportunityOwners: `SELECT o.crm_id AS key, NULL AS type, t.crm_id AS target FROM ${l} o
+      JOIN ${l} t ON t.run_id = o.run_id AND t.kind = 'salesPerson' AND t.key = o.sales_person_key AND t.crm_id IS NOT NULL
+      WHERE o.run_id = $1 AND o.kind = 'opportunity' AND o.crm_id IS NOT NULL AND NOT o.owner_linked ORDER BY o.key LIMIT $2`,
+  };
+  const { rows } = await staging.pool.query<{ key: string; type: 'lead' | 'contact' | null; target: string }>(sql[target], [runId, limit]);
+  return rows.map((r) => ({ key: r.key, targetId: r.target, ...(r.type ? { personType: r.type } : {}) }));
+}
+
+/** Marks references as set (or given up on: the record is not in the CRM), so no round takes them again. */
+export async function markLinked(staging: BootstrapStaging, runId: string, target: LinkTarget, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  const flag = LINK_FLAG[target];
+  if (target === 'contactAccounts' || target === 'personOwners') {
+    await staging.pool.query(`UPDATE ${staging.personRefs} SET ${flag} = true WHERE run_id = $1 AND marketo_lead_id = ANY($2::bigint[])`, [runId, keys]);
+    return;
+  }
+  const kind = target === 'accountOwners' ? 'company' : 'opportunity';
+  await staging.pool.query(`UPDATE ${staging.loaded} SET ${flag} = true WHERE run_id = $1 AND kind = $2 AND crm_id = ANY($3::text[])`, [runId, kind, keys]);
+}

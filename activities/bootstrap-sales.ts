@@ -1,0 +1,266 @@
+import { z } from 'zod';
+import type { CrmConnector, CrmRecord } from '../src/crm/connector.js';
+import type { MappingConfig } from '../src/mapping/mapping-config.js';
+import type { MarketoClient } from '../src/marketo/index.js';
+import type { MarketoObject, ObjectApi } from '../src/marketo/objects.js';
+import type { RecordFailure } from '../src/store/error-ledger.js';
+import type { IdLink } from '../src/store/id-map.js';
+import type { StateStore } from '../src/store/state-store.js';
+import { crmIdsByKey, markLinked, pendingKeys, pendingLinks, pendingRoleKeys, recordAttempts, roleKeyText, type Attempt, type LinkTarget, type RoleKey } from './bootstrap-keys.js';
+import { loadObjectMappings, SALES_OBJECTS, type ObjectMapping, type SalesObject } from './bootstrap-object-mapping.js';
+import { BootstrapStaging } from './bootstrap-staging.js';
+import { marketoCall } from './failures.js';
+
+export interface SalesActivityDeps {
+  marketo: MarketoClient;
+  store: StateStore;
+  crm: CrmConnector;
+}
+
+/** What one load or link step did: counts only (they go into workflow history). */
+export interface StepOutcome {
+  /** Keys (or references) taken by this step; 0 means nothing was pending. */
+  taken: number;
+  records: number;
+  written: number;
+  failed: number;
+  apiCalls: number;
+}
+
+/** Marketo's maximum filter values (and records) per Get call. */
+const PER_CALL = 300;
+const OPERATION = 'bootstrap';
+
+const loadInput = z.object({
+  runId: z.string().min(1),
+  kind: z.enum(['company', 'salesPerson', 'opportunity']),
+  maxKeys: z.number().int().positive().max(30_000).default(3_000),
+});
+const rolesInput = z.object({
+  runId: z.string().min(1),
+  maxKeys: z.number().int().positive().max(30_000).default(3_000),
+  /** Only roles whose lead is already written (while the leads phase still runs). */
+  requireLead: z.boolean(),
+});
+const linkInput = z.object({
+  runId: z.string().min(1),
+  target: z.enum(['contactAccounts', 'opportunityAccounts', 'personOwners', 'accountOwners', 'opportunityOwners']),
+  limit: z.number().int().positive().max(50_000).default(10_000),
+});
+
+/** How each object is asked for and keyed: the Marketo filter, the field holding the key, the CRM key column. */
+const LOAD = {
+  company: { filterType: 'externalCompanyId', keyField: 'externalCompanyId', crmKey: 'external_company_id', idField: 'id' },
+  salesPerson: { filterType: 'externalSalesPersonId', keyField: 'externalSalesPersonId', crmKey: 'external_sales_person_id', idField: 'id' },
+  opportunity: { filterType: 'externalOpportunityId', keyField: 'externalOpportunityId', crmKey: 'external_opportunity_id', idField: 'marketoGUID' },
+} as const;
+
+function text(v: unknown): string | null {
+  return v === null || v === undefined || v === '' ? null : String(v);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * The REST side of the sales phases: companies, salespersons, opportunities and roles fetched
+ * by the keys earlier phases staged (300 per Get call, several calls at once under the client's
+ * limiter), upserted keyed on Marketo's keys so a retried step never duplicates, and the
+ * set-based link steps that fill the references (account, owner) once their targets exist.
+ */
+export function createSalesActivities(deps: SalesActivityDeps) {
+  const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
+  let mappings: Promise<Record<SalesObject, ObjectMapping>> | undefined;
+  // Once per worker process: five describe calls, not five per step.
+  const mapping = async (name: SalesObject): Promise<ObjectMapping> => {
+    mappings ??= loadObjectMappings({
+      marketo: deps.marketo,
+      crm: deps.crm,
+      currentMapping: async (): Promise<MappingConfig | undefined> => (await deps.store.mappings.current())?.config,
+    }).catch((err: unknown) => {
+      mappings = undefined;
+      throw err;
+    });
+    return (await mappings)[name];
+  };
+  const apiOf = (name: SalesObject): ObjectApi =>
+    ({ company: deps.marketo.companies, salesPerson: deps.marketo.salesPersons, opportunity: deps.marketo.opportunities, opportunityRole: deps.marketo.opportunityRoles })[name];
+
+  /** Every record matching the values, following paging; calls counted. */
+  async function fetchAll(page: (token?: string) => ReturnType<ObjectApi['get']>): Promise<{ records: MarketoObject[]; calls: number }> {
+    const records: MarketoObject[] = [];
+    let calls = 0;
+    let token: string | undefined;
+    for (;;) {
+      const p = await page(token);
+      calls += 1;
+      records.push(...p.items);
+      if (!p.moreResult || p.nextPageToken === undefined || p.nextPageToken === token) return { records, calls };
+      token = p.nextPageToken;
+    }
+  }
+
+  /** Upserts mapped records, links ids, ledgers failures; returns the CRM id per key (null: refused). */
+  async function write(
+    name: SalesObject,
+    items: { key: string; marketoId: string | null; outcome: ReturnType<ObjectMapping['map']> }[],
+    keyField: string,
+  ): Promise<{ crmIds: Map<string, string | null>; written: number; failed: number }> {
+    const crmEntity = SALES_OBJECTS[name].crm;
+    const failures: RecordFailure[] = [];
+    const crmIds = new Map<string, string | null>();
+    const ok: typeof items = [];
+    for (const item of items) {
+      if (item.outcome.ok) ok.push(item);
+      else {
+        crmIds.set(item.key, null);
+        failures.push({ entity: crmEntity, recordKey: item.key, operation: OPERATION, source: 'marketo', code: 'MAPPING', reason: item.outcome.errors.join('; ') });
+      }
+    }
+    const results = ok.length ? await deps.crm.upsert(crmEntity, ok.map((i) => i.outcome.record), { keyField }) : [];
+    const links: IdLink[] = [];
+    const succeeded: string[] = [];
+    for (const r of results) {
+      const item = ok[r.index]!;
+      if (r.status === 'failed') {
+        crmIds.set(item.key, null);
+        failures.push({ entity: crmEntity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: r.reason });
+      } else {
+        crmIds.set(item.key, r.id);
+        succeeded.push(item.key);
+        if (item.marketoId) links.push({ entity: name, marketoId: item.marketoId, crmType: crmEntity, crmId: r.id });
+      }
+    }
+    await deps.store.idMap.link(links);
+    await deps.store.errors.record(failures);
+    if (succeeded.length) await deps.store.errors.resolve(crmEntity, OPERATION, succeeded);
+    return { crmIds, written: succeeded.length, failed: failures.length };
+  }
+
+  return {
+    /**
+     * Loads the next `maxKeys` pending keys of companies, salespersons or opportunities: Get by the
+     * external key, 300 a call, into the CRM keyed on the same key. References (account, owner)
+     * are staged, not written: the link steps set them once their targets are loaded.
+     */
+    async loadSalesObjects(raw: z.input<typeof loadInput>): Promise<StepOutcome> {
+      const input = loadInput.parse(raw);
+      return marketoCall(async () => {
+        const how = LOAD[input.kind];
+        const keys = await pendingKeys(staging, input.runId, input.kind, input.maxKeys);
+        if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
+        const m = await mapping(input.kind);
+        const api = apiOf(input.kind);
+        const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
+        const records = fetched.flatMap((f) => f.records);
+        const wanted = new Set(keys);
+        const items: Parameters<typeof write>[1] = [];
+        const refs = new Map<string, { companyKey: string | null; salesPersonKey: string | null }>();
+        for (const rec of records) {
+          const key = text(rec[how.keyField]);
+          if (key === null || !wanted.has(key) || refs.has(key)) continue;
+          const outcome = m.map(rec);
+          outcome.record[how.crmKey] = key;
+          items.push({ key, marketoId: text(rec[how.idField]), outcome });
+          refs.set(key, { companyKey: input.kind === 'opportunity' ? text(rec.externalCompanyId) : null, salesPersonKey: input.kind === 'salesPerson' ? null : text(rec.externalSalesPersonId) });
+        }
+        const { crmIds, written, failed } = await write(input.kind, items, how.crmKey);
+        // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
+        const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
+        await recordAttempts(staging, input.runId, input.kind, attempts);
+        return { taken: keys.length, records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+      });
+    },
+
+    /**
+     * Loads pending opportunity roles by their dedupe keys (externalOpportunityId, leadId, role),
+     * 300 a call, into the CRM keyed on the role's marketoGUID; the contact comes from the id map
+     * and the opportunity from what the opportunities phase loaded.
+     */
+    async loadOpportunityRoles(raw: z.input<typeof rolesInput>): Promise<StepOutcome> {
+      const input = rolesInput.parse(raw);
+      return marketoCall(async () => {
+        const keys = await pendingRoleKeys(staging, input.runId, input.maxKeys, input.requireLead);
+        if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
+        const m = await mapping('opportunityRole');
+        const api = deps.marketo.opportunityRoles;
+        const fetched = await Promise.all(
+          chunks(keys, PER_CALL).map((input) =>
+            fetchAll((token) => api.getByKeys({ filterType: 'dedupeFields', input: input.map((k) => ({ ...k })), fields: m.fields, ...(token ? { nextPageToken: token } : {}) })),
+          ),
+        );
+        const records = fetched.flatMap((f) => f.records);
+        const wanted = new Set(keys.map(roleKeyText));
+        const opportunities = await crmIdsByKey(staging, input.runId, 'opportunity', [...new Set(keys.map((k) => k.externalOpportunityId))]);
+        const people = await deps.store.idMap.byMarketoIds('lead', [...new Set(keys.map((k) => String(k.leadId)))]);
+        const items: Parameters<typeof write>[1] = [];
+        const taken = new Set<string>();
+        const refused: RecordFailure[] = [];
+        for (const rec of records) {
+          const key: RoleKey = { externalOpportunityId: String(rec.externalOpportunityId), leadId: Number(rec.leadId), role: String(rec.role) };
+          const k = roleKeyText(key);
+          const guid = text(rec.marketoGUID);
+          if (!wanted.has(k) || guid === null || taken.has(k)) continue;
+          taken.add(k);
+          const opportunityId = opportunities.get(key.externalOpportunityId);
+          const person = people.get(String(key.leadId));
+          if (!opportunityId || person?.crmType !== 'contact') {
+            refused.push({
+              entity: 'opportunityRole', recordKey: guid, operation: OPERATION, source: 'marketo', code: opportunityId ? 'NOT_A_CONTACT' : 'NO_OPPORTUNITY',
+              reason: opportunityId ? `lead ${key.leadId} is ${person ? 'a CRM lead' : 'not in the CRM'}; CRM roles link contacts` : `opportunity ${key.externalOpportunityId} is not in the CRM`,
+            });
+            continue;
+          }
+          const outcome = m.map(rec);
+          Object.assign(outcome.record, { marketo_guid: guid, opportunity_id: opportunityId, contact_id: person.crmId, role: key.role } satisfies CrmRecord);
+          items.push({ key: k, marketoId: guid, outcome });
+        }
+        const { crmIds, written, failed } = await write('opportunityRole', items, 'marketo_guid');
+        await deps.store.errors.record(refused);
+        await recordAttempts(staging, input.runId, 'opportunityRole', keys.map((k) => ({ key: roleKeyText(k), crmId: crmIds.get(roleKeyText(k)) ?? null })));
+        return { taken: keys.length, records: records.length, written, failed: failed + refused.length, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+      });
+    },
+
+    /**
+     * Sets one kind of reference on the next `limit` records whose target is loaded: set-based
+     * updates through the connector (only the reference column, update-only), then marks them.
+     */
+    async linkSalesReferences(raw: z.input<typeof linkInput>): Promise<StepOutcome> {
+      const input = linkInput.parse(raw);
+      const target: LinkTarget = input.target;
+      const pending = await pendingLinks(staging, input.runId, target, input.limit);
+      if (pending.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
+      const column = target === 'contactAccounts' || target === 'opportunityAccounts' ? 'account_id' : 'owner_id';
+      const groups: { entity: string; keyField: string; items: typeof pending }[] = [];
+      if (target === 'contactAccounts' || target === 'personOwners') {
+        for (const type of ['lead', 'contact'] as const) groups.push({ entity: type, keyField: 'marketo_lead_id', items: pending.filter((p) => p.personType === type) });
+      } else {
+        groups.push({ entity: target === 'accountOwners' ? 'account' : 'opportunity', keyField: 'id', items: pending });
+      }
+      let written = 0;
+      let failed = 0;
+      const failures: RecordFailure[] = [];
+      for (const g of groups) {
+        if (g.items.length === 0) continue;
+        const records = g.items.map((p) => ({ [g.keyField]: g.keyField === 'id' ? p.key : Number(p.key), [column]: p.targetId }));
+        for (const r of await deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true })) {
+          if (r.status !== 'failed') written += 1;
+          // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
+          else if (r.code !== 'NOT_FOUND') {
+            failed += 1;
+            failures.push({ entity: g.entity, recordKey: g.items[r.index]!.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${column}: ${r.reason}` });
+          }
+        }
+      }
+      await deps.store.errors.record(failures);
+      await markLinked(staging, input.runId, target, pending.map((p) => p.key));
+      return { taken: pending.length, records: 0, written, failed, apiCalls: 0 };
+    },
+  };
+}
+
+export type SalesActivities = ReturnType<typeof createSalesActivities>;
