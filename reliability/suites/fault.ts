@@ -20,10 +20,14 @@ interface FaultPlan {
   during?: (s: Scenario) => void;
   /** Time-skipping server instead of the dev server (waits of hours, e.g. a quota reset). */
   timeSkipping?: boolean;
+  /** Runs before the worker starts (schema changes, a saved mapping). */
+  prepare?: (s: Scenario) => Promise<void>;
+  /** Runs after the check, before the scenario closes: more to report, and whether it holds. */
+  inspect?: (s: Scenario) => Promise<{ text: string; passed: boolean }>;
 }
 
 /** Timeout of one load: generous for the machine's load, short enough that a stuck case ends. */
-const loadTimeoutMs = (scale: number) => 90_000 + scale * 20;
+const loadTimeoutMs = (scale: number) => 180_000 + scale * 20;
 
 /**
  * One bootstrap under a fault: the sync must finish and the reconciliation must find every lead,
@@ -46,6 +50,7 @@ export async function bootstrapUnderFault(ctx: CaseContext, id: string, plan: Fa
       Object.assign(service.faults, switches);
       if (failExports !== undefined) service.exports.failNext = failExports;
     }
+    await plan.prepare?.(s);
     await s.startWorker('in-process');
     const handle: BootstrapHandle = await startBootstrap(s, `reliability-${id}`);
     for (const rule of plan.rules ?? []) s.emulator.runtime.faults.add(rule);
@@ -56,9 +61,10 @@ export async function bootstrapUnderFault(ctx: CaseContext, id: string, plan: Fa
     const left = s.emulator.runtime.faults.list().reduce((n, r) => n + (r.remaining ?? 0), 0);
     const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
     const codes = Object.entries(answered).map(([c, n]) => `${n}×${c}`).join(', ') || 'no error answers';
-    const passed = run.result !== undefined && verdict.lost === 0 && verdict.duplicates === 0 && verdict.differences === 0;
+    const extra = await plan.inspect?.(s);
+    const passed = run.result !== undefined && verdict.lost === 0 && verdict.duplicates === 0 && verdict.differences === 0 && (extra?.passed ?? true);
     return {
-      outcome: `${loadSummary(run)}; Marketo answered ${codes}${left ? ` (${left} planned faults not reached)` : ''}; ${verdict.detail}`,
+      outcome: `${loadSummary(run)}; Marketo answered ${codes}${left ? ` (${left} planned faults not reached)` : ''}; ${verdict.detail}${extra ? `; ${extra.text}` : ''}`,
       lost: verdict.lost,
       duplicates: verdict.duplicates,
       passed,

@@ -1,0 +1,236 @@
+import pg from 'pg';
+import type { MappingConfig } from '../../src/mapping/mapping-config.js';
+import { planProvisioning, provision } from '../../src/mapping/provisioning.js';
+import { suggestMapping } from '../../src/mapping/suggest.js';
+import { validateMapping } from '../../src/mapping/validate.js';
+import { readMarketoSchemas } from '../../src/reconcile/index.js';
+import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
+import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
+import { Scenario } from '../scenario.js';
+import { awaitOnDemand, crmRowsPerLead, onDemandExists, post, sendValid, startReceiverProcess, withSecret } from '../webhook-run.js';
+import { bootstrapUnderFault } from './fault.js';
+
+/** Names no SQL identifier should ever carry; the CRM must refuse them or store them harmlessly. */
+export const HOSTILE_NAMES = [
+  'x"; drop table leads; --',
+  "o'brien\"field",
+  'leads; DELETE FROM crm.contacts',
+  'ünïcødé_名前_🔥',
+  `long_${'a'.repeat(295)}`,
+  'Robert\'); DROP TABLE "crm"."leads";--',
+];
+
+async function admin(s: Scenario, route: string, body: unknown): Promise<unknown> {
+  const res = await fetch(`${s.emulator.url}/_emulator/${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`admin ${route}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function tablesOf(pool: pg.Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'crm' ORDER BY 1`);
+  return rows.map((r) => r.t);
+}
+
+/**
+ * Describe lists custom lead fields with hostile names (set on some leads). The bootstrap must
+ * load every lead; provisioning CRM columns for those fields must be refused by name, and the CRM
+ * schema must be the same tables afterwards.
+ */
+export async function hostileDescribe(ctx: CaseContext): Promise<CaseOutcome> {
+  let tablesBefore: string[] = [];
+  let provisionAnswer = '';
+  let provisionSafe = false;
+  const out = await bootstrapUnderFault(ctx, 'hostile-describe', {
+    prepare: async (s) => {
+      await admin(s, 'schema/fields/hostile', { names: HOSTILE_NAMES });
+      const ids = [...s.emulator.subscription.iterateLeads()].slice(0, 20).map((l) => l.id);
+      const results = s.emulator.subscription.upsertLeads(
+        ids.map((id) => ({ id, ...Object.fromEntries(HOSTILE_NAMES.map((n) => [n, `value of ${n.slice(0, 20)}`])) })),
+        { action: 'updateOnly', lookupField: 'id' },
+      );
+      const refused = results.filter((r) => r.status === 'skipped');
+      if (refused.length) throw new Error(`the emulator refused hostile values: ${JSON.stringify(refused[0])}`);
+      tablesBefore = await tablesOf(s.crm.pool);
+      // An operator maps every hostile field to a CRM field of the same name and provisions it.
+      const schemas = await readMarketoSchemas(s.marketo);
+      const describe = await s.crm.describe();
+      try {
+        const config = suggestMapping(schemas, describe);
+        const contact = config.entities.find((e) => e.marketo === 'lead' && e.crm === 'contact');
+        for (const n of HOSTILE_NAMES) contact?.fields.push({ marketo: n, crm: n, direction: 'both', enabled: true, truncate: false });
+        const plan = planProvisioning(config, schemas, describe);
+        const r = await provision(s.crm, plan);
+        provisionAnswer = `provisioning created ${r.created.length} columns (${r.created.map((c) => JSON.stringify(c)).join(', ')})`;
+        provisionSafe = r.created.every((c) => !/[";]/.test(c));
+      } catch (err) {
+        provisionAnswer = `provisioning refused: ${(err as Error).message.slice(0, 160)}`;
+        provisionSafe = /invalid|identifier|field name|column name/i.test((err as Error).message);
+      }
+    },
+    inspect: async (s) => {
+      const after = await tablesOf(s.crm.pool);
+      const same = after.length === tablesBefore.length && after.every((t, i) => t === tablesBefore[i]);
+      return { text: `${provisionAnswer}; CRM tables ${same ? 'unchanged' : `changed: ${tablesBefore.length} → ${after.length}`}`, passed: provisionSafe && same };
+    },
+  });
+  return out;
+}
+
+/** A saved mapping naming a Marketo field and a CRM column that do not exist. */
+async function mappingNamesMissingFields(ctx: CaseContext): Promise<CaseOutcome> {
+  let validation = '';
+  let named = false;
+  return bootstrapUnderFault(ctx, 'missing-fields', {
+    prepare: async (s) => {
+      const schemas = await readMarketoSchemas(s.marketo);
+      const describe = await s.crm.describe();
+      const config: MappingConfig = suggestMapping(schemas, describe);
+      for (const e of config.entities.filter((x) => x.marketo === 'lead')) {
+        e.fields.push({ marketo: 'noSuchMarketoField', crm: 'no_such_crm_column', direction: 'both', enabled: true, truncate: false });
+      }
+      const report = validateMapping(config, schemas, describe);
+      const messages = JSON.stringify(report);
+      named = messages.includes('noSuchMarketoField') && messages.includes('no_such_crm_column');
+      validation = `validateMapping: ${named ? 'names both missing fields' : `does not name them (${messages.slice(0, 160)})`}`;
+      await s.store.mappings.save(config, { author: 'reliability', comment: 'mapping naming fields that do not exist' });
+    },
+    inspect: async () => ({ text: validation, passed: named }),
+  });
+}
+
+/** Push: a value the mapping refuses and a lookup Marketo finds twice (1007) are ledgered; the rest arrive. */
+async function pushRefusedValues(ctx: CaseContext): Promise<CaseOutcome> {
+  const n = 40;
+  const p = await openPushScenario(ctx.stack, {
+    contacts: n,
+    bulkThreshold: 1_000,
+    records: (i) => ({ email: i === 7 ? 'broken@nodot' : `push-${i}@reliability.example`, last_name: `Pushlast${i}` }),
+  });
+  try {
+    const dupId = p.contactIds[11]!;
+    p.scenario.emulator.subscription.createLead({ crmId: dupId, email: 'x1@dup.example' });
+    p.scenario.emulator.subscription.createLead({ crmId: dupId, email: 'x2@dup.example' });
+    const run = await pushUntilDone(p, 10);
+    const v = await verifyPush(p);
+    const ledger = await p.scenario.store.errors.list({ status: 'open' });
+    const keyed = new Map(ledger.map((e) => [e.recordKey, e]));
+    const badEmail = keyed.get(p.contactIds[7]!);
+    const dup = keyed.get(dupId);
+    const others = p.contactIds.filter((id, i) => i !== 7 && id !== dupId);
+    const sub = p.scenario.emulator.subscription;
+    const inMarketo = new Set<string>();
+    for (const l of sub.iterateLeads()) {
+      const c = sub.leadValue(l.id, 'crmId');
+      if (typeof c === 'string') inMarketo.add(c);
+    }
+    const othersLost = others.filter((id) => !inMarketo.has(id)).length;
+    const passed = run.done && othersLost === 0 && badEmail !== undefined && dup?.code === '1007' && ledger.length === 2;
+    return {
+      outcome: `${run.summary}; ${others.length - othersLost}/${others.length} valid contacts in Marketo; ledger: ${ledger.map((e) => `${e.code} (${e.source}: ${e.reason.slice(0, 60)})`).join('; ')}`,
+      lost: othersLost,
+      duplicates: v.duplicates,
+      passed,
+    };
+  } finally {
+    await p.close();
+  }
+}
+
+/** Push: a mapped Marketo field removed after the mapping was saved (Marketo answers 1006). */
+async function pushFieldGone(ctx: CaseContext): Promise<CaseOutcome> {
+  const n = 30;
+  const p = await openPushScenario(ctx.stack, { contacts: n, bulkThreshold: 1_000, records: (i) => ({ email: `gone-${i}@reliability.example`, title: `Title ${i}` }) });
+  try {
+    const schemas = await readMarketoSchemas(p.scenario.marketo);
+    const describe = await p.scenario.crm.describe();
+    await p.scenario.store.mappings.save(suggestMapping(schemas, describe), { author: 'reliability' });
+    await admin(p.scenario, 'schema/fields/hide', { object: 'lead', name: 'title' });
+    const run = await pushUntilDone(p, 10);
+    const v = await verifyPush(p);
+    const ledger = await p.scenario.store.errors.list({ status: 'open' });
+    const codes = [...new Set(ledger.map((e) => e.code))];
+    const clear = !run.done ? /title/.test(run.summary) : ledger.length === 0 ? false : ledger.every((e) => /title/.test(e.reason) || e.code === '1006');
+    return {
+      outcome: `${run.summary}; ${v.detail}; ledger codes ${codes.join(', ') || 'none'}${ledger[0] ? ` e.g. "${ledger[0].reason.slice(0, 80)}"` : ''}`,
+      lost: run.done ? v.lost : null,
+      duplicates: v.duplicates,
+      // Either every contact arrives and the lost title is ledgered, or the step stops naming the field.
+      passed: clear && v.duplicates === 0,
+    };
+  } finally {
+    await p.close();
+  }
+}
+
+/** Webhooks the receiver must refuse with a clear status; the valid ones around them still sync. */
+async function badWebhooks(ctx: CaseContext): Promise<CaseOutcome> {
+  const s = await Scenario.open(ctx.stack, { leads: 60, from: '2024-01-01T00:00:00Z', to: '2024-01-10T00:00:00Z' });
+  try {
+    await s.startWorker('in-process');
+    const receiver = await startReceiverProcess(s);
+    try {
+      const bad: [string, string | Buffer, Record<string, string>, number, number][] = [
+        ['wrong secret', '{"leadId": 41}', withSecret('not-the-secret-0000000000000'), 401, 41],
+        ['bad JSON', '{"leadId": 42', withSecret(), 400, 42],
+        ['leadId missing', '{"lead": 43}', withSecret(), 400, 43],
+        ['leadId not a number', '{"leadId": "43; drop table leads"}', withSecret(), 400, 43],
+        ['JSON array body', '[44]', withSecret(), 400, 44],
+        ['huge body (2 MB)', Buffer.from(`{"leadId": 45, "pad": "${'x'.repeat(2 * 1024 * 1024)}"}`), withSecret(), 413, 45],
+      ];
+      const answers: string[] = [];
+      let wrong = 0;
+      for (const [name, body, headers, expected] of bad) {
+        const a = await post(receiver.url, body, headers);
+        const ok = a.status === expected || (expected === 413 && a.status === 0);
+        if (!ok) wrong++;
+        answers.push(`${name} → ${a.status || 'connection closed'}${ok ? '' : ` (expected ${expected})`}`);
+      }
+      const valid = Array.from({ length: 20 }, (_, i) => i + 1);
+      const refused = await sendValid(receiver.url, valid);
+      const unfinished = await awaitOnDemand(s, valid, 60_000);
+      const rows = await crmRowsPerLead(s, valid);
+      const lost = valid.filter((id) => !rows.has(id)).length;
+      const duplicates = valid.filter((id) => (rows.get(id) ?? 0) > 1).length;
+      const leaked: number[] = [];
+      for (const id of [41, 42, 43, 44, 45]) if (await onDemandExists(s, id)) leaked.push(id);
+      return {
+        outcome: `${answers.join('; ')}; refused calls started ${leaked.length ? `workflows for ${leaked.join(', ')}` : 'no workflow'}; ${valid.length - refused.length}/20 valid webhooks accepted, ${20 - unfinished} synced, ${valid.length - lost} in the CRM`,
+        lost,
+        duplicates,
+        passed: wrong === 0 && leaked.length === 0 && refused.length === 0 && unfinished === 0 && lost === 0 && duplicates === 0,
+      };
+    } finally {
+      await receiver.stop();
+    }
+  } finally {
+    await s.close();
+  }
+}
+
+export function badInputCases(): CaseDef[] {
+  return [
+    {
+      suite: 'bad-input',
+      name: 'malformed CSV row in an export',
+      injected: 'the next export file holds a 2-column row after its first lead',
+      run: (ctx) => bootstrapUnderFault(ctx, 'malformed', {
+        bulk: () => ({ malformedRows: 1 }),
+        inspect: async (s) => {
+          const ledger = await s.store.errors.list({});
+          return { text: `ledger ${ledger.length}${ledger[0] ? ` ("${ledger[0].reason.slice(0, 100)}")` : ''}`, passed: ledger.length >= 1 };
+        },
+      }),
+    },
+    { suite: 'bad-input', name: 'push: values Marketo refuses, 1007', injected: 'a contact with email "broken@nodot"; a contact whose id two Marketo leads already carry (1007)', run: pushRefusedValues },
+    { suite: 'bad-input', name: 'push: mapped field deleted in Marketo (1006)', injected: 'mapping saved, then the Marketo field `title` hidden; 30 contacts with titles pushed', run: pushFieldGone },
+    { suite: 'bad-input', name: 'mapping names fields that do not exist', injected: 'saved mapping maps `noSuchMarketoField` ⇄ `no_such_crm_column`', run: mappingNamesMissingFields },
+    {
+      suite: 'bad-input',
+      alsoIn: ['security'],
+      name: 'hostile identifiers in Describe',
+      injected: `custom lead fields named ${HOSTILE_NAMES.map((n) => JSON.stringify(n.length > 40 ? `${n.slice(0, 12)}…(${n.length} chars)` : n)).join(', ')}, with values on 20 leads; provisioning asked to create them`,
+      run: hostileDescribe,
+    },
+    { suite: 'bad-input', name: 'malformed webhooks', injected: 'wrong secret, bad JSON, missing leadId, non-numeric leadId, array body, 2 MB body; then 20 valid webhooks', run: badWebhooks },
+  ];
+}
