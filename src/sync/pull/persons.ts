@@ -19,6 +19,30 @@ export interface PersonPullResult {
   persons: Map<string, { type: 'lead' | 'contact'; crmId: string }>;
 }
 
+/**
+ * The push links the Marketo leads it creates in the id map but leaves the CRM's Marketo id
+ * column empty; the pull fills it for linked records it sees, so the person writer (keyed on the
+ * column) and a later conversion (which carries the column to the contact) find the record.
+ */
+export async function backfillMarketoIds(
+  deps: Pick<PersonPullDeps, 'crm'>,
+  keyField: string,
+  type: 'lead' | 'contact',
+  items: readonly { crmId: string; marketoId: string }[],
+  operation: string,
+  failures: RecordFailure[],
+): Promise<number> {
+  if (items.length === 0) return 0;
+  const current = new Map((await deps.crm.getRecords(type, items.map((b) => b.crmId))).map((r) => [String(r.id), r]));
+  const missing = items.filter((b) => current.has(b.crmId) && text(current.get(b.crmId)![keyField]) !== b.marketoId);
+  if (missing.length === 0) return 0;
+  const results = await deps.crm.upsert(type, missing.map((b) => ({ id: b.crmId, [keyField]: Number(b.marketoId) })), { keyField: 'id', updateOnly: true });
+  for (const r of results) {
+    if (r.status === 'failed') failures.push({ entity: type, recordKey: missing[r.index]!.marketoId, operation, source: 'crm', code: r.code, reason: r.reason });
+  }
+  return missing.length;
+}
+
 /** A copy of the lead that the mapping's routing sends to `type` (the id map knows better than the routing). */
 function routedAs(context: PullContext, lead: MarketoRecord, type: 'lead' | 'contact'): MarketoRecord {
   const routing = context.config.leadRouting;
@@ -62,16 +86,7 @@ export async function writePulledPersons(deps: PersonPullDeps, context: PullCont
     return link.crmType === type ? lead : routedAs(context, lead, link.crmType);
   });
 
-  for (const type of ['lead', 'contact'] as const) {
-    if (backfill[type].length === 0) continue;
-    const current = new Map((await deps.crm.getRecords(type, backfill[type].map((b) => b.crmId))).map((r) => [String(r.id), r]));
-    const missing = backfill[type].filter((b) => current.has(b.crmId) && text(current.get(b.crmId)![keyField]) !== b.marketoId);
-    if (missing.length === 0) continue;
-    const results = await deps.crm.upsert(type, missing.map((b) => ({ id: b.crmId, [keyField]: Number(b.marketoId) })), { keyField: 'id', updateOnly: true });
-    for (const r of results) {
-      if (r.status === 'failed') failures.push({ entity: type, recordKey: missing[r.index]!.marketoId, operation, source: 'crm', code: r.code, reason: r.reason });
-    }
-  }
+  for (const type of ['lead', 'contact'] as const) await backfillMarketoIds(deps, keyField, type, backfill[type], operation, failures);
 
   let converted = 0;
   for (const c of conversions) {

@@ -4,6 +4,7 @@ import type { MarketoRecord } from '../../mapping/apply.js';
 import type { Activity, ActivityType, MarketoClient } from '../../marketo/index.js';
 import { buildPersonMapping } from '../../reconcile/person-mapping.js';
 import type { RecordFailure } from '../../store/error-ledger.js';
+import type { IdLink } from '../../store/id-map.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { StepSummary } from '../push/steps.js';
 import { extractUpdatedLeads } from './bulk-leads.js';
@@ -13,7 +14,7 @@ import { loadPullContext, type PullContext } from './context.js';
 import { applyDeletes, applyMerges } from './deletes.js';
 import type { PullOptions } from './options.js';
 import { loadPending, savePending } from './pending.js';
-import { writePulledPersons } from './persons.js';
+import { backfillMarketoIds, writePulledPersons } from './persons.js';
 import { activityQueueStream, DELETES_STREAM, LEADS_STREAM, loadPosition, readStream, savePosition, secondOf, type StreamPosition } from './position.js';
 import { idSetDeletes } from './reconcile-ids.js';
 
@@ -127,6 +128,16 @@ async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], found: re
   return { calls, conflicts: recorded.length };
 }
 
+/** Linked leads seen only as echoes: their CRM records learn the Marketo id (no Marketo call). */
+async function backfillEchoes(deps: PullDeps, context: PullContext, linked: ReadonlyMap<string, IdLink>, written: ReadonlySet<string>): Promise<void> {
+  const failures: RecordFailure[] = [];
+  for (const type of ['lead', 'contact'] as const) {
+    const items = [...linked.values()].filter((l) => l.crmType === type && !written.has(l.marketoId)).map((l) => ({ crmId: l.crmId, marketoId: l.marketoId }));
+    await backfillMarketoIds(deps, context.config.leadKey.crmMarketoIdField, type, items, PULL_OPERATION, failures);
+  }
+  await deps.store.errors.record(failures);
+}
+
 /** Companies of the pulled leads, then the leads; returns counts. */
 async function writeLeadsAndCompanies(deps: PullDeps, context: PullContext, leads: MarketoRecord[], csv: boolean) {
   const externalIds = [...new Set(leads.map((l) => text(l.externalCompanyId)).filter((x): x is string => x !== null))];
@@ -186,6 +197,7 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   calls += settled.calls;
   const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, mode === 'bulk');
   calls += companies.calls;
+  await backfillEchoes(deps, context, linkedIds, new Set(leads.map((l) => String(l.id))));
 
   if (changes.merges.length > 0) {
     const seen = new Set(pending.merges.map((m) => `${m.winner}:${m.losers.join(',')}`));
