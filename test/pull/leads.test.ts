@@ -27,6 +27,18 @@ describe('pull step 4: leads and companies changed in Marketo', () => {
     expect((await h.person(id))?.record).toMatchObject({ title: 'Head of Buying' });
   });
 
+  it('leaves the watermark where it was when a Marketo call fails, so the retry reads the same changes', async () => {
+    const id = h.createLead({ email: 'retry@else.example', firstName: 'Rita' });
+    const before = await h.store.watermarks.get(LEADS_STREAM);
+    const fault = h.emulator.runtime.faults.add({ path: '/rest/v1/leads.json', method: 'GET', httpStatus: 503, count: 1 });
+    await expect(h.pull.pullLeadsAndCompanies()).rejects.toThrow();
+    h.emulator.runtime.faults.remove(fault.id!);
+    expect((await h.store.watermarks.get(LEADS_STREAM))?.cursor).toBe(before?.cursor);
+    expect(await h.person(id)).toBeUndefined();
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ read: 1, written: 1 });
+    expect((await h.person(id))?.record).toMatchObject({ first_name: 'Rita' });
+  });
+
   it('costs at most two calls for a whole idle pull (steps 4–7)', async () => {
     await h.cycle();
     const before = h.calls();
@@ -105,5 +117,41 @@ describe('pull step 4: leads and companies changed in Marketo', () => {
     expect(await h.person(a)).toBeDefined();
     expect(await h.person(b)).toBeDefined();
     expect((await h.store.watermarks.get(LEADS_STREAM))?.watermark?.getTime()).toBe(second * 1000);
+  });
+});
+
+describe('pull step 4: run budget and the Marketo-wins rule', () => {
+  let h: PullHarness;
+  beforeAll(async () => {
+    h = await startPullHarness({ maxActivitiesPerRun: 2, conflictRule: 'marketo' });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('stops at its budget with hasMore and continues where it stopped', async () => {
+    const ids = [1, 2, 3].map((i) => h.createLead({ email: `budget${i}@else.example` }));
+    const first = await h.pull.pullLeadsAndCompanies();
+    expect(first).toMatchObject({ read: 2, written: 2, hasMore: true });
+    const second = await h.pull.pullLeadsAndCompanies();
+    expect(second).toMatchObject({ read: 1, written: 1, hasMore: false });
+    for (const id of ids) expect(await h.person(id)).toBeDefined();
+  });
+
+  it('keeps the Marketo user\'s value of a field changed on both sides, in the CRM and in Marketo', async () => {
+    const [contact] = await h.insert('contact', [{ email: 'mw@acme.example', title: 'Original' }]);
+    await h.push.pushLeads();
+    await h.pull.pullLeadsAndCompanies();
+    const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+    h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title' });
+    await h.update('contact', [{ id: contact!, title: 'CRM title' }]);
+    await h.push.pushLeads();
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ conflicts: 1 });
+    expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ title: 'Marketo title' });
+    expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('Marketo title');
+    const [entry] = await h.store.errors.list({ entity: 'lead' });
+    expect(entry).toMatchObject({ code: 'CONFLICT_MARKETO_WINS', status: 'resolved' });
+    // The write-back is the sync's own: the next pull sees only echoes.
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ written: 0, conflicts: 0 });
   });
 });

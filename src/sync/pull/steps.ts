@@ -50,6 +50,11 @@ export const CONFLICT_OPERATION = 'pull-conflict';
 const DAY = 86_400_000;
 const LEAD_ACTIVITY_TYPES = [NEW_LEAD, CHANGE_DATA_VALUE, MERGE_LEADS];
 
+/** Activities per page: Marketo's 300, or the run's whole budget when that is smaller. */
+function pageSize(deps: PullDeps): number {
+  return Math.min(300, deps.options.maxActivitiesPerRun);
+}
+
 function nowOf(deps: PullDeps): Date {
   return deps.now ? deps.now() : new Date();
 }
@@ -168,7 +173,7 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   const all = await readStream(
     start,
     (since) => deps.marketo.activities.pagingToken(since),
-    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [...LEAD_ACTIVITY_TYPES, ...alongside], batchSize: 300 }),
+    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [...LEAD_ACTIVITY_TYPES, ...alongside], batchSize: pageSize(deps) }),
     deps.options.maxActivitiesPerRun,
   );
   const window = { ...all, items: all.items.filter((a) => LEAD_ACTIVITY_TYPES.includes(a.activityTypeId)) };
@@ -247,7 +252,7 @@ async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamP
   const merges = await readStream(
     { at: start.at, ids: start.ids },
     (since) => deps.marketo.activities.pagingToken(since),
-    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [MERGE_LEADS], batchSize: 300 }),
+    (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: [MERGE_LEADS], batchSize: pageSize(deps) }),
     Number.MAX_SAFE_INTEGER,
   );
   const changes = classifyChanges(context, merges.items, new Set(), []);
@@ -282,7 +287,7 @@ export async function pullMergesAndDeletes(deps: PullDeps): Promise<PullStepSumm
   const window = await readStream(
     start,
     (since) => deps.marketo.activities.pagingToken(since),
-    (token) => deps.marketo.activities.deletedLeads({ nextPageToken: token, batchSize: 300 }),
+    (token) => deps.marketo.activities.deletedLeads({ nextPageToken: token, batchSize: pageSize(deps) }),
     deps.options.maxActivitiesPerRun,
   );
   let calls = merged.calls + window.calls;
@@ -334,7 +339,7 @@ export async function pullActivities(deps: PullDeps): Promise<PullStepSummary> {
     const window = await readStream(
       start,
       (since) => deps.marketo.activities.pagingToken(since),
-      (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: queue.typeIds, batchSize: 300 }),
+      (token) => deps.marketo.activities.get({ nextPageToken: token, activityTypeIds: queue.typeIds, batchSize: pageSize(deps) }),
       deps.options.maxActivitiesPerRun,
     );
     calls += window.calls;
