@@ -80,10 +80,11 @@ export async function loadListMembers(
   heartbeat?: (progress: Progress) => void,
 ): Promise<MembersLoaded> {
   const resumed = resume === undefined ? undefined : progressSchema.parse(resume);
-  const progress: Progress = resumed ?? { records: 0, written: 0, failed: 0, apiCalls: 0 };
+  const progress: Progress = resumed ? { ...resumed } : { records: 0, written: 0, failed: 0, apiCalls: 0 };
+  const resumedFrom = resumed?.nextPageToken;
   const parent = (await parentLinks(deps.store, 'staticList', [listId])).get(listId);
   if (parent === undefined) throw new Error(`static list ${listId} has no CRM static list record: load the lists first`);
-  let token = resumed?.nextPageToken;
+  let token = resumedFrom;
   for (;;) {
     const page = await deps.marketo.leads.getByListId(listId, { fields: ['id'], batchSize: PAGE, ...(token ? { nextPageToken: token } : {}) });
     progress.apiCalls += 1;
@@ -104,7 +105,7 @@ export async function loadListMembers(
     if (!token) break;
   }
   const result: MembersLoaded = { records: progress.records, written: progress.written, failed: progress.failed, apiCalls: progress.apiCalls };
-  if (resumed?.nextPageToken) result.resumedFrom = resumed.nextPageToken;
+  if (resumedFrom) result.resumedFrom = resumedFrom;
   return result;
 }
 
