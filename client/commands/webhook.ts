@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { pino } from 'pino';
 import { loadConfig } from '../../src/config/env.js';
+import { createLogger, secretsFromEnv } from '../../src/observability/logger.js';
 import { loadWebhookConfig } from '../webhook/config.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
 
@@ -31,7 +31,7 @@ export function registerWebhookCommand(program: Command): void {
       const { temporalSyncStarter } = await import('../webhook/temporal-starter.js');
       const hook = loadWebhookConfig();
       const config = loadConfig();
-      const log = pino({ base: { service: 'webhook' } }, pino.destination(2));
+      const log = createLogger({ service: 'webhook', secrets: secretsFromEnv() });
       const address = config.temporal.address ?? `127.0.0.1:${config.embedded.temporalPort}`;
       const connection = await Connection.connect({ address }).catch((err: unknown) => {
         throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); set TEMPORAL_ADDRESS or start 'marketo-sync worker' first`);

@@ -1,20 +1,47 @@
 import type { Command } from 'commander';
+import { createLogger, secretsFromEnv } from '../../src/observability/logger.js';
+import { loadMetricsServerConfig } from '../../src/observability/metrics-server.js';
 
-/** `marketo-sync worker`: runs the Temporal worker (workflows + activities) until SIGINT/SIGTERM. */
+/**
+ * `marketo-sync worker`: runs the Temporal worker (workflows + activities) until SIGINT/SIGTERM,
+ * with JSON logs on stderr and Prometheus metrics and a health check on METRICS_PORT (default 9464).
+ */
 export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
-    .description('run a Temporal worker for the sync workflows (embedded services start when not configured)')
+    .description('run a Temporal worker for the sync workflows, with /metrics and /healthz on METRICS_PORT (embedded services start when not configured)')
     .action(async () => {
+      const metricsConfig = loadMetricsServerConfig();
+      const log = createLogger({ service: 'worker', secrets: secretsFromEnv() });
       // The Temporal worker runtime loads only for this command, not for every `marketo-sync` start.
       const { createAppWorker, openApp } = await import('../runtime/app.js');
-      const app = await openApp({ log: (line) => console.error(line) });
+      const { createSyncMetrics } = await import('../../src/observability/metrics.js');
+      const { startMetricsServer } = await import('../../src/observability/metrics-server.js');
+      const app = await openApp({ log: (line) => log.info(line), marketoLogger: log.child({ component: 'marketo' }) });
+      let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
       try {
-        const worker = await createAppWorker(app);
-        console.error(`worker polling task queue '${app.config.temporal.taskQueue}' on ${app.services.temporalAddress}`);
+        const shared = app.sharedLimiter;
+        const metrics = await createSyncMetrics({
+          pool: app.store.pool,
+          schema: app.store.schema,
+          processUsage: () => app.marketo.usage(),
+          sharedUsage: shared ? () => shared.sharedUsage() : undefined,
+        });
+        const worker = await createAppWorker(app, { metrics, log: (line) => log.info(line) });
+        if (metricsConfig.port !== 'off') {
+          server = await startMetricsServer(metrics.registry, {
+            port: metricsConfig.port,
+            host: metricsConfig.host,
+            healthy: () => ({ ok: worker.getState() === 'RUNNING', detail: { worker: worker.getState() } }),
+          });
+          log.info({ metrics: `${server.url}/metrics`, health: `${server.url}/healthz` }, 'metrics endpoint listening');
+        }
+        log.info({ taskQueue: app.config.temporal.taskQueue, temporal: app.services.temporalAddress, namespace: app.config.temporal.namespace }, 'worker polling');
         // The SDK shuts the worker down on SIGINT/SIGTERM; run() resolves once it has drained.
         await worker.run();
+        log.info('worker stopped');
       } finally {
+        await server?.close();
         await app.close();
       }
     });

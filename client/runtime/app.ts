@@ -3,7 +3,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import type { CrmConnector } from '../../src/crm/connector.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
-import type { MarketoClient } from '../../src/marketo/index.js';
+import type { MarketoClient, MarketoLogger, PostgresRateLimiter } from '../../src/marketo/index.js';
+import type { SyncMetrics } from '../../src/observability/metrics.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createSyncWorker } from '../../workers/worker.js';
 import { openMarketo } from './marketo.js';
@@ -16,6 +17,8 @@ export interface AppRuntime {
   services: ResolvedServices;
   store: StateStore;
   marketo: MarketoClient;
+  /** The limiter shared by the deployment's processes (MARKETO_LIMITER=shared). */
+  sharedLimiter?: PostgresRateLimiter;
   /** The CRM: the Postgres CRM in the service database (schema `crm`). */
   crm: CrmConnector;
   workerConnection: NativeConnection;
@@ -23,7 +26,7 @@ export interface AppRuntime {
   close(): Promise<void>;
 }
 
-export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
+export async function openApp(opts: ResolveOptions & { marketoLogger?: MarketoLogger } = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
   installTemporalLogging();
   const services = await resolveServices(config, opts);
   const closers: (() => Promise<void>)[] = [() => services.stop()];
@@ -35,7 +38,7 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
     closers.push(() => store.close());
     const crm = await PostgresCrmConnector.open({ connectionString: services.databaseUrl });
     closers.push(() => crm.close());
-    const opened = await openMarketo(config, services, store.pool);
+    const opened = await openMarketo(config, services, store.pool, opts.marketoLogger);
     closers.push(() => opened.close());
     const marketo = opened.marketo;
     const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
@@ -43,7 +46,7 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
     const connection = await Connection.connect({ address: services.temporalAddress });
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    return { config, services, store, marketo, crm, workerConnection, client, close };
+    return { config, services, store, marketo, sharedLimiter: opened.shared, crm, workerConnection, client, close };
   } catch (err) {
     await close();
     throw err;
@@ -51,8 +54,9 @@ export async function openApp(opts: ResolveOptions = {}, config: AppConfig = loa
 }
 
 /** The sync worker on this runtime's task queue, with activities over its client and store. */
-export function createAppWorker(app: AppRuntime): ReturnType<typeof createSyncWorker> {
+export function createAppWorker(app: AppRuntime, extra: { metrics?: SyncMetrics; log?: (line: string) => void } = {}): ReturnType<typeof createSyncWorker> {
   return createSyncWorker({
+    ...extra,
     connection: app.workerConnection,
     namespace: app.config.temporal.namespace,
     taskQueue: app.config.temporal.taskQueue,

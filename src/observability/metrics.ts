@@ -24,7 +24,8 @@ const schemaName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/);
 
 interface Snapshot {
   records: { entity: string; direction: string; created: number; updated: number; deleted: number; failed: number }[];
-  finished: { kind: string; status: string; seconds: number; finishedAt: Date }[];
+  /** finishedAt as Postgres prints it: microseconds, which a JS Date would cut to milliseconds. */
+  finished: { kind: string; status: string; seconds: number; finishedAt: string }[];
   lastFinished: { kind: string; at: Date }[];
   ledger: { status: string; code: string; entity: string; n: number }[];
 }
@@ -37,11 +38,11 @@ interface Snapshot {
 export async function createSyncMetrics(sources: MetricSources, options: { defaultMetrics?: boolean } = {}): Promise<SyncMetrics> {
   const schema = escapeIdentifier(schemaName.parse(sources.schema));
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'marketo_sync_process_' });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'marketo_sync_worker_' });
 
   // Cycles that finished before this process started are history, not this process's observations.
-  const start = await sources.pool.query<{ at: Date | null }>(`SELECT max(finished_at) AS at FROM ${schema}.cycles`);
-  let finishedAfter: Date = start.rows[0]?.at ?? new Date(0);
+  const start = await sources.pool.query<{ at: string | null }>(`SELECT max(finished_at)::text AS at FROM ${schema}.cycles`);
+  let finishedAfter: string = start.rows[0]?.at ?? '-infinity';
 
   // One set of queries per scrape, shared by the collectors of that scrape.
   let pending: Promise<Snapshot> | undefined;
@@ -53,8 +54,8 @@ export async function createSyncMetrics(sources: MetricSources, options: { defau
       const [records, finished, last, ledger] = await Promise.all([
         sources.pool.query(`SELECT entity, direction, sum(created)::float8 AS created, sum(updated)::float8 AS updated,
             sum(deleted)::float8 AS deleted, sum(failed)::float8 AS failed FROM ${schema}.cycle_records GROUP BY entity, direction`),
-        sources.pool.query(`SELECT kind, status, coalesce(duration_ms, 0)::float8 / 1000 AS seconds, finished_at AS "finishedAt"
-            FROM ${schema}.cycles WHERE finished_at > $1 ORDER BY finished_at`, [finishedAfter]),
+        sources.pool.query(`SELECT kind, status, coalesce(duration_ms, 0)::float8 / 1000 AS seconds, finished_at::text AS "finishedAt"
+            FROM ${schema}.cycles WHERE finished_at > $1::timestamptz ORDER BY finished_at`, [finishedAfter]),
         sources.pool.query(`SELECT kind, max(finished_at) AS at FROM ${schema}.cycles WHERE finished_at IS NOT NULL GROUP BY kind`),
         sources.pool.query(`SELECT status, code, entity, count(*)::int AS n FROM ${schema}.error_ledger GROUP BY status, code, entity`),
       ]);
