@@ -6,6 +6,7 @@ import { bulkService } from '../emulator/bulk/service.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../src/marketo/index.js';
 import { StateStore } from '../src/store/state-store.js';
+import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createActivities } from '../workers/activities.js';
 import type { Host, TestDb } from './stack.js';
 import { WorkerEnv } from './worker-env.js';
@@ -27,6 +28,8 @@ export interface ScenarioOptions {
   from: string;
   to: string;
   emulator?: Omit<EmulatorOptions, 'seed' | 'clientId' | 'clientSecret'>;
+  /** Rows per CRM write and heartbeat of the in-process worker's download (production: 1,000). */
+  batchSize?: number;
 }
 
 /** A running worker: in this process, or a child process that can be killed and whose output is kept. */
@@ -36,6 +39,8 @@ export interface WorkerHandle {
   output(): string;
   kill(signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
   stop(): Promise<void>;
+  /** True once the worker has ended, whatever ended it. */
+  exited(): boolean;
 }
 
 /**
@@ -53,6 +58,7 @@ export class Scenario {
     readonly store: StateStore,
     readonly crm: PostgresCrmConnector,
     readonly marketo: MarketoClient,
+    private readonly batchSize: number | undefined,
   ) {}
 
   static async open(host: Host, opts: ScenarioOptions): Promise<Scenario> {
@@ -67,7 +73,7 @@ export class Scenario {
     const store = await StateStore.open({ connectionString: db.url });
     const crm = await PostgresCrmConnector.open({ connectionString: db.url });
     const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: MARKETO_CLIENT_ID, clientSecret: MARKETO_CLIENT_SECRET, limits: { windowMs: RATE_WINDOW_MS } });
-    return new Scenario(host, emulator, db, store, crm, marketo);
+    return new Scenario(host, emulator, db, store, crm, marketo, opts.batchSize);
   }
 
   /** Removes every injected fault (call rules and bulk switches), e.g. before checking the result. */
@@ -94,13 +100,20 @@ export class Scenario {
     return handle;
   }
 
+  /** The download activity with smaller batches, so heartbeats (resume points) fall inside small files. */
+  private smallerBatches(deps: Parameters<typeof createActivities>[0]) {
+    if (this.batchSize === undefined) return {};
+    return { ingestBulkExport: createBootstrapActivities({ ...deps, batchSize: this.batchSize }).ingestBulkExport };
+  }
+
   private async inProcessWorker(): Promise<WorkerHandle> {
+    const deps = { marketo: this.marketo, store: this.store, crm: this.crm };
     const connection = await NativeConnection.connect({ address: this.host.temporalAddress });
     const worker = await Worker.create({
       connection,
       taskQueue: this.taskQueue,
       workflowBundle: { codePath: this.host.bundlePath },
-      activities: createActivities({ marketo: this.marketo, store: this.store, crm: this.crm }),
+      activities: { ...createActivities(deps), ...this.smallerBatches(deps) },
       maxConcurrentActivityTaskExecutions: 20,
     });
     const running = worker.run();
@@ -112,7 +125,7 @@ export class Scenario {
       await running.catch(() => undefined);
       await connection.close();
     };
-    return { pid: undefined, output: () => '', kill: stop, stop };
+    return { pid: undefined, output: () => '', kill: stop, stop, exited: () => stopped };
   }
 
   private async spawnWorker(): Promise<WorkerHandle> {
@@ -151,7 +164,7 @@ export class Scenario {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
     };
-    return { pid: child.pid, output: () => output, kill, stop: () => kill('SIGTERM') };
+    return { pid: child.pid, output: () => output, kill, stop: () => kill('SIGTERM'), exited: () => child.exitCode !== null || child.signalCode !== null };
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { CaseDef, SuiteName } from '../case.js';
 import { badInputCases } from './bad-input.js';
+import { crashCases } from './crash.js';
 import { faultCases } from './fault.js';
 import { securityCases } from './security.js';
 
@@ -11,7 +12,7 @@ export interface SuiteSettings {
   seed: number;
 }
 
-export function suiteCases(suite: SuiteName, _settings: SuiteSettings): CaseDef[] {
+export function suiteCases(suite: SuiteName, settings: SuiteSettings): CaseDef[] {
   switch (suite) {
     case 'fault':
       return faultCases();
@@ -19,7 +20,7 @@ export function suiteCases(suite: SuiteName, _settings: SuiteSettings): CaseDef[
       return badInputCases();
     case 'security':
       return securityCases();
-    default:
-      return [];
+    case 'crash':
+      return crashCases(settings);
   }
 }
