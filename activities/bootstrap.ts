@@ -5,6 +5,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { createBulkExportActivities } from './bulk-export.js';
 import { createSalesActivities } from './bootstrap-sales.js';
+import { createMarketingActivities } from './marketing-phases.js';
 import type { IngestSinkFactory } from './ingest-sink.js';
 
 export interface BootstrapActivityDeps {
@@ -25,6 +26,7 @@ export function createBootstrapActivities(deps: BootstrapActivityDeps) {
   return {
     ...createBulkExportActivities(deps),
     ...createSalesActivities(deps),
+    ...createMarketingActivities(deps),
 
     /** Cuts [startAt, endAt] into ≤31-day createdAt windows (pure, but libraries stay out of workflows). */
     async planExportWindows(input: { startAt: string; endAt: string; maxDays?: number }): Promise<ExportWindow[]> {

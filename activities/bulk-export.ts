@@ -13,7 +13,7 @@ import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../w
 import { marketoCall } from './failures.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
 import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
-import { SALES_SINKS } from './sinks/index.js';
+import { BOOTSTRAP_SINKS } from './sinks/index.js';
 
 export interface BulkExportActivityDeps {
   marketo: MarketoClient;
@@ -80,7 +80,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   const batchSize = deps.batchSize ?? 1000;
   // Built once per worker process: a sink may cache what every window needs (e.g. the mapping).
-  const sinks = new Map<string, IngestSinkImpl>(Object.entries({ ...SALES_SINKS, ...deps.sinks }).map(([name, make]) => [name, make(deps)]));
+  const sinks = new Map<string, IngestSinkImpl>(Object.entries({ ...BOOTSTRAP_SINKS, ...deps.sinks }).map(([name, make]) => [name, make(deps)]));
   const sinkFor = (name: IngestSink, source: ExportSource): IngestSinkImpl => {
     const sink = sinks.get(name);
     if (!sink) throw ApplicationFailure.nonRetryable(`no ingest sink named '${name}' (registered: ${[...sinks.keys()].join(', ')})`, 'UnknownSink');

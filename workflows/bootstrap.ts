@@ -1,6 +1,7 @@
 import { ApplicationFailure, condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
 import type { PhaseContext } from './bootstrap-phase.js';
+import { MARKETING_PHASES } from './bootstrap-marketing.js';
 import { SALES_PHASES } from './bootstrap-sales.js';
 import { bootstrapProgressQuery, cancelSignal, pauseSignal, resumeSignal, windowUpdateSignal } from './bootstrap-signals.js';
 import {
@@ -55,11 +56,8 @@ export interface FollowingPhaseContext extends PhaseContext {
   upstreamChanged(): Promise<void>;
 }
 
-/**
- * Every phase in the seed's order. The marketing phases (custom objects, programs, static lists,
- * activities) are appended here from workflows/bootstrap-marketing.ts when they land.
- */
-export const PHASES: PhaseSpec[] = [...SALES_PHASES];
+/** Every phase in the seed's order: the lead database, then the Marketo-only records. */
+export const PHASES: PhaseSpec[] = [...SALES_PHASES, ...MARKETING_PHASES];
 
 function emptyPhase(enabled: boolean): PhaseProgress {
   return { enabled, state: enabled ? 'pending' : 'skipped', windowsTotal: 0, windowsDone: 0, records: 0, bytes: 0, written: 0, failed: 0, apiCalls: 0, active: {} };
@@ -86,8 +84,8 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   const maxChildren = input.maxChildren ?? jobsAtMarketo + 3;
   const enabled = (e: BootstrapEntity): boolean => input.entities[e]?.enabled === true;
   const progress: BootstrapProgress = { state: 'running', highWatermark, phases: {} };
-  // Listed in the seed's order (what the CLI draws); the marketing entities show once their phases exist.
-  for (const entity of BOOTSTRAP_ENTITIES) if (entity === 'leads' || PHASES.some((p) => p.entity === entity)) progress.phases[entity] = emptyPhase(enabled(entity));
+  // Listed in the seed's order (what the CLI draws).
+  for (const entity of BOOTSTRAP_ENTITIES) if (PHASES.some((p) => p.entity === entity)) progress.phases[entity] = emptyPhase(enabled(entity));
   let paused = false;
   let cancelled = false;
   let failure: unknown;

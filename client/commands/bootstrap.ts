@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import type { BootstrapProgress } from '../../workflows/bootstrap-types.js';
+import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting } from '../../workflows/bootstrap-types.js';
 import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
 import { createAppWorker, openApp } from '../runtime/app.js';
 
@@ -11,17 +11,51 @@ export function bootstrapWorkflowId(taskQueue: string): string {
   return `marketo-sync-bootstrap-${taskQueue}`;
 }
 
-const ENTITIES = ['leads'] as const;
+const ENTITIES = BOOTSTRAP_ENTITIES;
+/** Loaded unless --entities says otherwise: everything but activities, whose types an admin picks. */
+const DEFAULT_ENTITIES: BootstrapEntity[] = ENTITIES.filter((e) => e !== 'activities');
 
-const optionsSchema = z.object({
-  since: z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`)).default(() => new Date(Date.now() - 5 * 365 * 86_400_000).toISOString()),
-  entities: z
-    .string()
-    .default(ENTITIES.join(','))
-    .transform((s) => s.split(',').map((e) => e.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(ENTITIES, { error: `--entities takes a comma-separated list of: ${ENTITIES.join(', ')}` })).min(1)),
-  worker: z.boolean().default(true),
-});
+const date = z.iso.datetime({ offset: true }).or(z.iso.date().transform((d) => `${d}T00:00:00Z`));
+const list = (s: string) => s.split(',').map((e) => e.trim()).filter(Boolean);
+const entity = z.enum(ENTITIES, { error: `entities are: ${ENTITIES.join(', ')}` });
+
+export const optionsSchema = z
+  .object({
+    since: date.default(() => new Date(Date.now() - 5 * 365 * 86_400_000).toISOString()),
+    entities: z.string().default(DEFAULT_ENTITIES.join(',')).transform(list).pipe(z.array(entity).min(1, '--entities is empty')),
+    /** `entity=date` pairs: an entity's own low watermark. */
+    entitySince: z
+      .string()
+      .optional()
+      .transform((s) => (s === undefined ? [] : list(s).map((pair) => pair.split('='))))
+      .pipe(z.array(z.tuple([entity, date], { error: '--entity-since takes entity=date pairs, comma-separated' }))),
+    activityTypes: z
+      .string()
+      .optional()
+      .transform((s) => (s === undefined ? undefined : list(s)))
+      .pipe(z.array(z.string().regex(/^[1-9]\d*$/, '--activity-types takes activity type ids').transform(Number)).min(1).optional()),
+    customObjects: z.string().optional().transform((s) => (s === undefined ? undefined : list(s))),
+    worker: z.boolean().default(true),
+  })
+  .superRefine((o, ctx) => {
+    if (o.entities.includes('activities') && !o.activityTypes) ctx.addIssue({ code: 'custom', path: ['activityTypes'], message: 'loading activities needs --activity-types' });
+    if (o.entities.includes('opportunityRoles') && !o.entities.includes('opportunities')) ctx.addIssue({ code: 'custom', path: ['entities'], message: 'opportunityRoles needs opportunities (roles are found through Add to Opportunity activities)' });
+  });
+
+/** The workflow's entity settings from the parsed options: every entity named, on or off. */
+export function entitySettings(opts: z.output<typeof optionsSchema>): BootstrapInput['entities'] {
+  const since = new Map(opts.entitySince);
+  const out: BootstrapInput['entities'] = {};
+  for (const e of ENTITIES) {
+    const setting: EntitySetting = { enabled: opts.entities.includes(e) };
+    const own = since.get(e);
+    if (own) setting.since = own;
+    if (e === 'activities' && opts.activityTypes) setting.activityTypeIds = opts.activityTypes;
+    if (e === 'customObjects' && opts.customObjects) setting.apiNames = opts.customObjects;
+    out[e] = setting;
+  }
+  return out;
+}
 
 function formatBytes(n: number): string {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
@@ -34,7 +68,7 @@ export function describeProgress(p: BootstrapProgress): string {
   for (const [name, phase] of Object.entries(p.phases)) {
     const active = Object.values(phase.active);
     lines.push(
-      `  ${name.padEnd(10)} ${phase.state.padEnd(9)} windows ${phase.windowsDone}/${phase.windowsTotal}  records ${phase.records}  written ${phase.written}  failed ${phase.failed}  ${formatBytes(phase.bytes)}  API calls ${phase.apiCalls}${active.length ? `  in flight: ${active.join(', ')}` : ''}`,
+      `  ${name.padEnd(16)} ${phase.state.padEnd(9)} windows ${phase.windowsDone}/${phase.windowsTotal}  records ${phase.records}  written ${phase.written}  failed ${phase.failed}  ${formatBytes(phase.bytes)}  API calls ${phase.apiCalls}${active.length ? `  in flight: ${active.join(', ')}` : ''}`,
     );
   }
   return lines.join('\n');
@@ -58,7 +92,7 @@ async function showLive(client: Client, workflowId: string): Promise<BootstrapPr
     for (;;) {
       last = await handle.query(bootstrapProgressQuery);
       for (const [name, phase] of Object.entries(last.phases)) {
-        const payload = { phase: name.padEnd(10), records: phase.records, bytes: formatBytes(phase.bytes), calls: phase.apiCalls, state: last.quotaWait ? `quota paused until ${last.quotaWait.resetAt}` : phase.state };
+        const payload = { phase: name.padEnd(16), records: phase.records, bytes: formatBytes(phase.bytes), calls: phase.apiCalls, state: last.quotaWait ? `quota paused until ${last.quotaWait.resetAt}` : phase.state };
         let bar = byPhase.get(name);
         if (!bar) byPhase.set(name, (bar = bars.create(Math.max(phase.windowsTotal, 1), phase.windowsDone, payload)));
         bar.setTotal(Math.max(phase.windowsTotal, 1));
@@ -85,7 +119,10 @@ export function registerBootstrapCommand(program: Command): void {
     .command('bootstrap')
     .description('load Marketo into the CRM from a low watermark up to now (durable; re-running attaches to the running load)')
     .option('--since <date>', 'low watermark for every entity (ISO date or datetime; default 5 years ago)')
-    .option('--entities <list>', `entities to load, comma-separated (${ENTITIES.join(', ')})`)
+    .option('--entities <list>', `entities to load, comma-separated, of ${ENTITIES.join(', ')} (default: all but activities)`)
+    .option('--entity-since <pairs>', 'an entity\'s own low watermark, e.g. companies=2024-01-01,programs=2023-06-01')
+    .option('--activity-types <ids>', 'activity type ids to load with the activities entity, comma-separated')
+    .option('--custom-objects <names>', 'custom object API names to load (default: every one the mapping enables)')
     .option('--no-worker', 'do not run a worker in this process (a `marketo-sync worker` elsewhere does the work)')
     .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
@@ -100,7 +137,7 @@ export function registerBootstrapCommand(program: Command): void {
           running = worker.run();
         }
         const workflowId = bootstrapWorkflowId(app.config.temporal.taskQueue);
-        const entities = Object.fromEntries(ENTITIES.map((e) => [e, { enabled: opts.entities.includes(e) }])) as { leads: { enabled: boolean } };
+        const entities = entitySettings(opts);
         try {
           await app.client.workflow.start(bootstrap, { taskQueue: app.config.temporal.taskQueue, workflowId, args: [{ since: opts.since, entities }] });
           console.error(`bootstrap ${workflowId} started`);
