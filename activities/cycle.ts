@@ -38,6 +38,10 @@ const StepFiguresSchema = z.object({
   calls: z.number().int().nonnegative(),
   mode: z.enum(['rest', 'bulk', 'none']).optional(),
   disabled: z.boolean().optional(),
+  conflicts: z.number().int().nonnegative().optional(),
+  echoes: z.number().int().nonnegative().optional(),
+  converted: z.number().int().nonnegative().optional(),
+  retention: z.enum(['changes-pruned', 'deletes-pruned']).optional(),
 });
 
 const FinishInput = z.object({
@@ -149,12 +153,15 @@ async function watermarkTimes(store: StateStore): Promise<Record<string, string 
 /** From the client's own counter: free, where `GET /rest/v1/stats/usage.json` would cost a call and lag behind. */
 function quotaFigures(marketo: MarketoClient): CycleClose['quota'] {
   const usage = marketo.usage();
+  const now = new Date();
+  const resetAt = quotaResetAt(now);
   return {
     day: usage.day,
     callsToday: usage.dailyCalls,
     dailyLimit: usage.dailyLimit,
     remainingToday: usage.remainingToday,
-    resetAt: quotaResetAt(new Date()).toISOString(),
+    resetAt: resetAt.toISOString(),
+    msToReset: resetAt.getTime() - now.getTime(),
   };
 }
 

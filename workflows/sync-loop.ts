@@ -162,7 +162,8 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
     if (dailyCallBudget && quota && state.recentCycleCalls.length > 0) {
       const perCycle = state.recentCycleCalls.reduce((a, b) => a + b, 0) / state.recentCycleCalls.length;
       const left = dailyCallBudget - quota.callsToday;
-      const toReset = Math.max(0, Date.parse(quota.resetAt) - Date.now());
+      // Measured by the activity when the quota was read, right at the cycle's end.
+      const toReset = Math.max(0, quota.msToReset);
       if (left < perCycle) {
         // Not even one more average cycle fits today: the next runs after Marketo's day turns.
         waitMs = Math.max(waitMs, toReset + 60_000);
@@ -248,6 +249,8 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
           apiCalls += r.calls;
           if (r.mode && r.mode !== 'none') f.mode = r.mode;
           if (r.disabled) f.disabled = true;
+          for (const key of ['conflicts', 'echoes', 'converted'] as const) if (r[key]) f[key] = (f[key] ?? 0) + r[key];
+          if (r.retention) f.retention = r.retention;
           if (!r.hasMore || f.runs >= maxStepRuns) break;
         }
       }

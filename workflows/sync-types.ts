@@ -46,6 +46,14 @@ export interface StepResult {
   hasMore: boolean;
   mode?: 'rest' | 'bulk' | 'none';
   disabled?: boolean;
+  /** Pull steps: fields both sides changed, settled by the conflict rule (each ledgered as `pull-conflict`). */
+  conflicts?: number;
+  /** Pull steps: the sync's own writes seen coming back and left out. */
+  echoes?: number;
+  /** Pull steps: CRM leads converted to contacts. */
+  converted?: number;
+  /** Pull steps: the loop was stopped longer than Marketo keeps these activities; caught up another way. */
+  retention?: 'changes-pruned' | 'deletes-pruned';
 }
 
 /** A step's totals over the runs one cycle made of it (more than one run while `hasMore`). */
@@ -59,6 +67,10 @@ export interface StepFigures {
   calls: number;
   mode?: 'rest' | 'bulk' | 'none';
   disabled?: boolean;
+  conflicts?: number;
+  echoes?: number;
+  converted?: number;
+  retention?: 'changes-pruned' | 'deletes-pruned';
 }
 
 export interface CycleFigures {
@@ -86,6 +98,8 @@ export interface QuotaFigures {
   remainingToday: number;
   /** When Marketo's day turns over (00:00 America/Chicago). */
   resetAt: string;
+  /** Milliseconds from the reading to `resetAt` on the worker's clock (the budget plans with this, not with workflow time). */
+  msToReset: number;
 }
 
 export type SyncState = 'starting' | 'running' | 'sleeping' | 'paused' | 'quota-paused' | 'stopped';

@@ -9,7 +9,8 @@ import { historyOf, startSyncHarness, statusWhen, type SyncHarness } from './sup
 // durable timers that pass in milliseconds while the test awaits a result.
 let env: TestWorkflowEnvironment;
 let h: SyncHarness;
-const SINCE = '2025-01-01T00:00:00Z';
+// A minute ago: within Marketo's activity retention, so the pull reads the activity log.
+const SINCE = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
 
 beforeAll(async () => {
   env = await createTimeSkippingEnv();
@@ -23,7 +24,8 @@ afterAll(async () => {
 
 const stepNames = CYCLE_STEPS.map((s) => s.activity);
 
-test('cycles run the seed steps in order, wait the interval from each cycle end, and an idle cycle costs no call', async () => {
+test('cycles run the seed steps in order, wait the interval from each cycle end, and an idle cycle costs at most 4 calls', async () => {
+  const callsBefore = h.countedCalls();
   const handle = await env.client.workflow.start(syncLoop, { taskQueue: h.taskQueue, workflowId: 'loop-order', args: [{ since: SINCE, maxCycles: 3 }] });
   const result = await handle.result();
   expect(result.cycles).toBe(3);
@@ -53,16 +55,22 @@ test('cycles run the seed steps in order, wait the interval from each cycle end,
   const status = await handle.query(syncStatusQuery);
   expect(status.state).toBe('stopped');
   const last = status.lastCycle!;
-  expect(last).toMatchObject({ number: 3, outcome: 'succeeded', schemaRefreshed: false, apiCalls: 0 });
+  expect(last).toMatchObject({ number: 3, outcome: 'succeeded', schemaRefreshed: false });
   expect(last.durationMs).toBeGreaterThanOrEqual(0);
-  expect(status.watermarks['marketo:leads']).toBe('2025-01-01T00:00:00.000Z');
-  expect(status.startedFrom).toEqual({ 'marketo:leads': '2025-01-01T00:00:00.000Z' });
+  expect(status.startedFrom).toEqual({ 'marketo:leads': SINCE });
+  expect(Date.parse(status.watermarks['marketo:leads']!)).toBeGreaterThanOrEqual(Date.parse(SINCE));
   expect(status.schema.fingerprint).toMatch(/^[0-9a-f]{64}$/);
 
-  const history = (await h.store.cycles.recent(10)).filter((c) => c.kind === 'sync');
+  const history = (await h.store.cycles.recent(10)).filter((c) => c.kind === 'sync').reverse();
   expect(history.map((c) => c.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
-  // Only the first cycle described Marketo (6 calls: 5 describes and the custom object listing).
-  expect(history.map((c) => c.apiCalls)).toEqual([0, 0, 6]);
+  // What the steps reported is what Marketo counted.
+  expect(history.reduce((n, c) => n + c.apiCalls, 0)).toBe(h.countedCalls() - callsBefore);
+  // Only the first cycle described Marketo (6 calls: 5 describes and the custom object listing);
+  // an idle cycle stays within the goal of 4 calls.
+  const idle = history.slice(1).map((c) => c.apiCalls);
+  console.log(`idle cycle calls: ${idle.join(', ')}; first cycle ${history[0]!.apiCalls}`);
+  expect(history[0]!.apiCalls).toBeGreaterThanOrEqual(idle[0]! + 6);
+  for (const calls of idle) expect(calls).toBeLessThanOrEqual(4);
 });
 
 test('the interval counts from the cycle end: a cycle that takes time does not shorten the wait', async () => {
@@ -74,9 +82,8 @@ test('the interval counts from the cycle end: a cycle that takes time does not s
     args: [{ since: SINCE, maxCycles: 2, intervalSeconds: 60, schemaRefreshEveryCycles: 100 }],
   });
   await handle.result();
-  const [second, first] = await h.store.cycles.recent(2);
+  const [, first] = await h.store.cycles.recent(2);
   expect(first!.durationMs).toBeGreaterThanOrEqual(2_000);
-  expect(second!.durationMs).toBeLessThan(2_000);
   // Counted from the start, the wait would have been 2 s short of the interval.
   const events = await historyOf(handle);
   expect(events.filter((e) => e.kind === 'timer').map((t) => t.ms)).toEqual([60_000]);
