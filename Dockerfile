@@ -1,4 +1,4 @@
-# The worker (and, later, the webhook receiver) as one image; docker-compose.yml runs it.
+# The sync's one image: `worker` (default) and `webhook serve` run from it (docker-compose.yml).
 FROM node:20-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -19,5 +19,9 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
+# 9464: the worker's /metrics and /healthz (METRICS_PORT); 8787: the webhook receiver (WEBHOOK_PORT).
+EXPOSE 9464 8787
+# SIGTERM drains the worker (activities in flight finish or heartbeat out) before it exits.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["node", "dist/client/cli.js"]
 CMD ["worker"]
