@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerEmulatorCommand } from './commands/emulator.js';
 import { registerErrorsCommand } from './commands/errors.js';
 import { registerMappingCommand } from './commands/mapping.js';
+import { registerReconcileCommand } from './commands/reconcile.js';
 import { registerUsageCommand } from './commands/usage.js';
 import { registerSyncCommand } from './commands/sync.js';
 import { registerWorkerCommand } from './commands/worker.js';
@@ -25,6 +26,7 @@ registerMappingCommand(program);
 registerErrorsCommand(program);
 registerUsageCommand(program);
 registerSyncCommand(program);
+registerReconcileCommand(program);
 
 // Exit codes: docs/operations.md (0 ok, 1 failure, 2 bad usage, 3 not healthy, 4 input rejected).
 await runProgram(program);

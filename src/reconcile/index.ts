@@ -6,3 +6,4 @@ export { reconcileLeads, type ReconcileLeadsOptions } from './leads.js';
 export { PersonReconciler, type ReconcileReport, type Mismatch } from './persons.js';
 export { buildPersonMapping, loadPersonMapping, readMarketoSchemas, type PersonMapping, type PersonType, type MappedPerson } from './person-mapping.js';
 export { sameValue } from './compare.js';
+export { reconcileLeadIds, LeadIdSetOptions, type LeadIdSetReport } from './id-set.js';

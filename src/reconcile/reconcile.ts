@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import type { MappingConfig } from '../mapping/mapping-config.js';
 import { ReconcileContext, type ReconcileDeps } from './context.js';
+import { reconcileActivities } from './activities.js';
+import { reconcileCustomObjects } from './custom-objects.js';
+import { reconcilePrograms, reconcileStaticLists } from './marketing.js';
 import { reconcilePersons } from './persons-entity.js';
 import type { EntityReport } from './report.js';
 import { discoverRoles, emptyDiscovered, reconcileCompanies, reconcileOpportunities, reconcileRoles, reconcileSalesPersons } from './sales.js';
 
-/** Entities in the order they are compared (each may add Marketo keys the next ones look up). */
-export const RECONCILE_ENTITIES = ['persons', 'companies', 'salespersons', 'opportunities', 'roles'] as const;
+import { RECONCILE_ENTITIES } from './entities.js';
+
+export { RECONCILE_ENTITIES };
 export const ReconcileEntity = z.enum(RECONCILE_ENTITIES);
 export type ReconcileEntity = z.infer<typeof ReconcileEntity>;
 
@@ -25,6 +29,8 @@ export const ReconcileOptions = z.strictObject({
   /** Bulk export window length (≤ 31) and status poll interval; tests scale these down. */
   maxWindowDays: z.number().int().min(1).max(31).optional(),
   pollIntervalMs: z.number().int().min(1).optional(),
+  /** Activity types to compare (default: the types the CRM holds in the window). */
+  activityTypeIds: z.array(z.number().int().positive()).min(1).max(100).optional(),
   /** The mapping to compare with (default: the saved one, else the suggestion). */
   mapping: z.custom<MappingConfig>((v) => typeof v === 'object' && v !== null && 'entities' in v, { message: 'mapping must be a MappingConfig' }).optional(),
 });
@@ -67,8 +73,12 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions =
 
   await Promise.all([ctx.schemas(), ctx.mapping(), ctx.crmDescribe()]);
   const window = { since, until, ...(o.maxWindowDays ? { maxWindowDays: o.maxWindowDays } : {}), ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}) };
-  const persons = await reconcilePersons(ctx, found, window, wanted.has('persons'));
-  if (persons) reports.push(persons);
+  // The lead scan finds the lead ids and keys the object lookups start from.
+  const needScan = ['persons', 'companies', 'salespersons', 'opportunities', 'roles', 'customObjects'].some((e) => wanted.has(e as ReconcileEntity));
+  if (needScan) {
+    const persons = await reconcilePersons(ctx, found, window, wanted.has('persons'));
+    if (persons) reports.push(persons);
+  }
 
   // Roles first: their opportunity ids are how Marketo's opportunities are found.
   const needRoles = wanted.has('roles') || wanted.has('opportunities') || wanted.has('companies') || wanted.has('salespersons');
@@ -93,6 +103,10 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions =
     report.apiCalls += roleCalls;
     reports.push(report);
   }
+  if (wanted.has('customObjects')) reports.push(...(await reconcileCustomObjects(ctx, found)));
+  if (wanted.has('programs')) reports.push(...(await reconcilePrograms(ctx)));
+  if (wanted.has('staticLists')) reports.push(...(await reconcileStaticLists(ctx)));
+  if (wanted.has('activities')) reports.push(await reconcileActivities(ctx, window, o.activityTypeIds));
 
   const differences = reports.reduce((n, r) => n + r.differences, 0);
   return {

@@ -43,7 +43,7 @@ test('a CRM loaded the way the sync loads it reconciles with zero differences, e
 /** Ids of seeded records to change, and what each change must show up as. */
 async function makeDifferences(): Promise<Record<string, unknown>> {
   const contacts = (await h.crm.pool.query<{ id: string; marketo_lead_id: string }>('SELECT id, marketo_lead_id FROM crm.contacts ORDER BY marketo_lead_id')).rows;
-  const [moved, changed, doubled] = [contacts[0]!, contacts[1]!, contacts[2]!].map((c) => Number(c.marketo_lead_id));
+  const [moved, changed, doubled] = [contacts[0]!, contacts[1]!, contacts[2]!].map((c) => Number(c.marketo_lead_id)) as [number, number, number];
 
   // Marketo side: a new company, salesperson and opportunity (with a role), found through a lead, and a new lead.
   expect((await h.marketo.companies.sync({ action: 'createOnly', input: [{ externalCompanyId: 'EXT-C-NEW', company: 'New Co' }] }))[0]!.status).toBe('created');

@@ -3,8 +3,13 @@ import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import type { CrmRecord } from '../../src/crm/connector.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
+import { activityRecord } from '../../src/marketing/activity-record.js';
+import { campaignMemberRecord, campaignRecord } from '../../src/marketing/campaign-record.js';
+import { compileCustomObjectPlan, enabledCustomObjects } from '../../src/marketing/custom-object-record.js';
+import { listMemberRecord, staticListRecord } from '../../src/marketing/static-list-record.js';
 import { compileToCrm } from '../../src/mapping/apply.js';
-import type { MappingConfig } from '../../src/mapping/mapping-config.js';
+import type { EntityMapping, MappingConfig } from '../../src/mapping/mapping-config.js';
+import { planProvisioning, provision } from '../../src/mapping/provisioning.js';
 import type { MarketoSchemas } from '../../src/mapping/marketo-schema.js';
 import { suggestMapping } from '../../src/mapping/suggest.js';
 import { MarketoClient, type MarketoObject, type ObjectApi } from '../../src/marketo/index.js';
@@ -158,4 +163,78 @@ export async function mirrorIntoCrm(h: ReconcileHarness): Promise<{ config: Mapp
 export async function suggested(h: ReconcileHarness): Promise<MappingConfig> {
   const ctx = new ReconcileContext({ marketo: h.marketo, crm: h.crm }, 0, false);
   return suggestMapping(await ctx.schemas(), await ctx.crmDescribe());
+}
+
+/** The seeded custom object, mapped into a provisioned CRM table `custom:purchase`. */
+export const PURCHASE: EntityMapping = {
+  marketo: 'customObject:purchase_c',
+  crm: 'custom:purchase',
+  enabled: true,
+  fields: [
+    { marketo: 'purchaseId', crm: 'purchase_id', direction: 'toCrm', enabled: true, truncate: false },
+    { marketo: 'leadId', crm: 'marketo_lead_id', direction: 'toCrm', enabled: true, truncate: false },
+    { marketo: 'product', crm: 'product', direction: 'toCrm', enabled: true, truncate: false },
+    { marketo: 'amount', crm: 'amount', direction: 'toCrm', enabled: true, truncate: false },
+    { marketo: 'purchaseDate', crm: 'purchase_date', direction: 'toCrm', enabled: true, truncate: false },
+  ],
+  derived: [],
+};
+
+/** Activity types the emulator's seed writes besides New Lead: Add to List and Change Status in Progression. */
+export const MIRRORED_ACTIVITY_TYPES = [24, 104];
+
+/**
+ * Copies the Marketo-only objects into the CRM with the record builders the bootstrap uses:
+ * programs and lists with their members, the seeded custom object (its table provisioned and
+ * its mapping saved first) and the activities of MIRRORED_ACTIVITY_TYPES.
+ */
+export async function mirrorMarketingIntoCrm(h: ReconcileHarness): Promise<MappingConfig> {
+  let ctx = new ReconcileContext({ marketo: h.marketo, crm: h.crm, store: h.store }, 0, false);
+  const schemas = await ctx.schemas();
+  const base = await ctx.mapping();
+  const config: MappingConfig = { ...base, entities: [...base.entities.filter((e) => e.marketo !== PURCHASE.marketo), PURCHASE] };
+  await provision(h.crm, planProvisioning(config, schemas, await ctx.crmDescribe()));
+  await h.store.mappings.save(config);
+  ctx = new ReconcileContext({ marketo: h.marketo, crm: h.crm, store: h.store }, 0, false);
+  const describe = await ctx.crmDescribe();
+  const sub = h.emulator.subscription;
+
+  const programs: MarketoObject[] = [];
+  for await (const page of h.marketo.programs.iterateBrowse()) programs.push(...(page as unknown as MarketoObject[]));
+  const plain = <T>(v: unknown) => JSON.parse(JSON.stringify(v)) as T;
+  const campaignIds = written(await h.crm.upsert('campaign', programs.map((p) => campaignRecord(plain(p))), { keyField: 'marketo_program_id' }), 'campaigns');
+  const members: CrmRecord[] = [];
+  for (const [i, p] of programs.entries()) {
+    for await (const page of h.marketo.leads.iterateByProgramId(Number(p.id), { fields: ['id'] })) {
+      for (const lead of page.items) members.push(campaignMemberRecord({ ...plain<Record<string, unknown>>(lead.membership), programId: Number(p.id), leadId: lead.id }, { campaignId: campaignIds[i]! }));
+    }
+  }
+  written(await h.crm.upsert('campaignMember', members, { keyField: 'marketo_key' }), 'campaign members');
+
+  const lists = [];
+  for await (const page of h.marketo.lists.iterate()) lists.push(...page.items);
+  const listIds = written(await h.crm.upsert('staticList', lists.map((l) => staticListRecord(plain(l))), { keyField: 'marketo_list_id' }), 'static lists');
+  const listMembers: CrmRecord[] = [];
+  for (const [i, l] of lists.entries()) {
+    for await (const page of h.marketo.leads.iterateByListId(l.id, { fields: ['id'] })) for (const lead of page.items) listMembers.push(listMemberRecord(l.id, lead.id, { staticListId: listIds[i]! }));
+  }
+  written(await h.crm.upsert('listMember', listMembers, { keyField: 'marketo_key' }), 'list members');
+
+  const entity = enabledCustomObjects(config).find((e) => e.marketo === PURCHASE.marketo)!;
+  const plan = compileCustomObjectPlan(config, entity, schemas, describe);
+  const purchases: MarketoObject[] = [];
+  const leadIds = [...sub.leads.ids()];
+  for (let i = 0; i < leadIds.length; i += 300) {
+    for await (const page of h.marketo.customObject('purchase_c').iterate({ filterType: 'leadId', filterValues: leadIds.slice(i, i + 300), fields: plan.exportFields })) purchases.push(...page.items);
+  }
+  written(await h.crm.upsert('custom:purchase', purchases.map((p) => plan.toRecord(p, undefined)), { keyField: plan.keyField }), 'purchases');
+
+  const names = new Map((await h.marketo.activities.types()).map((t) => [t.id, t.name]));
+  const activities: CrmRecord[] = [];
+  const token = await h.marketo.activities.pagingToken(new Date(Date.parse(h.since)));
+  for await (const page of h.marketo.activities.iterate({ nextPageToken: token, activityTypeIds: MIRRORED_ACTIVITY_TYPES })) {
+    for (const a of page.items) activities.push(activityRecord(a, { typeName: names.get(a.activityTypeId) ?? null }));
+  }
+  written(await h.crm.upsert('activity', activities, { keyField: 'marketo_guid' }), 'activities');
+  return config;
 }
