@@ -4,9 +4,10 @@ import { callsBetween, startPullHarness, type PullHarness } from './support.js';
 const DAY = 86_400_000;
 
 /** Watermarks never move backwards through the store's API: a test that needs an old one starts the stream over. */
-async function setOld(h: PullHarness, stream: string, at: Date): Promise<void> {
+async function setOld(h: PullHarness, stream: string, at: Date, readSince: 'unread since' | 'read just now'): Promise<void> {
   await h.store.pool.query(`DELETE FROM sync_state.watermarks WHERE stream = $1`, [stream]);
-  await h.store.watermarks.set(stream, { watermark: at, cursor: JSON.stringify({ v: 1, ids: [] }) });
+  // A position without cursor is one nobody read after (the bootstrap leaves such); a stored cursor was read when stored.
+  await h.store.watermarks.set(stream, { watermark: at, cursor: readSince === 'unread since' ? null : JSON.stringify({ v: 1, ids: [] }) });
 }
 
 /** Large volumes and long stops: Bulk Lead Extract on updatedAt, and the retention periods of the activity log. */
@@ -43,10 +44,18 @@ describe('pull: activity retention', () => {
     await h.close();
   });
 
+  it('trusts the activity log of a quiet stream: what counts is when it was last read, not its last activity', async () => {
+    await setOld(h, LEADS_STREAM, new Date(h.now().getTime() - 100 * DAY), 'read just now');
+    await setOld(h, DELETES_STREAM, new Date(h.now().getTime() - 100 * DAY), 'read just now');
+    const [step4, step5] = await h.cycle();
+    expect(step4!.retention).toBeUndefined();
+    expect(step5!.retention).toBeUndefined();
+  });
+
   it('catches up by bulk extract when the last pull is older than Change Data Value retention, and says so', async () => {
     const id = h.createLead({ email: 'old@else.example', firstName: 'Olga' });
     // The loop was stopped for 100 days (the watermark is where it stopped).
-    await setOld(h, LEADS_STREAM, new Date(h.now().getTime() - 100 * DAY));
+    await setOld(h, LEADS_STREAM, new Date(h.now().getTime() - 100 * DAY), 'unread since');
     const before = h.calls();
     const r = await h.pull.pullLeadsAndCompanies();
     expect(r).toMatchObject({ retention: 'changes-pruned', mode: 'bulk', written: 1 });
@@ -66,7 +75,7 @@ describe('pull: activity retention', () => {
     const goneCrm = (await h.person(gone))!.record.id as string;
     // Deleted while the loop was stopped, and Marketo has pruned the Delete Lead activity since.
     h.emulator.subscription.leads.delete(gone);
-    await setOld(h, DELETES_STREAM, new Date(h.now().getTime() - 20 * DAY));
+    await setOld(h, DELETES_STREAM, new Date(h.now().getTime() - 20 * DAY), 'unread since');
     const step5 = await h.pull.pullMergesAndDeletes();
     expect(step5).toMatchObject({ retention: 'deletes-pruned' });
     await h.pull.pullActivities();

@@ -41,8 +41,6 @@ export interface Conflict {
 export interface ChangeSet {
   /** Leads with changes to pull (their current state is read from Marketo). */
   leadIds: number[];
-  /** Leads whose company-type fields changed (their company is read too). */
-  companyChanged: Set<number>;
   merges: PendingMerge[];
   conflicts: Conflict[];
   /** Changes left out: the sync's own echoes and fields the mapping does not carry. */
@@ -63,7 +61,6 @@ function attribute(a: Activity, name: string): unknown {
 export function classifyChanges(context: PullContext, activities: readonly Activity[], linked: ReadonlySet<number>, echoSources: readonly string[]): ChangeSet {
   const echo = new Set(echoSources);
   const wanted = new Set<number>();
-  const companyChanged = new Set<number>();
   const merges: PendingMerge[] = [];
   const history = new Map<number, Map<string, FieldHistory>>();
   let echoes = 0;
@@ -87,6 +84,7 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
     const field = context.fieldByDisplayName.get(display);
     const isCompanyField = field !== undefined && context.companyFields.has(field);
     // A field the describe does not know yet (added since the cache was filled) is read to be safe.
+    // Company-type fields count too: the company of every pulled lead is read with it.
     if (field !== undefined && !context.pulledFields.has(field) && !isCompanyField) {
       unmapped++;
       continue;
@@ -108,7 +106,6 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
       h.lastOther = value;
       h.lastBy = 'other';
       wanted.add(a.leadId);
-      if (isCompanyField) companyChanged.add(a.leadId);
     }
     fields.set(name, h);
   }
@@ -121,5 +118,5 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
       conflicts.push({ leadId, field, crmValue: h.lastEcho, marketoValue: h.lastOther, lastBy: h.lastBy === 'echo' ? 'crm' : 'marketo', marketoOnly });
     }
   }
-  return { leadIds: [...wanted], companyChanged, merges, conflicts, echoes, unmapped };
+  return { leadIds: [...wanted], merges, conflicts, echoes, unmapped };
 }

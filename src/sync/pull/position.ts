@@ -33,15 +33,21 @@ export interface StreamPosition {
 
 const Cursor = z.strictObject({ v: z.literal(1), ids: z.array(z.string().min(1)), token: z.string().min(1).optional(), coveredBy: z.string().min(1).optional() });
 
-export async function loadPosition(store: Pick<StateStore, 'watermarks'>, stream: string, fallbackStreams: readonly string[] = []): Promise<StreamPosition & { stream: string; updatedAt: Date }> {
+/**
+ * `readAt`: from when on the stream is unread. A position the pull stored was read up to when it
+ * was stored (it is stored every run, even an empty one); one the bootstrap (or a seeding) left
+ * has read nothing after its watermark. Against Marketo's activity retention it is `readAt` that
+ * counts, not the date of the last activity (a quiet stream is not a stale one).
+ */
+export async function loadPosition(store: Pick<StateStore, 'watermarks'>, stream: string, fallbackStreams: readonly string[] = []): Promise<StreamPosition & { stream: string; readAt: Date }> {
   for (const name of [stream, ...fallbackStreams]) {
     const row = await store.watermarks.get(name);
     if (!row?.watermark) continue;
-    if (name !== stream || row.cursor === null) return { stream: name, at: row.watermark, ids: [], updatedAt: row.updatedAt };
+    if (name !== stream || row.cursor === null) return { stream: name, at: row.watermark, ids: [], readAt: row.watermark };
     const parsed = Cursor.safeParse(safeJson(row.cursor));
     if (!parsed.success) throw new Error(`watermark ${stream} holds a cursor the pull cannot read: ${z.prettifyError(parsed.error)}`);
     const { ids, token, coveredBy } = parsed.data;
-    return { stream: name, at: row.watermark, ids, ...(token ? { token } : {}), ...(coveredBy ? { coveredBy } : {}), updatedAt: row.updatedAt };
+    return { stream: name, at: row.watermark, ids, ...(token ? { token } : {}), ...(coveredBy ? { coveredBy } : {}), readAt: row.updatedAt };
   }
   throw new Error(`no watermark for ${stream}${fallbackStreams.length ? ` (nor ${fallbackStreams.join(', ')})` : ''}: run the bootstrap or record a start date first`);
 }

@@ -165,7 +165,7 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   const start = await loadPosition(deps.store, LEADS_STREAM);
   await seedStreams(deps, start);
   const now = nowOf(deps);
-  if (now.getTime() - start.at.getTime() > deps.options.retention.changeDays * DAY) return catchUpLeads(deps, context, start, now, describeCalls);
+  if (now.getTime() - start.readAt.getTime() > deps.options.retention.changeDays * DAY) return catchUpLeads(deps, context, start, now, describeCalls);
 
   const queueTypes = [...new Set(deps.options.activityQueues.flatMap((q) => q.typeIds))].filter((t) => !LEAD_ACTIVITY_TYPES.includes(t));
   // Marketo takes 10 types a call: the queues ride along only when they fit.
@@ -283,7 +283,7 @@ export async function pullMergesAndDeletes(deps: PullDeps): Promise<PullStepSumm
 
   const start = await loadPosition(deps.store, DELETES_STREAM, [LEADS_STREAM]);
   const now = nowOf(deps);
-  const stale = now.getTime() - start.at.getTime() > deps.options.retention.deleteDays * DAY;
+  const stale = now.getTime() - start.readAt.getTime() > deps.options.retention.deleteDays * DAY;
   const window = await readStream(
     start,
     (since) => deps.marketo.activities.pagingToken(since),
