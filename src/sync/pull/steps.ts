@@ -143,14 +143,45 @@ async function backfillEchoes(deps: PullDeps, context: PullContext, linked: Read
   await deps.store.errors.record(failures);
 }
 
-/** Companies of the pulled leads, then the leads; returns counts. */
-async function writeLeadsAndCompanies(deps: PullDeps, context: PullContext, leads: MarketoRecord[], csv: boolean) {
-  const externalIds = [...new Set(leads.map((l) => text(l.externalCompanyId)).filter((x): x is string => x !== null))];
-  const companies = await pullCompanies(deps, context, externalIds, { batchSize: deps.options.batchSize, operation: PULL_OPERATION });
-  await deps.store.errors.record(companies.failures);
-  const personContext = csv ? { ...context, person: buildPersonMapping(context.config, context.schemas, context.describe, { csv: true }) } : context;
-  const persons = await writePulledPersons(deps, personContext, leads, companies.accounts, PULL_OPERATION);
-  return { companies, persons };
+/**
+ * Writes pulled leads batch by batch: conflicts of the batch's leads settled, their companies
+ * into accounts, then the persons. Counts add up over the batches.
+ */
+class LeadWriter {
+  written = 0;
+  failed = 0;
+  converted = 0;
+  calls = 0;
+  conflicts = 0;
+  readonly seen = new Set<string>();
+  private readonly context: PullContext;
+
+  constructor(
+    private readonly deps: PullDeps,
+    context: PullContext,
+    private readonly found: readonly Conflict[],
+    csv: boolean,
+  ) {
+    // Bulk rows are text (`"true"`, `"42"`); the mapping reads them as the bootstrap does.
+    this.context = csv ? { ...context, person: buildPersonMapping(context.config, context.schemas, context.describe, { csv: true }) } : context;
+  }
+
+  async write(leads: MarketoRecord[]): Promise<void> {
+    if (leads.length === 0) return;
+    const ids = new Set(leads.map((l) => String(l.id)));
+    const settled = await settleConflicts(this.deps, leads, this.found.filter((c) => ids.has(String(c.leadId))));
+    this.calls += settled.calls;
+    this.conflicts += settled.conflicts;
+    const externalIds = [...new Set(leads.map((l) => text(l.externalCompanyId)).filter((x): x is string => x !== null))];
+    const companies = await pullCompanies(this.deps, this.context, externalIds, { batchSize: this.deps.options.batchSize, operation: PULL_OPERATION });
+    await this.deps.store.errors.record(companies.failures);
+    const persons = await writePulledPersons(this.deps, this.context, leads, companies.accounts, PULL_OPERATION);
+    this.calls += companies.calls;
+    this.written += persons.written + companies.written;
+    this.failed += persons.failed + companies.failures.length;
+    this.converted += persons.converted;
+    for (const id of ids) this.seen.add(id);
+  }
 }
 
 /**
@@ -184,25 +215,24 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   const mergedAway = new Set([...pending.merges, ...changes.merges].flatMap((m) => m.losers.map(Number)));
   const ids = changes.leadIds.filter((id) => !mergedAway.has(id));
 
-  let leads: MarketoRecord[] = [];
   let mode: PullStepSummary['mode'] = 'none';
+  const writer = new LeadWriter(deps, context, changes.conflicts, ids.length >= deps.options.bulkThreshold);
   if (ids.length >= deps.options.bulkThreshold) {
     mode = 'bulk';
     const wanted = new Set(ids.map(String));
-    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: new Date(window.position.at.getTime() + 1000) }, { pollIntervalMs: deps.options.bulkPollIntervalMs });
+    const range = { startAt: secondOf(start.at), endAt: new Date(window.position.at.getTime() + 1000) };
+    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, range, { pollIntervalMs: deps.options.bulkPollIntervalMs }, (rows) =>
+      writer.write(rows.filter((r) => wanted.has(String(r.id))) as MarketoRecord[]),
+    );
     calls += extract.calls;
-    leads = extract.rows.filter((r) => wanted.has(String(r.id))) as MarketoRecord[];
   } else if (ids.length > 0) {
     mode = 'rest';
     const read = await readLeadsById(deps, context, ids);
     calls += read.calls;
-    leads = read.leads;
+    await writer.write(read.leads);
   }
-  const settled = await settleConflicts(deps, leads, changes.conflicts);
-  calls += settled.calls;
-  const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, mode === 'bulk');
-  calls += companies.calls;
-  await backfillEchoes(deps, context, linkedIds, new Set(leads.map((l) => String(l.id))));
+  calls += writer.calls;
+  await backfillEchoes(deps, context, linkedIds, writer.seen);
 
   if (changes.merges.length > 0) {
     const seen = new Set(pending.merges.map((m) => `${m.winner}:${m.losers.join(',')}`));
@@ -211,7 +241,7 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   }
   await savePosition(deps.store, LEADS_STREAM, window.position);
   if (alongside.length > 0) await markQueuesCovered(deps, start.token, window.position.token, all.items);
-  return { ...summary('pullLeadsAndCompanies', window.items.length, persons.written + companies.written, persons.failed + companies.failures.length, calls, window.hasMore, mode, changes, persons.converted), conflicts: settled.conflicts };
+  return { ...summary('pullLeadsAndCompanies', window.items.length, writer.written, writer.failed, calls, window.hasMore, mode, changes, writer.converted), conflicts: writer.conflicts };
 }
 
 /**
@@ -248,7 +278,6 @@ function summary(step: string, read: number, written: number, skipped: number, c
  */
 async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamPosition, now: Date, describeCalls: number): Promise<PullStepSummary> {
   const end = secondOf(now);
-  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, { pollIntervalMs: deps.options.bulkPollIntervalMs });
   const merges = await readStream(
     { at: start.at, ids: start.ids },
     (since) => deps.marketo.activities.pagingToken(since),
@@ -257,16 +286,18 @@ async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamP
   );
   const changes = classifyChanges(context, merges.items, new Set(), []);
   const mergedAway = new Set(changes.merges.flatMap((m) => m.losers));
-  const leads = extract.rows.filter((r) => !mergedAway.has(String(r.id))) as MarketoRecord[];
-  const { companies, persons } = await writeLeadsAndCompanies(deps, context, leads, true);
+  const writer = new LeadWriter(deps, context, [], true);
+  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, { pollIntervalMs: deps.options.bulkPollIntervalMs }, (rows) =>
+    writer.write(rows.filter((r) => !mergedAway.has(String(r.id))) as MarketoRecord[]),
+  );
   if (changes.merges.length > 0) {
     const pending = await loadPending(deps.store);
     pending.merges.push(...changes.merges);
     await savePending(deps.store, pending);
   }
   await savePosition(deps.store, LEADS_STREAM, { at: end, ids: [] });
-  const out = summary('pullLeadsAndCompanies', extract.rows.length, persons.written + companies.written, persons.failed + companies.failures.length, describeCalls + extract.calls + merges.calls + companies.calls, false, 'bulk');
-  return { ...out, retention: 'changes-pruned', converted: persons.converted };
+  const out = summary('pullLeadsAndCompanies', extract.rows, writer.written, writer.failed, describeCalls + extract.calls + merges.calls + writer.calls, false, 'bulk', undefined, writer.converted);
+  return { ...out, retention: 'changes-pruned' };
 }
 
 /**
