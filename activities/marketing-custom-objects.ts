@@ -56,7 +56,12 @@ export async function prepareCustomObjects(deps: CustomObjectDeps, apiNames?: re
   if (!config || entities.length === 0) return { targets: [], apiCalls: 0 };
   const { schemas, calls } = await customObjectSchemas(deps.marketo, entities.map(apiNameOf));
   const plan = planProvisioning(config, schemas, await deps.crm.describe());
-  const { created } = await provision(deps.crm, { customObjects: plan.customObjects, fields: plan.fields.filter((f) => f.entity.startsWith('custom:')) });
+  // Only the types this phase loads: the lead and sales entities are not this phase's to change.
+  const loaded = new Set(entities.map((e) => e.crm));
+  const { created } = await provision(deps.crm, {
+    customObjects: plan.customObjects.filter((c) => loaded.has(`custom:${c.name}`)),
+    fields: plan.fields.filter((f) => loaded.has(f.entity)),
+  });
   return {
     targets: entities.map((e) => ({ apiName: apiNameOf(e), crmEntity: e.crm, provisioned: created.includes(e.crm) })),
     apiCalls: calls,

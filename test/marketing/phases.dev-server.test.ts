@@ -46,6 +46,10 @@ test('custom objects, programs, lists and the selected activity types land once 
   const sub = h.emulator.subscription;
   // A program the CRM cannot hold (campaign names are varchar(255)): one ledger entry, the rest goes on.
   const bad = sub.createProgram({ name: LONG_NAME, createdAt: sec(FROM) });
+  // A purchase whose amount no CRM currency column holds (numeric(18,2)): refused alone, in the ledger.
+  const purchaseType = sub.objectType(SEED_CUSTOM_OBJECT)!;
+  const leadId = [...sub.iterateObjects(SEED_CUSTOM_OBJECT)][0]!.values.leadId!;
+  sub.createObject(purchaseType, { purchaseId: 'PUR-HUGE', leadId, product: 'Pro', amount: 1e20, purchaseDate: '2024-01-10T00:00:00Z' }, sec('2024-01-10T00:00:00Z'), undefined, false);
   const result = await env.client.workflow.execute(bootstrap, {
     taskQueue: h.taskQueue,
     workflowId: 'marketing-1',
@@ -63,8 +67,8 @@ test('custom objects, programs, lists and the selected activity types land once 
     expect({ name: c.name, type: c.program_type, status: c.status, created: Date.parse(String(c.marketo_created_at)) / 1000 }).toEqual({ name: p.name, type: p.type, status: p.status || null, created: p.createdAt });
   }
   const ledger = await h.store.errors.list({});
-  expect(ledger.map((e) => ({ entity: e.entity, key: e.recordKey, code: e.code }))).toEqual([{ entity: 'campaign', key: String(bad.id), code: 'INVALID_RECORD' }]);
-  expect(ledger[0]!.reason).toMatch(/name is 300 characters/);
+  expect(ledger.map((e) => `${e.entity} ${e.recordKey}`).sort()).toEqual([`campaign ${bad.id}`, 'custom:purchase PUR-HUGE']);
+  expect(ledger.find((e) => e.entity === 'campaign')).toMatchObject({ code: 'INVALID_RECORD', source: 'marketo', reason: expect.stringMatching(/name is 300 characters/) });
 
   // Program membership → campaign members: exactly Marketo's pairs, linked to campaign and person.
   const members = await q<{ marketo_key: string; campaign_id: string; status: string; is_success: boolean; membership_date: string; lead_id: string | null; contact_id: string | null }>('SELECT * FROM crm.campaign_members');
@@ -95,7 +99,7 @@ test('custom objects, programs, lists and the selected activity types land once 
 
   // Custom objects: the table was provisioned, every record upserted on its dedupe key.
   const purchases = await q<{ purchase_id: string; marketo_guid: string; product: string; amount: string; marketo_lead_id: number; lead_id: string | null; contact_id: string | null }>('SELECT * FROM crm.co_purchase');
-  const records = [...sub.iterateObjects(SEED_CUSTOM_OBJECT)];
+  const records = [...sub.iterateObjects(SEED_CUSTOM_OBJECT)].filter((r) => r.values.purchaseId !== 'PUR-HUGE');
   expect(records).toHaveLength(25);
   expect(purchases.map((p) => p.purchase_id).sort()).toEqual(records.map((r) => String(r.values.purchaseId)).sort());
   const byKey = new Map(records.map((r) => [String(r.values.purchaseId), r]));
@@ -115,7 +119,7 @@ test('custom objects, programs, lists and the selected activity types land once 
 
   // Counts in progress, and the high watermark handed to the sync loop per entity.
   expect(result.progress.phases.activities!.written).toBe(expectedActivities.length);
-  expect(result.progress.phases.customObjects!.written).toBe(25);
+  expect(result.progress.phases.customObjects).toMatchObject({ records: 26, written: 25, failed: 1 });
   expect(result.progress.phases.staticLists!.written).toBe(lists.length + expectedListMembers.length);
   expect(result.progress.phases.programs!.failed).toBe(1);
   for (const entity of ['customObjects', 'programs', 'staticLists', 'activities']) {
