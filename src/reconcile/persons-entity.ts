@@ -1,4 +1,5 @@
-import { buildPersonMapping } from './person-mapping.js';
+import type { CrmRecord } from '../crm/connector.js';
+import { buildPersonMapping, type MappedPerson } from './person-mapping.js';
 import { PersonReconciler } from './persons.js';
 import { textOrNull, type ReconcileContext } from './context.js';
 import { chunks } from './fetch.js';
@@ -20,7 +21,8 @@ export async function reconcilePersons(ctx: ReconcileContext, found: Discovered,
   const started = ctx.calls();
   const [config, schemas, describe] = await Promise.all([ctx.mapping(), ctx.schemas(), ctx.crmDescribe()]);
   const mapping = buildPersonMapping(config, schemas, describe, { csv: true });
-  const reconciler = new PersonReconciler(mapping, ctx.sample, ctx.showValues);
+  const refCheck = compare ? await personRefCheck(ctx) : undefined;
+  const reconciler = new PersonReconciler(mapping, ctx.sample, ctx.showValues, refCheck);
   if (compare) await reconciler.loadCrm(ctx.deps.crm);
   const fields = compare ? mapping.exportFields : REF_FIELDS;
   const scan = await scanLeads(ctx.deps.marketo, fields, window, compare ? (row) => reconciler.check(row) : undefined);
@@ -65,6 +67,39 @@ export async function reconcilePersons(ctx: ReconcileContext, found: Discovered,
   );
   report.apiCalls = ctx.calls() - started;
   return finish(report);
+}
+
+/**
+ * A person's company and salesperson links: the mapped CRM reference (`account_id`, `owner_id`)
+ * translated to its target's Marketo key must equal the lead's `externalCompanyId` /
+ * `externalSalesPersonId`.
+ */
+async function personRefCheck(ctx: ReconcileContext): Promise<(mapped: MappedPerson, crm: CrmRecord) => { field: string; marketo: unknown; crm: unknown }[]> {
+  const [config, describe, accounts, users] = await Promise.all([ctx.mapping(), ctx.crmDescribe(), ctx.keyIndex('account'), ctx.keyIndex('user')]);
+  const plans = new Map<string, { crm: string; ref: keyof MappedPerson['refs']; index: Map<string, string | null> }[]>();
+  for (const type of ['lead', 'contact'] as const) {
+    const entity = config.entities.find((e) => e.marketo === 'lead' && e.crm === type && e.enabled);
+    const crmEntity = describe.entities.find((e) => e.name === type);
+    const plan: { crm: string; ref: keyof MappedPerson['refs']; index: Map<string, string | null> }[] = [];
+    for (const f of entity?.fields ?? []) {
+      if (!f.enabled || f.direction === 'toMarketo') continue;
+      const field = crmEntity?.fields.find((c) => c.name === f.crm && c.type === 'reference');
+      if (!field) continue;
+      if (f.marketo === 'externalCompanyId' && field.references === 'account') plan.push({ crm: f.crm, ref: 'externalCompanyId', index: accounts });
+      if (f.marketo === 'externalSalesPersonId' && field.references === 'user') plan.push({ crm: f.crm, ref: 'externalSalesPersonId', index: users });
+    }
+    plans.set(type, plan);
+  }
+  return (mapped, crm) => {
+    const out: { field: string; marketo: unknown; crm: unknown }[] = [];
+    for (const p of plans.get(mapped.type) ?? []) {
+      const expected = mapped.refs[p.ref];
+      const held = textOrNull(crm[p.crm]);
+      const actual = held === null ? null : (p.index.get(held) ?? `(unknown CRM record ${held})`);
+      if (expected !== actual) out.push({ field: p.crm, marketo: expected, crm: actual });
+    }
+    return out;
+  };
 }
 
 /** Marketo ids the CRM's persons carry that the scan did not see. */

@@ -1,7 +1,7 @@
 import type { CrmConnector, CrmRecord } from '../crm/connector.js';
 import type { MarketoRecord } from '../mapping/apply.js';
 import { sameValue } from './compare.js';
-import type { PersonMapping, PersonType } from './person-mapping.js';
+import type { MappedPerson, PersonMapping, PersonType } from './person-mapping.js';
 
 export interface Mismatch {
   marketoId: string;
@@ -55,6 +55,8 @@ export class PersonReconciler {
     private readonly mapping: PersonMapping,
     private readonly sampleLimit = 20,
     private readonly showValues = false,
+    /** Differing reference fields (account, owner) of a person, compared as Marketo keys by the caller. */
+    private readonly refCheck?: (mapped: MappedPerson, crm: CrmRecord) => { field: string; marketo: unknown; crm: unknown }[],
   ) {}
 
   /** Marketo ids of CRM persons no Marketo row has matched yet (look them up before calling them extra). */
@@ -105,9 +107,15 @@ export class PersonReconciler {
       return;
     }
     const differing = this.mapping.comparedFields[mapped.type].filter((f) => f in mapped.outcome.record && !sameValue(mapped.outcome.record[f], held.record[f]));
-    if (differing.length > 0) {
-      const mismatch: Mismatch = { marketoId: mapped.marketoId, type: mapped.type, fields: differing };
-      if (this.showValues) mismatch.values = Object.fromEntries(differing.map((f) => [f, { marketo: mapped.outcome.record[f], crm: held.record[f] }]));
+    const refs = this.refCheck?.(mapped, held.record) ?? [];
+    if (differing.length > 0 || refs.length > 0) {
+      const mismatch: Mismatch = { marketoId: mapped.marketoId, type: mapped.type, fields: [...differing, ...refs.map((r) => r.field)] };
+      if (this.showValues) {
+        mismatch.values = Object.fromEntries([
+          ...differing.map((f) => [f, { marketo: mapped.outcome.record[f], crm: held.record[f] }] as const),
+          ...refs.map((r) => [r.field, { marketo: r.marketo, crm: r.crm }] as const),
+        ]);
+      }
       this.note('mismatched', this.mismatched, mismatch);
     }
     else this.matched += 1;

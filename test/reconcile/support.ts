@@ -117,6 +117,17 @@ export async function mirrorIntoCrm(h: ReconcileHarness): Promise<{ config: Mapp
     for await (const page of h.marketo.leads.iterateByFilter({ filterType: 'id', filterValues: leadIds.slice(i, i + 300), fields: personMapping.exportFields })) rows.push(...page.items);
     const outcome = await writePersons({ crm: h.crm, store: h.store }, personMapping, rows, { operation: 'test-mirror' });
     if (outcome.failed > 0) throw new Error(`persons: ${outcome.failed} failed`);
+    // Then the links, as the bootstrap sets them once companies and salespersons are loaded.
+    for (const type of ['lead', 'contact'] as const) {
+      const links = outcome.refs
+        .filter((r) => r.type === type)
+        .map((r) => ({
+          marketo_lead_id: Number(r.marketoId),
+          owner_id: r.externalSalesPersonId ? (userByKey.get(r.externalSalesPersonId) ?? null) : null,
+          ...(type === 'contact' ? { account_id: r.externalCompanyId ? (accountByKey.get(r.externalCompanyId) ?? null) : null } : {}),
+        }));
+      if (links.length > 0) written(await h.crm.upsert(type, links, { keyField: 'marketo_lead_id', updateOnly: true }), `${type} links`);
+    }
   }
   const contactByLead = new Map<string, string>();
   for (const r of (await h.crm.readChanges('contact', { includeOwnWrites: true, limit: 10_000 })).changes) {
