@@ -1,4 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { SEED_CUSTOM_OBJECT } from '../../emulator/seed.js';
@@ -125,6 +127,9 @@ test('custom objects, programs, lists and the selected activity types land once 
   for (const entity of ['customObjects', 'programs', 'staticLists', 'activities']) {
     expect((await h.store.watermarks.get(marketoStream(entity)))?.watermark?.toISOString()).toBe('2024-01-31T00:00:00.000Z');
   }
+
+  // The phases are deterministic: the recorded history replays on the current code.
+  await Worker.runReplayHistory({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)) }, await env.client.workflow.getHandle('marketing-1').fetchHistory(), 'marketing-1');
 });
 
 test('a second load rewrites the same rows (keyed upserts) and picks up changed Marketo values', async () => {
