@@ -95,11 +95,14 @@ export async function awaitOnDemand(s: Scenario, leadIds: number[], timeoutMs: n
   return unfinished;
 }
 
-/** Whether any workflow was started for this lead (a refused webhook must start none). */
+/**
+ * Whether a workflow was started for this lead on this scenario's task queue (a refused webhook
+ * must start none). Workflow ids are per namespace, so another case's run of the same id is not ours.
+ */
 export async function onDemandExists(s: Scenario, leadId: number): Promise<boolean> {
   try {
-    await s.host.client.workflow.getHandle(`on-demand-${leadId}`).describe();
-    return true;
+    const d = await s.host.client.workflow.getHandle(`on-demand-${leadId}`).describe();
+    return d.taskQueue === s.taskQueue;
   } catch {
     return false;
   }

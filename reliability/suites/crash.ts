@@ -78,7 +78,9 @@ export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise
         } else event += ', Postgres restart skipped (Postgres given by URL)';
       }
       events.push(event);
+      ctx.log(`  ${event}`);
     }
+    ctx.log(`  kills done after ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the load`);
     const run = await awaitBootstrap(handle, 300_000 + ctx.scale * 20, started);
     if (worker.exited()) selfExits++;
     const verdict = await verifyPersons(s, LOAD.since, LOAD.until);

@@ -43,7 +43,7 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     for (const id of ids.slice(0, 10)) sub.editLeadAsUser(id, { title: `Changed title ${id}` });
     const refused = await sendValid(receiver.url, ids);
     await awaitOnDemand(s, ids, 60_000);
-    const verdict = await verifyPersons(s, LOAD.since, '2030-01-01T00:00:00Z');
+    const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
     await receiver.stop();
     await worker.stop();
     const emails: string[] = [];

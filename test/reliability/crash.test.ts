@@ -1,0 +1,23 @@
+import { crashBootstrap } from '../../reliability/suites/crash.js';
+import { startStack } from './support.js';
+
+// The crash suite's fast subset: 3 SIGKILLs, one Temporal SIGKILL + restart and one Postgres
+// restart (a cluster of the test's own, so jest's shared Postgres stays up) during a small load.
+// The volume run (100,000 leads, ≥ 10 kills) is `npm run reliability -- --suite crash`.
+// Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
+const TIMEOUT = 600_000;
+let env: Awaited<ReturnType<typeof startStack>>;
+
+beforeAll(async () => {
+  env = await startStack({ ownPostgres: true });
+});
+afterAll(() => env?.close());
+
+test('worker SIGKILLs, a Temporal crash and a Postgres restart during a bootstrap lose and double nothing', async () => {
+  const r = await crashBootstrap(
+    { stack: env.stack, scale: 600, log: () => undefined },
+    { kills: 3, seed: 7, temporalAfterKill: 1, postgresAfterKill: 2, loadSeconds: 12, killDelayMs: [1_000, 2_500] },
+  );
+  expect(r).toMatchObject({ passed: true, lost: 0, duplicates: 0 });
+  expect(r.outcome).toMatch(/3 SIGKILLs/);
+}, TIMEOUT);

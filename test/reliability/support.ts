@@ -1,0 +1,28 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCase, type CaseDef, type CaseResult } from '../../reliability/case.js';
+import { Stack } from '../../reliability/stack.js';
+
+/** The runner's stack on jest's Postgres (or its own cluster when the case restarts Postgres). */
+export async function startStack(opts: { ownPostgres?: boolean } = {}): Promise<{ stack: Stack; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'reliability-test-'));
+  const stack = await Stack.start({ dataDir, ...(opts.ownPostgres ? {} : { postgresUrl: process.env.DATABASE_URL! }) });
+  return {
+    stack,
+    close: async () => {
+      await stack.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the named case of a suite at a small scale; the result carries the outcome text for a failing expect. */
+export async function runNamed(stack: Stack, cases: CaseDef[], name: string, scale: number): Promise<CaseResult> {
+  const def = cases.find((c) => c.name === name);
+  if (!def) throw new Error(`no case named ${JSON.stringify(name)} (have: ${cases.map((c) => c.name).join(' | ')})`);
+  return runCase(def, { stack, scale, log: () => undefined });
+}
+
+/** What a passing case looks like; on failure jest prints the outcome next to it. */
+export const PASSED = { passed: true, lost: 0, duplicates: 0 };
