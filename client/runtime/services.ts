@@ -69,6 +69,8 @@ export async function resolveServices(config: AppConfig, opts: ResolveOptions = 
       // Loaded only when embedded: commands against a real Marketo never pay for the emulator's modules.
       const { startEmulator } = await import('../../emulator/index.js');
       emulator = await startEmulator({ ...EMBEDDED_CLIENT, seed: opts.emulatorSeed });
+      // A subscription prepared for a CRM sync has a lead field holding the CRM id (the push's lookup field).
+      emulator.subscription.addLeadField({ name: 'crmId', displayName: 'CRM Id', dataType: 'string', length: 40, updateable: true, searchable: true });
       const running = emulator;
       stops.push(() => running.close());
       marketo = { baseUrl: emulator.url, ...EMBEDDED_CLIENT };

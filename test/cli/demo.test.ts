@@ -3,36 +3,52 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { freePort } from '../../src/services/local-postgres.js';
 
-const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 // The main job as a user runs it: a spawned `marketo-sync demo`, no configuration but its own
-// data folder and ports, so it cannot collide with a demo already running on this machine.
-test('marketo-sync demo runs the stack end to end on the embedded default', async () => {
+// data folder and ports, so it cannot collide with a demo already running on this machine. It must
+// tell the whole story and end with zero reconciliation differences (exit 0).
+test('marketo-sync demo runs the product end to end on the embedded default and reconciles to zero differences', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'marketo-sync-demo-'));
   chmodSync(dataDir, 0o755); // as root, Postgres runs as `postgres` and must traverse it
-  const [temporalPort, postgresPort] = [await freePort(), await freePort()];
+  const [temporalPort, uiPort, postgresPort] = [await freePort(), await freePort(), await freePort()];
   try {
-    const { stdout } = await run(path.join(root, 'node_modules/.bin/tsx'), ['client/cli.ts', 'demo', '--leads', '100'], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATA_DIR: dataDir,
-        EMBEDDED_TEMPORAL_PORT: String(temporalPort),
-        EMBEDDED_TEMPORAL_UI_PORT: String(await freePort()),
-        EMBEDDED_POSTGRES_PORT: String(postgresPort),
-        ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
-      },
-      timeout: 180_000,
+    const { code, stdout, stderr } = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+      execFile(
+        path.join(root, 'node_modules/.bin/tsx'),
+        ['client/cli.ts', 'demo', '--leads', '100'],
+        {
+          cwd: root,
+          env: {
+            PATH: process.env.PATH,
+            HOME: process.env.HOME,
+            DATA_DIR: dataDir,
+            EMBEDDED_TEMPORAL_PORT: String(temporalPort),
+            EMBEDDED_TEMPORAL_UI_PORT: String(uiPort),
+            EMBEDDED_POSTGRES_PORT: String(postgresPort),
+            ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
+          },
+          timeout: 420_000,
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (err, out, errOut) => (err && typeof err.code !== 'number' ? reject(new Error(`${err.message}\n${errOut}`)) : resolve({ code: err ? (err.code as number) : 0, stdout: out, stderr: errOut })),
+      );
     });
+    // The story, step by step.
     expect(stdout).toMatch(/lead\s+\d+ fields/);
-    expect(stdout).toMatch(/calls the emulated Marketo counted against its quota: 7\b/);
-    expect(stdout).toContain(`Temporal Web UI: http://127.0.0.1:`);
+    expect(stdout).toMatch(/leads\s+100 written, 0 failed/);
+    expect(stdout).toMatch(/Marketo: 3 leads edited, 2 created; CRM: 2 contacts edited, 1 created/);
+    expect(stdout).toMatch(/cycle \d+: succeeded/);
+    expect(stdout).toMatch(/lead \d+: HTTP 200, workflow on-demand-\d+, in the CRM after \d+ ms/);
+    expect(stdout).toMatch(/API calls made by the client: \d+ of 50000/);
+    expect(stdout).toMatch(/calls the emulated Marketo counted against its quota: \d+/);
+    expect(stdout).toContain(`Temporal Web UI: http://127.0.0.1:${uiPort}`);
+    // The acceptance: both sides identical after the run.
+    expect({ code, reconciliation: /reconciliation: (.*)/.exec(stdout)?.[1] }).toEqual({ code: 0, reconciliation: expect.stringMatching(/^zero differences/) });
+    expect(stderr).not.toMatch(/Activity failed/);
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
-}, 240_000);
+}, 480_000);
