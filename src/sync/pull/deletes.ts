@@ -16,6 +16,9 @@ export interface ApplyResult {
   written: number;
   failed: number;
   calls: number;
+  /** Marketo lead ids (deletes) or merges to try again next run: the CRM refused or was not ready. */
+  retryDeletes: string[];
+  retryMerges: PendingMerge[];
 }
 
 /** The CRM column a `flag` policy sets on persons Marketo deleted, when the CRM has it. */
@@ -52,7 +55,7 @@ async function flagPersons(deps: DeleteDeps, persons: readonly Person[], operati
  * Under `flag` the losers are flagged instead.
  */
 export async function applyMerges(deps: DeleteDeps, merges: readonly PendingMerge[], operation: string): Promise<ApplyResult> {
-  const out: ApplyResult = { read: 0, written: 0, failed: 0, calls: 0 };
+  const out: ApplyResult = { read: 0, written: 0, failed: 0, calls: 0, retryDeletes: [], retryMerges: [] };
   const failures: RecordFailure[] = [];
   for (const m of merges) {
     out.read++;
@@ -69,6 +72,7 @@ export async function applyMerges(deps: DeleteDeps, merges: readonly PendingMerg
     } else if (!winner) {
       // Step 4 writes every merge winner before this runs; one that failed there waits for its retry.
       for (const l of losers) failures.push({ entity: l.type, recordKey: l.marketoId, operation, source: 'crm', code: 'MERGE_WINNER_MISSING', reason: `merged into Marketo lead ${m.winner}, which the CRM does not hold` });
+      out.retryMerges.push(m);
       continue;
     } else {
       out.written += await mergeInCrm(deps, winner, losers, operation, failures);
@@ -115,7 +119,7 @@ async function mergeInCrm(deps: DeleteDeps, winner: IdLink, losers: readonly Per
 
 /** Leads Marketo deleted: deleted in the CRM (`honour`) or flagged (`flag`); their id-map links go. */
 export async function applyDeletes(deps: DeleteDeps, marketoIds: readonly string[], operation: string): Promise<ApplyResult> {
-  const out: ApplyResult = { read: marketoIds.length, written: 0, failed: 0, calls: 0 };
+  const out: ApplyResult = { read: marketoIds.length, written: 0, failed: 0, calls: 0, retryDeletes: [], retryMerges: [] };
   const failures: RecordFailure[] = [];
   const links = await deps.store.idMap.byMarketoIds('lead', marketoIds);
   const persons: Person[] = [...links.values()].map((l) => ({ marketoId: l.marketoId, type: l.crmType, crmId: l.crmId }));
@@ -133,8 +137,15 @@ export async function applyDeletes(deps: DeleteDeps, marketoIds: readonly string
     }
   }
   const failed = new Set(failures.map((f) => f.recordKey));
-  await deps.store.idMap.unlinkMarketo('lead', persons.filter((p) => !failed.has(p.marketoId)).map((p) => p.marketoId));
+  const done = persons.filter((p) => !failed.has(p.marketoId)).map((p) => p.marketoId);
+  await deps.store.idMap.unlinkMarketo('lead', done);
   await deps.store.errors.record(failures);
+  for (const type of ['lead', 'contact']) {
+    const mine = persons.filter((p) => p.type === type && !failed.has(p.marketoId)).map((p) => p.marketoId);
+    if (mine.length > 0) await deps.store.errors.resolve(type, operation, mine);
+  }
+  // Refused deletes stay pending: every later run tries them again (no Marketo call needed).
+  out.retryDeletes = [...failed];
   out.failed = failures.length;
   return out;
 }

@@ -309,7 +309,7 @@ async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamP
 export async function pullMergesAndDeletes(deps: PullDeps): Promise<PullStepSummary> {
   const pending = await loadPending(deps.store);
   const merged = await applyMerges(deps, pending.merges, PULL_DELETE_OPERATION);
-  pending.merges = [];
+  pending.merges = merged.retryMerges;
   await savePending(deps.store, pending);
 
   const start = await loadPosition(deps.store, DELETES_STREAM, [LEADS_STREAM]);
@@ -430,7 +430,7 @@ export async function deleteLeadsInCrm(deps: PullDeps): Promise<PullStepSummary>
   const pending = await loadPending(deps.store);
   if (pending.deletes.length === 0) return summary('deleteLeadsInCrm', 0, 0, 0, 0, false, 'none');
   const r = await applyDeletes(deps, pending.deletes, PULL_DELETE_OPERATION);
-  pending.deletes = [];
+  pending.deletes = r.retryDeletes;
   await savePending(deps.store, pending);
   return summary('deleteLeadsInCrm', r.read, r.written, r.failed, 0, false, 'none');
 }
