@@ -1,6 +1,6 @@
 /**
  * CRM write/read benchmark (acceptance point of the CRM connector):
- *   npx tsx bench/crm-upsert.ts [--rows 1000000] [--batch 50000]
+ *   npx tsx bench/crm-upsert.ts [--rows 1000000] [--batch 100000]
  * In one process and one database: COPY N rows into an unindexed plain table (baseline), upsert
  * the same N mapped leads through the Postgres connector, then read N changes back through
  * readChanges. Reports rows/s and the ratios (goals: upsert ≥ 0.4 × COPY; read within the
@@ -24,7 +24,7 @@ import { benchMapping, benchMarketoSchemas, syntheticMarketoLead } from './crm-f
 const Options = z.object({ rows: z.coerce.number().int().min(1000), batch: z.coerce.number().int().min(100).max(200_000) });
 
 async function main(): Promise<void> {
-  const cli = new Command().option('--rows <n>', 'rows to write and read', '1000000').option('--batch <n>', 'records per upsert call', '50000');
+  const cli = new Command().option('--rows <n>', 'rows to write and read', '1000000').option('--batch <n>', 'records per upsert call', '100000');
   const opts = Options.parse(cli.parse(process.argv).opts());
   const baseUrl = process.env.DATABASE_URL ?? (await ensureLocalPostgres({ dataDir: '.data/bench-postgres' })).url;
   const dbName = `bench_crm_${Date.now()}`;

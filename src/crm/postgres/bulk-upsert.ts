@@ -18,8 +18,6 @@ interface PreparedRow {
   index: number;
   /** Checked text values in `columns` order (null = SQL NULL). */
   values: (string | null)[];
-  /** The same values as COPY text fields, built while checking (the fast path sends these). */
-  line: string;
   /** The key as given (id for keyField 'id'), canonical form; undefined when absent. */
   key: string | undefined;
 }
@@ -73,62 +71,77 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
   let lastNames: string[] = [];
   let lastPlan: Group | Failure | undefined;
 
+  const fail = (index: number, code: string, reason: string): void => {
+    results[index] = { index, status: 'failed', code, reason };
+  };
   const prepare = (record: CrmRecord, index: number): void => {
-    const fail = (code: string, reason: string) => {
-      results[index] = { index, status: 'failed', code, reason };
-    };
     const names = Object.keys(record);
     if (!lastPlan || !sameNames(names, lastNames)) {
       lastPlan = planFor(names);
       lastNames = names;
     }
     const plan = lastPlan;
-    if ('code' in plan) return fail(plan.code, plan.reason);
+    if ('code' in plan) return fail(index, plan.code, plan.reason);
     const keyValue = record[options.keyField];
     const hasKey = keyValue !== undefined && keyValue !== null && keyValue !== '';
-    if (!byId && !hasKey) return fail('MISSING_KEY', `key field '${options.keyField}' is empty`);
-    if (byId && !hasKey && options.updateOnly) return fail('MISSING_KEY', "key field 'id' is empty");
+    if (!byId && !hasKey) return fail(index, 'MISSING_KEY', `key field '${options.keyField}' is empty`);
+    if (byId && !hasKey && options.updateOnly) return fail(index, 'MISSING_KEY', "key field 'id' is empty");
     let key: string | undefined;
     if (hasKey) {
       const checked = checkValue(keyColumn, keyValue);
-      if (checked === null || typeof checked !== 'string') return fail('INVALID_VALUE', checked?.error ?? `key field '${options.keyField}' is empty`);
+      if (checked === null || typeof checked !== 'string') return fail(index, 'INVALID_VALUE', checked?.error ?? `key field '${options.keyField}' is empty`);
       key = canonicalKey(keyColumn, checked);
-      if (seenKeys.has(key)) return fail('DUPLICATE_IN_BATCH', `another record of this batch has the same '${options.keyField}'`);
+      if (seenKeys.has(key)) return fail(index, 'DUPLICATE_IN_BATCH', `another record of this batch has the same '${options.keyField}'`);
       seenKeys.add(key);
     }
+    // Only the checked values are kept (mostly the input's own strings): COPY lines are built when
+    // sent, so they die young instead of filling the old generation while the chunk waits.
     const values: (string | null)[] = new Array<string | null>(plan.columns.length);
-    let line = '';
     for (let c = 0; c < plan.columns.length; c++) {
       const column = plan.columns[c]!;
       const checked = checkValue(column, record[column.field.name]);
-      if (checked !== null && typeof checked !== 'string') return fail('INVALID_VALUE', checked.error);
+      if (checked !== null && typeof checked !== 'string') return fail(index, 'INVALID_VALUE', checked.error);
       values[c] = checked;
-      line += (c === 0 ? '' : '\t') + (checked === null ? '\\N' : escapeCopy(checked));
     }
-    plan.rows.push({ index, values, line, key });
+    plan.rows.push({ index, values, key });
   };
 
-  // Chunks are prepared in JavaScript while the database merges the previous chunk, so the
-  // two halves of the work overlap; one merge at a time keeps the writes in input order.
-  let pending: Promise<void> | undefined;
+  // Chunks are prepared in JavaScript while the database merges earlier chunks, so the two halves
+  // of the work overlap, and up to MERGES_IN_FLIGHT chunks merge at once on their own connections
+  // (writing into an indexed table costs the database several times what preparing costs here).
+  // Chunks never touch the same record: keys are unique across the whole call (DUPLICATE_IN_BATCH).
+  const inFlight: Promise<void>[] = [];
+  const settleAll = async () => {
+    const outcomes = await Promise.allSettled(inFlight.splice(0));
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
   for (let start = 0; start < records.length; start += PIPELINE_CHUNK) {
     groups = new Map();
     lastPlan = undefined;
     const end = Math.min(records.length, start + PIPELINE_CHUNK);
     for (let index = start; index < end; index++) {
       prepare(records[index]!, index);
-      // Let the previous chunk's merge send its next statement or COPY data.
-      if (pending && index % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
+      // Let the merges in flight send their next statement or COPY data.
+      if (inFlight.length > 0 && index % 1000 === 999) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const ready = [...groups.values()].filter((g) => g.rows.length > 0);
-    await pending;
-    pending = (async () => {
+    if (inFlight.length >= MERGES_IN_FLIGHT) {
+      try {
+        await inFlight.shift();
+      } catch (err) {
+        await Promise.allSettled(inFlight);
+        throw err;
+      }
+    }
+    const merge = (async () => {
       for (const group of ready) await mergeIsolatingFailures(ctx, group, options, results);
     })();
     // Handled when awaited above or below; this only keeps an early failure from counting as unhandled.
-    void pending.catch(() => undefined);
+    void merge.catch(() => undefined);
+    inFlight.push(merge);
   }
-  await pending;
+  await settleAll();
   // Every input gets a result, even if a statement unexpectedly reported fewer rows.
   for (let i = 0; i < results.length; i++) {
     results[i] ??= { index: i, status: 'failed', code: 'NO_RESULT', reason: 'the database reported no outcome for this record' };
@@ -137,6 +150,8 @@ export async function bulkUpsert(ctx: BulkUpsertContext, records: readonly CrmRe
 }
 
 const PIPELINE_CHUNK = 10_000;
+/** Chunk merges running at once; the connector's pool (default 4 connections) must leave room for readers. */
+const MERGES_IN_FLIGHT = 2;
 
 function sameNames(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;
@@ -236,8 +251,8 @@ async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: 
     const fresh = byId && !options.updateOnly ? group.rows.filter((r) => r.key === undefined) : [];
     if (fresh.length > 0) {
       // Ids are minted first so every created record can be reported against its input.
-      const ids = await client.query<{ id: string }>(`SELECT ${ctx.idDefault} AS id FROM generate_series(1, $1)`, [fresh.length]);
-      const withIds = fresh.map((r, i) => ({ ...r, key: ids.rows[i]!.id }));
+      const ids = await mintIds(client, ctx, fresh.length);
+      const withIds = fresh.map((r, i) => ({ ...r, key: ids[i]! }));
       const src = source(withIds, true);
       const { rows } = await client.query<{ id: string }>(
         `INSERT INTO ${target} (id${cols.map((c) => `, ${c}`).join('')}) SELECT s._key${cols.map((c) => `, s.${c}`).join('')} FROM ${src.sql} RETURNING id`,
@@ -267,6 +282,36 @@ async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: 
   return out;
 }
 
+/**
+ * True when every key is an integer above the largest key the table holds, so none can exist and
+ * the probe is skipped: one index descent instead of one per record. Marketo ids grow with
+ * creation time, so loads in creation order (the bootstrap) are mostly such appends. A writer that
+ * inserts one of the keys meanwhile makes the COPY fail, and the group is retried with ON CONFLICT.
+ */
+async function allAboveMax(client: pg.PoolClient, target: string, key: string, keyColumn: ColumnMeta, rows: readonly PreparedRow[]): Promise<boolean> {
+  if (keyColumn.field.type !== 'integer' || rows.length < 100) return false;
+  let min: bigint | undefined;
+  for (const r of rows) {
+    const k = BigInt(r.key!);
+    if (min === undefined || k < min) min = k;
+  }
+  const { rows: found } = await client.query<{ max: string | null }>(`SELECT max(${key})::text AS max FROM ${target}`);
+  const max = found[0]?.max;
+  return min !== undefined && (max === null || max === undefined || min > BigInt(max));
+}
+
+/**
+ * New ids from the table's own default (its sequence), minted before the write so each created
+ * record can be reported against its input. One text value rather than one row per id: turning
+ * thousands of result rows into objects costs more than minting them.
+ */
+async function mintIds(client: pg.PoolClient, ctx: BulkUpsertContext, n: number): Promise<string[]> {
+  const { rows } = await client.query<{ ids: string | null }>(`SELECT string_agg(${ctx.idDefault}, E'\\n') AS ids FROM generate_series(1, $1)`, [n]);
+  const ids = rows[0]?.ids?.split('\n') ?? [];
+  if (ids.length !== n) throw new Error(`minted ${ids.length} ids for ${n} new records`);
+  return ids;
+}
+
 type SourceBuilder = (rows: readonly PreparedRow[], withKey: boolean, firstParam?: number) => { params: string[]; sql: string };
 
 async function copyNewUpdateExisting(
@@ -281,21 +326,29 @@ async function copyNewUpdateExisting(
   const keyColumn = ctx.table.columns.get(options.keyField)!;
   const key = escapeIdentifier(options.keyField);
   const cols = group.columns.map((c) => escapeIdentifier(c.field.name));
-  const found = await client.query<{ k: string; id: string }>(
-    `SELECT ${key}::text AS k, id FROM ${target} WHERE ${key} = ANY($1::${keyColumn.sqlType}[])`,
-    [arrayLiteral(group.rows.map((r) => r.key!))],
-  );
-  const existingIds = new Map(found.rows.map((r) => [canonicalKey(keyColumn, r.k), r.id]));
+  const existingIds = new Map<string, string>();
+  if (!(await allAboveMax(client, target, key, keyColumn, group.rows))) {
+    const found = await client.query<{ k: string; id: string }>(
+      `SELECT ${key}::text AS k, id FROM ${target} WHERE ${key} = ANY($1::${keyColumn.sqlType}[])`,
+      [arrayLiteral(group.rows.map((r) => r.key!))],
+    );
+    for (const r of found.rows) existingIds.set(canonicalKey(keyColumn, r.k), r.id);
+  }
   const fresh = group.rows.filter((r) => !existingIds.has(r.key!));
   const existing = group.rows.filter((r) => existingIds.has(r.key!));
   const out: UpsertResult[] = [];
   if (fresh.length > 0) {
-    const ids = await client.query<{ id: string }>(`SELECT ${ctx.idDefault} AS id FROM generate_series(1, $1)`, [fresh.length]);
+    const ids = await mintIds(client, ctx, fresh.length);
     const lines = function* (): Generator<string> {
       let buffer = '';
+      // One flat string per row (join), not a chain of small concatenations the socket write must flatten.
+      const fields: string[] = [];
       for (let i = 0; i < fresh.length; i++) {
         const row = fresh[i]!;
-        buffer += escapeCopy(ids.rows[i]!.id) + (row.values.length > 0 ? '\t' + row.line : '') + '\n';
+        fields.length = 0;
+        fields.push(escapeCopy(ids[i]!));
+        for (const v of row.values) fields.push(v === null ? '\\N' : escapeCopy(v));
+        buffer += fields.join('\t') + '\n';
         if (buffer.length >= 1 << 20) {
           yield buffer;
           buffer = '';
@@ -304,7 +357,7 @@ async function copyNewUpdateExisting(
       if (buffer) yield buffer;
     };
     await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${target} (id, ${cols.join(', ')}) FROM STDIN`)));
-    fresh.forEach((r, i) => out.push({ index: r.index, status: 'created', id: ids.rows[i]!.id }));
+    fresh.forEach((r, i) => out.push({ index: r.index, status: 'created', id: ids[i]! }));
   }
   if (existing.length > 0) {
     const src = source(existing, true);
