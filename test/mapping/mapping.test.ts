@@ -164,6 +164,15 @@ describe('YAML mapping files', () => {
     expect(await store.mappings.versions()).toEqual(before);
   });
 
+  test('a typo in a CRM field name is rejected naming the CRM field and the entity, and nothing is written', async () => {
+    const before = await store.mappings.versions();
+    const yaml = exportMappingYaml(suggested()).replace('crm: mailing_city\n', 'crm: maling_city\n');
+    await expect(importMappingYaml(yaml, { schemas, crm: describe_, sink: store.mappings })).rejects.toThrow(
+      /\(lead ⇄ contact\) fields\[\d+\]: unknown CRM contact field 'maling_city'; did you mean 'mailing_city'\?/,
+    );
+    expect(await store.mappings.versions()).toEqual(before);
+  });
+
   test('a typo in a key or a bad direction is rejected naming the entity', () => {
     const yaml = exportMappingYaml(suggested());
     expect(() => parseMappingYaml(yaml.replace('  - marketo: company\n    crm: account', '  - marketoo: company\n    crm: account'))).toThrow(/undefined ⇄ account: entities\.\d+/);
