@@ -12,7 +12,12 @@ export const MarketoSyncState = defineSearchAttributeKey('MarketoSyncState', Sea
 export const MARKETO_SEARCH_ATTRIBUTES = [MarketoSyncKind, MarketoSyncState] as const;
 
 export type MarketoSyncKindValue = 'bootstrap' | 'bulkExport' | 'syncLoop' | 'onDemand' | 'reconcile' | 'schemaRefresh';
-export type MarketoSyncStateValue = 'running' | 'paused' | 'waitingForQuota' | 'sleeping' | 'completed' | 'failed';
+/**
+ * The workflow's own state names, as its status query reports them: syncLoop `starting | running |
+ * sleeping | paused | quota-paused | stopped`, bootstrap `running | paused | cancelling | cancelled |
+ * done`, onDemand its status states; `failed` when a run ends in error.
+ */
+export type MarketoSyncStateValue = string;
 
 /**
  * Sets the workflow's kind and state search attributes. Deterministic (a command in the history),
