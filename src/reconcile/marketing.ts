@@ -23,6 +23,11 @@ function compareBuilt(expected: CrmRecord, actual: CrmRecord, key: string, skip:
 
 /** Links to the CRM's person records depend on the id map and on later conversions: not compared here. */
 const PERSON_LINKS = new Set(['lead_id', 'contact_id']);
+/**
+ * Marketo's change stamp of a program or list moves with every membership change, which the
+ * membership comparison covers; on its own it is bookkeeping, not data the sync carries.
+ */
+const HEADER_SKIP = new Set([...PERSON_LINKS, 'marketo_updated_at']);
 
 function uncompared(report: EntityReport, records: CrmRecord[], keyColumn: string, what: string): CrmRecord[] {
   const keyed = records.filter((r) => textOrNull(r[keyColumn]) !== null);
@@ -50,7 +55,7 @@ export async function reconcilePrograms(ctx: ReconcileContext): Promise<EntityRe
       cmp.addMarketo(String(p.id), String(p.id), campaignRecord(JSON.parse(JSON.stringify(p)) as Parameters<typeof campaignRecord>[0]));
     }
   }
-  cmp.run((m, c, key) => compareBuilt(m, c, key, PERSON_LINKS, ctx.showValues));
+  cmp.run((m, c, key) => compareBuilt(m, c, key, HEADER_SKIP, ctx.showValues));
   programs.notes.push(`every program read through Browse Programs (asset API, 200 a call); key = program id (CRM marketo_program_id)`);
   programs.apiCalls = ctx.calls() - started;
 
@@ -94,7 +99,7 @@ export async function reconcileStaticLists(ctx: ReconcileContext): Promise<Entit
       cmp.addMarketo(String(l.id), String(l.id), staticListRecord(JSON.parse(JSON.stringify(l)) as Parameters<typeof staticListRecord>[0]));
     }
   }
-  cmp.run((m, c, key) => compareBuilt(m, c, key, PERSON_LINKS, ctx.showValues));
+  cmp.run((m, c, key) => compareBuilt(m, c, key, HEADER_SKIP, ctx.showValues));
   lists.notes.push('every static list read through Get Lists (lead database API, 300 a call); key = list id (CRM marketo_list_id)');
   lists.apiCalls = ctx.calls() - started;
 
