@@ -1,4 +1,5 @@
 import { LEADS_STREAM } from '../../src/sync/pull/index.js';
+import { loadPushContext } from '../../src/sync/push/context.js';
 import { callsBetween, startPullHarness, total, type PullHarness } from './support.js';
 
 /** Seed step 4 against the emulator and a Postgres CRM: new and changed leads, echoes, conflicts, boundary seconds, idle cost. */
@@ -153,5 +154,22 @@ describe('pull step 4: run budget and the Marketo-wins rule', () => {
     expect(entry).toMatchObject({ code: 'CONFLICT_MARKETO_WINS', status: 'resolved' });
     // The write-back is the sync's own: the next pull sees only echoes.
     expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ written: 0, conflicts: 0 });
+  });
+
+  it('leaves the lead stream unread while persons are switched off in the mapping, and pulls the backlog once switched on', async () => {
+    const config = (await loadPushContext({ marketo: h.marketo, store: h.store, crm: h.crm })).context.config;
+    const contacts = config.entities.find((e) => e.marketo === 'lead' && e.crm === 'contact')!;
+    contacts.enabled = false;
+    await h.store.mappings.save(config);
+    const id = h.createLead({ email: 'waits@else.example' });
+    const before = await h.store.watermarks.get(LEADS_STREAM);
+    const calls = h.calls();
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ disabled: true, read: 0, calls: 0 });
+    expect(callsBetween(calls, h.calls())).toEqual({});
+    expect((await h.store.watermarks.get(LEADS_STREAM))?.cursor).toBe(before?.cursor);
+    contacts.enabled = true;
+    await h.store.mappings.save(config);
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ written: 1 });
+    expect(await h.person(id)).toBeDefined();
   });
 });

@@ -16,8 +16,10 @@ export interface PullContext extends PushContext {
  * Same sources as the push (schema cache, saved or suggested mapping), so a pull costs no
  * describe call once the cache is filled; `describeCalls` counts the ones it had to make.
  */
-export async function loadPullContext(deps: PushContextDeps): Promise<{ context: PullContext; describeCalls: number }> {
+export async function loadPullContext(deps: PushContextDeps): Promise<{ context: PullContext; describeCalls: number } | { context: undefined; describeCalls: number }> {
   const { context, describeCalls } = await loadPushContext(deps);
+  const personsOn = ['lead', 'contact'].every((crm) => context.config.entities.some((e) => e.marketo === 'lead' && e.crm === crm && e.enabled));
+  if (!personsOn) return { context: undefined, describeCalls };
   const person = buildPersonMapping(context.config, context.schemas, context.describe, { csv: false });
   const fieldByDisplayName = new Map<string, string>();
   for (const f of context.schemas.lead.fields) {

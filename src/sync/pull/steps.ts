@@ -192,7 +192,10 @@ class LeadWriter {
  * watermark moves only after the CRM writes.
  */
 export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSummary> {
-  const { context, describeCalls } = await loadPullContext(deps);
+  const loaded = await loadPullContext(deps);
+  // Like the push: persons switched off in the mapping are not read and keep their position (the backlog comes once switched on).
+  if (!loaded.context) return { ...summary('pullLeadsAndCompanies', 0, 0, 0, loaded.describeCalls, false, 'none'), disabled: true };
+  const { context, describeCalls } = loaded;
   const start = await loadPosition(deps.store, LEADS_STREAM);
   await seedStreams(deps, start);
   const now = nowOf(deps);
