@@ -39,13 +39,15 @@ export async function startReconcileHarness(seed: Record<string, number> = {}): 
   const emulator = await startEmulator({
     clientId: 'rc-id',
     clientSecret: 'rc-secret',
+    // Several reconciliations back to back: a wider rate window keeps the client's limiter from pausing the test.
+    limits: { rateLimitCalls: 2_000 },
     seed: { leads: 60, companies: 5, salespersons: 3, opportunities: 4, rolesPerOpportunity: 2, customObjects: 6, programs: 2, lists: 2, membershipRate: 0.2, from, to, ...seed },
   });
   await configureBulk(emulator.subscription, { export: { rowsPerSecond: 100_000 } });
   const db = await createTestDatabase('reconcile');
   const store = await StateStore.open({ connectionString: db.url });
   const crm = await PostgresCrmConnector.open({ connectionString: db.url });
-  const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'rc-id', clientSecret: 'rc-secret' });
+  const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'rc-id', clientSecret: 'rc-secret', limits: { callsPerWindow: 2_000 } });
   return {
     emulator,
     marketo,
