@@ -1,8 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { createBootstrapActivities } from '../../activities/bootstrap.js';
-import { createMarketingActivities } from '../../activities/marketing-phases.js';
-import { MARKETING_SINKS } from '../../activities/sinks/marketing-sinks.js';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../emulator/index.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { MappingConfig } from '../../src/mapping/mapping-config.js';
@@ -10,6 +7,7 @@ import { suggestMapping } from '../../src/mapping/suggest.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { customObjectSchemas } from '../../activities/marketing-custom-objects.js';
+import { workflowsPath } from '../../workers/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /** Test-speed poll settings: the emulator's jobs finish in well under a second. */
@@ -48,9 +46,8 @@ export async function startMarketingServices(emulator: EmulatorOptions): Promise
 }
 
 /**
- * Services plus a worker registering what the marketing phases need: the bootstrap activities
- * with the marketing sinks, and the marketing activities (the registration workers/activities.ts
- * is to make), running the bootstrap parent with the marketing phases (test/marketing/workflows.ts).
+ * Services plus a worker with the bootstrap workflows and only the bootstrap activities (which
+ * include the marketing activities and sinks): what the marketing phases run on.
  */
 export async function startMarketingHarness(connection: NativeConnection, emulator: EmulatorOptions): Promise<MarketingHarness> {
   const services = await startMarketingServices(emulator);
@@ -59,8 +56,8 @@ export async function startMarketingHarness(connection: NativeConnection, emulat
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
-    activities: { ...createBootstrapActivities({ ...deps, sinks: MARKETING_SINKS }), ...createMarketingActivities(deps) },
+    workflowsPath: workflowsPath(),
+    activities: createBootstrapActivities(deps),
   });
   const running = worker.run();
   return {
