@@ -57,10 +57,10 @@ describe('push: create and update salespersons, companies, leads', () => {
     expect((await h.store.watermarks.get(upsertStream('contact')))?.cursor).toBeTruthy();
   });
 
-  it('costs no Marketo call when nothing changed, over all nine steps', async () => {
+  it('costs no Marketo call when nothing changed, over all ten steps', async () => {
     const before = h.calls();
     const a = h.activities;
-    const steps = [a.pushSalesPersons, a.pushCompanies, a.pushLeads, a.pushOpportunities, a.pushOpportunityRoles, a.deleteOpportunityRoles, a.deleteOpportunities, a.deleteCompanies, a.deleteSalesPersons];
+    const steps = [a.pushSalesPersons, a.pushCompanies, a.pushLeads, a.pushOpportunities, a.pushOpportunityRoles, a.deleteOpportunityRoles, a.deleteOpportunities, a.deleteCompanies, a.deleteSalesPersons, a.pushCustomObjects];
     for (const step of steps) expect(await step()).toMatchObject({ read: 0, written: 0, skipped: 0, calls: 0, hasMore: false });
     expect(callsBetween(before, h.calls())).toEqual({});
   });

@@ -21,6 +21,8 @@ function pushedCustomObjects(context: PushContext): EntityMapping[] {
       e.crm.startsWith('custom:') &&
       !MARKETO_ONLY_ENTITIES.has(e.crm) &&
       context.schemas.customObjects[e.marketo.slice(PREFIX.length)] !== undefined &&
+      // Not provisioned in the CRM (yet): nothing to read; validation reports the missing entity.
+      context.describe.entities.some((d) => d.name === e.crm) &&
       e.fields.some((f) => f.enabled && f.direction !== 'toCrm'),
   );
 }
