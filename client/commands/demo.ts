@@ -54,7 +54,13 @@ export function registerDemoCommand(program: Command): void {
       try {
         worker = await createAppWorker(app, { log: (line) => say(`   ${line}`) });
         running = worker.run();
-        const report = await runDemo(app, { cycles: opts.cycles, say });
+        // Ctrl-C / SIGTERM make the SDK drain the worker; the story then stops instead of waiting on
+        // workflows nobody will run.
+        const stopped = running.then(() => {
+          throw new Error('interrupted: the worker shut down before the demo finished (state is kept under DATA_DIR)');
+        });
+        stopped.catch(() => undefined); // after a finished demo, the worker's shutdown is not an error
+        const report = await Promise.race([runDemo(app, { cycles: opts.cycles, say }), stopped]);
         if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         else say(summary(report));
         if (!report.reconciliation.ok || !report.webhook.crmRow) process.exitCode = ExitCode.notHealthy;
