@@ -111,6 +111,8 @@ export function registerReconcileCommand(program: Command): void {
       }
       const [{ openTools }, { reconcile, reconcileLeadIds }] = await Promise.all([import('../runtime/tools.js'), import('../../src/reconcile/index.js')]);
       const tools = await openTools(config);
+      // Progress on stderr: stdout stays the one report (or JSON document).
+      const progress = (line: string) => process.stderr.write(`reconcile: ${line}\n`);
       const window = { ...(opts.pollInterval ? { pollIntervalMs: opts.pollInterval } : {}), ...(opts.windowDays ? { maxWindowDays: opts.windowDays } : {}) };
       try {
         if (opts.leadIds) {
@@ -118,7 +120,7 @@ export function registerReconcileCommand(program: Command): void {
           const since = opts.since ?? new Date(Date.parse(until) - 5 * 365 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
           const mapping = await tools.store.mappings.current();
           const report = await reconcileLeadIds(
-            { marketo: tools.marketo, crm: tools.crm },
+            { marketo: tools.marketo, crm: tools.crm, progress },
             { since, until, ...window, ...(mapping ? { crmMarketoIdField: mapping.config.leadKey.crmMarketoIdField } : {}) },
           );
           printResult(opts, report, renderIds);
@@ -126,7 +128,7 @@ export function registerReconcileCommand(program: Command): void {
           return;
         }
         const result = await reconcile(
-          { marketo: tools.marketo, crm: tools.crm, store: tools.store },
+          { marketo: tools.marketo, crm: tools.crm, store: tools.store, progress },
           {
             ...(opts.entities ? { entities: opts.entities } : {}),
             ...(opts.since ? { since: opts.since } : {}),

@@ -68,6 +68,7 @@ export async function reconcileActivities(ctx: ReconcileContext, window: LeadSca
         cmp.addMarketo(String(built.marketo_guid), String(built.marketo_guid), built);
         count(built.activity_type_id, 'marketo');
       });
+      ctx.deps.progress?.(`activity export ${w.startAt} .. ${w.endAt}, types ${batch.join(',')} done`);
     }
   }
   cmp.run((m, c, key) => {

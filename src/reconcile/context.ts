@@ -10,6 +10,8 @@ export interface ReconcileDeps {
   crm: Pick<CrmConnector, 'describe' | 'readChanges'>;
   /** The state store (or just its mappings): the saved mapping; without one the suggested mapping is used. */
   store?: { mappings: { current(): Promise<{ config: MappingConfig } | undefined> } };
+  /** One line per step (entity started, bulk window done): the CLI prints them to stderr. Never record values. */
+  progress?: (line: string) => void;
 }
 
 /** Keys of the Marketo-side records a CRM record stands for (`external_*` when Marketo-born, else the CRM id). */

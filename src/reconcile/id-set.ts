@@ -36,7 +36,10 @@ export interface LeadIdSetReport {
  * window are confirmed by Get Leads by id, 300 a call. The pull runs it instead of trusting the
  * activity log once Marketo's activity retention (Delete Lead ~14 days) has been exceeded.
  */
-export async function reconcileLeadIds(deps: { marketo: MarketoClient; crm: Pick<CrmConnector, 'readChanges'> }, options: LeadIdSetOptions): Promise<LeadIdSetReport> {
+export async function reconcileLeadIds(
+  deps: { marketo: MarketoClient; crm: Pick<CrmConnector, 'readChanges'>; progress?: (line: string) => void },
+  options: LeadIdSetOptions,
+): Promise<LeadIdSetReport> {
   const parsed = LeadIdSetOptions.safeParse(options);
   if (!parsed.success) throw new Error(`invalid lead id-set options: ${z.prettifyError(parsed.error)}`);
   const o = parsed.data;
@@ -62,7 +65,7 @@ export async function reconcileLeadIds(deps: { marketo: MarketoClient; crm: Pick
     }
   }
 
-  const scan = await scanLeads(deps.marketo, ['id'], { since: o.since, until: o.until, maxWindowDays: o.maxWindowDays, pollIntervalMs: o.pollIntervalMs });
+  const scan = await scanLeads(deps.marketo, ['id'], { since: o.since, until: o.until, maxWindowDays: o.maxWindowDays, pollIntervalMs: o.pollIntervalMs, progress: deps.progress });
   const marketoIds = scan.leadIds;
   const outside = [...crmIds].filter((id) => !marketoIds.has(id) && Number.isSafeInteger(id) && id > 0);
   for (const batch of chunks(outside)) {

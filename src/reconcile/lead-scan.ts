@@ -10,6 +10,7 @@ export interface LeadScanOptions {
   maxWindowDays?: number;
   /** Status poll interval of the exports (Marketo refreshes status at most once a minute). */
   pollIntervalMs?: number;
+  progress?: ((line: string) => void) | undefined;
 }
 
 /** What one pass over Marketo's leads found: every lead id and the company/salesperson keys they carry. */
@@ -44,6 +45,7 @@ export async function scanLeads(marketo: MarketoClient, fields: readonly string[
       if (sales !== null) scan.salesPersonKeys.add(sales);
       onRow?.(row);
     });
+    options.progress?.(`lead export ${scan.windows}/${windows.length} (${window.startAt} .. ${window.endAt}): ${scan.rows} leads so far`);
   }
   return scan;
 }

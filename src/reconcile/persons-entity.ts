@@ -25,7 +25,7 @@ export async function reconcilePersons(ctx: ReconcileContext, found: Discovered,
   const reconciler = new PersonReconciler(mapping, ctx.sample, ctx.showValues, refCheck);
   if (compare) await reconciler.loadCrm(ctx.deps.crm);
   const fields = compare ? mapping.exportFields : REF_FIELDS;
-  const scan = await scanLeads(ctx.deps.marketo, fields, window, compare ? (row) => reconciler.check(row) : undefined);
+  const scan = await scanLeads(ctx.deps.marketo, fields, { ...window, progress: ctx.deps.progress }, compare ? (row) => reconciler.check(row) : undefined);
   for (const id of scan.leadIds) found.leadIds.add(id);
   for (const k of scan.companyKeys) found.companyKeys.add(k);
   for (const k of scan.salesPersonKeys) found.salesPersonKeys.add(k);

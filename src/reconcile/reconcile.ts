@@ -75,7 +75,9 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions =
   const window = { since, until, ...(o.maxWindowDays ? { maxWindowDays: o.maxWindowDays } : {}), ...(o.pollIntervalMs ? { pollIntervalMs: o.pollIntervalMs } : {}) };
   // The lead scan finds the lead ids and keys the object lookups start from.
   const needScan = ['persons', 'companies', 'salespersons', 'opportunities', 'roles', 'customObjects'].some((e) => wanted.has(e as ReconcileEntity));
+  const step = (name: string) => deps.progress?.(`comparing ${name}`);
   if (needScan) {
+    step(wanted.has('persons') ? 'persons (bulk lead export)' : 'lead ids and keys (bulk lead export)');
     const persons = await reconcilePersons(ctx, found, window, wanted.has('persons'));
     if (persons) reports.push(persons);
   }
@@ -85,6 +87,7 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions =
   let roles: Awaited<ReturnType<typeof discoverRoles>> | undefined;
   let roleCalls = 0;
   if (needRoles) {
+    step('opportunity roles (lookup by lead id)');
     const before = ctx.calls();
     const roleSchema = (await ctx.schemas()).opportunityRole;
     roles = await discoverRoles(ctx, found, roleSchema?.fields.map((f) => f.name) ?? []);
@@ -95,20 +98,39 @@ export async function reconcile(deps: ReconcileDeps, options: ReconcileOptions =
     // Opportunities name companies and salespersons too; compared even when not asked for, reported only when asked.
     opportunities = await reconcileOpportunities(ctx, found);
   }
-  if (wanted.has('companies')) reports.push(await reconcileCompanies(ctx, found));
-  if (wanted.has('salespersons')) reports.push(await reconcileSalesPersons(ctx, found));
+  if (wanted.has('companies')) {
+    step('companies');
+    reports.push(await reconcileCompanies(ctx, found));
+  }
+  if (wanted.has('salespersons')) {
+    step('salespersons');
+    reports.push(await reconcileSalesPersons(ctx, found));
+  }
   if (wanted.has('opportunities') && opportunities) reports.push(opportunities);
   if (wanted.has('roles')) {
     const report = await reconcileRoles(ctx, found, roles);
     report.apiCalls += roleCalls;
     reports.push(report);
   }
-  if (wanted.has('customObjects')) reports.push(...(await reconcileCustomObjects(ctx, found)));
-  if (wanted.has('programs')) reports.push(...(await reconcilePrograms(ctx)));
-  if (wanted.has('staticLists')) reports.push(...(await reconcileStaticLists(ctx)));
-  if (wanted.has('activities')) reports.push(await reconcileActivities(ctx, window, o.activityTypeIds));
+  if (wanted.has('customObjects')) {
+    step('custom objects');
+    reports.push(...(await reconcileCustomObjects(ctx, found)));
+  }
+  if (wanted.has('programs')) {
+    step('programs and membership');
+    reports.push(...(await reconcilePrograms(ctx)));
+  }
+  if (wanted.has('staticLists')) {
+    step('static lists and membership');
+    reports.push(...(await reconcileStaticLists(ctx)));
+  }
+  if (wanted.has('activities')) {
+    step('activities (bulk activity export)');
+    reports.push(await reconcileActivities(ctx, window, o.activityTypeIds));
+  }
 
   const differences = reports.reduce((n, r) => n + r.differences, 0);
+  deps.progress?.(`done: ${differences} difference(s), ${ctx.calls() - startCalls} Marketo API calls`);
   return {
     ok: differences === 0,
     differences,

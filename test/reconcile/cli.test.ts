@@ -46,6 +46,9 @@ test('differences: exit 3 and a table naming the records and fields (values with
   expect(run.stdout).toContain('missing in Marketo (1): EXT-C-GONE');
   expect(run.stdout).toMatch(/EXT-C-2: industry \(Marketo "[^"]+" \/ CRM "Changed Industry"\)/);
   expect(run.stdout).toContain('2 difference(s)');
+  // Progress goes to stderr, one line per step.
+  expect(run.stderr).toContain('reconcile: comparing companies');
+  expect(run.stderr).toMatch(/reconcile: lead export 1\/2 /);
 });
 
 test('lead id sets: exit 3 naming the CRM person Marketo no longer has', async () => {
