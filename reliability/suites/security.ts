@@ -42,7 +42,7 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     // Changed in Marketo first, so the on-demand runs carry real updates through the worker.
     for (const id of ids.slice(0, 10)) sub.editLeadAsUser(id, { title: `Changed title ${id}` });
     const refused = await sendValid(receiver.url, ids);
-    await awaitOnDemand(s, ids, 60_000);
+    const unfinished = await awaitOnDemand(s, ids, 180_000);
     const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
     await receiver.stop();
     await worker.stop();
@@ -60,7 +60,7 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     for (const id of ids.slice(0, 10)) emails.push(`Changed title ${id}`);
     const history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
     return {
-      load: `${loadSummary(load)}; ${ids.length - refused.length}/${ids.length} webhooks accepted`,
+      load: `${loadSummary(load)}; ${ids.length - refused.length}/${ids.length} webhooks accepted, ${ids.length - unfinished} synced`,
       verdict,
       logs: worker.output() + '\n' + receiver.output(),
       history,

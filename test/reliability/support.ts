@@ -24,5 +24,11 @@ export async function runNamed(stack: Stack, cases: CaseDef[], name: string, sca
   return runCase(def, { stack, scale, log: () => undefined });
 }
 
-/** What a passing case looks like; on failure jest prints the outcome next to it. */
-export const PASSED = { passed: true, lost: 0, duplicates: 0 };
+/** A case's verdict with its outcome text kept only when it failed, so a failing expect prints why. */
+export function verdict(r: CaseResult): { passed: boolean; lost: number | null; duplicates: number | null; why: string } {
+  return { passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome };
+}
+
+/** What a passing case looks like (lost and duplicates zero where records are at stake). */
+export const PASSED = { passed: true, lost: 0, duplicates: 0, why: '' };
+export const PASSED_NO_RECORDS = { passed: true, why: '' };
