@@ -58,7 +58,7 @@ outcome says what happened, and the run exits 1.
 const SUITE_TEXT: Record<SuiteName, { title: string; text: string }> = {
   fault: {
     title: 'Fault suite',
-    text: `Each bootstrap case loads the seeded leads (60 days, 10-day windows: 6 export jobs) while the emulator
+    text: `Each bootstrap case loads the seeded leads (60 days, 10-day windows: 7 export jobs) while the emulator
 injects the fault; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
 (REST below the bulk threshold, Bulk Import above it), retrying what the workflow's retry policy would retry.
 The baselines also prove that a normal run meets no 606/615 of its own making (the emulator's counters).`,
@@ -116,6 +116,12 @@ export function renderReport(runs: SuiteRun[]): string {
     for (const c of rows) {
       out.push(`| ${cell(c.name)} | ${cell(c.injected)} | ${cell(c.outcome)} | ${num(c.lost)} | ${num(c.duplicates)} | ${c.passed ? 'pass' : '**FAIL**'} (${c.seconds} s) |`);
     }
+    out.push('');
+  }
+  const failing = runs.flatMap((r) => r.results.filter((c) => !c.passed).map((c) => ({ c, suite: r.suite })));
+  if (failing.length) {
+    out.push('## Failing cases and how to repeat them\n');
+    for (const { c, suite } of failing) out.push(`- ${suite} / ${c.name}: \`npm run reliability -- --suite ${suite} --only "${c.name}" --scale ${runs.find((r) => r.suite === suite)?.scale}\``);
     out.push('');
   }
   out.push(OUTRO);
