@@ -1,8 +1,9 @@
 import type { CrmConnector } from '../src/crm/connector.js';
+import { routeLead } from '../src/mapping/apply.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
 import type { PersonMapping } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
-import type { BootstrapStaging } from './bootstrap-staging.js';
+import type { BootstrapStaging, StagedPerson } from './bootstrap-staging.js';
 import { writePersons } from './person-writer.js';
 
 export interface LeadSinkDeps {
@@ -24,7 +25,18 @@ export interface BatchOutcome {
  * companies and salespersons Marketo has.
  */
 export async function writeLeadBatch(deps: LeadSinkDeps, mapping: PersonMapping, runId: string, rows: readonly RecordRow[]): Promise<BatchOutcome> {
-  const out = await writePersons(deps, mapping, rows, { operation: 'bootstrap' });
-  await deps.staging.stage(runId, out.refs);
+  // The keys are read straight off the rows so staging runs alongside the CRM writes (two round
+  // trips in parallel instead of in series); routing is the same rule the writer applies.
+  const refs: StagedPerson[] = rows.map((row) => ({
+    marketoId: textOrNull(row.id) ?? '',
+    type: routeLead(mapping.config, row),
+    externalCompanyId: textOrNull(row.externalCompanyId),
+    externalSalesPersonId: textOrNull(row.externalSalesPersonId),
+  }));
+  const [out] = await Promise.all([writePersons(deps, mapping, rows, { operation: 'bootstrap' }), deps.staging.stage(runId, refs.filter((r) => r.marketoId !== ''))]);
   return { written: out.written, failed: out.failed };
+}
+
+function textOrNull(v: string | null | undefined): string | null {
+  return v === null || v === undefined || v === '' || v === 'null' ? null : v;
 }

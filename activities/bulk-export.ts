@@ -137,15 +137,26 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         };
         let batch: RowByKind[ExportKind][] = [];
         let batchEnd = progress.position;
+        // One batch is written while the next is downloaded and parsed; writes stay in file order
+        // (each waits for the previous), so a heartbeat still marks a position whose rows are all committed.
+        let writing: Promise<void> = Promise.resolve();
         const flush = async (): Promise<void> => {
           if (batch.length === 0) return;
-          const outcome: IngestBatchOutcome = await sink.write(batch, { runId: input.runId, source: input.source });
+          const rows = batch;
+          const end = batchEnd;
           batch = [];
-          progress.written += outcome.written;
-          progress.failed += outcome.failed;
-          progress.apiCalls += outcome.apiCalls ?? 0;
-          progress.position = batchEnd;
-          ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+          await writing;
+          const write = (async () => {
+            const outcome: IngestBatchOutcome = await sink.write(rows, { runId: input.runId, source: input.source });
+            progress.written += outcome.written;
+            progress.failed += outcome.failed;
+            progress.apiCalls += outcome.apiCalls ?? 0;
+            progress.position = end;
+            ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+          })();
+          // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
+          write.catch(() => undefined);
+          writing = write;
         };
         const summary = await downloadExport(
           {
@@ -164,6 +175,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           },
         );
         await flush();
+        await writing;
         return {
           rows: summary.rows,
           bytes: summary.bytes,

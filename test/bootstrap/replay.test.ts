@@ -24,11 +24,15 @@ async function replay(pairs: [string, string][]): Promise<{ code: number; out: s
 
 test('the recorded bootstrap and bulkExport histories replay on the current code', async () => {
   const result = await replay([
+    // Recorded before phases and sinks: a leads-only load.
     [path.join(histories, 'bootstrap.pb'), 'bootstrap-leads'],
     [path.join(histories, 'bulk-export.pb'), 'bootstrap-leads/leads/3'],
+    // Every lead-database phase (sales.dev-server.test.ts).
+    [path.join(histories, 'bootstrap-sales.pb'), 'bootstrap-sales'],
   ]);
   expect(result.out).toContain('replayed bootstrap-leads\n');
   expect(result.out).toContain('replayed bootstrap-leads/leads/3\n');
+  expect(result.out).toContain('replayed bootstrap-sales\n');
   expect(result.code).toBe(0);
 });
 

@@ -1,4 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { workflowsPath } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { marketoStream } from '../../activities/bootstrap.js';
 import { reconcile } from '../../src/reconcile/index.js';
@@ -73,6 +77,11 @@ test('every sales entity lands once with every reference set, and the reconcilia
   expect(Object.fromEntries(report.entities.map((e) => [e.entity, e.matched]))).toEqual({ persons: LEADS, companies: seeded.companies, salespersons: seeded.salespersons, opportunities: seeded.opportunities, roles: seeded.roles });
 
   for (const entity of Object.keys(ALL)) expect((await h.store.watermarks.get(marketoStream(entity)))?.watermark?.toISOString()).toBe('2024-05-01T00:00:00.000Z');
+
+  // The full run's history replays on today's code; RECORD_HISTORIES=1 stores it for replay.test.ts.
+  const history = await env.client.workflow.getHandle('bootstrap-sales').fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, 'bootstrap-sales');
+  if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL('./histories/bootstrap-sales.pb', import.meta.url), proto.temporal.api.history.v1.History.encode(history).finish());
 });
 
 test('a second load of the same data writes every record again in place: nothing duplicated', async () => {

@@ -1,11 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
+import { workflowsPath } from '../../workers/worker.js';
 import type { bulkExport } from '../../workflows/bulk-export.js';
 import { bootstrap } from '../../workflows/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -25,12 +30,16 @@ let store: StateStore;
 let crm: PostgresCrmConnector;
 let marketo: MarketoClient;
 const workers: ChildProcess[] = [];
+let bundlePath: string;
+// Two worker processes start in this test: bundling the workflow code once keeps each start short,
+// and the generous timeouts leave room for a busy machine.
+const SLOW = 240_000;
 
 function startWorker(taskQueue: string): Promise<ChildProcess> {
   // Node itself with tsx as a loader: the tsx CLI would put a second process between us and the worker.
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/bootstrap/fixtures/worker-process.ts'], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: db.url, BATCH_SIZE: '100' },
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: db.url, BATCH_SIZE: '100', WORKFLOW_BUNDLE: bundlePath },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   workers.push(child);
@@ -43,6 +52,9 @@ function startWorker(taskQueue: string): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
+  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath() });
+  bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'kill-bundle-')), 'workflows.js');
+  await writeFile(bundlePath, bundle.code);
   env = await createDevServerEnv();
   emulator = await startEmulator({ clientId: 'test-id', clientSecret: 'test-secret', seed: { leads: LEADS, from: '2024-03-01T00:00:00Z', to: '2024-03-20T00:00:00Z' } });
   await configureBulk(emulator.subscription, { export: { rowsPerSecond: 0 } });
@@ -50,7 +62,7 @@ beforeAll(async () => {
   store = await StateStore.open({ connectionString: db.url });
   crm = await PostgresCrmConnector.open({ connectionString: db.url });
   marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'test-id', clientSecret: 'test-secret' });
-});
+}, SLOW);
 
 afterAll(async () => {
   for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGTERM');
@@ -99,4 +111,4 @@ test('SIGKILL during a download: a restarted worker resumes from the heartbeat a
   expect(counts.distinctMarketoIds).toBe(LEADS);
   const report = await reconcileHarness(h, '2024-03-01T00:00:00Z', '2024-03-31T00:00:00Z');
   expect(report).toMatchObject({ marketoRecords: LEADS, crmRecords: LEADS, matched: LEADS, ok: true });
-});
+}, SLOW);
