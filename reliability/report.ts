@@ -80,7 +80,8 @@ reach Temporal.`,
   crash: {
     title: 'Crash suite',
     text: `A bootstrap whose worker (a child process) is killed with SIGKILL at random points (seeded, so a run can
-be repeated), the Temporal dev server killed with SIGKILL and restarted from its SQLite file, and Postgres
+be repeated) while the CRM fills: each kill waits until rows were written since the previous kill, then a random
+1.5–6 s. The Temporal dev server killed with SIGKILL and restarted from its SQLite file, and Postgres
 restarted, all while the load runs; a new worker is started after each kill. The load must finish with the
 reconciliation at zero differences and no duplicates. The kill log lists the CRM rows at each kill.`,
   },

@@ -21,8 +21,9 @@ export interface CrashPlan {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A bootstrap whose worker process is SIGKILLed at seeded random points, with Temporal and
- * Postgres restarts in between; the load must still end with every lead in the CRM once.
+ * A bootstrap whose worker process is SIGKILLed at seeded random points while the CRM is
+ * filling (each kill waits until rows were written since the previous one, then a random delay),
+ * with Temporal and Postgres restarts in between; the load must still end with every lead in the CRM once.
  */
 export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise<CaseOutcome> {
   // Two export jobs run at once: each processes about half the rows in `loadSeconds`.
@@ -43,13 +44,17 @@ export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise
       }
     };
     let kills = 0;
+    let rowsAtLastKill = 0;
     while (kills < plan.kills) {
+      // Each kill lands while the load moves: the CRM gained rows since the previous kill.
+      while (!(await finished()) && (await crmPersons(s.crm.pool).catch(() => 0)) <= rowsAtLastKill) await sleep(200);
       const wait = plan.killDelayMs[0] + random() * (plan.killDelayMs[1] - plan.killDelayMs[0]);
       const until = Date.now() + wait;
       while (Date.now() < until && !(await finished())) await sleep(Math.min(250, Math.max(0, until - Date.now())));
       if (await finished()) break;
       const rows = await crmPersons(s.crm.pool).catch(() => NaN);
       await worker.kill('SIGKILL');
+      if (Number.isFinite(rows)) rowsAtLastKill = rows;
       kills++;
       let event = `kill ${kills} at ${((Date.now() - started) / 1000).toFixed(1)} s (${rows} CRM rows)`;
       worker = await s.startWorker('process');
