@@ -45,15 +45,19 @@ const INDEXED_KEYWORD = 2;
  * are created once with tcld or the Cloud UI (docs/operations.md), so a refusal is only reported.
  */
 export async function ensureSearchAttributes(connection: NativeConnection, namespace: string, log: (line: string) => void = () => undefined): Promise<string[]> {
+  // A server without the operator service (the time-skipping test server) must not hold up the worker.
+  const deadline = () => Date.now() + 5_000;
   try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const existing = await connection.withDeadline(deadline(), () => connection.operatorService.listSearchAttributes({ namespace }));
     const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
     const missing = MARKETO_SEARCH_ATTRIBUTES.filter((a) => !known.has(a.name));
     if (missing.length === 0) return [];
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((a) => [a.name, INDEXED_KEYWORD])),
-    });
+    await connection.withDeadline(deadline(), () =>
+      connection.operatorService.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((a) => [a.name, INDEXED_KEYWORD])),
+      }),
+    );
     log(`registered search attributes ${missing.map((a) => a.name).join(', ')} on namespace '${namespace}'`);
     return missing.map((a) => a.name);
   } catch (err) {

@@ -21,8 +21,9 @@ export type MarketoSyncStateValue = string;
 
 /**
  * Sets the workflow's kind and state search attributes. Deterministic (a command in the history),
- * and skipped when the values are already set, so calling it on every state change costs nothing
- * when nothing changed.
+ * and skipped when the values are already set, so calling it after every state change costs
+ * nothing when nothing changed. The attributes must exist on the namespace (the worker adds them
+ * on start; an upsert of an unknown attribute fails the workflow task).
  */
 export function markSync(kind: MarketoSyncKindValue, state: MarketoSyncStateValue): void {
   const current = workflowInfo().typedSearchAttributes;
