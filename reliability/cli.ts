@@ -57,7 +57,10 @@ async function main(): Promise<number> {
         results.push(result);
         if (!result.passed) failed++;
       }
-      const settings = `${scale} leads per bootstrap case${suite === 'crash' ? `, ${opts.kills} kills, seed ${opts.seed}` : ''}${opts.only ? `, only cases matching "${opts.only}"` : ''}`;
+      const settings = `${scale} leads per bootstrap case${suite === 'crash' ? `, ${opts.kills} kills (each after CRM progress), seed ${opts.seed}` : ''}${opts.only ? `, only cases matching "${opts.only}"` : ''}`;
+      // A partial run (--only) replaces its cases in the suite's last results and keeps the others.
+      const previous = opts.only ? loadSuiteRuns(resultsDir).find((r) => r.suite === suite) : undefined;
+      if (previous) for (const old of previous.results) if (!results.some((r) => r.name === old.name)) results.push(old);
       saveSuiteRun(resultsDir, { suite, ranAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', scale, settings, machine, results });
     }
   } finally {
