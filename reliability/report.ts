@@ -89,11 +89,14 @@ reconciliation at zero differences and no duplicates. The kill log lists the CRM
 
 const OUTRO = `## Not covered yet
 
-- **Sync-cycle crashes.** The \`syncLoop\` workflow (\`workflows/sync-loop.ts\`) was not committed when this suite
-  was written, so no case kills a worker during a sync cycle. What is left: start \`syncLoop\` on the crash
-  suite's stack after the bootstrap, create CRM contacts and Marketo lead changes between cycles, kill the
-  worker during the push and pull steps as the bootstrap case does, and check with \`verifyPush\` and
-  \`verifyPersons\` (\`reliability/push-run.ts\`, \`reliability/verify.ts\`).
+- **Sync-cycle crashes.** The \`syncLoop\` workflow landed (8a9d618, d8ad7b3) at the end of the session that
+  wrote these suites; no case kills a worker during a sync cycle yet. What is left: on the crash suite's stack,
+  after the bootstrap, start \`syncLoop\` (\`workflows/sync-loop.ts\`) on the scenario's task queue with a short
+  interval; between cycles create CRM contacts (\`openPushScenario\`'s CRM user) and edit Marketo leads
+  (\`subscription.editLeadAsUser\`); SIGKILL the worker process while cycles run, gated on the cycle figures in
+  the \`status\` query as the bootstrap case is gated on CRM rows; then \`syncNow\`, wait for an idle cycle and
+  check both directions with \`verifyPush\` and \`verifyPersons\` (\`reliability/push-run.ts\`,
+  \`reliability/verify.ts\`), plus the ledger.
 - **Phases other than leads.** The bootstrap cases enable the leads phase only: the other phases were being
   written in the same session. Add them to \`startBootstrap\` in \`reliability/bootstrap-run.ts\` and extend
   \`verifyPersons\` with the reconciliation of those entities once they land.
