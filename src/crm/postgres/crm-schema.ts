@@ -350,9 +350,19 @@ DROP TRIGGER touch_update ON opportunity_contact_roles;
 CREATE TRIGGER touch_update BEFORE UPDATE ON opportunity_contact_roles FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_row('marketo_guid');
 `;
 
+/**
+ * The pull's `flag` delete policy marks persons Marketo deleted instead of deleting them; the
+ * push skips marked persons, so a CRM edit does not recreate a lead Marketo deleted.
+ */
+const deletedInMarketo = `
+ALTER TABLE leads ADD COLUMN deleted_in_marketo boolean NOT NULL DEFAULT false;
+ALTER TABLE contacts ADD COLUMN deleted_in_marketo boolean NOT NULL DEFAULT false;
+`;
+
 export const crmMigrations: readonly Migration[] = [
   { id: 1, name: 'tracking functions and tombstones', sql: functions },
   { id: 2, name: 'core CRM tables', sql: tables },
   { id: 3, name: 'Marketo keys, campaigns, lists and activities', sql: marketoKeysAndObjects },
   { id: 4, name: 'Marketo keys in tombstones; key-only sync writes keep the stamp', sql: marketoKeysInTombstones },
+  { id: 5, name: 'deleted_in_marketo flag on leads and contacts', sql: deletedInMarketo },
 ];

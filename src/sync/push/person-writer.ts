@@ -1,9 +1,10 @@
 import type { CrmConnector, CrmRecord } from '../../crm/connector.js';
 import { compileToMarketo, splitCompanyFields, type MarketoRecord } from '../../mapping/apply.js';
-import type { MarketoClient } from '../../marketo/index.js';
+import type { MarketoClient, RecordReason } from '../../marketo/index.js';
 import { BulkImportApi } from '../../marketo/bulk/import.js';
 import type { ImportRecord } from '../../marketo/bulk/import-files.js';
 import type { StateStore } from '../../store/state-store.js';
+import { DELETED_FLAG_FIELD } from '../pull/deletes.js';
 import type { PushContext } from './context.js';
 import { loadKeyResolver } from './marketo-keys.js';
 import { integralDecimalFields, normalizeCrmRecord } from './normalize.js';
@@ -21,14 +22,19 @@ interface ReadyPerson {
   type: PersonType;
   crmId: string;
   lead: MarketoRecord;
-  /**
-   * Set when the CRM record carries a Marketo lead id that the id map links to another CRM
-   * record (a lead converted to a contact): that Marketo lead is updated by id, which also
-   * writes the new CRM key into the lookup field (seed, Lead Conversion step 1), instead of
-   * creating a second lead under the new key.
-   */
-  rekeyMarketoId?: number;
 }
+
+/** A person whose Marketo lead is known: written by that id, never through the CRM-key lookup. */
+interface KnownPerson {
+  person: ReadyPerson;
+  marketoId: number;
+}
+
+/** Ledger code of a person whose whole import batch failed: retried by the next run without an operator. */
+export const IMPORT_BATCH_FAILED = 'IMPORT_BATCH_FAILED';
+
+/** Marketo's "not found" for a lead id: the lead was deleted or merged away in Marketo. */
+const NOT_FOUND_CODES = new Set(['1004', '1013']);
 
 export interface PersonWriteResult {
   mode: 'rest' | 'bulk' | 'none';
@@ -38,15 +44,19 @@ export interface PersonWriteResult {
 
 export interface PersonWriterDeps {
   marketo: MarketoClient;
-  store: Pick<StateStore, 'idMap'>;
+  store: Pick<StateStore, 'idMap' | 'merges'>;
   crm: Pick<CrmConnector, 'getRecords'>;
 }
 
 /**
- * Pushes CRM leads and contacts as Marketo leads: createOrUpdate with the lookup field that
- * holds the CRM key, by REST (300 a call) or, from `bulkThreshold` persons on, by Bulk Lead
- * Import. Company-type fields of persons linked to a company are written to the company
- * instead (seed: they are deferred to it; Marketo skips such a lead with 1021 otherwise).
+ * Pushes CRM leads and contacts as Marketo leads. A person whose Marketo lead id is known (the
+ * id map, else the CRM record's Marketo id column) is written by that id (`updateOnly`), with
+ * its CRM key in the lookup field so Marketo learns it; only persons Marketo does not know yet
+ * go through createOrUpdate by the lookup field, by REST (300 a call) or, from `bulkThreshold`
+ * of them on, by Bulk Lead Import. Otherwise a Marketo-born person (lookup field still empty in
+ * Marketo) would be created a second time. Company-type fields of persons linked to a company
+ * are written to the company instead (seed: they are deferred to it; Marketo skips such a lead
+ * with 1021 otherwise). Persons flagged `deleted_in_marketo` are not pushed.
  */
 export async function pushPersons(
   deps: PersonWriterDeps,
@@ -69,7 +79,6 @@ export async function pushPersons(
   const mapperFor = (type: PersonType) => mappers.get(type)!;
 
   const idField = context.config.leadKey.crmMarketoIdField;
-  const rekeys = await rekeyCandidates(deps, changes, idField);
   const persons: ReadyPerson[] = [];
   const companies = new Map<string, { company: MarketoRecord; owners: { type: PersonType; crmId: string }[] }>();
   for (const { type, record } of changes) {
@@ -77,6 +86,8 @@ export async function pushPersons(
     // A converted lead lives on as its contact, which carries its Marketo person; pushing the
     // lead too would create a second person under the old key.
     if (type === 'lead' && record.is_converted === true) continue;
+    // Marketo deleted this person (pull, `flag` policy): a CRM edit must not recreate it.
+    if (record[DELETED_FLAG_FIELD] === true) continue;
     const mapped = mapperFor(type)(record);
     if (!mapped.ok) {
       tally.fail(type, crmId, 'crm', 'MAPPING', mapped.errors.join('; '));
@@ -84,8 +95,7 @@ export async function pushPersons(
     }
     // The lookup key is the CRM id whatever the mapping says about it.
     const { person, company } = splitCompanyFields({ ...mapped.record, [lookupField]: crmId }, context.schemas);
-    const rekey = rekeys.get(`${type}:${crmId}`);
-    persons.push({ type, crmId, lead: person, ...(rekey !== undefined ? { rekeyMarketoId: rekey } : {}) });
+    persons.push({ type, crmId, lead: person });
     if (Object.keys(company).length > 1) {
       const key = String(company.externalCompanyId);
       const entry = companies.get(key);
@@ -112,17 +122,17 @@ export async function pushPersons(
   }
   // A person whose company part was refused is not half-written: its lead part waits for the retry too.
   const ready = persons.filter((p) => !blocked.has(`${p.type}:${p.crmId}`));
-  for (const batch of chunks(ready.filter((p) => p.rekeyMarketoId !== undefined), options.batchSize)) {
-    calls++;
-    const input = batch.map((p) => ({ ...p.lead, id: p.rekeyMarketoId }));
-    const outcomes = await deps.marketo.leads.sync({ action: 'updateOnly', lookupField: 'id', input });
-    outcomes.forEach((o, i) => {
-      const p = batch[i]!;
-      if (o.status === 'skipped') tally.skip(p.type, p.crmId, o.reasons);
-      else tally.ok(p.type, p.crmId, { entity: 'lead', marketoId: String(p.rekeyMarketoId), crmType: p.type });
-    });
+  const knownIds = await knownMarketoIds(deps, changes, idField);
+  const known: KnownPerson[] = [];
+  const toWrite: ReadyPerson[] = [];
+  for (const p of ready) {
+    const marketoId = knownIds.get(`${p.type}:${p.crmId}`);
+    if (marketoId !== undefined) known.push({ person: p, marketoId });
+    else toWrite.push(p);
   }
-  const toWrite = ready.filter((p) => p.rekeyMarketoId === undefined);
+  // Known leads go by REST even in a bulk run: Bulk Lead Import by `id` is update-only in
+  // Marketo, but the project's emulator does not support that lookup field yet.
+  calls += await updateKnown(deps, known, tally, options);
   if (toWrite.length === 0) return { mode: calls > 0 ? 'rest' : 'none', calls, companyUpdates: companies.size };
   if (toWrite.length >= options.bulkThreshold) {
     calls += await bulkWrite(deps, toWrite, lookupField, tally, options);
@@ -140,21 +150,63 @@ export async function pushPersons(
   return { mode: 'rest', calls, companyUpdates: companies.size };
 }
 
-/** Persons whose CRM record names a Marketo lead the id map links to a different CRM record (or to none). */
-async function rekeyCandidates(deps: PersonWriterDeps, changes: readonly PersonChange[], idField: string): Promise<Map<string, number>> {
-  const named = changes.flatMap((c) => {
-    const v = c.record[idField];
-    const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
-    return n !== undefined && Number.isSafeInteger(n) && n > 0 ? [{ key: `${c.type}:${String(c.record.id)}`, type: c.type, crmId: String(c.record.id), marketoId: n }] : [];
-  });
+function positiveId(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined;
+  return n !== undefined && Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * The Marketo lead id of each person, keyed `type:crmId`: the id map's link, else the id the
+ * CRM record carries (a person the bootstrap, the pull or a webhook created, or a contact that
+ * carries its converted lead's Marketo person).
+ */
+async function knownMarketoIds(deps: PersonWriterDeps, changes: readonly PersonChange[], idField: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  if (named.length === 0) return out;
-  const links = await deps.store.idMap.byMarketoIds('lead', named.map((n) => String(n.marketoId)));
-  for (const n of named) {
-    const link = links.get(String(n.marketoId));
-    if (!link || link.crmType !== n.type || link.crmId !== n.crmId) out.set(n.key, n.marketoId);
+  for (const type of ['lead', 'contact'] as const) {
+    const mine = changes.filter((c) => c.type === type);
+    if (mine.length === 0) continue;
+    const links = await deps.store.idMap.byCrmIds('lead', type, mine.map((c) => String(c.record.id)));
+    for (const c of mine) {
+      const crmId = String(c.record.id);
+      const id = positiveId(links.get(crmId)?.marketoId) ?? positiveId(c.record[idField]);
+      if (id !== undefined) out.set(`${type}:${crmId}`, id);
+    }
   }
   return out;
+}
+
+/**
+ * `updateOnly` by `id`, 300 a call. A lead Marketo no longer has (1004/1013: deleted or merged
+ * away) is never created again under the CRM key: a merge loser is written to its winner (the
+ * store's merges map, one more call per 300), anything else is ledgered.
+ */
+async function updateKnown(deps: PersonWriterDeps, known: readonly KnownPerson[], tally: PushTally, options: PushOptions): Promise<number> {
+  let calls = 0;
+  const write = async (targets: readonly KnownPerson[], onMissing: (k: KnownPerson, reasons: readonly RecordReason[]) => void) => {
+    for (const batch of chunks(targets, options.batchSize)) {
+      calls++;
+      const outcomes = await deps.marketo.leads.sync({ action: 'updateOnly', lookupField: 'id', input: batch.map((k) => ({ ...k.person.lead, id: k.marketoId })) });
+      outcomes.forEach((o, i) => {
+        const k = batch[i]!;
+        const p = k.person;
+        if (o.status !== 'skipped') tally.ok(p.type, p.crmId, { entity: 'lead', marketoId: String(k.marketoId), crmType: p.type });
+        else if (o.reasons.some((r) => NOT_FOUND_CODES.has(r.code))) onMissing(k, o.reasons);
+        else tally.skip(p.type, p.crmId, o.reasons);
+      });
+    }
+  };
+  const missing: { k: KnownPerson; reasons: readonly RecordReason[] }[] = [];
+  await write(known, (k, reasons) => missing.push({ k, reasons }));
+  if (missing.length === 0) return calls;
+  const winners = await deps.store.merges.winners('marketo', missing.map((m) => String(m.k.marketoId)));
+  const toWinner: KnownPerson[] = [];
+  for (const { k, reasons } of missing) {
+    const winner = positiveId(winners.get(String(k.marketoId)));
+    if (winner !== undefined && winner !== k.marketoId) toWinner.push({ person: k.person, marketoId: winner });
+    else tally.skip(k.person.type, k.person.crmId, reasons);
+  }
+  await write(toWinner, (k, reasons) => tally.skip(k.person.type, k.person.crmId, reasons));
+  return calls;
 }
 
 /**
@@ -164,23 +216,27 @@ async function rekeyCandidates(deps: PersonWriterDeps, changes: readonly PersonC
  */
 async function bulkWrite(deps: PersonWriterDeps, persons: ReadyPerson[], lookupField: string, tally: PushTally, options: PushOptions): Promise<number> {
   const columns = [...new Set(persons.flatMap((p) => Object.keys(p.lead)))];
-  const failed = new Set<number>();
+  const failed = new Map<number, { fileIndex: number; reason: string }>();
   const api = new BulkImportApi(deps.marketo);
   const summary = await api.run(
     { kind: 'leads', lookupField },
     persons.map((p) => p.lead as ImportRecord),
     { columns, pollIntervalMs: options.bulkPollIntervalMs, ...(options.bulkMaxFileBytes !== undefined ? { maxFileBytes: options.bulkMaxFileBytes } : {}) },
     (row) => {
-      if (row.kind !== 'failure') return;
-      const p = row.inputIndex >= 0 ? persons[row.inputIndex] : undefined;
-      if (!p) return;
-      failed.add(row.inputIndex);
-      tally.fail(p.type, p.crmId, 'marketo', 'IMPORT_FAILED', row.reason);
+      if (row.kind !== 'failure' || row.inputIndex < 0 || !persons[row.inputIndex]) return;
+      failed.set(row.inputIndex, { fileIndex: row.fileIndex, reason: row.reason });
     },
   );
   if (summary.unmatched > 0) {
     // A failure row that cannot be traced to its record must not let the watermark pass it silently.
     throw new Error(`bulk lead import reported ${summary.unmatched} failed rows that could not be matched to input records`);
+  }
+  // A batch that failed as a whole says nothing about its rows: they are ledgered under their own
+  // code, which the next run retries by itself (the position has moved past them).
+  const wholeBatchFailed = new Set(summary.batches.filter((b) => b.status === 'Failed').map((b) => b.fileIndex));
+  for (const [index, f] of failed) {
+    const p = persons[index]!;
+    tally.fail(p.type, p.crmId, 'marketo', wholeBatchFailed.has(f.fileIndex) ? IMPORT_BATCH_FAILED : 'IMPORT_FAILED', f.reason);
   }
   const imported = persons.filter((_, i) => !failed.has(i));
   const known = new Map<string, string>();

@@ -4,6 +4,7 @@ import type { StateStore } from '../../store/state-store.js';
 import { readChangeWindow, type ChangeWindow } from './change-reader.js';
 import { loadPushContext, type PushContext } from './context.js';
 import type { PushOptions } from './options.js';
+import { IMPORT_BATCH_FAILED } from './person-writer.js';
 import { deleteStream, PUSH_DELETE_OPERATION, PUSH_OPERATION, upsertStream } from './streams.js';
 import { PushTally } from './tally.js';
 
@@ -77,10 +78,19 @@ export async function runStep(
   };
 }
 
-/** Records an operator asked to retry (ledger status `retrying`), read fresh from the CRM. */
+/** Automatic attempts for records of a failed import batch; then they wait for an operator. */
+const MAX_AUTOMATIC_ATTEMPTS = 10;
+
+/**
+ * Records to push again, read fresh from the CRM: those an operator asked to retry (ledger
+ * status `retrying`) and those whose whole import batch failed (open `IMPORT_BATCH_FAILED`:
+ * Marketo's failure, not the record's, and the stream's position has already passed them).
+ */
 export async function ledgerRetries(deps: PushDeps, entity: CrmEntityName, pending: readonly CrmRecord[]): Promise<CrmRecord[]> {
   const due = await deps.store.errors.dueForRetry(entity, PUSH_OPERATION, 1000);
+  const batchFailed = (await deps.store.errors.list({ status: 'open', entity, limit: deps.options.maxRecordsPerRun }))
+    .filter((e) => e.operation === PUSH_OPERATION && e.code === IMPORT_BATCH_FAILED && e.attempts < MAX_AUTOMATIC_ATTEMPTS);
   const have = new Set(pending.map((r) => String(r.id)));
-  const ids = due.map((e) => e.recordKey).filter((id) => !have.has(id));
+  const ids = [...new Set([...due, ...batchFailed].map((e) => e.recordKey))].filter((id) => !have.has(id));
   return ids.length === 0 ? [] : deps.crm.getRecords(entity, ids);
 }
