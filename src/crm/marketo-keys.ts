@@ -28,6 +28,9 @@ const SYNC_KEY_FIELDS: Partial<Record<StandardEntity, ReadonlySet<string>>> = {
   user: new Set(['external_sales_person_id']),
   opportunity: new Set(['external_opportunity_id']),
   opportunityRole: new Set([ROLE_GUID_FIELD]),
+  // Set by the pull's `flag` delete policy (migration 5); the push skips flagged persons.
+  lead: new Set(['deleted_in_marketo']),
+  contact: new Set(['deleted_in_marketo']),
 };
 
 export function isSyncKeyField(entity: string, field: string): boolean {

@@ -1,5 +1,6 @@
 import type { Change } from '../../src/crm/connector.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
+import { isSyncKeyField } from '../../src/crm/marketo-keys.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 let db: TestDatabase;
@@ -64,5 +65,17 @@ describe('Marketo key columns', () => {
     // A sync write of data (not only the key) is a change of the sync's: left out as an echo.
     await sync.upsert('account', [{ id: a, industry: 'From Marketo' }], { keyField: 'id', updateOnly: true });
     expect((await changesAfter('account', read.cursor)).changes).toEqual([]);
+  });
+
+  test('leads and contacts have deleted_in_marketo (migration 5), false by default, never suggested as a mapped field', async () => {
+    const describe = await sync.describe();
+    for (const entity of ['lead', 'contact'] as const) {
+      expect(describe.entities.find((e) => e.name === entity)?.fields.map((f) => f.name)).toContain('deleted_in_marketo');
+      expect(isSyncKeyField(entity, 'deleted_in_marketo')).toBe(true);
+    }
+    const c = created((await user.upsert('contact', [{ email: 'flag@example.com' }], { keyField: 'id' }))[0]);
+    expect((await sync.getRecords('contact', [c]))[0]).toMatchObject({ deleted_in_marketo: false });
+    await sync.upsert('contact', [{ id: c, deleted_in_marketo: true, marketo_lead_id: null }], { keyField: 'id', updateOnly: true });
+    expect((await sync.getRecords('contact', [c]))[0]).toMatchObject({ deleted_in_marketo: true });
   });
 });
