@@ -58,7 +58,12 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
       }
     }
     for (const id of ids.slice(0, 10)) emails.push(`Changed title ${id}`);
-    const history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
+    // Visibility (workflow list) trails the histories by a moment: list again until every accepted webhook's run shows.
+    let history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
+    for (let i = 0; i < 10 && history.workflows.filter((w) => w.type === 'onDemandSync').length < ids.length - refused.length; i++) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
+    }
     return {
       load: `${loadSummary(load)}; ${ids.length - refused.length}/${ids.length} webhooks accepted, ${ids.length - unfinished} synced`,
       verdict,
