@@ -86,17 +86,14 @@ export async function writePersons(
   if (options.skipUnchanged) await dropUnchanged(deps, byType, results);
 
   const links: IdLink[] = [];
-  const succeeded: Record<PersonType, string[]> = { lead: [], contact: [] };
+  const succeeded: { entity: PersonType; recordKey: string }[] = [];
   const keyField = mapping.config.leadKey.crmMarketoIdField;
-  for (const type of ['lead', 'contact'] as const) {
+  // Leads and contacts are separate tables: both upserts run at once.
+  const types = ['lead', 'contact'] as const;
+  const upserts = await Promise.all(types.map((type) => (byType[type].length === 0 ? [] : deps.crm.upsert(type, byType[type].map((b) => b.record), { keyField }))));
+  types.forEach((type, t) => {
     const batch = byType[type];
-    if (batch.length === 0) continue;
-    const upserted = await deps.crm.upsert(
-      type,
-      batch.map((b) => b.record),
-      { keyField },
-    );
-    for (const r of upserted) {
+    for (const r of upserts[t]!) {
       const pending = batch[r.index]!;
       const result = results[pending.index]!;
       if (r.status === 'failed') {
@@ -105,15 +102,17 @@ export async function writePersons(
       } else {
         results[pending.index] = { marketoId: pending.marketoId, type, status: r.status, crmId: r.id };
         links.push({ entity: 'lead', marketoId: pending.marketoId, crmType: type, crmId: r.id });
-        succeeded[type].push(pending.marketoId);
+        succeeded.push({ entity: type, recordKey: pending.marketoId });
       }
     }
-  }
-  await deps.store.idMap.link(links);
-  await deps.store.errors.record(failures);
-  for (const type of ['lead', 'contact'] as const) {
-    if (succeeded[type].length > 0) await deps.store.errors.resolve(type, operation, succeeded[type]);
-  }
+  });
+  // The id map and the ledger are separate tables, written at once. Failures are recorded before
+  // the resolves, so a key both refused and written in this batch ends resolved.
+  const ledger = async (): Promise<void> => {
+    await deps.store.errors.record(failures);
+    await deps.store.errors.resolveRecords(operation, succeeded);
+  };
+  await Promise.all([deps.store.idMap.link(links), ledger()]);
   const count = (s: PersonWriteStatus) => results.filter((r) => r.status === s).length;
   return { written: count('created') + count('updated'), unchanged: count('unchanged'), failed: count('failed'), results, refs };
 }

@@ -40,6 +40,7 @@ const Options = z.object({
   copyRate: z.coerce.number().positive(),
   batch: z.coerce.number().int().min(100),
   cachedWorkflows: z.coerce.number().int().min(1),
+  cpuProf: z.string().min(1).optional(),
 });
 
 async function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
@@ -55,7 +56,8 @@ async function main(): Promise<void> {
     .option('--rate <n>', "emulator export processing, rows/s per job", '5000')
     .option('--copy-rate <n>', 'plain COPY rows/s from bench/crm-upsert.ts on this machine', '69738')
     .option('--batch <n>', 'rows per CRM write in the ingest', '5000')
-    .option('--cached-workflows <n>', "the worker's workflow cache (each cached run holds its state in memory)", '100');
+    .option('--cached-workflows <n>', "the worker's workflow cache (each cached run holds its state in memory)", '100')
+    .option('--cpu-prof <dir>', "write the worker's V8 CPU profile into this folder (on its exit)");
   const opts = Options.parse(cli.parse(process.argv).opts());
   const log = (line: string) => process.stdout.write(line + '\n');
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -82,7 +84,8 @@ async function main(): Promise<void> {
 
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: temporalExecutable('temporal') } });
   const taskQueue = 'bench-bootstrap';
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'bench/bootstrap-worker.ts'], {
+  const profiling = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
+  const worker = spawn(process.execPath, [...profiling, '--import', 'tsx', 'bench/bootstrap-worker.ts'], {
     cwd: root,
     env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), CACHED_WORKFLOWS: String(opts.cachedWorkflows) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -157,7 +160,10 @@ async function main(): Promise<void> {
     log(`API calls ${calls}; plan minimum ${minimum}; ratio ${(calls / minimum).toFixed(2)}`);
     log(`calls by endpoint ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).filter(([, e]) => e.counted > 0).map(([k, e]) => [k, e.counted])))}`);
   } finally {
+    // The profile is written when the worker exits, so a profiled run waits for that.
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
     worker.kill('SIGTERM');
+    if (opts.cpuProf) await exited;
     await env.teardown();
     await emulator.close();
     await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { CrmDescribe, CrmField, CrmRecord, CrmValue } from '../crm/connector.js';
 import type { EntityMapping, MappingConfig } from './mapping-config.js';
 import { marketoObject, type MarketoField, type MarketoObjectName, type MarketoSchemas } from './marketo-schema.js';
-import { crmToMarketo, marketoToCrm, type TransformOptions } from './transforms.js';
+import { compileMarketoToCrm, crmToMarketo, type TransformOptions } from './transforms.js';
 
 export type MarketoRecord = Record<string, unknown>;
 export type MapOutcome<T> = { ok: true; record: T } | { ok: false; record: T; errors: string[] };
@@ -47,18 +47,27 @@ export function compileToCrm(
   crm: string,
   schemas: MarketoSchemas,
   describe: CrmDescribe,
-  options: { csvNulls?: boolean } = {},
+  options: {
+    csvNulls?: boolean;
+    /** CRM fields converted (a bad value is still an error) but left out of the record. */
+    omit?: ReadonlySet<string>;
+  } = {},
 ): (record: MarketoRecord) => MapOutcome<CrmRecord> {
-  const plan = steps(config, marketo, crm, schemas, describe, true, options.csvNulls);
+  const plan = steps(config, marketo, crm, schemas, describe, true, options.csvNulls).map((step) => ({
+    from: step.marketo.name,
+    to: step.crm.name,
+    keep: !options.omit?.has(step.crm.name),
+    convert: compileMarketoToCrm(step.marketo, step.crm, step.options),
+  }));
   return (record) => {
     const out: CrmRecord = {};
     let errors: string[] | undefined;
     for (const step of plan) {
-      const value = record[step.marketo.name];
+      const value = record[step.from];
       if (value === undefined) continue;
-      const t = marketoToCrm(value, step.marketo, step.crm, step.options);
-      if (t.ok) out[step.crm.name] = t.value;
-      else (errors ??= []).push(t.error);
+      const t = step.convert(value);
+      if (!t.ok) (errors ??= []).push(t.error);
+      else if (step.keep) out[step.to] = t.value;
     }
     return errors ? { ok: false, record: out, errors } : { ok: true, record: out };
   };

@@ -33,15 +33,27 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const TRUE = new Set(['true', 't', '1', 'yes', 'y']);
 const FALSE = new Set(['false', 'f', '0', 'no', 'n']);
 
-export function marketoToCrm(value: unknown, _from: MarketoField, to: CrmField, options: TransformOptions = {}): Transformed {
+export function marketoToCrm(value: unknown, from: MarketoField, to: CrmField, options: TransformOptions = {}): Transformed {
+  return compileMarketoToCrm(from, to, options)(value);
+}
+
+/**
+ * `marketoToCrm` for one field pair, with the target worked out once: a mapping applied to a
+ * million rows calls the returned function per value.
+ */
+export function compileMarketoToCrm(_from: MarketoField, to: CrmField, options: TransformOptions = {}): (value: unknown) => Transformed {
   const target: Target = { name: to.name, family: CRM_FAMILY[to.type], type: to.type, length: to.length };
-  let v = value;
-  if (options.valueMap && typeof v === 'string' && Object.hasOwn(options.valueMap, v)) v = options.valueMap[v];
-  const out = convert(v, target, options, 'crm');
+  const { valueMap } = options;
   // Marketo reports an unset boolean as null (or omits it, meaning false); a CRM flag that cannot
   // be null takes false, its default, instead of failing the whole record.
-  if (out.ok && out.value === null && to.type === 'boolean' && !to.nullable) return { ok: true, value: false };
-  return out;
+  const nullIsFalse = to.type === 'boolean' && !to.nullable;
+  return (value) => {
+    let v = value;
+    if (valueMap && typeof v === 'string' && Object.hasOwn(valueMap, v)) v = valueMap[v];
+    const out = convert(v, target, options, 'crm');
+    if (nullIsFalse && out.ok && out.value === null) return { ok: true, value: false };
+    return out;
+  };
 }
 
 export function crmToMarketo(value: unknown, _from: CrmField, to: MarketoField, options: TransformOptions = {}): Transformed {

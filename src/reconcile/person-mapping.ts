@@ -61,7 +61,6 @@ export async function readMarketoSchemas(marketo: MarketoClient): Promise<Market
 export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchemas, describe: CrmDescribe, options: { csv: boolean }): PersonMapping {
   const types: PersonType[] = ['lead', 'contact'];
   const compiled = new Map<PersonType, (r: MarketoRecord) => MapOutcome<CrmRecord>>();
-  const references = new Map<PersonType, Set<string>>();
   const required = new Map<PersonType, { name: string; boolean: boolean }[]>();
   const comparedFields = { lead: [] as string[], contact: [] as string[] };
   const exportFields = new Set<string>(KEY_FIELDS);
@@ -71,9 +70,10 @@ export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchema
     const crmEntity = describe.entities.find((e) => e.name === type);
     if (!entity?.enabled || !crmEntity) throw new Error(`the mapping has no enabled Marketo lead ⇄ CRM ${type} entity`);
     const refs = new Set(crmEntity.fields.filter((f) => f.type === 'reference').map((f) => f.name));
-    references.set(type, refs);
     required.set(type, crmEntity.fields.filter((f) => !f.nullable && f.updateable).map((f) => ({ name: f.name, boolean: f.type === 'boolean' })));
-    compiled.set(type, compileToCrm(config, 'lead', type, schemas, describe, { csvNulls: options.csv }));
+    // Reference fields are converted (a bad value still fails the record) but not written: deleting
+    // them from every mapped record afterwards turned each record into a slow dictionary object.
+    compiled.set(type, compileToCrm(config, 'lead', type, schemas, describe, { csvNulls: options.csv, omit: refs }));
     for (const f of entity.fields) {
       if (!f.enabled || f.direction === 'toMarketo' || !leadFields.has(f.marketo)) continue;
       if (!crmEntity.fields.some((c) => c.name === f.crm)) continue;
@@ -89,8 +89,6 @@ export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchema
     map(row) {
       const type = routeLead(config, row);
       const outcome = compiled.get(type)!(row);
-      const refs = references.get(type)!;
-      for (const name of refs) delete outcome.record[name];
       // Marketo shows an unset checkbox as false; a NOT NULL CRM column cannot hold its null.
       // Other required columns keep their CRM default rather than fail the whole record.
       for (const f of required.get(type)!) {

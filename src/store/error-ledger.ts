@@ -83,6 +83,21 @@ export class ErrorLedgerRepository {
     return res.rowCount ?? 0;
   }
 
+  /**
+   * `resolve` for records of several entities at once (one statement instead of one per entity):
+   * a writer of leads and contacts resolves both kinds of entries in a single round trip.
+   */
+  async resolveRecords(operation: string, records: readonly { entity: string; recordKey: string }[]): Promise<number> {
+    if (records.length === 0) return 0;
+    const res = await this.pool.query(
+      `UPDATE ${this.schema}.error_ledger l SET status = 'resolved', last_seen = now()
+       FROM (SELECT DISTINCT e, k FROM unnest($2::text[], $3::text[]) AS u(e, k)) u
+       WHERE l.entity = u.e AND l.record_key = u.k AND l.operation = $1 AND l.status IN ('open', 'retrying')`,
+      [operation, records.map((r) => r.entity), records.map((r) => r.recordKey)],
+    );
+    return res.rowCount ?? 0;
+  }
+
   /** An operator asks for another attempt: open entries become `retrying` and show up in `dueForRetry`. */
   async retry(ids: readonly string[]): Promise<number> {
     const res = await this.pool.query(

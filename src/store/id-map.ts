@@ -10,6 +10,13 @@ export const IdLink = z.object({
 });
 export type IdLink = z.infer<typeof IdLink>;
 
+const UNIQUE_VIOLATION = '23505';
+
+const UPSERT_LINKS = (schema: string) =>
+  `INSERT INTO ${schema}.id_map (entity, marketo_id, crm_type, crm_id)
+   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+   ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()`;
+
 /** The Marketo-id ⇄ CRM-id map. One CRM record per Marketo record and entity, and vice versa. */
 export class IdMapRepository {
   constructor(
@@ -30,6 +37,15 @@ export class IdMapRepository {
     for (const l of byMarketo.values()) byCrm.set(`${l.entity}\u0000${l.crmType}\u0000${l.crmId}`, l);
     const parsed = [...byCrm.values()];
     const params = [parsed.map((l) => l.entity), parsed.map((l) => l.marketoId), parsed.map((l) => l.crmType), parsed.map((l) => l.crmId)];
+    // Usually no CRM record changes partner (a bootstrap links new records): one statement does it.
+    // A CRM record still linked to another Marketo record breaks (entity, crm_type, crm_id)'s
+    // uniqueness, and only then the old links are removed first, in one transaction.
+    try {
+      await this.pool.query(UPSERT_LINKS(this.schema), params);
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+    }
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -38,12 +54,7 @@ export class IdMapRepository {
          WHERE m.entity = u.entity AND m.crm_type = u.crm_type AND m.crm_id = u.crm_id AND m.marketo_id <> u.marketo_id`,
         params,
       );
-      await client.query(
-        `INSERT INTO ${this.schema}.id_map (entity, marketo_id, crm_type, crm_id)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-         ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()`,
-        params,
-      );
+      await client.query(UPSERT_LINKS(this.schema), params);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
