@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { CrmConnector } from '../src/crm/connector.js';
 import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/bulk/extract.js';
-import { downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
+import { ChecksumMismatchError, downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
 import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
@@ -158,7 +158,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           write.catch(() => undefined);
           writing = write;
         };
-        const summary = await downloadExport(
+        const download = downloadExport(
           {
             open,
             kind: input.source.kind,
@@ -174,6 +174,17 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             if (batch.length >= batchSize) await flush();
           },
         );
+        let summary: Awaited<typeof download>;
+        try {
+          summary = await download;
+        } catch (err) {
+          if (!(err instanceof ChecksumMismatchError)) throw err;
+          // Rows already written came from bytes that did not hash right, and a resume would re-read only
+          // the tail: the retry must read the whole file again (writes are upserts, so that is harmless).
+          await writing.catch(() => undefined);
+          ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls });
+          throw err;
+        }
         await flush();
         await writing;
         return {
