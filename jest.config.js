@@ -2,6 +2,8 @@
  * Jest runs the TypeScript sources as native ES modules through swc (fast, no type check;
  * `npm run typecheck` does that). The global setup starts the real services the suite needs.
  */
+const LONG_TESTS = ['<rootDir>/test/reliability/crash.test.ts', '<rootDir>/test/reliability/security.test.ts'];
+
 export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -10,6 +12,9 @@ export default {
   },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // Minutes-long runs (a crash run with kills and restarts, a full-history security scan) stay out of
+  // the default suite; `npm run test:long` runs them (LONG_TESTS=1), and `npm run reliability` the full suites.
+  testPathIgnorePatterns: process.env.LONG_TESTS ? ['/node_modules/'] : ['/node_modules/', ...LONG_TESTS],
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   setupFiles: ['<rootDir>/test/support/quiet-temporal.ts'],
