@@ -7,9 +7,8 @@ import { startSyncHarness, statusWhen, type SyncHarness } from './support.js';
 
 // Random edits, creates, deletes and merges on both sides between the cycles of one running
 // loop; at the end the reconciliation must find both sides identical. (CRM persons are not
-// deleted: the seed's order has no step deleting leads in Marketo.) Known failure at the time of
-// writing: a CRM edit of a Marketo-born person pushes createOrUpdate by the CRM-key lookup field,
-// which that Marketo lead has never been given, so Marketo creates a duplicate (docs/sync-loop.md). CYCLES defaults low to
+// deleted: the seed's order has no step deleting leads in Marketo.) It caught CRM edits of
+// Marketo-born persons creating duplicate Marketo leads (fixed: docs/sync-push.md). CYCLES defaults low to
 // keep the suite fast; SYNC_CONVERGE_CYCLES=20 runs the acceptance (docs/sync-loop.md).
 const CYCLES = Number(process.env.SYNC_CONVERGE_CYCLES ?? 5);
 let env: TestWorkflowEnvironment;
