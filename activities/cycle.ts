@@ -110,8 +110,8 @@ export function createCycleActivities(deps: CycleActivityDeps) {
     /** Writes the cycle's figures to the history and reports watermarks and today's quota use. */
     async finishCycle(raw: z.input<typeof FinishInput>): Promise<CycleClose> {
       const input = FinishInput.parse(raw);
-      await deps.store.cycles.addCounts(input.historyId, stepCounts(input.steps), input.apiCalls);
-      await deps.store.cycles.finish(input.historyId, input.error === undefined ? { status: input.outcome } : { status: input.outcome, error: input.error });
+      // One transaction that only a running cycle takes: a retry after the commit adds nothing twice.
+      await deps.store.cycles.finishWithCounts(input.historyId, stepCounts(input.steps), input.apiCalls, input.error === undefined ? { status: input.outcome } : { status: input.outcome, error: input.error });
       return { watermarks: await watermarkTimes(deps.store), quota: quotaFigures(deps.marketo) };
     },
 

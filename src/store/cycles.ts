@@ -37,6 +37,37 @@ export class CycleHistoryRepository {
 
   /** Adds to the counts of a running cycle (several activities report into one cycle). */
   async addCounts(cycleId: string, counts: readonly EntityCounts[], apiCalls = 0): Promise<void> {
+    await this.inTransaction((client) => this.addCountsWith(client, cycleId, counts, apiCalls));
+  }
+
+  async finish(cycleId: string, outcome: { status: 'succeeded' | 'failed'; error?: string }): Promise<void> {
+    await this.closeWith(this.pool, cycleId, outcome);
+  }
+
+  /**
+   * Closes a running cycle with its last counts in one transaction. Only a cycle still `running`
+   * takes them, so a retry of the same close (an activity retried after its commit) adds nothing
+   * twice. Returns false when the cycle had already been closed.
+   */
+  async finishWithCounts(cycleId: string, counts: readonly EntityCounts[], apiCalls: number, outcome: { status: 'succeeded' | 'failed'; error?: string }): Promise<boolean> {
+    return this.inTransaction(async (client) => {
+      if (!(await this.closeWith(client, cycleId, outcome))) return false;
+      await this.addCountsWith(client, cycleId, counts, apiCalls);
+      return true;
+    });
+  }
+
+  private async closeWith(db: Pick<pg.PoolClient, 'query'>, cycleId: string, outcome: { status: 'succeeded' | 'failed'; error?: string }): Promise<boolean> {
+    const res = await db.query(
+      `UPDATE ${this.schema}.cycles SET status = $2, error = $3, finished_at = clock_timestamp(),
+         duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int
+       WHERE id = $1 AND status = 'running'`,
+      [cycleId, outcome.status, outcome.error ?? null],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
+  private async addCountsWith(client: pg.PoolClient, cycleId: string, counts: readonly EntityCounts[], apiCalls: number): Promise<void> {
     // One row per (entity, direction): a statement may not touch the same row twice.
     const merged = new Map<string, z.infer<typeof EntityCounts>>();
     for (const c of counts.map((x) => EntityCounts.parse(x))) {
@@ -45,37 +76,33 @@ export class CycleHistoryRepository {
       merged.set(key, prev ? { ...prev, created: prev.created + c.created, updated: prev.updated + c.updated, deleted: prev.deleted + c.deleted, failed: prev.failed + c.failed } : c);
     }
     const parsed = [...merged.values()];
+    if (parsed.length > 0) {
+      await client.query(
+        `INSERT INTO ${this.schema}.cycle_records (cycle_id, entity, direction, created, updated, deleted, failed)
+         SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
+         ON CONFLICT (cycle_id, entity, direction) DO UPDATE SET
+           created = cycle_records.created + EXCLUDED.created, updated = cycle_records.updated + EXCLUDED.updated,
+           deleted = cycle_records.deleted + EXCLUDED.deleted, failed = cycle_records.failed + EXCLUDED.failed`,
+        [cycleId, parsed.map((c) => c.entity), parsed.map((c) => c.direction), parsed.map((c) => c.created),
+          parsed.map((c) => c.updated), parsed.map((c) => c.deleted), parsed.map((c) => c.failed)],
+      );
+    }
+    if (apiCalls) await client.query(`UPDATE ${this.schema}.cycles SET api_calls = api_calls + $2 WHERE id = $1`, [cycleId, z.number().int().nonnegative().parse(apiCalls)]);
+  }
+
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      if (parsed.length > 0) {
-        await client.query(
-          `INSERT INTO ${this.schema}.cycle_records (cycle_id, entity, direction, created, updated, deleted, failed)
-           SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::int[], $5::int[], $6::int[], $7::int[])
-           ON CONFLICT (cycle_id, entity, direction) DO UPDATE SET
-             created = cycle_records.created + EXCLUDED.created, updated = cycle_records.updated + EXCLUDED.updated,
-             deleted = cycle_records.deleted + EXCLUDED.deleted, failed = cycle_records.failed + EXCLUDED.failed`,
-          [cycleId, parsed.map((c) => c.entity), parsed.map((c) => c.direction), parsed.map((c) => c.created),
-            parsed.map((c) => c.updated), parsed.map((c) => c.deleted), parsed.map((c) => c.failed)],
-        );
-      }
-      if (apiCalls) await client.query(`UPDATE ${this.schema}.cycles SET api_calls = api_calls + $2 WHERE id = $1`, [cycleId, z.number().int().nonnegative().parse(apiCalls)]);
+      const result = await work(client);
       await client.query('COMMIT');
+      return result;
     } catch (err) {
       await client.query('ROLLBACK');
       throw err;
     } finally {
       client.release();
     }
-  }
-
-  async finish(cycleId: string, outcome: { status: 'succeeded' | 'failed'; error?: string }): Promise<void> {
-    await this.pool.query(
-      `UPDATE ${this.schema}.cycles SET status = $2, error = $3, finished_at = clock_timestamp(),
-         duration_ms = (extract(epoch FROM clock_timestamp() - started_at) * 1000)::int
-       WHERE id = $1`,
-      [cycleId, outcome.status, outcome.error ?? null],
-    );
   }
 
   async recent(limit = 20): Promise<CycleSummary[]> {

@@ -129,6 +129,17 @@ test('cycle history adds counts per entity and direction and records duration an
   ]);
 });
 
+test('closing a cycle with its counts is one step a retry cannot repeat', async () => {
+  const id = await store.cycles.start('sync');
+  const counts = [{ entity: 'lead', direction: 'toMarketo' as const, updated: 7 }];
+  expect(await store.cycles.finishWithCounts(id, counts, 3, { status: 'succeeded' })).toBe(true);
+  // The activity retried after its commit: the closed cycle takes nothing more.
+  expect(await store.cycles.finishWithCounts(id, counts, 3, { status: 'failed', error: 'late retry' })).toBe(false);
+  const [cycle] = (await store.cycles.recent(5)).filter((c) => c.id === id);
+  expect(cycle).toMatchObject({ status: 'succeeded', apiCalls: 3 });
+  expect(cycle!.records).toEqual([{ entity: 'lead', direction: 'toMarketo', created: 0, updated: 7, deleted: 0, failed: 0 }]);
+});
+
 test('merge map points losers at the current winner, also through chains', async () => {
   await store.merges.record('marketo', '10', ['11', '12']);
   await store.merges.record('marketo', '20', ['10']);
