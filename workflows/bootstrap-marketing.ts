@@ -87,8 +87,10 @@ export async function staticListsPhase(ctx: PhaseContext): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < lists.ids.length) {
-      if (!(await ctx.checkpoint())) return;
+      // Claimed before the checkpoint's await: the workers share `next`, and a list checked as
+      // present could be taken by another worker while this one waited.
       const listId = lists.ids[next++]!;
+      if (!(await ctx.checkpoint())) return;
       count(ctx, await listMembers({ listId }));
       ctx.progress.windowsDone += 1;
     }
