@@ -1,3 +1,4 @@
+import type { StepSummary } from '../src/sync/push/run-step.js';
 /**
  * Plain data shared by the `syncLoop` workflow, its cycle activities and the CLI. No runtime
  * imports, so the workflow sandbox, the worker and the client can all load it.
@@ -36,16 +37,8 @@ export const CYCLE_STEPS: readonly CycleStepSpec[] = [
   { seed: 14, activity: 'pushCustomObjects', direction: 'toMarketo', entity: 'customObject', kind: 'upsert' },
 ];
 
-/** What every step activity returns (the push's `StepSummary` shape): counts only. */
-export interface StepResult {
-  step: string;
-  read: number;
-  written: number;
-  skipped: number;
-  calls: number;
-  hasMore: boolean;
-  mode?: 'rest' | 'bulk' | 'none';
-  disabled?: boolean;
+/** What every step activity returns: the push's `StepSummary` (counts only), plus the pull's figures. */
+export interface StepResult extends StepSummary {
   /** Pull steps: fields both sides changed, settled by the conflict rule (each ledgered as `pull-conflict`). */
   conflicts?: number;
   /** Pull steps: the sync's own writes seen coming back and left out. */
