@@ -110,4 +110,20 @@ export const stateStoreMigrations: readonly Migration[] = [
         CHECK (loser_id <> winner_id)
       );`,
   },
+  {
+    id: 8,
+    name: 'cycle conflicts',
+    // Which field of which record both sides changed and who won; never the values.
+    sql: `
+      CREATE TABLE cycle_conflicts (
+        cycle_id    bigint NOT NULL REFERENCES cycles (id) ON DELETE CASCADE,
+        entity      text NOT NULL,
+        record_key  text NOT NULL,
+        field       text NOT NULL,
+        rule        text NOT NULL,
+        winner      text NOT NULL CHECK (winner IN ('crm', 'marketo')),
+        at          timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (cycle_id, entity, record_key, field)
+      );`,
+  },
 ];
