@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { CrmConnector } from '../src/crm/connector.js';
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
@@ -16,17 +17,25 @@ export interface PullActivityDeps {
 
 export type PullStepSummary = pull.PullStepSummary;
 
+/** What the workflow passes a step: the cycle it runs in (absent when a step runs on its own). */
+export const PullStepInput = z.strictObject({ cycleId: z.string().regex(/^\d+$/, 'cycleId must be a cycle history id').optional() }).default({});
+export type PullStepInput = z.input<typeof PullStepInput>;
+
 /**
  * The Marketo → CRM steps of a sync cycle, one activity each, called between push steps 3 and 8
  * in the seed's order: pullLeadsAndCompanies (4), pullMergesAndDeletes (5), pullActivities (6),
- * deleteLeadsInCrm (7). Each takes no input and returns counts only; `hasMore` asks the workflow
+ * deleteLeadsInCrm (7). Each takes the cycle's history id (settled conflicts are recorded under
+ * it) and returns counts only; `hasMore` asks the workflow
  * to call the same step again. Marketo failures of a whole call become Temporal failures
  * (failures.ts) before the step's watermark moved, so a retry reads the same activities again.
  */
 export function createPullActivities(deps: PullActivityDeps) {
   const options = pull.parsePullOptions(deps.pullOptions ?? {});
   const d: pull.PullDeps = { marketo: deps.marketo, store: deps.store, crm: deps.crm, options, ...(deps.now ? { now: deps.now } : {}) };
-  const step = (run: (deps: pull.PullDeps) => Promise<pull.PullStepSummary>) => () => marketoCall(() => run(d));
+  const step = (run: (deps: pull.PullDeps) => Promise<pull.PullStepSummary>) => (raw?: PullStepInput) => {
+    const { cycleId } = PullStepInput.parse(raw);
+    return marketoCall(() => run(cycleId === undefined ? d : { ...d, cycleId }));
+  };
   return {
     pullLeadsAndCompanies: step(pull.pullLeadsAndCompanies),
     pullMergesAndDeletes: step(pull.pullMergesAndDeletes),

@@ -19,6 +19,7 @@ import {
   MIN_INTERVAL_SECONDS,
   type CycleFigures,
   type StepFigures,
+  type StepInput,
   type StepResult,
   type SyncCarriedState,
   type SyncLoopInput,
@@ -38,7 +39,7 @@ const schema = proxyActivities<SchemaActivities>({
 
 // A step may push thousands of records (Bulk Import polls included). After its attempts are
 // spent the cycle is recorded as failed and the next cycle tries again from the same watermark.
-const steps = proxyActivities<Record<string, () => Promise<StepResult>>>({
+const steps = proxyActivities<Record<string, (input?: StepInput) => Promise<StepResult>>>({
   startToCloseTimeout: '30 minutes',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
 });
@@ -240,7 +241,8 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
         for (;;) {
           if (!(await checkpoint())) throw new Error(`stopped by operator while paused before step ${spec.seed} (${spec.activity})`);
           status.step = { seed: spec.seed, activity: spec.activity, run: f.runs + 1 };
-          const r = await withQuotaPause(() => steps[spec.activity]!(), onQuota);
+          // The pull records the conflicts it settles under the cycle's history id; push steps take no input.
+          const r = await withQuotaPause(() => (spec.direction === 'toCrm' ? steps[spec.activity]!({ cycleId: historyId }) : steps[spec.activity]!()), onQuota);
           f.runs += 1;
           f.read += r.read;
           f.written += r.written;
@@ -267,6 +269,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
       delete status.step;
       const close = await bookkeeping.finishCycle({ historyId, outcome, apiCalls, steps: figures, ...(why === undefined ? {} : { error: why }) });
       const endMs = Date.now();
+      const conflicts = figures.reduce((n, f) => n + (f.conflicts ?? 0), 0);
       const cycle: CycleFigures = {
         number,
         historyId,
@@ -277,6 +280,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
         apiCalls,
         schemaRefreshed,
         steps: figures,
+        ...(conflicts > 0 ? { conflicts } : {}),
         ...(why === undefined ? {} : { error: why }),
       };
       state.lastCycle = cycle;

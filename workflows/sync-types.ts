@@ -37,6 +37,11 @@ export const CYCLE_STEPS: readonly CycleStepSpec[] = [
   { seed: 14, activity: 'pushCustomObjects', direction: 'toMarketo', entity: 'customObject', kind: 'upsert' },
 ];
 
+/** What the workflow passes a Marketo → CRM step: the cycle's history id (conflicts are recorded under it). */
+export interface StepInput {
+  cycleId?: string;
+}
+
 /** What every step activity returns: the push's `StepSummary` (counts only), plus the pull's figures. */
 export interface StepResult extends StepSummary {
   /** Pull steps: fields both sides changed, settled by the conflict rule (each ledgered as `pull-conflict`). */
@@ -79,6 +84,8 @@ export interface CycleFigures {
   apiCalls: number;
   schemaRefreshed: boolean;
   steps: StepFigures[];
+  /** Fields both sides changed, settled by the conflict rule; listed by `store.cycles.conflicts(historyId)` / `sync conflicts`. */
+  conflicts?: number;
   error?: string;
 }
 

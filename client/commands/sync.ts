@@ -9,6 +9,8 @@ import {
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
+import type { RecordedConflict } from '../../src/store/cycles.js';
+import { StateStore } from '../../src/store/state-store.js';
 import {
   syncLoop,
   syncNowSignal,
@@ -21,7 +23,8 @@ import {
 import { MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, type SyncLoopInput, type SyncStatus } from '../../workflows/sync-types.js';
 import { CliError, ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
-import { printResult } from '../output/print.js';
+import { printResult, table } from '../output/print.js';
+import { resolveServices } from '../runtime/services.js';
 
 /** One sync loop per namespace and task queue: `start` again attaches to the running one. */
 export function syncWorkflowId(taskQueue: string): string {
@@ -88,6 +91,7 @@ export function describeSyncStatus(s: SyncStatus, open = true): string {
   if (c) {
     lines.push(`  last cycle #${c.number} ${c.outcome} at ${c.finishedAt}: ${c.durationMs} ms, ${c.apiCalls} API calls${c.schemaRefreshed ? ' (schema refreshed)' : ''}`);
     if (c.error) lines.push(`    error: ${c.error}`);
+    if (c.conflicts) lines.push(`    conflicts settled: ${c.conflicts} (marketo-sync sync conflicts --cycle ${c.historyId})`);
     for (const st of c.steps) {
       if (st.read || st.written || st.skipped || st.calls) lines.push(`    ${String(st.seed).padStart(2)} ${st.step.padEnd(24)} read ${st.read}  written ${st.written}  ledgered ${st.skipped}  calls ${st.calls}${st.runs > 1 ? `  runs ${st.runs}` : ''}${st.conflicts ? `  conflicts ${st.conflicts}` : ''}${st.converted ? `  converted ${st.converted}` : ''}${st.retention ? `  (${st.retention}: caught up without the activity log)` : ''}`);
     }
@@ -98,6 +102,41 @@ export function describeSyncStatus(s: SyncStatus, open = true): string {
   if (s.unavailableSteps.length) lines.push(`  steps this worker does not provide (skipped): ${s.unavailableSteps.join(', ')}`);
   for (const e of s.schema.mappingErrors) lines.push(`  mapping error: ${e}`);
   return lines.join('\n');
+}
+
+const conflictOptions = z.object({
+  cycle: z.string().regex(/^\d+$/, 'must be a cycle id (status shows the last cycle\'s)').optional(),
+  limit: wholeNumber.pipe(z.number().max(100_000)).optional(),
+  json: z.boolean().optional(),
+});
+
+/** Conflicts as text (what `sync conflicts` prints): one line per record and field, never values. */
+export function describeConflicts(rows: readonly RecordedConflict[], cycle?: string): string {
+  if (rows.length === 0) return cycle === undefined ? 'no conflicts recorded' : `no conflicts in cycle ${cycle}`;
+  return table(rows, [
+    { header: 'CYCLE', value: (r) => r.cycleId, right: true },
+    { header: 'AT', value: (r) => new Date(r.at).toISOString() },
+    { header: 'ENTITY', value: (r) => r.entity },
+    { header: 'RECORD', value: (r) => r.recordKey },
+    { header: 'FIELD', value: (r) => r.field },
+    { header: 'RULE', value: (r) => r.rule },
+    { header: 'WINNER', value: (r) => r.winner },
+  ]);
+}
+
+/** The state store only (cycle history): no Marketo or Temporal needed. */
+async function withStore<T>(work: (store: StateStore) => Promise<T>): Promise<T> {
+  const services = await resolveServices(loadConfig(), { temporal: false, log: (line) => console.error(line) });
+  try {
+    const store = await StateStore.open({ connectionString: services.databaseUrl });
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await services.stop();
+  }
 }
 
 /** A Temporal client only: the control commands need no database, Marketo or worker. */
@@ -133,7 +172,7 @@ export async function readSyncStatus(handle: WorkflowHandle<typeof syncLoop>): P
 }
 
 /**
- * `marketo-sync sync start|pause|resume|now|interval|status|stop`. The same controls are the
+ * `marketo-sync sync start|pause|resume|now|interval|status|conflicts|stop`. The same controls are the
  * `syncLoop` workflow's signals, update and query in the Temporal UI (docs/sync-loop.md).
  * Exit codes: 0 done / healthy, 1 failure, 2 bad usage, 3 no loop running or (status) not
  * healthy, 4 a new interval refused.
@@ -247,6 +286,18 @@ export function registerSyncCommand(program: Command): void {
         printResult(opts, { ...status, workflowStatus }, () => describeSyncStatus(status, open));
         if (!isHealthy(status, open)) process.exitCode = ExitCode.notHealthy;
       });
+    });
+
+  sync
+    .command('conflicts')
+    .description('fields both sides changed, settled by the conflict rule, from the cycle history (newest cycle first)')
+    .option('--cycle <id>', 'only this cycle (its history id, as `sync status` shows)')
+    .option('--limit <n>', 'at most this many rows (default 1000)')
+    .option('--json', 'print the conflicts as JSON')
+    .action(async (raw: Record<string, unknown>) => {
+      const opts = parseOptions(conflictOptions, raw);
+      const rows = await withStore((store) => store.cycles.conflicts(opts.cycle, opts.limit));
+      printResult(opts, rows, (r) => describeConflicts(r, opts.cycle));
     });
 
   sync

@@ -11,6 +11,22 @@ export const EntityCounts = z.object({
 });
 export type EntityCounts = z.input<typeof EntityCounts>;
 
+/** A field both sides changed since the last cycle, and who won. Never the values. */
+export const CycleConflict = z.object({
+  entity: z.string().min(1),
+  recordKey: z.string().min(1),
+  field: z.string().min(1),
+  /** The configured rule that decided (`crm` or `marketo`). */
+  rule: z.string().min(1),
+  winner: z.enum(['crm', 'marketo']),
+});
+export type CycleConflict = z.infer<typeof CycleConflict>;
+
+export interface RecordedConflict extends CycleConflict {
+  cycleId: string;
+  at: Date;
+}
+
 export interface CycleSummary {
   id: string;
   kind: string;
@@ -21,6 +37,8 @@ export interface CycleSummary {
   apiCalls: number;
   error: string | null;
   records: z.infer<typeof EntityCounts>[];
+  /** Conflicts settled during the cycle (listed by `conflicts(id)`). */
+  conflicts: number;
 }
 
 /** History of sync cycles and bootstraps: records moved per entity and direction, API calls, duration. */
@@ -105,13 +123,42 @@ export class CycleHistoryRepository {
     }
   }
 
+  /**
+   * Records the conflicts a cycle settled. A step retried after it recorded them adds nothing
+   * twice (one row per cycle, record and field).
+   */
+  async recordConflicts(cycleId: string, conflicts: readonly CycleConflict[]): Promise<void> {
+    z.string().regex(/^\d+$/, 'cycleId must be a cycle id from start()').parse(cycleId);
+    const parsed = conflicts.map((c) => CycleConflict.parse(c));
+    if (parsed.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO ${this.schema}.cycle_conflicts (cycle_id, entity, record_key, field, rule, winner)
+       SELECT $1::bigint, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+       ON CONFLICT (cycle_id, entity, record_key, field) DO NOTHING`,
+      [cycleId, parsed.map((c) => c.entity), parsed.map((c) => c.recordKey), parsed.map((c) => c.field), parsed.map((c) => c.rule), parsed.map((c) => c.winner)],
+    );
+  }
+
+  /** Conflicts of one cycle, or (no id) the newest `limit` of all cycles, newest cycle first. */
+  async conflicts(cycleId?: string, limit = 1_000): Promise<RecordedConflict[]> {
+    if (cycleId !== undefined) z.string().regex(/^\d+$/, 'cycleId must be a cycle id').parse(cycleId);
+    const { rows } = await this.pool.query(
+      `SELECT cycle_id::text AS "cycleId", entity, record_key AS "recordKey", field, rule, winner, at
+       FROM ${this.schema}.cycle_conflicts WHERE ($1::bigint IS NULL OR cycle_id = $1::bigint)
+       ORDER BY cycle_id DESC, at, entity, record_key, field LIMIT $2`,
+      [cycleId ?? null, z.number().int().positive().parse(limit)],
+    );
+    return rows as RecordedConflict[];
+  }
+
   async recent(limit = 20): Promise<CycleSummary[]> {
     const { rows } = await this.pool.query(
       `SELECT c.id::text AS id, c.kind, c.started_at AS "startedAt", c.finished_at AS "finishedAt", c.duration_ms AS "durationMs",
               c.status, c.api_calls AS "apiCalls", c.error,
               coalesce(json_agg(json_build_object('entity', r.entity, 'direction', r.direction, 'created', r.created,
                 'updated', r.updated, 'deleted', r.deleted, 'failed', r.failed) ORDER BY r.entity, r.direction)
-                FILTER (WHERE r.entity IS NOT NULL), '[]') AS records
+                FILTER (WHERE r.entity IS NOT NULL), '[]') AS records,
+              (SELECT count(*)::int FROM ${this.schema}.cycle_conflicts k WHERE k.cycle_id = c.id) AS conflicts
        FROM ${this.schema}.cycles c LEFT JOIN ${this.schema}.cycle_records r ON r.cycle_id = c.id
        GROUP BY c.id ORDER BY c.id DESC LIMIT $1`,
       [limit],

@@ -76,8 +76,13 @@ describe('pull step 4: leads and companies changed in Marketo', () => {
     h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title', department: 'Sales' });
     await h.update('contact', [{ id: contact!, title: 'CRM title' }]);
     await h.push.pushLeads();
-    const r = await h.pull.pullLeadsAndCompanies();
+    const cycleId = await h.store.cycles.start('sync');
+    const r = await h.pull.pullLeadsAndCompanies({ cycleId });
     expect(r).toMatchObject({ conflicts: 1 });
+    // In the cycle history: the record and field, the rule and the winner; the Marketo-only department is no conflict.
+    expect(await h.store.cycles.conflicts(cycleId)).toEqual([{ cycleId, entity: 'lead', recordKey: String(marketoId), field: 'title', rule: 'crm', winner: 'crm', at: expect.any(Date) }]);
+    await h.store.cycles.finish(cycleId, { status: 'succeeded' });
+    expect((await h.store.cycles.recent(1))[0]).toMatchObject({ id: cycleId, conflicts: 1 });
     const crm = (await h.user.getRecords('contact', [contact!]))[0]!;
     expect(crm).toMatchObject({ title: 'CRM title', department: 'Sales' });
     expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM title');
@@ -147,7 +152,9 @@ describe('pull step 4: run budget and the Marketo-wins rule', () => {
     h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title' });
     await h.update('contact', [{ id: contact!, title: 'CRM title' }]);
     await h.push.pushLeads();
-    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ conflicts: 1 });
+    const cycleId = await h.store.cycles.start('sync');
+    expect(await h.pull.pullLeadsAndCompanies({ cycleId })).toMatchObject({ conflicts: 1 });
+    expect(await h.store.cycles.conflicts(cycleId)).toMatchObject([{ recordKey: String(marketoId), field: 'title', rule: 'marketo', winner: 'marketo' }]);
     expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ title: 'Marketo title' });
     expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('Marketo title');
     const [entry] = await h.store.errors.list({ entity: 'lead' });

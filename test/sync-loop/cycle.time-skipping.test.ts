@@ -46,6 +46,29 @@ test('CRM edits reach Marketo in the next cycle; syncNow carries an edit at once
   expect(rows[1]!.apiCalls).toBe(result.lastCycle!.apiCalls);
 });
 
+test('a field changed on both sides is settled in the cycle and recorded in its history under the cycle id', async () => {
+  const [contact] = await h.user.insert('contact', [{ email: 'both@loop.example', first_name: 'Grace', title: 'Original' }]);
+  const handle = await env.client.workflow.start(syncLoop, { taskQueue: h.taskQueue, workflowId: 'cycle-conflict', args: [{ since: SINCE, maxCycles: 2, intervalSeconds: 3_600 }] });
+  const first = await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
+  expect(first.lastCycle!.conflicts).toBeUndefined();
+  const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+
+  // Between the cycles a Marketo user and a CRM user change the same field.
+  h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title' });
+  await h.user.update('contact', [{ id: contact!, title: 'CRM title' }]);
+  await handle.signal(syncNowSignal);
+  const result = await handle.result();
+  const cycle = result.lastCycle!;
+  expect(cycle.conflicts).toBe(1);
+  expect(cycle.steps.find((s) => s.step === 'pullLeadsAndCompanies')).toMatchObject({ conflicts: 1 });
+  expect(await h.store.cycles.conflicts(cycle.historyId)).toEqual([
+    { cycleId: cycle.historyId, entity: 'lead', recordKey: String(marketoId), field: 'title', rule: 'crm', winner: 'crm', at: expect.any(Date) },
+  ]);
+  expect(await h.store.cycles.conflicts(first.lastCycle!.historyId)).toEqual([]);
+  expect((await h.store.cycles.recent(1))[0]).toMatchObject({ id: cycle.historyId, conflicts: 1 });
+  expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM title');
+});
+
 test('a step failing for good fails the cycle, which is recorded; the next cycle runs and succeeds', async () => {
   // Describe Lead answers 611 (System error) to every attempt of the first cycle's schema refresh.
   h.emulator.runtime.faults.add({ path: '/rest/v1/leads/describe2.json', code: '611', count: 10 });

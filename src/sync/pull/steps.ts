@@ -25,6 +25,8 @@ export interface PullDeps {
   options: PullOptions;
   /** Marketo's present (tests move it); decides whether the activity log can still be trusted. */
   now?: () => Date;
+  /** The sync cycle this run belongs to (cycle history id): settled conflicts are recorded under it. */
+  cycleId?: string;
 }
 
 /** Counts only (it lands in workflow history), never record values. */
@@ -129,6 +131,9 @@ async function settleConflicts(deps: PullDeps, leads: MarketoRecord[], found: re
   }));
   await deps.store.errors.record(recorded);
   if (recorded.length > 0) await deps.store.errors.resolve('lead', CONFLICT_OPERATION, recorded.map((r) => r.recordKey));
+  if (deps.cycleId !== undefined) {
+    await deps.store.cycles.recordConflicts(deps.cycleId, found.filter((c) => !c.marketoOnly).map((c) => ({ entity: 'lead', recordKey: String(c.leadId), field: c.field, rule, winner: rule })));
+  }
   await deps.store.errors.record(failures);
   return { calls, conflicts: recorded.length };
 }
