@@ -6,7 +6,9 @@ import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/b
 import { ChecksumMismatchError, downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
+import type { MalformedRow } from '../src/marketo/bulk/parser.js';
 import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
+import type { RecordFailure } from '../src/store/error-ledger.js';
 import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../workflows/bootstrap-types.js';
@@ -59,6 +61,36 @@ type IngestProgress = z.infer<typeof progressSchema>;
 
 function targetOf(source: ExportSource): ExportTarget {
   return source.kind === 'customObjects' ? { kind: 'customObjects', apiName: source.apiName } : { kind: source.kind };
+}
+
+/** The ledger's entity for a line of an export file that could not be read as a record of its kind. */
+function ledgerEntity(source: ExportSource): string {
+  switch (source.kind) {
+    case 'leads':
+      return 'lead';
+    case 'activities':
+      return 'activity';
+    case 'programMembers':
+      return 'programMember';
+    case 'customObjects':
+      return source.apiName;
+  }
+}
+
+/**
+ * A malformed line as a ledger entry: keyed by export and record number (stable across resumed
+ * downloads, so a re-read counts one more attempt instead of a second entry), the reason names
+ * cells and fields only: the line's values may be lead data and are never copied.
+ */
+function malformedFailure(source: ExportSource, exportId: string, bad: MalformedRow, record: number): RecordFailure {
+  return {
+    entity: ledgerEntity(source),
+    recordKey: `export ${exportId} record ${record}`,
+    operation: 'bootstrap',
+    source: 'marketo',
+    code: 'MALFORMED_ROW',
+    reason: `export ${exportId}: data record ${record} (ends at byte ${bad.end}) skipped: ${bad.reason}`,
+  };
 }
 
 function view(job: { exportId: string; status: ExportJobView['status']; numberOfRecords?: number | undefined; fileSize?: number | undefined; fileChecksum?: string | undefined; format?: ExportJobView['format'] | undefined; errorMsg?: string | undefined }): ExportJobView {
@@ -136,20 +168,30 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           return opener(start, end);
         };
         let batch: RowByKind[ExportKind][] = [];
+        let malformed: RecordFailure[] = [];
         let batchEnd = progress.position;
+        let writeMs = 0;
         // One batch is written while the next is downloaded and parsed; writes stay in file order
         // (each waits for the previous), so a heartbeat still marks a position whose rows are all committed.
         let writing: Promise<void> = Promise.resolve();
         const flush = async (): Promise<void> => {
-          if (batch.length === 0) return;
+          if (batch.length === 0 && malformed.length === 0) return;
           const rows = batch;
+          const bad = malformed;
           const end = batchEnd;
           batch = [];
+          malformed = [];
           await writing;
           const write = (async () => {
-            const outcome: IngestBatchOutcome = await sink.write(rows, { runId: input.runId, source: input.source });
+            const began = Date.now();
+            // Malformed lines are in the ledger before any heartbeat passes them.
+            const [outcome] = await Promise.all([
+              rows.length > 0 ? sink.write(rows, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
+              bad.length > 0 ? deps.store.errors.record(bad) : undefined,
+            ]);
+            writeMs += Date.now() - began;
             progress.written += outcome.written;
-            progress.failed += outcome.failed;
+            progress.failed += outcome.failed + bad.length;
             progress.apiCalls += outcome.apiCalls ?? 0;
             progress.position = end;
             ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
@@ -167,6 +209,11 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             expectedChecksum: input.job.fileChecksum,
             from: resumed?.position,
             signal: ctx.cancellationSignal,
+            onMalformed: async (bad, position) => {
+              malformed.push(malformedFailure(input.source, input.job.exportId, bad, position.rows));
+              batchEnd = position;
+              if (malformed.length >= batchSize) await flush();
+            },
           },
           async (row, position) => {
             batch.push(row);
@@ -189,12 +236,16 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         await writing;
         return {
           rows: summary.rows,
+          malformed: summary.malformed,
           bytes: summary.bytes,
           written: progress.written,
           failed: progress.failed,
           apiCalls: progress.apiCalls + calls,
           resumedFrom: resumed ? resumed.position.byteOffset : 0,
           ingestMs: Date.now() - startedAt,
+          startedAt,
+          finishedAt: Date.now(),
+          writeMs,
         };
       });
     },

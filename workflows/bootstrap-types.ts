@@ -80,7 +80,10 @@ export interface BulkExportInput {
 
 /** What the ingest activity returns: counts only, never records. */
 export interface IngestSummary {
+  /** Data records read from the file, malformed ones included. */
   rows: number;
+  /** Lines that could not be read as records (each one in the error ledger, counted in `failed`). */
+  malformed?: number;
   bytes: number;
   written: number;
   failed: number;
@@ -89,6 +92,11 @@ export interface IngestSummary {
   resumedFrom: number;
   /** Wall time of the last attempt (download + CRM writes). */
   ingestMs?: number;
+  /** Epoch ms the last attempt started and ended (for the benchmark's timeline). */
+  startedAt?: number;
+  finishedAt?: number;
+  /** Time of the last attempt spent in batch writes (they overlap the download of the next batch). */
+  writeMs?: number;
 }
 
 export interface BulkExportResult extends IngestSummary {

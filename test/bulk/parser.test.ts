@@ -75,15 +75,27 @@ describe('createExportParser', () => {
     ]);
   });
 
-  it('fails loudly, naming line and field, on a bad activity row', async () => {
-    const text = 'marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n';
-    await expect(parseText(text, 'activities')).rejects.toThrow(/line 3: leadId: expected an integer/);
-    await expect(parseText('marketoGUID,attributes\n1,"{not json"\n', 'activities')).rejects.toThrow(/attributes/);
-    await expect(parseText('marketoGUID,bogus\n1,2\n', 'activities')).rejects.toThrow(/bogus/);
+  it('reports a bad activity row in place, naming line and field but no value, and goes on', async () => {
+    const text = 'marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n3,13,{}\n';
+    const rows = await parseText(text, 'activities');
+    expect(rows.map((r) => r.row?.marketoGUID ?? r.malformed?.line)).toEqual(['1', 3, '3']);
+    expect(rows[1]!.malformed).toEqual({ line: 3, end: Buffer.byteLength('marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n'), reason: 'leadId: expected an integer' });
+    expect(rows[1]!.malformed!.reason).not.toContain('twelve');
+    expect((await parseText('marketoGUID,attributes\n1,"{not json"\n', 'activities'))[0]!.malformed?.reason).toMatch(/attributes/);
+    expect((await parseText('marketoGUID,bogus\n1,2\n', 'activities'))[0]!.malformed?.reason).toMatch(/bogus/);
   });
 
-  it('rejects rows with a wrong number of cells instead of dropping them', async () => {
-    await expect(parseText('a,b\n1,2,3\n', 'leads')).rejects.toThrow(/Invalid Record Length|INCONSISTENT/i);
+  it('reports rows with a wrong number of cells in place instead of dropping them', async () => {
+    const rows = await parseText('a,b\n1,2,3\n4\n5,6\n', 'leads');
+    expect(rows.map((r) => r.row ?? r.malformed)).toEqual([
+      { line: 2, end: 10, reason: '3 cells where the header has 2 columns' },
+      { line: 3, end: 12, reason: '1 cells where the header has 2 columns' },
+      { a: '5', b: '6' },
+    ]);
+  });
+
+  it('still fails the stream on broken CSV structure (an unclosed quote)', async () => {
+    await expect(parseText('a,b\n1,"2\n3,4\n', 'leads')).rejects.toThrow(/quote/i);
   });
 
   it('rejects a header that repeats a column', async () => {

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import type { ExportFormat } from './formats.js';
-import { createExportParser } from './parser.js';
+import { createExportParser, type MalformedRow, type ParsedRow } from './parser.js';
 import type { ExportKind, RowByKind } from './rows.js';
 
 /**
@@ -36,10 +36,18 @@ export interface DownloadOptions<K extends ExportKind> {
   maxReconnects?: number | undefined;
   isRetriable?: ((error: unknown) => boolean) | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Takes a line that cannot become a row (wrong cell count, a cell the schema refuses), in file
+   * order among the rows, and the download goes on. Without it such a line fails the download.
+   */
+  onMalformed?: ((bad: MalformedRow, position: DownloadPosition) => unknown) | undefined;
 }
 
 export interface DownloadSummary {
+  /** Data lines read, malformed ones included. */
   rows: number;
+  /** Lines handed to `onMalformed` instead of `onRow`. */
+  malformed: number;
   bytes: number;
   checksum: string;
   checksumVerified: boolean;
@@ -148,19 +156,27 @@ export async function downloadExport<K extends ExportKind>(
     resume: from.byteOffset > 0 ? { columns: from.columns ?? [], byteOffset: from.byteOffset } : undefined,
   });
   let position: DownloadPosition = { ...from };
+  let malformed = 0;
   let consumerError: { error: unknown } | undefined;
   try {
     await pipeline(
       Readable.from(resumableBytes(options, from.byteOffset, hash, counter), { objectMode: false }),
       parser.stream,
-      async (rows: AsyncIterable<{ row: RowByKind[K]; end: number }>) => {
+      async (rows: AsyncIterable<ParsedRow<RowByKind[K]>>) => {
         for await (const parsed of rows) {
           // The columns array is shared, not copied: it is fixed once the header is read.
           position = { byteOffset: parsed.end, rows: position.rows + 1, columns: parser.columns() };
           try {
+            let pending: unknown;
+            if (parsed.malformed) {
+              if (!options.onMalformed) throw new Error(`bulk ${options.kind} file line ${parsed.malformed.line}: ${parsed.malformed.reason}`);
+              malformed += 1;
+              pending = options.onMalformed(parsed.malformed, position);
+            } else {
+              pending = onRow(parsed.row, position);
+            }
             // Await only what needs awaiting: a microtask hop per row is measurable at a million rows.
-            const pending = onRow(parsed.row, position);
-            if (typeof (pending as PromiseLike<unknown> | undefined)?.then === 'function') await pending;
+            if (typeof (pending as PromiseLike<unknown> | undefined)?.then === 'function') await (pending as PromiseLike<unknown>);
           } catch (error) {
             consumerError = { error };
             throw error;
@@ -179,5 +195,5 @@ export async function downloadExport<K extends ExportKind>(
   const checksum = `sha256:${hash.digest('hex')}`;
   const verified = options.expectedChecksum !== undefined;
   if (verified && checksum !== options.expectedChecksum) throw new ChecksumMismatchError(options.expectedChecksum!, checksum);
-  return { rows: position.rows, bytes: counter.received, checksum, checksumVerified: verified, reconnects: counter.reconnects, position };
+  return { rows: position.rows, malformed, bytes: counter.received, checksum, checksumVerified: verified, reconnects: counter.reconnects, position };
 }

@@ -4,7 +4,7 @@ export { exportFormatSchema, importFormatSchema, type ExportFormat, type ImportF
 export { exportKindSchema, activityRowSchema, recordRowSchema, type ExportKind, type ActivityRow, type RecordRow, type RowByKind } from './rows.js';
 export { exportRequestSchemaByKind, type ExportRequestByKind, type LeadExportRequest, type ActivityExportRequest } from './export-requests.js';
 export { exportJobSchema, TERMINAL_EXPORT_STATUSES, type ExportJob, type ExportStatus } from './export-job.js';
-export { createExportParser, type ParsedRow, type ExportParser } from './parser.js';
+export { createExportParser, type ParsedRow, type MalformedRow, type ExportParser } from './parser.js';
 export {
   downloadExport,
   downloadPositionSchema,

@@ -3,11 +3,24 @@ import type { z } from 'zod';
 import { delimiterOf, NULL_LITERAL, type ExportFormat } from './formats.js';
 import { rowSchemaByKind, type ExportKind, type RowByKind } from './rows.js';
 
-/** A typed row and the file byte offset just past it: the point to resume from once it is handled. */
-export interface ParsedRow<T> {
-  row: T;
+/**
+ * A data line of the file that cannot become a row: wrong column count or a cell its kind's
+ * schema refuses. Holds where it is and why, never the line's values (they may be lead data).
+ */
+export interface MalformedRow {
+  /** 1-based line of the file where the record ends (a quoted cell may span lines). */
+  line: number;
+  /** File byte offset just past the record. */
   end: number;
+  reason: string;
 }
+
+/**
+ * A typed row, or a malformed line in its place, with the file byte offset just past it: the
+ * point to resume from once it is handled. Malformed lines stay in the stream, in file order, so
+ * a consumer can record them before it commits any position past them.
+ */
+export type ParsedRow<T> = { row: T; end: number; malformed?: undefined } | { row?: undefined; end: number; malformed: MalformedRow };
 
 export interface ExportParserOptions<K extends ExportKind> {
   kind: K;
@@ -31,8 +44,10 @@ function describeIssues(error: z.ZodError): string {
 
 /**
  * Streaming parser of a bulk export file into typed rows, with csv-parse doing the CSV work.
- * Bare `null` cells become null. A row that does not match its kind's schema stops the stream
- * with an error naming the line and field, so bad data is never silently dropped.
+ * Bare `null` cells become null. A line with the wrong number of cells, or one that does not
+ * match its kind's schema, comes out as a `malformed` item naming the line, bytes and field, so
+ * one bad line neither stops the file nor is silently dropped. Broken CSV structure (an
+ * unclosed quote) still fails the stream: nothing after it can be trusted.
  */
 export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser {
   const schema = rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>;
@@ -56,11 +71,17 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
     delimiter: delimiterOf(options.format),
     bom: options.resume === undefined,
     columns: options.resume ? [...options.resume.columns] : fromHeader,
+    // A short or long line is reported per line (info.error) instead of failing the whole file.
+    relax_column_count: true,
     on_record: (record: Record<string, string | null>, info): ParsedRow<RowByKind[K]> => {
+      const end = base + info.bytes;
+      if (info.error) {
+        return { malformed: { line: info.lines, end, reason: `${info.index} cells where the header has ${columns?.length ?? 0} columns` }, end };
+      }
       for (const key in record) if (record[key] === NULL_LITERAL) record[key] = null;
       const result = schema.safeParse(record);
-      if (!result.success) throw new Error(`bulk ${options.kind} file line ${info.lines}: ${describeIssues(result.error)}`);
-      return { row: result.data, end: base + info.bytes };
+      if (!result.success) return { malformed: { line: info.lines, end, reason: describeIssues(result.error) }, end };
+      return { row: result.data, end };
     },
   });
   return { stream, columns: () => columns };
