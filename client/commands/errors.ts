@@ -9,8 +9,8 @@ import { printResult, table } from '../output/print.js';
 import { resolveServices } from '../runtime/services.js';
 
 /**
- * The ledger has no code filter yet, so a code filter reads this many of the newest matching
- * entries and filters them here (ask: ErrorLedgerRepository.list({ code })).
+ * The ledger's list filters by status and entity only, so a code or operation filter reads this
+ * many of the newest matching entries and filters them here (ask: ErrorLedgerRepository.list({ code, operation })).
  */
 const CODE_SCAN_LIMIT = 100_000;
 
@@ -18,6 +18,7 @@ const filterShape = {
   entity: z.string().min(1).optional(),
   status: LedgerStatus.optional(),
   code: z.string().min(1).optional(),
+  operation: z.string().min(1).optional(),
   json: z.boolean().default(false),
 };
 
@@ -43,10 +44,17 @@ async function withLedger<T>(work: (ledger: ErrorLedgerRepository) => Promise<T>
   }
 }
 
-async function select(ledger: ErrorLedgerRepository, f: { entity?: string; status?: LedgerStatus; code?: string }, limit: number): Promise<LedgerEntry[]> {
-  if (!f.code) return ledger.list({ entity: f.entity, status: f.status, limit });
+interface Filter {
+  entity?: string | undefined;
+  status?: LedgerStatus | undefined;
+  code?: string | undefined;
+  operation?: string | undefined;
+}
+
+async function select(ledger: ErrorLedgerRepository, f: Filter, limit: number): Promise<LedgerEntry[]> {
+  if (!f.code && !f.operation) return ledger.list({ entity: f.entity, status: f.status, limit });
   const rows = await ledger.list({ entity: f.entity, status: f.status, limit: CODE_SCAN_LIMIT });
-  return rows.filter((r) => r.code === f.code).slice(0, limit);
+  return rows.filter((r) => (!f.code || r.code === f.code) && (!f.operation || r.operation === f.operation)).slice(0, limit);
 }
 
 function render(rows: LedgerEntry[], counts: Record<LedgerStatus, number>): string {
@@ -79,11 +87,12 @@ function registerChange(errors: Command, name: 'retry' | 'ignore', description: 
     .option('--entity <name>', 'only this entity (with --all)')
     .option('--status <status>', `only this status (with --all): ${LedgerStatus.options.join(', ')}`)
     .option('--code <code>', 'only this error code (with --all)')
+    .option('--operation <name>', 'only this operation, e.g. push, pull, write (with --all)')
     .option('--json', 'print { requested, changed } as JSON')
     .action(async (rawIds: string[], raw: unknown) => {
       const opts = parseOptions(changeOptions, raw);
       const given = parseOptions(ids, rawIds);
-      if (opts.all === (given.length > 0)) throw new UsageError(`errors ${name}: give ledger ids, or --all with optional --entity/--status/--code filters`);
+      if (opts.all === (given.length > 0)) throw new UsageError(`errors ${name}: give ledger ids, or --all with optional --entity/--status/--code/--operation filters`);
       const result = await withLedger(async (ledger) => {
         const targets = opts.all ? (await select(ledger, opts, CODE_SCAN_LIMIT)).map((r) => r.id) : given;
         const changed = targets.length ? await ledger[name](targets) : 0;
@@ -104,6 +113,7 @@ export function registerErrorsCommand(program: Command): void {
     .option('--entity <name>', 'only this entity (lead, contact, account, opportunity, ...)')
     .option('--status <status>', `only this status: ${LedgerStatus.options.join(', ')}`)
     .option('--code <code>', 'only this error code (Marketo code such as 1003, or a CRM code)')
+    .option('--operation <name>', 'only this operation (push, pull, write, ... as the OPERATION column shows)')
     .option('--limit <n>', 'at most this many entries (default 100)')
     .option('--json', 'print { counts, entries } as JSON')
     .action(async (raw: unknown) => {

@@ -7,7 +7,7 @@ import { BulkExtractApi } from '../../src/marketo/bulk/index.js';
 import { MarketoClient, quotaDay } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { json, runCli } from './support.js';
+import { json, runCli, type CliRun } from './support.js';
 
 // The operator commands as a user runs them: spawned processes against a real Postgres state store
 // and the emulator as Marketo, real exit codes, `--json` parsed.
@@ -72,6 +72,19 @@ describe('errors', () => {
     ]);
   });
 
+  test('list filters by operation, alone and with a code', async () => {
+    const keys = (run: CliRun) => json<{ entries: { recordKey: string }[] }>(run).entries.map((e) => e.recordKey).sort();
+    const pushes = await runCli(['errors', 'list', '--operation', 'push', '--json'], env);
+    expect(pushes.code).toBe(0);
+    expect(keys(pushes)).toEqual(['101', '102']);
+    const both = await runCli(['errors', 'list', '--operation', 'push', '--code', '1006', '--json'], env);
+    expect(keys(both)).toEqual(['102']);
+    const writes = await runCli(['errors', 'list', '--operation', 'write'], env);
+    expect(writes.code).toBe(0);
+    expect(writes.stdout).toMatch(/a-7\s+write\s+crm\s+23505/);
+    expect(writes.stdout).not.toMatch(/\b10[12]\b/);
+  });
+
   test('list filters by entity and code; retry --all by code changes only those; bad values are usage errors (exit 2)', async () => {
     const listed = await runCli(['errors', 'list', '--entity', 'lead', '--code', '1003', '--json'], env);
     expect(listed.code).toBe(0);
@@ -87,6 +100,9 @@ describe('errors', () => {
     expect(ignored.stdout).toMatch(/1 of 1 entries ignored/);
     const byKey = Object.fromEntries((await store.errors.list()).map((e) => [e.recordKey, e.status]));
     expect(byKey).toEqual({ '101': 'ignored', '102': 'retrying', 'a-7': 'open' });
+
+    const byOperation = await runCli(['errors', 'ignore', '--all', '--operation', 'write', '--code', '1003', '--json'], env);
+    expect(json(byOperation)).toEqual({ requested: 0, changed: 0 });
 
     const bad = await runCli(['errors', 'list', '--status', 'broken'], env);
     expect(bad.code).toBe(2);
