@@ -27,13 +27,14 @@ export function registerWebhookCommand(program: Command): void {
     .option('--port <port>', 'port to listen on (default WEBHOOK_PORT or 8787; 0 picks a free one)', port)
     .option('--host <host>', 'address to bind (default WEBHOOK_HOST or 127.0.0.1)')
     .action(async (opts: ServeOptions) => {
-      const { Client, Connection } = await import('@temporalio/client');
+      const { Client } = await import('@temporalio/client');
+      const { connectTemporalClient } = await import('../runtime/temporal-connection.js');
       const { temporalSyncStarter } = await import('../webhook/temporal-starter.js');
       const hook = loadWebhookConfig();
       const config = loadConfig();
       const log = createLogger({ service: 'webhook', secrets: secretsFromEnv() });
       const address = config.temporal.address ?? `127.0.0.1:${config.embedded.temporalPort}`;
-      const connection = await Connection.connect({ address }).catch((err: unknown) => {
+      const connection = await connectTemporalClient(config.temporal, address).catch((err: unknown) => {
         throw new Error(`cannot reach Temporal at ${address} (${(err as Error).message}); set TEMPORAL_ADDRESS or start 'marketo-sync worker' first`);
       });
       try {

@@ -1,5 +1,5 @@
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import type { CrmConnector } from '../../src/crm/connector.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
@@ -8,6 +8,7 @@ import type { SyncMetrics } from '../../src/observability/metrics.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createSyncWorker } from '../../workers/worker.js';
 import { openMarketo } from './marketo.js';
+import { connectTemporalClient, connectTemporalWorker } from './temporal-connection.js';
 import { installTemporalLogging } from './temporal-logging.js';
 import { resolveServices, type ResolveOptions, type ResolvedServices } from './services.js';
 
@@ -41,9 +42,10 @@ export async function openApp(opts: ResolveOptions & { marketoLogger?: MarketoLo
     const opened = await openMarketo(config, services, store.pool, opts.marketoLogger);
     closers.push(() => opened.close());
     const marketo = opened.marketo;
-    const workerConnection = await NativeConnection.connect({ address: services.temporalAddress });
+    // TLS and API key only ever come with TEMPORAL_ADDRESS (env.ts): the embedded server gets plain gRPC.
+    const workerConnection = await connectTemporalWorker(config.temporal, services.temporalAddress);
     closers.push(() => workerConnection.close());
-    const connection = await Connection.connect({ address: services.temporalAddress });
+    const connection = await connectTemporalClient(config.temporal, services.temporalAddress);
     closers.push(() => connection.close());
     const client = new Client({ connection, namespace: config.temporal.namespace });
     return { config, services, store, marketo, sharedLimiter: opened.shared, crm, workerConnection, client, close };

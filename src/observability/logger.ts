@@ -19,7 +19,7 @@ export type LoggerOptions = z.input<typeof LoggerOptions>;
 /** Secret values of the process's own configuration, for `LoggerOptions.secrets`. */
 export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   const out: string[] = [];
-  for (const key of ['MARKETO_CLIENT_SECRET', 'WEBHOOK_SECRET']) {
+  for (const key of ['MARKETO_CLIENT_SECRET', 'WEBHOOK_SECRET', 'TEMPORAL_API_KEY']) {
     const v = env[key];
     if (v) out.push(v);
   }
