@@ -4,9 +4,9 @@ import type { bootstrap } from '../workflows/index.js';
 import type { Scenario } from './scenario.js';
 
 /**
- * The load every bootstrap case runs: leads seeded over 60 days, loaded in 10-day windows (6
+ * The load every bootstrap case runs: leads seeded over 60 days, loaded in 10-day windows (7
  * export jobs, so faults meet creates, enqueues, polls and downloads of several jobs), with test
- * speed status polls. Only the leads phase is enabled: it is the phase that has landed.
+ * speed status polls, then the seeded companies, opportunities, their roles and salespersons.
  */
 export const LOAD = {
   from: '2024-01-01T00:00:00Z',
@@ -15,6 +15,9 @@ export const LOAD = {
   until: '2024-03-01T23:59:59Z',
   maxWindowDays: 10,
 } as const;
+
+/** The phases every bootstrap case enables (the seed's bootstrapping order; the check reconciles each). */
+export const LOADED_PHASES = ['leads', 'companies', 'opportunities', 'opportunityRoles', 'salesPersons'] as const;
 
 export const FAST_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };
 
@@ -28,15 +31,21 @@ export interface BootstrapRun {
   ms: number;
 }
 
-export async function startBootstrap(s: Scenario, workflowId: string, heartbeatTimeout = '5 seconds'): Promise<BootstrapHandle> {
+export interface BootstrapWindow {
+  since: string;
+  /** Absent: the workflow's start time (what a sync loop continues from). */
+  highWatermark?: string;
+}
+
+export async function startBootstrap(s: Scenario, workflowId: string, heartbeatTimeout = '5 seconds', window: BootstrapWindow = { since: LOAD.since, highWatermark: LOAD.until }): Promise<BootstrapHandle> {
   return s.host.client.workflow.start<typeof bootstrap>('bootstrap', {
     taskQueue: s.taskQueue,
     workflowId,
     args: [
       {
-        since: LOAD.since,
-        highWatermark: LOAD.until,
-        entities: { leads: { enabled: true } },
+        since: window.since,
+        ...(window.highWatermark ? { highWatermark: window.highWatermark } : {}),
+        entities: Object.fromEntries(LOADED_PHASES.map((e) => [e, { enabled: true }])),
         maxWindowDays: LOAD.maxWindowDays,
         poll: FAST_POLL,
         ingestHeartbeatTimeout: heartbeatTimeout,
@@ -75,6 +84,10 @@ export async function runBootstrap(s: Scenario, workflowId: string, timeoutMs: n
 /** Summary of a finished load for the outcome column. */
 export function loadSummary(run: BootstrapRun): string {
   if (!run.result) return run.error ?? 'no result';
-  const p = run.result.progress.phases.leads;
-  return `done in ${(run.ms / 1000).toFixed(1)} s: ${p?.windowsDone}/${p?.windowsTotal} windows, ${p?.written} written, ${p?.failed} ledgered`;
+  const phases = run.result.progress.phases;
+  const p = phases.leads;
+  const others = LOADED_PHASES.filter((e) => e !== 'leads' && phases[e])
+    .map((e) => `${e} ${phases[e]!.written}${phases[e]!.failed ? ` (${phases[e]!.failed} ledgered)` : ''}`)
+    .join(', ');
+  return `done in ${(run.ms / 1000).toFixed(1)} s: ${p?.windowsDone}/${p?.windowsTotal} windows, ${p?.written} written, ${p?.failed} ledgered${others ? `; ${others}` : ''}`;
 }

@@ -41,8 +41,9 @@ and the project's worker (in process, or as a child process where it must be kil
 passes only when the sync finished (or refused with a clear error where that is the right answer) and:
 
 - **lost** = Marketo records the CRM does not hold, found by the project's reconciliation
-  (\`src/reconcile\`, a fresh bulk export of every lead compared field by field with the CRM), or for the
-  push, CRM contacts without a Marketo lead carrying their id;
+  (\`src/reconcile\`: a fresh bulk export of every lead compared field by field with the CRM, then the
+  companies, salespersons, opportunities and roles the bootstrap cases load), or for the push, CRM contacts
+  without a Marketo lead carrying their id;
 - **duplicates** = Marketo keys held by more than one CRM record: the reconciliation's count and SQL
   duplicate-key queries over every UNIQUE \`marketo_*\` column of the CRM schema and over
   \`marketo_lead_id\` across leads and contacts together (or Marketo leads sharing one \`crmId\`);
@@ -58,8 +59,8 @@ outcome says what happened, and the run exits 1.
 const SUITE_TEXT: Record<SuiteName, { title: string; text: string }> = {
   fault: {
     title: 'Fault suite',
-    text: `Each bootstrap case loads the seeded leads (60 days, 10-day windows: 7 export jobs) while the emulator
-injects the fault; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
+    text: `Each bootstrap case loads the seeded leads (60 days, 10-day windows: 7 export jobs), then the seeded
+companies, opportunities, opportunity roles and salespersons, while the emulator injects the fault; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
 (REST below the bulk threshold, Bulk Import above it), retrying what the workflow's retry policy would retry.
 The baselines also prove that a normal run meets no 606/615 of its own making (the emulator's counters).`,
   },
@@ -79,28 +80,31 @@ reach Temporal.`,
   },
   crash: {
     title: 'Crash suite',
-    text: `A bootstrap whose worker (a child process) is killed with SIGKILL at random points (seeded, so a run can
-be repeated) while the CRM fills: each kill waits until rows were written since the previous kill, then a random
-1.5–6 s. The Temporal dev server killed with SIGKILL and restarted from its SQLite file, and Postgres
-restarted, all while the load runs; a new worker is started after each kill. The load must finish with the
-reconciliation at zero differences and no duplicates. The kill log lists the CRM rows at each kill.`,
+    text: `Two cases, each with its worker in a child process killed with SIGKILL at seeded random points (a run can
+be repeated), the Temporal dev server SIGKILLed and restarted from its SQLite file, and Postgres restarted; a new
+worker is started after each kill.
+
+- **Bootstrap**: every kill waits until CRM rows were written since the previous one, then a random 1.5–6 s, so
+  it lands while rows are being written. The kill log lists the CRM rows at each kill.
+- **Sync cycles**: after a bootstrap, \`syncLoop\` runs with a short interval. Every kill waits until a cycle
+  finished since the previous one (the \`status\` query), users then change both sides while the loop sleeps
+  (a CRM user creates a contact and edits a contact and a lead; Marketo users edit two leads and create one;
+  at least 1.5 s before the next cycle reads, because Marketo's timestamps have second resolution), and the kill
+  lands 0.2–3 s into the next cycle. The kill log gives the cycle and step each kill hit. Then \`syncNow\` and an
+  idle cycle, which must carry nothing.
+
+Each case ends with the reconciliation at zero differences (persons, companies, salespersons, opportunities,
+roles) and no duplicate; the sync-cycle case also checks each user-created record on the other side exactly once
+and an empty ledger. Failed cycles are allowed (the next cycle reads the same changes again) and counted.`,
   },
 };
 
 const OUTRO = `## Not covered yet
 
-- **Sync-cycle crashes.** The \`syncLoop\` workflow landed (8a9d618, d8ad7b3) at the end of the session that
-  wrote these suites; no case kills a worker during a sync cycle yet. What is left: on the crash suite's stack,
-  after the bootstrap, start \`syncLoop\` (\`workflows/sync-loop.ts\`) on the scenario's task queue with a short
-  interval; between cycles create CRM contacts (\`openPushScenario\`'s CRM user) and edit Marketo leads
-  (\`subscription.editLeadAsUser\`); SIGKILL the worker process while cycles run, gated on the cycle figures in
-  the \`status\` query as the bootstrap case is gated on CRM rows; then \`syncNow\`, wait for an idle cycle and
-  check both directions with \`verifyPush\` and \`verifyPersons\` (\`reliability/push-run.ts\`,
-  \`reliability/verify.ts\`), plus the ledger.
-- **Phases other than leads.** The bootstrap cases enable the leads phase only: the other phases were being
-  written in the same session. Add them to \`startBootstrap\` in \`reliability/bootstrap-run.ts\` and extend
-  \`verifyPersons\` with the reconciliation of those entities once they land.
-- The push cases call the push activities directly with a retry loop, not through the sync workflow.
+- The push cases of the fault and bad-input suites call the push activities directly with a retry loop, not
+  through the sync workflow (the sync-cycle crash case runs them in the workflow).
+- Custom objects, programs, static lists and activities are not loaded by the bootstrap cases, nor reconciled.
+- The sync-cycle crash case kills the worker, Temporal and Postgres; it injects no Marketo faults during cycles.
 `;
 
 export function renderReport(runs: SuiteRun[]): string {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { loadPersonMapping, reconcileLeads, type ReconcileReport } from '../src/reconcile/index.js';
+import { reconcile } from '../src/reconcile/index.js';
 import type { Scenario } from './scenario.js';
 
 /** What a case is judged on: nothing lost, nothing twice, nothing different. */
@@ -16,38 +16,51 @@ export interface Verdict {
   detail: string;
 }
 
+/** Entities every check reconciles: persons and the sales objects the bootstrap loads. */
+export const CHECKED_ENTITIES = ['persons', 'companies', 'salespersons', 'opportunities', 'roles'] as const;
+
 /**
- * Compares the emulator's leads created in [since, until] with the CRM through the project's
- * reconciliation, after clearing every fault (the check itself must not be disturbed), and runs
- * the duplicate-key queries.
+ * Compares the emulator with the CRM through the project's reconciliation (`reconcile()`: leads
+ * created in [since, until] by bulk export, CRM persons outside it by id, then companies,
+ * salespersons, opportunities and roles), after clearing every fault (the check itself must not
+ * be disturbed), and runs the duplicate-key queries.
  */
-export async function verifyPersons(s: Scenario, since: string, until: string): Promise<Verdict> {
+export async function verifyLoad(s: Scenario, since: string, until: string): Promise<Verdict> {
   s.clearFaults();
-  const report = await reconcilePersons(s, since, until);
+  const result = await reconcile({ marketo: s.marketo, crm: s.crm, store: s.store }, { entities: [...CHECKED_ENTITIES], since, until, pollIntervalMs: 50, sample: 20 });
   const keyDuplicates = await duplicateKeys(s.crm.pool);
-  const differences = report.extra.count + report.misrouted.count + report.mismatched.count;
-  const parts = [`${report.matched}/${report.marketoRecords} matched`];
-  if (report.missing.count) parts.push(`missing ${report.missing.count} (e.g. ${report.missing.sample.slice(0, 3).join(', ')})`);
-  if (report.extra.count) parts.push(`extra ${report.extra.count}`);
-  if (report.misrouted.count) parts.push(`misrouted ${report.misrouted.count}`);
-  if (report.mismatched.count) {
-    const fields = [...new Set(report.mismatched.sample.flatMap((m) => m.fields))];
-    parts.push(`mismatched ${report.mismatched.count} (fields: ${fields.join(', ') || 'n/a'})`);
+  const parts: string[] = [];
+  let lost = 0;
+  let duplicates = 0;
+  let differences = 0;
+  let marketoRecords = 0;
+  let crmRecords = 0;
+  for (const e of result.entities) {
+    lost += e.missingInCrm.count;
+    duplicates += e.duplicates.count;
+    differences += e.missingInMarketo.count + e.mismatched.count;
+    marketoRecords += e.marketo;
+    crmRecords += e.crm;
+    const name = e.entity === 'persons' ? '' : ` ${e.entity}`;
+    const bits = [`${e.matched}/${e.marketo}${name} matched`];
+    if (e.missingInCrm.count) bits.push(`missing ${e.missingInCrm.count} (e.g. ${e.missingInCrm.sample.slice(0, 3).join(', ')})`);
+    if (e.missingInMarketo.count) bits.push(`extra ${e.missingInMarketo.count}`);
+    if (e.mismatched.count) {
+      const fields = [...new Set(e.mismatched.sample.flatMap((m) => m.fields))];
+      bits.push(`mismatched ${e.mismatched.count} (fields: ${fields.join(', ') || 'n/a'})`);
+    }
+    if (e.duplicates.count) bits.push(`duplicated ${e.duplicates.count}`);
+    parts.push(bits.join(', '));
   }
-  if (report.duplicates.count || keyDuplicates.total) parts.push(`duplicated ${report.duplicates.count} by reconciliation, ${keyDuplicates.total} by key (${keyDuplicates.where.join(', ')})`);
+  if (keyDuplicates.total) parts.push(`duplicated by key ${keyDuplicates.total} (${keyDuplicates.where.join(', ')})`);
   return {
-    lost: report.missing.count,
-    duplicates: Math.max(report.duplicates.count, keyDuplicates.total),
+    lost,
+    duplicates: Math.max(duplicates, keyDuplicates.total),
     differences,
-    marketoRecords: report.marketoRecords,
-    crmRecords: report.crmRecords,
+    marketoRecords,
+    crmRecords,
     detail: parts.join('; '),
   };
-}
-
-export async function reconcilePersons(s: Scenario, since: string, until: string): Promise<ReconcileReport> {
-  const mapping = await loadPersonMapping({ marketo: s.marketo, crm: s.crm, currentMapping: async () => (await s.store.mappings.current())?.config }, { csv: true });
-  return reconcileLeads({ marketo: s.marketo, crm: s.crm, mapping, since, until, pollIntervalMs: 50 });
 }
 
 /**

@@ -7,7 +7,7 @@ import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
 import { Scenario } from '../scenario.js';
 import type { Host } from '../stack.js';
-import { verifyPersons } from '../verify.js';
+import { verifyLoad } from '../verify.js';
 
 type BulkFaults = Partial<{ breakDownloadAfterBytes: number; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number }>;
 
@@ -70,7 +70,7 @@ export async function bootstrapUnderFault(ctx: CaseContext, id: string, plan: Fa
       const now: Record<string, number> = { ...service.faults, failExports: service.exports.failNext } as unknown as Record<string, number>;
       for (const [k, v] of Object.entries(bulk)) if (k !== 'breakDownloadAfterBytes' && typeof v === 'number') answered[k] = v - (now[k] ?? 0);
     }
-    const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
+    const verdict = await verifyLoad(s, LOAD.since, LOAD.until);
     const codes = Object.entries(answered).map(([c, n]) => `${n}×${c}`).join(', ') || 'no error answers';
     const extra = await plan.inspect?.(s);
     const passed = run.result !== undefined && verdict.lost === 0 && verdict.duplicates === 0 && verdict.differences === 0 && (extra?.passed ?? true);

@@ -2,7 +2,7 @@ import { awaitBootstrap, LOAD, loadSummary, startBootstrap } from '../bootstrap-
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { dumpHistories, findLeaks, type HistoryDump } from '../history-scan.js';
 import { MARKETO_CLIENT_SECRET, Scenario } from '../scenario.js';
-import { verifyPersons, type Verdict } from '../verify.js';
+import { verifyLoad, type Verdict } from '../verify.js';
 import { awaitOnDemand, onDemandExists, post, sendValid, signed, startReceiverProcess, WEBHOOK_SECRET, withSecret } from '../webhook-run.js';
 
 /** What one full run (bootstrap + webhooks, worker and receiver in processes of their own) left behind. */
@@ -43,7 +43,7 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     for (const id of ids.slice(0, 10)) sub.editLeadAsUser(id, { title: `Changed title ${id}` });
     const refused = await sendValid(receiver.url, ids);
     const unfinished = await awaitOnDemand(s, ids, 180_000);
-    const verdict = await verifyPersons(s, LOAD.since, LOAD.until);
+    const verdict = await verifyLoad(s, LOAD.since, LOAD.until);
     await receiver.stop();
     await worker.stop();
     const emails: string[] = [];

@@ -1,9 +1,10 @@
-import { crashBootstrap } from '../../reliability/suites/crash.js';
+import { crashBootstrap, crashSyncCycles } from '../../reliability/suites/crash.js';
 import { startStack } from './support.js';
 
-// The crash suite's fast subset: 3 SIGKILLs, one Temporal SIGKILL + restart and one Postgres
-// restart (a cluster of the test's own, so jest's shared Postgres stays up) during a small load.
-// The volume run (100,000 leads, ≥ 10 kills) is `npm run reliability -- --suite crash`.
+// The crash suite's longer subset (jest.config.js LONG_TESTS; npm run test:long): 3 SIGKILLs, one
+// Temporal SIGKILL + restart and one Postgres restart (a cluster of the test's own, so jest's shared
+// Postgres stays up) during a small bootstrap, and the same during sync cycles. crash-fast.test.ts is the
+// default suite's subset; the volume run (100,000 leads, ≥ 10 kills) is `npm run reliability -- --suite crash`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
 const TIMEOUT = 600_000;
 let env: Awaited<ReturnType<typeof startStack>>;
@@ -13,11 +14,22 @@ beforeAll(async () => {
 });
 afterAll(() => env?.close());
 
+const passing = { passed: true, lost: 0, duplicates: 0, why: '' };
+
 test('worker SIGKILLs, a Temporal crash and a Postgres restart during a bootstrap lose and double nothing', async () => {
   const r = await crashBootstrap(
     { stack: env.stack, scale: 600, log: () => undefined },
     { kills: 3, seed: 7, temporalAfterKill: 1, postgresAfterKill: 2, loadSeconds: 12, killDelayMs: [1_000, 2_500] },
   );
-  expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject({ passed: true, lost: 0, duplicates: 0, why: '' });
+  expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject(passing);
+  expect(r.outcome).toMatch(/3 SIGKILLs/);
+}, TIMEOUT);
+
+test('worker SIGKILLs, a Temporal crash and a Postgres restart during sync cycles: both directions arrive once, the loop goes on', async () => {
+  const r = await crashSyncCycles(
+    { stack: env.stack, scale: 0, log: () => undefined },
+    { leads: 200, kills: 3, seed: 5, temporalAfterKill: 1, postgresAfterKill: 2, intervalSeconds: 2, killDelayMs: [100, 1_500], stallMs: 120_000 },
+  );
+  expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject(passing);
   expect(r.outcome).toMatch(/3 SIGKILLs/);
 }, TIMEOUT);
