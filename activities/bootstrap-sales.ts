@@ -226,15 +226,15 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     },
 
     /**
-     * Sets one kind of reference on the next `limit` records whose target is loaded: set-based
-     * updates through the connector (only the reference column, update-only), then marks them.
+     * Sets the references of the next `limit` records whose targets are loaded: set-based updates
+     * through the connector (only the reference columns, update-only), then marks them. Persons
+     * get account and owner in the same write, whichever of the two person targets is asked for.
      */
     async linkSalesReferences(raw: z.input<typeof linkInput>): Promise<StepOutcome> {
       const input = linkInput.parse(raw);
       const target: LinkTarget = input.target;
       const pending = await pendingLinks(staging, input.runId, target, input.limit);
       if (pending.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
-      const column = target === 'contactAccounts' || target === 'opportunityAccounts' ? 'account_id' : 'owner_id';
       const groups: { entity: string; keyField: string; items: typeof pending }[] = [];
       if (target === 'contactAccounts' || target === 'personOwners') {
         for (const type of ['lead', 'contact'] as const) groups.push({ entity: type, keyField: 'marketo_lead_id', items: pending.filter((p) => p.personType === type) });
@@ -242,23 +242,32 @@ export function createSalesActivities(deps: SalesActivityDeps) {
         groups.push({ entity: target === 'accountOwners' ? 'account' : 'opportunity', keyField: 'id', items: pending });
       }
       let written = 0;
-      let failed = 0;
       const failures: RecordFailure[] = [];
-      for (const g of groups) {
-        if (g.items.length === 0) continue;
-        const records = g.items.map((p) => ({ [g.keyField]: g.keyField === 'id' ? p.key : Number(p.key), [column]: p.targetId }));
-        for (const r of await deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true })) {
+      const updates = await Promise.all(
+        groups.map((g) => {
+          if (g.items.length === 0) return [];
+          const records = g.items.map((p) => ({
+            [g.keyField]: g.keyField === 'id' ? p.key : Number(p.key),
+            ...(p.accountId ? { account_id: p.accountId } : {}),
+            ...(p.ownerId ? { owner_id: p.ownerId } : {}),
+          }));
+          return deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true });
+        }),
+      );
+      groups.forEach((g, i) => {
+        for (const r of updates[i]!) {
           if (r.status !== 'failed') written += 1;
           // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
           else if (r.code !== 'NOT_FOUND') {
-            failed += 1;
-            failures.push({ entity: g.entity, recordKey: g.items[r.index]!.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${column}: ${r.reason}` });
+            const item = g.items[r.index]!;
+            const columns = [item.accountId ? 'account_id' : '', item.ownerId ? 'owner_id' : ''].filter(Boolean).join(', ');
+            failures.push({ entity: g.entity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${columns}: ${r.reason}` });
           }
         }
-      }
+      });
       await deps.store.errors.record(failures);
-      await markLinked(staging, input.runId, target, pending.map((p) => p.key));
-      return { taken: pending.length, records: 0, written, failed, apiCalls: 0 };
+      await markLinked(staging, input.runId, target, pending);
+      return { taken: pending.length, records: 0, written, failed: failures.length, apiCalls: 0 };
     },
   };
 }

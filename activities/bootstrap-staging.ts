@@ -5,16 +5,26 @@ import type { PersonRefs, PersonType } from '../src/reconcile/person-mapping.js'
 export interface StagedPerson extends PersonRefs {
   marketoId: string;
   type: PersonType;
+  /** The account was set when the person was written (its company was already loaded). */
+  accountLinked?: boolean;
+  /** The owner was set when the person was written (its salesperson was already loaded). */
+  ownerLinked?: boolean;
+}
+
+/** CRM ids of the companies and salespersons already loaded, by their Marketo keys. */
+export interface LoadedTargets {
+  companies: Map<string, string>;
+  salesPersons: Map<string, string>;
 }
 
 /**
  * The company and salesperson keys seen on leads during a bootstrap, per run and person. They are
  * too many for workflow history (one per lead), and the later phases need both the distinct keys
  * (what to fetch) and the per-person pairs (what to link once accounts and users exist).
- * Upserts keyed on (run, lead), so a retried window stages nothing twice.
+ * Upserts keyed on (run, lead), so a retried window stages nothing twice. The tables come from
+ * the state store's migrations (src/store/migrations.ts).
  */
 export class BootstrapStaging {
-  private ready: Promise<void> | undefined;
   private readonly table: string;
   /** Opportunity roles seen in Add to Opportunity activities, one row per activity. */
   readonly roleRefs: string;
@@ -23,6 +33,8 @@ export class BootstrapStaging {
    * the keys it references, for the set-based link steps once the referenced records exist.
    */
   readonly loaded: string;
+  /** Distinct company and salesperson keys seen so far (what the loading steps fetch). */
+  readonly keys: string;
 
   constructor(
     readonly pool: pg.Pool,
@@ -31,6 +43,7 @@ export class BootstrapStaging {
     this.table = `${escapeIdentifier(schema)}.bootstrap_person_refs`;
     this.roleRefs = `${escapeIdentifier(schema)}.bootstrap_role_refs`;
     this.loaded = `${escapeIdentifier(schema)}.bootstrap_loaded`;
+    this.keys = `${escapeIdentifier(schema)}.bootstrap_keys`;
   }
 
   /** The person refs table, for the link queries of the later phases. */
@@ -38,78 +51,66 @@ export class BootstrapStaging {
     return this.table;
   }
 
-  ensure(): Promise<void> {
-    // The state store has no migration for these yet (see docs/bootstrap.md); created on first use.
-    this.ready ??= this.pool
-      .query(
-        `CREATE TABLE IF NOT EXISTS ${this.table} (
-           run_id text NOT NULL,
-           marketo_lead_id bigint NOT NULL,
-           person_type text NOT NULL,
-           external_company_id text,
-           external_sales_person_id text,
-           PRIMARY KEY (run_id, marketo_lead_id));
-         ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS account_linked boolean NOT NULL DEFAULT false;
-         ALTER TABLE ${this.table} ADD COLUMN IF NOT EXISTS owner_linked boolean NOT NULL DEFAULT false;
-         CREATE INDEX IF NOT EXISTS bootstrap_person_refs_account_pending ON ${this.table} (run_id, marketo_lead_id) WHERE NOT account_linked AND person_type = 'contact';
-         CREATE INDEX IF NOT EXISTS bootstrap_person_refs_owner_pending ON ${this.table} (run_id, marketo_lead_id) WHERE NOT owner_linked;
-         CREATE TABLE IF NOT EXISTS ${this.roleRefs} (
-           run_id text NOT NULL,
-           activity_guid text NOT NULL,
-           marketo_lead_id bigint NOT NULL,
-           external_opportunity_id text,
-           opportunity_guid text,
-           role text,
-           PRIMARY KEY (run_id, activity_guid));
-         CREATE TABLE IF NOT EXISTS ${this.loaded} (
-           run_id text NOT NULL,
-           kind text NOT NULL,
-           key text NOT NULL,
-           crm_id text,
-           company_key text,
-           sales_person_key text,
-           account_linked boolean NOT NULL DEFAULT false,
-           owner_linked boolean NOT NULL DEFAULT false,
-           PRIMARY KEY (run_id, kind, key))`,
-      )
-      .then(() => undefined)
-      .catch((err: unknown) => {
-        this.ready = undefined;
-        // Two workers creating it at once: the loser's unique violation means it exists.
-        if ((err as { code?: string }).code === '23505' || (err as { code?: string }).code === '42P07') return;
-        throw err;
-      });
-    return this.ready;
+  /** Which of these companies and salespersons are loaded already (so a person can be written linked). */
+  async loadedTargets(runId: string, people: readonly PersonRefs[]): Promise<LoadedTargets> {
+    const companies = distinct(people.map((p) => p.externalCompanyId));
+    const salesPersons = distinct(people.map((p) => p.externalSalesPersonId));
+    const out: LoadedTargets = { companies: new Map(), salesPersons: new Map() };
+    if (companies.length === 0 && salesPersons.length === 0) return out;
+    const { rows } = await this.pool.query<{ kind: string; key: string; crm_id: string }>(
+      `SELECT kind, key, crm_id FROM ${this.loaded}
+       WHERE run_id = $1 AND crm_id IS NOT NULL
+         AND ((kind = 'company' AND key = ANY($2::text[])) OR (kind = 'salesPerson' AND key = ANY($3::text[])))`,
+      [runId, companies, salesPersons],
+    );
+    for (const r of rows) (r.kind === 'company' ? out.companies : out.salesPersons).set(r.key, r.crm_id);
+    return out;
   }
 
+  /**
+   * One statement: the persons (with whether their references were set at write time) and the
+   * distinct keys they name. A retried window keeps a reference marked set unless its key changed.
+   */
   async stage(runId: string, people: readonly StagedPerson[]): Promise<void> {
     if (people.length === 0) return;
-    await this.ensure();
+    const keys = [
+      ...distinct(people.map((p) => p.externalCompanyId)).map((k) => ['company', k] as const),
+      ...distinct(people.map((p) => p.externalSalesPersonId)).map((k) => ['salesPerson', k] as const),
+    ];
     await this.pool.query(
-      `INSERT INTO ${this.table} (run_id, marketo_lead_id, person_type, external_company_id, external_sales_person_id)
-       SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
-       ON CONFLICT (run_id, marketo_lead_id) DO UPDATE SET person_type = EXCLUDED.person_type,
-         external_company_id = EXCLUDED.external_company_id, external_sales_person_id = EXCLUDED.external_sales_person_id`,
-      [runId, people.map((p) => p.marketoId), people.map((p) => p.type), people.map((p) => p.externalCompanyId), people.map((p) => p.externalSalesPersonId)],
+      `WITH staged AS (
+         INSERT INTO ${this.table} AS t (run_id, marketo_lead_id, person_type, external_company_id, external_sales_person_id, account_linked, owner_linked)
+         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::boolean[])
+         ON CONFLICT (run_id, marketo_lead_id) DO UPDATE SET person_type = EXCLUDED.person_type,
+           external_company_id = EXCLUDED.external_company_id, external_sales_person_id = EXCLUDED.external_sales_person_id,
+           account_linked = EXCLUDED.account_linked OR (t.account_linked AND t.external_company_id IS NOT DISTINCT FROM EXCLUDED.external_company_id
+                                                        AND t.person_type = EXCLUDED.person_type),
+           owner_linked = EXCLUDED.owner_linked OR (t.owner_linked AND t.external_sales_person_id IS NOT DISTINCT FROM EXCLUDED.external_sales_person_id
+                                                    AND t.person_type = EXCLUDED.person_type)
+         RETURNING 1)
+       INSERT INTO ${this.keys} (run_id, kind, key) SELECT $1, * FROM unnest($8::text[], $9::text[]) ORDER BY 2, 3 ON CONFLICT DO NOTHING`,
+      [
+        runId,
+        people.map((p) => p.marketoId),
+        people.map((p) => p.type),
+        people.map((p) => p.externalCompanyId),
+        people.map((p) => p.externalSalesPersonId),
+        people.map((p) => p.accountLinked === true),
+        people.map((p) => p.ownerLinked === true),
+        keys.map((k) => k[0]),
+        keys.map((k) => k[1]),
+      ],
     );
-  }
-
-  /** Distinct non-empty values of one key column, in order, for fetching the referenced records. */
-  async distinctKeys(runId: string, key: 'externalCompanyId' | 'externalSalesPersonId'): Promise<string[]> {
-    await this.ensure();
-    const column = key === 'externalCompanyId' ? 'external_company_id' : 'external_sales_person_id';
-    const { rows } = await this.pool.query<{ v: string }>(
-      `SELECT DISTINCT ${column} AS v FROM ${this.table} WHERE run_id = $1 AND ${column} IS NOT NULL ORDER BY 1`,
-      [runId],
-    );
-    return rows.map((r) => r.v);
   }
 
   async count(runId: string): Promise<number> {
-    await this.ensure();
     const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE run_id = $1`, [runId]);
     return Number(rows[0]?.n ?? 0);
   }
+}
+
+function distinct(values: readonly (string | null)[]): string[] {
+  return [...new Set(values.filter((v): v is string => v !== null))];
 }
 
 export interface StagedRoleRef {
@@ -123,7 +124,6 @@ export interface StagedRoleRef {
 /** Stages Add to Opportunity activities (idempotent on the activity's GUID). */
 export async function stageRoleRefs(staging: BootstrapStaging, runId: string, refs: readonly StagedRoleRef[]): Promise<void> {
   if (refs.length === 0) return;
-  await staging.ensure();
   await staging.pool.query(
     `INSERT INTO ${staging.roleRefs} (run_id, activity_guid, marketo_lead_id, external_opportunity_id, opportunity_guid, role)
      SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])

@@ -20,6 +20,11 @@ export interface PersonWriteOptions {
    * new records skips it.
    */
   skipUnchanged?: boolean;
+  /**
+   * Reference values to write along with the mapped record, by Marketo lead id (the bootstrap
+   * sets a person's account and owner at once when those are loaded already).
+   */
+  references?: ReadonlyMap<string, CrmRecord>;
 }
 
 export type PersonWriteStatus = 'created' | 'updated' | 'unchanged' | 'failed';
@@ -80,7 +85,8 @@ export async function writePersons(
       failures.push({ entity: mapped.type, recordKey: mapped.marketoId, operation, source: 'marketo', code: 'MAPPING', reason: mapped.outcome.errors.join('; ') });
       return;
     }
-    byType[mapped.type].push({ index, marketoId: mapped.marketoId, record: mapped.outcome.record });
+    const extra = options.references?.get(mapped.marketoId);
+    byType[mapped.type].push({ index, marketoId: mapped.marketoId, record: extra ? { ...mapped.outcome.record, ...extra } : mapped.outcome.record });
   });
 
   if (options.skipUnchanged) await dropUnchanged(deps, byType, results);

@@ -126,4 +126,58 @@ export const stateStoreMigrations: readonly Migration[] = [
         PRIMARY KEY (cycle_id, entity, record_key, field)
       );`,
   },
+  {
+    id: 9,
+    name: 'bootstrap staging',
+    // What the bootstrap's phases hand each other (keys seen on leads, objects loaded, references
+    // still to set), per run. Earlier versions created these tables on first use, hence IF NOT
+    // EXISTS throughout. Kept logged: a Postgres crash empties unlogged tables, and a resumed
+    // bootstrap would then finish with companies never fetched and persons never linked.
+    sql: `
+      CREATE TABLE IF NOT EXISTS bootstrap_person_refs (
+        run_id                    text NOT NULL,
+        marketo_lead_id           bigint NOT NULL,
+        person_type               text NOT NULL,
+        external_company_id       text,
+        external_sales_person_id  text,
+        PRIMARY KEY (run_id, marketo_lead_id)
+      );
+      ALTER TABLE bootstrap_person_refs ADD COLUMN IF NOT EXISTS account_linked boolean NOT NULL DEFAULT false;
+      ALTER TABLE bootstrap_person_refs ADD COLUMN IF NOT EXISTS owner_linked boolean NOT NULL DEFAULT false;
+      CREATE INDEX IF NOT EXISTS bootstrap_person_refs_account_pending ON bootstrap_person_refs (run_id, marketo_lead_id)
+        WHERE NOT account_linked AND person_type = 'contact';
+      CREATE INDEX IF NOT EXISTS bootstrap_person_refs_owner_pending ON bootstrap_person_refs (run_id, marketo_lead_id) WHERE NOT owner_linked;
+      CREATE TABLE IF NOT EXISTS bootstrap_role_refs (
+        run_id                   text NOT NULL,
+        activity_guid            text NOT NULL,
+        marketo_lead_id          bigint NOT NULL,
+        external_opportunity_id  text,
+        opportunity_guid         text,
+        role                     text,
+        PRIMARY KEY (run_id, activity_guid)
+      );
+      CREATE TABLE IF NOT EXISTS bootstrap_loaded (
+        run_id            text NOT NULL,
+        kind              text NOT NULL,
+        key               text NOT NULL,
+        crm_id            text,
+        company_key       text,
+        sales_person_key  text,
+        account_linked    boolean NOT NULL DEFAULT false,
+        owner_linked      boolean NOT NULL DEFAULT false,
+        PRIMARY KEY (run_id, kind, key)
+      );
+      -- Distinct company and salesperson keys seen so far: what the loading steps fetch, without
+      -- scanning every staged person each round.
+      CREATE TABLE IF NOT EXISTS bootstrap_keys (
+        run_id  text NOT NULL,
+        kind    text NOT NULL CHECK (kind IN ('company', 'salesPerson')),
+        key     text NOT NULL,
+        PRIMARY KEY (run_id, kind, key)
+      );
+      INSERT INTO bootstrap_keys (run_id, kind, key)
+        SELECT DISTINCT run_id, 'company', external_company_id FROM bootstrap_person_refs WHERE external_company_id IS NOT NULL
+        UNION SELECT DISTINCT run_id, 'salesPerson', external_sales_person_id FROM bootstrap_person_refs WHERE external_sales_person_id IS NOT NULL
+        ON CONFLICT DO NOTHING;`,
+  },
 ];

@@ -283,21 +283,30 @@ async function mergeGroup(client: pg.PoolClient, ctx: BulkUpsertContext, group: 
 }
 
 /**
- * True when every key is an integer above the largest key the table holds, so none can exist and
- * the probe is skipped: one index descent instead of one per record. Marketo ids grow with
- * creation time, so loads in creation order (the bootstrap) are mostly such appends. A writer that
- * inserts one of the keys meanwhile makes the COPY fail, and the group is retried with ON CONFLICT.
+ * When every key is an integer above the largest key the table holds, none can exist and the
+ * per-record probe is skipped: one index descent instead of one per record, and the ids for all of
+ * them are minted in the same statement. Marketo ids grow with creation time, so loads in creation
+ * order (the bootstrap) are mostly such appends. A writer that inserts one of the keys meanwhile
+ * makes the COPY fail, and the group is retried with ON CONFLICT. Undefined: probe the keys.
  */
-async function allAboveMax(client: pg.PoolClient, target: string, key: string, keyColumn: ColumnMeta, rows: readonly PreparedRow[]): Promise<boolean> {
-  if (keyColumn.field.type !== 'integer' || rows.length < 100) return false;
+async function appendIds(client: pg.PoolClient, ctx: BulkUpsertContext, target: string, key: string, keyColumn: ColumnMeta, rows: readonly PreparedRow[]): Promise<string[] | undefined> {
+  if (keyColumn.field.type !== 'integer' || rows.length < 100) return undefined;
   let min: bigint | undefined;
   for (const r of rows) {
     const k = BigInt(r.key!);
     if (min === undefined || k < min) min = k;
   }
-  const { rows: found } = await client.query<{ max: string | null }>(`SELECT max(${key})::text AS max FROM ${target}`);
-  const max = found[0]?.max;
-  return min !== undefined && (max === null || max === undefined || min > BigInt(max));
+  if (min === undefined) return undefined;
+  const { rows: found } = await client.query<{ ids: string | null }>(
+    `SELECT CASE WHEN coalesce((SELECT max(${key}) FROM ${target}) < $1::${keyColumn.sqlType}, true)
+                 THEN (SELECT string_agg(${ctx.idDefault}, E'\\n') FROM generate_series(1, $2)) END AS ids`,
+    [min.toString(), rows.length],
+  );
+  const text = found[0]?.ids;
+  if (text === null || text === undefined) return undefined;
+  const ids = text.split('\n');
+  if (ids.length !== rows.length) throw new Error(`minted ${ids.length} ids for ${rows.length} new records`);
+  return ids;
 }
 
 /**
@@ -327,7 +336,8 @@ async function copyNewUpdateExisting(
   const key = escapeIdentifier(options.keyField);
   const cols = group.columns.map((c) => escapeIdentifier(c.field.name));
   const existingIds = new Map<string, string>();
-  if (!(await allAboveMax(client, target, key, keyColumn, group.rows))) {
+  const appended = await appendIds(client, ctx, target, key, keyColumn, group.rows);
+  if (!appended) {
     const found = await client.query<{ k: string; id: string }>(
       `SELECT ${key}::text AS k, id FROM ${target} WHERE ${key} = ANY($1::${keyColumn.sqlType}[])`,
       [arrayLiteral(group.rows.map((r) => r.key!))],
@@ -338,7 +348,7 @@ async function copyNewUpdateExisting(
   const existing = group.rows.filter((r) => existingIds.has(r.key!));
   const out: UpsertResult[] = [];
   if (fresh.length > 0) {
-    const ids = await mintIds(client, ctx, fresh.length);
+    const ids = appended ?? (await mintIds(client, ctx, fresh.length));
     const lines = function* (): Generator<string> {
       let buffer = '';
       // One flat string per row (join), not a chain of small concatenations the socket write must flatten.

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import pg, { escapeLiteral } from 'pg';
 
 /** Who a connector's writes are attributed to; the sync uses 'sync' so it can ignore its own echoes. */
 export type WriteOrigin = 'sync' | 'user';
@@ -24,8 +24,8 @@ export function createPool(connectionString: string, max = 4): pg.Pool {
 export async function inTransaction<T>(pool: pg.Pool, origin: WriteOrigin, fn: (client: pg.PoolClient) => Promise<T>, mergedInto?: string): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
-    await client.query("SELECT set_config('crmsync.origin', $1, true), set_config('crmsync.merged_into', $2, true)", [origin, mergedInto ?? '']);
+    // One round trip: a parameterless query travels by the simple protocol, which takes several statements.
+    await client.query(`BEGIN; SELECT set_config('crmsync.origin', ${escapeLiteral(origin)}, true), set_config('crmsync.merged_into', ${escapeLiteral(mergedInto ?? '')}, true)`);
     const out = await fn(client);
     await client.query('COMMIT');
     return out;
