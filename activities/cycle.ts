@@ -42,6 +42,7 @@ const StepFiguresSchema = z.object({
   echoes: z.number().int().nonnegative().optional(),
   converted: z.number().int().nonnegative().optional(),
   retention: z.enum(['changes-pruned', 'deletes-pruned']).optional(),
+  companiesScanned: z.number().int().nonnegative().optional(),
 });
 
 const FinishInput = z.object({

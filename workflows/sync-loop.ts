@@ -251,7 +251,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
           apiCalls += r.calls;
           if (r.mode && r.mode !== 'none') f.mode = r.mode;
           if (r.disabled) f.disabled = true;
-          for (const key of ['conflicts', 'echoes', 'converted'] as const) if (r[key]) f[key] = (f[key] ?? 0) + r[key];
+          for (const key of ['conflicts', 'echoes', 'converted', 'companiesScanned'] as const) if (r[key]) f[key] = (f[key] ?? 0) + r[key];
           if (r.retention) f.retention = r.retention;
           if (!r.hasMore || f.runs >= maxStepRuns) break;
         }

@@ -52,6 +52,8 @@ export interface StepResult extends StepSummary {
   converted?: number;
   /** Pull steps: the loop was stopped longer than Marketo keeps these activities; caught up another way. */
   retention?: 'changes-pruned' | 'deletes-pruned';
+  /** Step 4's periodic company scan ran: CRM accounts whose Marketo company was read. */
+  companiesScanned?: number;
 }
 
 /** A step's totals over the runs one cycle made of it (more than one run while `hasMore`). */
@@ -69,6 +71,7 @@ export interface StepFigures {
   echoes?: number;
   converted?: number;
   retention?: 'changes-pruned' | 'deletes-pruned';
+  companiesScanned?: number;
 }
 
 export interface CycleFigures {

@@ -93,7 +93,7 @@ export function describeSyncStatus(s: SyncStatus, open = true): string {
     if (c.error) lines.push(`    error: ${c.error}`);
     if (c.conflicts) lines.push(`    conflicts settled: ${c.conflicts} (marketo-sync sync conflicts --cycle ${c.historyId})`);
     for (const st of c.steps) {
-      if (st.read || st.written || st.skipped || st.calls) lines.push(`    ${String(st.seed).padStart(2)} ${st.step.padEnd(24)} read ${st.read}  written ${st.written}  ledgered ${st.skipped}  calls ${st.calls}${st.runs > 1 ? `  runs ${st.runs}` : ''}${st.conflicts ? `  conflicts ${st.conflicts}` : ''}${st.converted ? `  converted ${st.converted}` : ''}${st.retention ? `  (${st.retention}: caught up without the activity log)` : ''}`);
+      if (st.read || st.written || st.skipped || st.calls) lines.push(`    ${String(st.seed).padStart(2)} ${st.step.padEnd(24)} read ${st.read}  written ${st.written}  ledgered ${st.skipped}  calls ${st.calls}${st.runs > 1 ? `  runs ${st.runs}` : ''}${st.conflicts ? `  conflicts ${st.conflicts}` : ''}${st.converted ? `  converted ${st.converted}` : ''}${st.companiesScanned ? `  companies scanned ${st.companiesScanned}` : ''}${st.retention ? `  (${st.retention}: caught up without the activity log)` : ''}`);
     }
   }
   if (s.lastFailure && s.lastFailure.number !== c?.number) lines.push(`  last failure: cycle #${s.lastFailure.number} at ${s.lastFailure.at}: ${s.lastFailure.error}`);

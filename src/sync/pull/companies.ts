@@ -29,21 +29,34 @@ type Target = { keyField: 'id'; id: string } | { keyField: 'external_company_id'
  * CRM accounts behind them; an account that already holds every value is left alone (what the
  * push wrote comes back unchanged). Companies Marketo does not have are left out of `accounts`.
  */
-export async function pullCompanies(deps: CompanyPullDeps, context: PullContext, externalIds: readonly string[], options: { batchSize: number; operation: string }): Promise<CompanyPullResult> {
+export async function pullCompanies(
+  deps: CompanyPullDeps,
+  context: PullContext,
+  externalIds: readonly string[],
+  options: { batchSize: number; operation: string; /** Only companies Marketo updated at or after this are written (the daily scan). */ updatedSince?: Date },
+): Promise<CompanyPullResult> {
   const out: CompanyPullResult = { accounts: new Map(), written: 0, calls: 0, failures: [] };
   const wanted = [...new Set(externalIds.filter((x) => x !== ''))];
   if (wanted.length === 0 || !context.schemas.company) return out;
   const entity = context.config.entities.find((e) => e.marketo === 'company' && e.crm === 'account' && e.enabled);
   const accountDescribe = context.describe.entities.find((e) => e.name === 'account');
-  const fields = ['id', 'externalCompanyId', ...(entity?.fields ?? []).filter((f) => f.enabled && f.direction !== 'toMarketo').map((f) => f.marketo)];
+  const fields = ['id', 'externalCompanyId', ...(options.updatedSince ? ['updatedAt'] : []), ...(entity?.fields ?? []).filter((f) => f.enabled && f.direction !== 'toMarketo').map((f) => f.marketo)];
   const known = new Set(context.schemas.company.fields.map((f) => f.name));
-  const companies: MarketoRecord[] = [];
+  let companies: MarketoRecord[] = [];
   for (let i = 0; i < wanted.length; i += options.batchSize) {
     const batch = wanted.slice(i, i + options.batchSize);
     for await (const page of deps.marketo.companies.iterate({ filterType: 'externalCompanyId', filterValues: batch, fields: [...new Set(fields)].filter((f) => known.has(f)) })) {
       out.calls++;
       companies.push(...(page.items as MarketoRecord[]));
     }
+  }
+  const since = options.updatedSince?.getTime();
+  if (since !== undefined) {
+    companies = companies.filter((c) => {
+      const at = Date.parse(String(c.updatedAt));
+      // A company without a readable updatedAt is compared rather than missed.
+      return Number.isNaN(at) || at >= since;
+    });
   }
   if (companies.length === 0) return out;
 

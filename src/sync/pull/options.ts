@@ -33,6 +33,11 @@ export const PullOptions = z.strictObject({
   echoSources: z.array(z.string().min(1)).default(['Web service API']),
   /** Step 6 queues; none by default (the admin selects the types worth carrying). */
   activityQueues: z.array(ActivityQueue).default([]),
+  /**
+   * Hours between scans of every company the CRM holds (Get Companies by externalCompanyId, 300 a
+   * call) for companies changed in Marketo without a change on any lead. 0 switches it off.
+   */
+  companyScanHours: z.number().min(0).default(24),
   /** Days Marketo keeps Delete Lead (37) and Change Data Value (13) activities. */
   retention: z.strictObject({ deleteDays: z.number().positive().default(14), changeDays: z.number().positive().default(90) }).default({ deleteDays: 14, changeDays: 90 }),
 });

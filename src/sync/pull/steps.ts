@@ -10,6 +10,7 @@ import type { StepSummary } from '../push/steps.js';
 import { extractUpdatedLeads } from './bulk-leads.js';
 import { CHANGE_DATA_VALUE, classifyChanges, MERGE_LEADS, NEW_LEAD, type ChangeSet, type Conflict } from './changes.js';
 import { pullCompanies } from './companies.js';
+import { scanCompanies } from './company-scan.js';
 import { loadPullContext, type PullContext } from './context.js';
 import { applyDeletes, applyMerges } from './deletes.js';
 import type { PullOptions } from './options.js';
@@ -42,6 +43,8 @@ export interface PullStepSummary extends StepSummary {
    * did not trust the activity log and caught up another way (bulk extract or id-set check).
    */
   retention?: 'changes-pruned' | 'deletes-pruned';
+  /** Step 4 ran its periodic company scan: CRM accounts whose Marketo company was read (docs/sync-pull.md). */
+  companiesScanned?: number;
 }
 
 export const PULL_OPERATION = 'pull';
@@ -249,7 +252,10 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
   }
   await savePosition(deps.store, LEADS_STREAM, window.position);
   if (alongside.length > 0) await markQueuesCovered(deps, start.token, window.position.token, all.items);
-  return { ...summary('pullLeadsAndCompanies', window.items.length, writer.written, writer.failed, calls, window.hasMore, mode, changes, writer.converted), conflicts: writer.conflicts };
+  // After the lead stream's position is stored: a failing scan does not make the leads be read again.
+  const scan = await scanCompanies(deps, context, { everyHours: deps.options.companyScanHours, batchSize: deps.options.batchSize, operation: PULL_OPERATION, now, startAt: start.at });
+  const out = summary('pullLeadsAndCompanies', window.items.length, writer.written + scan.written, writer.failed + scan.failed, calls + scan.calls, window.hasMore, mode, changes, writer.converted);
+  return { ...out, conflicts: writer.conflicts, ...(scan.ran ? { companiesScanned: scan.checked } : {}) };
 }
 
 /**
