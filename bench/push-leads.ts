@@ -3,7 +3,7 @@
  *   npx tsx bench/push-leads.ts [--persons 20000]
  * Inserts N contacts as a CRM user, then pushes them three ways through the push activities and
  * reports Marketo calls per endpoint and wall time: REST creates, bulk updates of known leads
- * (no id lookups), bulk creates (id lookups by the CRM key). Uses DATABASE_URL, or starts a
+ * (one import by id, no id lookups), bulk creates (id lookups by the CRM key). Uses DATABASE_URL, or starts a
  * local cluster in .data/. Not a timed test: numbers depend on the machine and the emulator's
  * import pace (its default rows per second).
  */
@@ -37,8 +37,8 @@ async function main(): Promise<void> {
   const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'bench', clientSecret: 'bench' });
   const log = (line: string) => process.stdout.write(line + '\n');
   try {
-    const rest = createPushActivities({ marketo, store, crm, pushOptions: { bulkThreshold: 1_000_000_000, maxRecordsPerRun: 10_000_000 } });
-    const bulk = createPushActivities({ marketo, store, crm, pushOptions: { bulkThreshold: 1, bulkPollIntervalMs: 1_000, maxRecordsPerRun: 10_000_000 } });
+    const rest = createPushActivities({ marketo, store, crm, pushOptions: { bulkThreshold: 1_000_000_000, bulkUpdateThreshold: 1_000_000_000, maxRecordsPerRun: 10_000_000 } });
+    const bulk = createPushActivities({ marketo, store, crm, pushOptions: { bulkThreshold: 1, bulkUpdateThreshold: 1, bulkPollIntervalMs: 1_000, maxRecordsPerRun: 10_000_000 } });
     const insert = async (tag: string): Promise<string[]> => {
       const ids: string[] = [];
       for (let i = 0; i < opts.persons; i += 10_000) {

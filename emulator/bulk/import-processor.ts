@@ -165,7 +165,10 @@ function dedupeFieldsOf(sub: Subscription, target: ImportTarget): string[] {
 function apply(sub: Subscription, target: ImportTarget, records: Record<string, string>[]): (string | undefined)[] {
   switch (target.kind) {
     case 'leads': {
-      const results = sub.upsertLeads(records, { lookupField: target.lookupField, ...(target.partitionName ? { partitionName: target.partitionName } : {}) });
+      // Marketo's import is an upsert, except by `id`: that key is system-managed, so rows only
+      // update the lead with that id, and a row whose lead does not exist fails.
+      const action = target.lookupField === 'id' ? 'updateOnly' : 'createOrUpdate';
+      const results = sub.upsertLeads(records, { action, lookupField: target.lookupField, ...(target.partitionName ? { partitionName: target.partitionName } : {}) });
       if (target.listId !== undefined) {
         const ids = results.flatMap((r) => (r.status !== 'skipped' ? [r.id] : []));
         if (ids.length) sub.addToList(target.listId, ids);

@@ -125,3 +125,68 @@ describe('push: a Bulk Lead Import batch that fails as a whole', () => {
     expect(await h.activities.pushLeads()).toMatchObject({ read: 0, written: 0 });
   });
 });
+
+describe('push: many known persons through Bulk Lead Import by id', () => {
+  let h: PushHarness;
+  beforeAll(async () => {
+    h = await startPushHarness({ bulkUpdateThreshold: 5, bulkPollIntervalMs: 20 });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('updates them with one import by id (no second lead); a deleted lead is ledgered, a merged one goes to its winner', async () => {
+    const sub = h.emulator.subscription;
+    const born = [];
+    for (let i = 0; i < 6; i++) {
+      const marketoId = sub.createLead({ email: `bulk${i}@byid.example`, firstName: 'Born' });
+      const [r] = await h.crm.upsert('contact', [{ email: `bulk${i}@byid.example`, first_name: 'Born', marketo_lead_id: marketoId }], { keyField: 'id' });
+      if (r?.status !== 'created') throw new Error('fixture contact refused');
+      born.push({ marketoId, contactId: r.id });
+    }
+    const [gone, merged] = [born[4]!, born[5]!];
+    sub.deleteLeads([gone.marketoId]);
+    const winnerId = sub.createLead({ email: 'winner@byid.example', firstName: 'Winner' });
+    sub.mergeLeads(winnerId, [merged.marketoId]);
+    await h.store.merges.record('marketo', String(winnerId), [String(merged.marketoId)]);
+    const leadsBefore = sub.leads.count;
+
+    await h.user.update('contact', born.map((b, i) => ({ id: b.contactId, first_name: `Edited${i}` })));
+    const before = h.calls();
+    const r = await h.activities.pushLeads();
+    expect(r).toMatchObject({ read: 6, written: 5, skipped: 1, mode: 'bulk' });
+    const calls = callsBetween(before, h.calls());
+    expect(calls['POST /bulk/v1/leads.json']).toBe(1);
+    // Only the two rows the import refused go through REST by id (one call), then the merge loser to its winner (one more).
+    expect(calls['POST /rest/v1/leads.json']).toBe(2);
+
+    for (const [i, b] of born.slice(0, 4).entries()) {
+      expect(sub.leadValue(b.marketoId, 'firstName')).toBe(`Edited${i}`);
+      // The CRM key reached the lead: Marketo now knows the person by it too.
+      expect(sub.leadValue(b.marketoId, 'crmId')).toBe(b.contactId);
+      expect(sub.findLeads('email', [`bulk${i}@byid.example`])).toEqual([b.marketoId]);
+    }
+    expect(sub.leadValue(winnerId, 'firstName')).toBe('Edited5');
+    expect(sub.leads.count).toBe(leadsBefore);
+    const ledger = await h.store.errors.list({ entity: 'contact', status: 'open' });
+    expect(ledger.map((e) => [e.recordKey, e.code])).toEqual([[gone.contactId, '1004']]);
+    expect((await h.store.idMap.byCrmIds('lead', 'contact', [born[0]!.contactId])).get(born[0]!.contactId)?.marketoId).toBe(String(born[0]!.marketoId));
+  });
+
+  it('ledgers every person of an import by id that fails as a whole, and the next run writes them', async () => {
+    const sub = h.emulator.subscription;
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const marketoId = sub.createLead({ email: `whole${i}@byid.example`, firstName: 'Born' });
+      const [r] = await h.crm.upsert('contact', [{ email: `whole${i}@byid.example`, marketo_lead_id: marketoId }], { keyField: 'id' });
+      if (r?.status !== 'created') throw new Error('fixture contact refused');
+      ids.push(r.id);
+    }
+    await h.user.update('contact', ids.map((id) => ({ id, first_name: 'Whole' })));
+    bulkService(sub).imports.failNext = 1;
+    expect(await h.activities.pushLeads()).toMatchObject({ written: 0, skipped: 5, mode: 'bulk' });
+    expect(new Set((await h.store.errors.list({ entity: 'contact', status: 'open' })).filter((e) => ids.includes(e.recordKey)).map((e) => e.code))).toEqual(new Set(['IMPORT_BATCH_FAILED']));
+    expect(await h.activities.pushLeads()).toMatchObject({ read: 5, written: 5, skipped: 0, mode: 'bulk' });
+    for (const id of ids) expect(sub.findLeads('crmId', [id])).toHaveLength(1);
+  });
+});

@@ -14,6 +14,11 @@ export const PushOptions = z
     maxRecordsPerRun: z.number().int().min(1).default(20_000),
     /** From this many persons in one run on, leads go through Bulk Lead Import instead of REST. */
     bulkThreshold: z.number().int().min(1).default(10_000),
+    /**
+     * From this many persons with a known Marketo lead id in one run on, they are updated through
+     * Bulk Lead Import by `id` (update only) instead of REST `updateOnly` by id, 300 a call.
+     */
+    bulkUpdateThreshold: z.number().int().min(1).default(5_000),
     /** Bulk import status polling; Marketo asks for 5–30 s. */
     bulkPollIntervalMs: z.number().int().min(1).default(10_000),
     /** Bulk import file size cap (below Marketo's 10 MB). */

@@ -130,10 +130,18 @@ export async function pushPersons(
     if (marketoId !== undefined) known.push({ person: p, marketoId });
     else toWrite.push(p);
   }
-  // Known leads go by REST even in a bulk run: Bulk Lead Import by `id` is update-only in
-  // Marketo, but the project's emulator does not support that lookup field yet.
-  calls += await updateKnown(deps, known, tally, options);
-  if (toWrite.length === 0) return { mode: calls > 0 ? 'rest' : 'none', calls, companyUpdates: companies.size };
+  let mode: PersonWriteResult['mode'] = 'none';
+  if (known.length >= options.bulkUpdateThreshold) {
+    // Many known leads: one import by `id` (update only). Rows it refuses go through REST by id,
+    // which answers Marketo's code per record and sends a merged-away lead's person to the winner.
+    const bulk = await bulkUpdateKnown(deps, known, tally, options);
+    calls += bulk.calls + (await updateKnown(deps, bulk.refused, tally, options));
+    mode = 'bulk';
+  } else {
+    calls += await updateKnown(deps, known, tally, options);
+    if (calls > 0) mode = 'rest';
+  }
+  if (toWrite.length === 0) return { mode, calls, companyUpdates: companies.size };
   if (toWrite.length >= options.bulkThreshold) {
     calls += await bulkWrite(deps, toWrite, lookupField, tally, options);
     return { mode: 'bulk', calls, companyUpdates: companies.size };
@@ -147,7 +155,7 @@ export async function pushPersons(
       else tally.ok(p.type, p.crmId, { entity: 'lead', marketoId: String(o.id), crmType: p.type });
     });
   }
-  return { mode: 'rest', calls, companyUpdates: companies.size };
+  return { mode: mode === 'bulk' ? 'bulk' : 'rest', calls, companyUpdates: companies.size };
 }
 
 function positiveId(v: unknown): number | undefined {
@@ -207,6 +215,38 @@ async function updateKnown(deps: PersonWriterDeps, known: readonly KnownPerson[]
   }
   await write(toWinner, (k, reasons) => tally.skip(k.person.type, k.person.crmId, reasons));
   return calls;
+}
+
+/**
+ * Bulk Lead Import with `lookupField=id`: Marketo only updates by that key (marketo-api.md
+ * §11.1), so a known lead is never created twice. Returns the upload calls (status polls are not
+ * counted, as for the other imports) and the persons whose rows were refused one by one, for the
+ * REST path to retry with per-record codes. A batch that failed as a whole is ledgered
+ * `IMPORT_BATCH_FAILED`, which the next runs retry by themselves.
+ */
+async function bulkUpdateKnown(deps: PersonWriterDeps, known: readonly KnownPerson[], tally: PushTally, options: PushOptions): Promise<{ calls: number; refused: KnownPerson[] }> {
+  const rows = known.map((k) => ({ ...k.person.lead, id: k.marketoId }) as ImportRecord);
+  const columns = ['id', ...new Set(known.flatMap((k) => Object.keys(k.person.lead)))].filter((c, i, all) => all.indexOf(c) === i);
+  const failed = new Map<number, number>();
+  const summary = await new BulkImportApi(deps.marketo).run(
+    { kind: 'leads', lookupField: 'id' },
+    rows,
+    { columns, pollIntervalMs: options.bulkPollIntervalMs, ...(options.bulkMaxFileBytes !== undefined ? { maxFileBytes: options.bulkMaxFileBytes } : {}) },
+    (row) => {
+      if (row.kind === 'failure' && row.inputIndex >= 0 && known[row.inputIndex]) failed.set(row.inputIndex, row.fileIndex);
+    },
+  );
+  if (summary.unmatched > 0) throw new Error(`bulk lead import by id reported ${summary.unmatched} failed rows that could not be matched to input records`);
+  const wholeBatchFailed = new Set(summary.batches.filter((b) => b.status === 'Failed').map((b) => b.fileIndex));
+  const refused: KnownPerson[] = [];
+  known.forEach((k, i) => {
+    const p = k.person;
+    const fileIndex = failed.get(i);
+    if (fileIndex === undefined) tally.ok(p.type, p.crmId, { entity: 'lead', marketoId: String(k.marketoId), crmType: p.type });
+    else if (wholeBatchFailed.has(fileIndex)) tally.fail(p.type, p.crmId, 'marketo', IMPORT_BATCH_FAILED, 'the import batch failed as a whole');
+    else refused.push(k);
+  });
+  return { calls: summary.batches.length, refused };
 }
 
 /**
