@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { SyncMetrics } from '../src/observability/metrics.js';
 import { MARKETO_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { createActivities, type ActivityDeps } from './activities.js';
@@ -15,6 +15,41 @@ export function workflowsPath(): string {
   const ext = self.endsWith('.ts') ? '.ts' : '.js';
   const file = fileURLToPath(new URL(`../workflows/index${ext}`, import.meta.url));
   if (!existsSync(file)) throw new Error(`workflow entry not found at ${file}`);
+  return file;
+}
+
+/**
+ * Names a file holding the workflow code already bundled (bundleWorkflowCode's `code`). Set, every
+ * worker in the process loads that file instead of bundling the workflows with webpack at start
+ * (seconds of CPU each time): the test suite bundles once per run in its global setup. Unset, as in
+ * production, the worker bundles workflowsPath() itself.
+ */
+export const WORKFLOW_BUNDLE_ENV = 'MARKETO_SYNC_WORKFLOW_BUNDLE';
+
+/** Worker.create's and Worker.runReplayHistory's source of workflow code. */
+export type WorkflowCode = { workflowBundle: { codePath: string } } | { workflowsPath: string };
+
+/** The prebuilt bundle when one is named (argument, else WORKFLOW_BUNDLE_ENV), else the entry file. */
+export function workflowCode(bundlePath: string | undefined = process.env[WORKFLOW_BUNDLE_ENV]): WorkflowCode {
+  if (!bundlePath) return { workflowsPath: workflowsPath() };
+  // A named bundle that is gone must not silently fall back to different code.
+  if (!existsSync(bundlePath)) throw new Error(`workflow bundle not found at ${bundlePath} (${WORKFLOW_BUNDLE_ENV})`);
+  return { workflowBundle: { codePath: bundlePath } };
+}
+
+/**
+ * Bundles workflowsPath() into `file`, for WORKFLOW_BUNDLE_ENV or workflowCode(file): one webpack
+ * run shared by every worker and replay that loads it. The bundler's progress lines are dropped,
+ * its warnings and errors go to `log`.
+ */
+export async function writeWorkflowBundle(file: string, log: (line: string) => void = (line) => console.error(line)): Promise<string> {
+  const report = (message: string) => log(`workflow bundler: ${message}`);
+  const quiet = () => undefined;
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: workflowsPath(),
+    logger: { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: report, error: report },
+  });
+  writeFileSync(file, code);
   return file;
 }
 
@@ -33,6 +68,8 @@ export interface SyncWorkerOptions {
   /** Register the MarketoSync* search attributes if the namespace lacks them (default true). */
   registerSearchAttributes?: boolean;
   log?: (line: string) => void;
+  /** A prebuilt workflow bundle file; default: WORKFLOW_BUNDLE_ENV's, else bundle at start. */
+  workflowBundlePath?: string;
 }
 
 /** Temporal's protobuf IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD. */
@@ -104,7 +141,7 @@ export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker>
     connection: opts.connection,
     namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: workflowsPath(),
+    ...workflowCode(opts.workflowBundlePath),
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 20,
     ...(opts.metrics ? { interceptors: { activity: [metricsInterceptor(opts.metrics)] } } : {}),

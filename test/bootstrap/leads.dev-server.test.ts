@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { workflowsPath } from '../../workers/worker.js';
+import { workflowCode } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { marketoStream } from '../../activities/bootstrap.js';
 import { bootstrap, bootstrapProgressQuery, cancelSignal, pauseSignal, resumeSignal } from '../../workflows/index.js';
@@ -63,7 +63,7 @@ test('every lead created between the watermarks lands once in the CRM, matching 
   // as fixtures for replay.test.ts, which guards running workflows against later code changes.
   for (const [name, id] of [['bootstrap', 'bootstrap-leads'], ['bulk-export', 'bootstrap-leads/leads/3']] as const) {
     const history = await env.client.workflow.getHandle(id).fetchHistory();
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, id);
+    await Worker.runReplayHistory(workflowCode(), history, id);
     // Binary protobuf: this SDK install cannot parse proto JSON histories back (protobufjs "type must be a Type").
     if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL(`./histories/${name}.pb`, import.meta.url), proto.temporal.api.history.v1.History.encode(history).finish());
   }

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
-import { workflowsPath } from '../../workers/worker.js';
+import { workflowCode } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { marketoStream } from '../../activities/bootstrap.js';
 import { reconcile } from '../../src/reconcile/index.js';
@@ -80,7 +80,7 @@ test('every sales entity lands once with every reference set, and the reconcilia
 
   // The full run's history replays on today's code; RECORD_HISTORIES=1 stores it for replay.test.ts.
   const history = await env.client.workflow.getHandle('bootstrap-sales').fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, 'bootstrap-sales');
+  await Worker.runReplayHistory(workflowCode(), history, 'bootstrap-sales');
   if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL('./histories/bootstrap-sales.pb', import.meta.url), proto.temporal.api.history.v1.History.encode(history).finish());
 });
 

@@ -1,16 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
-import { workflowsPath } from '../../workers/worker.js';
 import type { bulkExport } from '../../workflows/bulk-export.js';
 import { bootstrap } from '../../workflows/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
@@ -30,16 +25,15 @@ let store: StateStore;
 let crm: PostgresCrmConnector;
 let marketo: MarketoClient;
 const workers: ChildProcess[] = [];
-let bundlePath: string;
-// Two worker processes start in this test: bundling the workflow code once keeps each start short,
-// and the generous timeouts leave room for a busy machine.
+// Two worker processes start in this test: both load the workflow code the suite bundled once
+// (MARKETO_SYNC_WORKFLOW_BUNDLE, passed on in process.env), and the generous timeouts leave room for a busy machine.
 const SLOW = 240_000;
 
 function startWorker(taskQueue: string): Promise<ChildProcess> {
   // Node itself with tsx as a loader: the tsx CLI would put a second process between us and the worker.
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/bootstrap/fixtures/worker-process.ts'], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: db.url, BATCH_SIZE: '100', WORKFLOW_BUNDLE: bundlePath },
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: db.url, BATCH_SIZE: '100' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   workers.push(child);
@@ -52,9 +46,6 @@ function startWorker(taskQueue: string): Promise<ChildProcess> {
 }
 
 beforeAll(async () => {
-  const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath() });
-  bundlePath = path.join(await mkdtemp(path.join(os.tmpdir(), 'kill-bundle-')), 'workflows.js');
-  await writeFile(bundlePath, bundle.code);
   env = await createDevServerEnv();
   emulator = await startEmulator({ clientId: 'test-id', clientSecret: 'test-secret', seed: { leads: LEADS, from: '2024-03-01T00:00:00Z', to: '2024-03-20T00:00:00Z' } });
   await configureBulk(emulator.subscription, { export: { rowsPerSecond: 0 } });

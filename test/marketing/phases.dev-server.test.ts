@@ -6,7 +6,7 @@ import { SEED_CUSTOM_OBJECT } from '../../emulator/seed.js';
 import { marketoStream } from '../../activities/bootstrap.js';
 import type { BootstrapInput } from '../../workflows/bootstrap-types.js';
 import { bootstrap } from '../../workflows/index.js';
-import { workflowsPath } from '../../workers/worker.js';
+import { workflowCode } from '../../workers/worker.js';
 import { createDevServerEnv } from '../support/temporal.js';
 import { FAST_POLL, saveMappingWithPurchases, startMarketingHarness, type MarketingHarness } from './support.js';
 
@@ -129,7 +129,7 @@ test('custom objects, programs, lists and the selected activity types land once 
   }
 
   // The phases are deterministic: the recorded history replays on the current code.
-  await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, await env.client.workflow.getHandle('marketing-1').fetchHistory(), 'marketing-1');
+  await Worker.runReplayHistory(workflowCode(), await env.client.workflow.getHandle('marketing-1').fetchHistory(), 'marketing-1');
 });
 
 test('a second load rewrites the same rows (keyed upserts) and picks up changed Marketo values', async () => {

@@ -7,7 +7,7 @@ import { suggestMapping } from '../../src/mapping/suggest.js';
 import { MarketoClient } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { customObjectSchemas } from '../../activities/marketing-custom-objects.js';
-import { workflowsPath } from '../../workers/worker.js';
+import { workflowCode } from '../../workers/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 
 /** Test-speed poll settings: the emulator's jobs finish in well under a second. */
@@ -56,7 +56,7 @@ export async function startMarketingHarness(connection: NativeConnection, emulat
   const worker = await Worker.create({
     connection,
     taskQueue,
-    workflowsPath: workflowsPath(),
+    ...workflowCode(),
     activities: createBootstrapActivities(deps),
   });
   const running = worker.run();
