@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { describeSyncStatus, isHealthy, parseDurationSeconds, syncWorkflowId } from '../../client/commands/sync.js';
+import { describeConflicts, describeSyncStatus, isHealthy, parseDurationSeconds, syncWorkflowId } from '../../client/commands/sync.js';
 import { syncPauseSignal, type syncLoop } from '../../workflows/index.js';
 import { createTimeSkippingEnv } from '../support/temporal.js';
 import { startSyncHarness, statusWhen, type SyncHarness } from './support.js';
@@ -29,7 +29,7 @@ function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr:
     execFile(
       tsx,
       ['client/cli.ts', 'sync', ...args],
-      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: h.taskQueue }, timeout: 60_000 },
+      { cwd: root, env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, DATABASE_URL: h.db.url }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
@@ -77,4 +77,25 @@ test('health: a failed last cycle or a pause is not healthy', () => {
   expect(isHealthy({ ...base, state: 'paused', pauseReason: 'x' }, true)).toBe(false);
   expect(isHealthy(base, false)).toBe(false);
   expect(describeSyncStatus({ ...base, lastCycle: { ...cycle, outcome: 'failed', error: 'boom' } })).toContain('error: boom');
+});
+
+test('sync conflicts lists the conflicts of the cycle history (JSON and text), one cycle or all; a bad cycle id is bad usage', async () => {
+  const first = await h.store.cycles.start('sync');
+  const second = await h.store.cycles.start('sync');
+  await h.store.cycles.recordConflicts(first, [{ entity: 'lead', recordKey: '101', field: 'title', rule: 'crm', winner: 'crm' }]);
+  await h.store.cycles.recordConflicts(second, [
+    { entity: 'lead', recordKey: '202', field: 'phone', rule: 'crm', winner: 'crm' },
+    { entity: 'lead', recordKey: '202', field: 'phone', rule: 'crm', winner: 'crm' },
+  ]);
+
+  const one = await cli('conflicts', '--cycle', second, '--json');
+  expect(one.code).toBe(0);
+  expect(JSON.parse(one.stdout)).toEqual([{ cycleId: second, entity: 'lead', recordKey: '202', field: 'phone', rule: 'crm', winner: 'crm', at: expect.any(String) }]);
+  const all = await cli('conflicts', '--json');
+  expect((JSON.parse(all.stdout) as { cycleId: string }[]).map((r) => r.cycleId)).toEqual([second, first]);
+  const text = await cli('conflicts', '--cycle', first);
+  expect(text.stdout).toMatch(/CYCLE\s+AT\s+ENTITY\s+RECORD\s+FIELD\s+RULE\s+WINNER/);
+  expect(text.stdout).toMatch(new RegExp(`${first}\\s+\\S+\\s+lead\\s+101\\s+title\\s+crm\\s+crm`));
+  expect((await cli('conflicts', '--cycle', 'last')).code).toBe(2);
+  expect(describeConflicts([], '7')).toBe('no conflicts in cycle 7');
 });
