@@ -23,6 +23,8 @@ export interface BulkExportActivityDeps {
   crm: CrmConnector;
   /** Rows per CRM write and per heartbeat (each heartbeat marks a committed position). */
   batchSize?: number;
+  /** Batch writes of one download in flight at once (default 2), besides the batch being filled. */
+  writeConcurrency?: number;
   /** Sinks beyond the built-in ones (activities/sinks/index.ts), by name; e.g. the marketing sinks. */
   sinks?: Record<string, IngestSinkFactory>;
 }
@@ -58,6 +60,14 @@ const progressSchema = z.object({
   apiCalls: z.number().int().nonnegative(),
 });
 type IngestProgress = z.infer<typeof progressSchema>;
+
+/** A batch handed to the sink: committed (`outcome` set) or still writing. */
+interface InFlightWrite {
+  /** The file position just past the batch's last line. */
+  end: IngestProgress['position'];
+  written: Promise<void>;
+  outcome?: IngestBatchOutcome;
+}
 
 function targetOf(source: ExportSource): ExportTarget {
   return source.kind === 'customObjects' ? { kind: 'customObjects', apiName: source.apiName } : { kind: source.kind };
@@ -111,6 +121,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
   const api = new BulkExtractApi(deps.marketo);
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   const batchSize = deps.batchSize ?? 1000;
+  const writeConcurrency = deps.writeConcurrency ?? 2;
   // Built once per worker process: a sink may cache what every window needs (e.g. the mapping).
   const sinks = new Map<string, IngestSinkImpl>(Object.entries({ ...BOOTSTRAP_SINKS, ...deps.sinks }).map(([name, make]) => [name, make(deps)]));
   const sinkFor = (name: IngestSink, source: ExportSource): IngestSinkImpl => {
@@ -148,9 +159,10 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
     },
 
     /**
-     * Downloads a Completed export and writes its rows through the sink in batches. After each
-     * committed batch it heartbeats the file position; a retry (worker crash, timeout) resumes
-     * from the last heartbeat, so at most one batch is written twice, and writes are idempotent.
+     * Downloads a Completed export and writes its rows through the sink in batches. Whenever the
+     * committed batches reach further into the file it heartbeats the position; a retry (worker
+     * crash, timeout) resumes from the last heartbeat, so at most `writeConcurrency` batches are
+     * written twice, and writes are idempotent.
      */
     async ingestBulkExport(input: IngestInput): Promise<IngestSummary> {
       return marketoCall(async () => {
@@ -170,10 +182,25 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         let batch: RowByKind[ExportKind][] = [];
         let malformed: RecordFailure[] = [];
         let batchEnd = progress.position;
+        // Batches are written while the next ones download and parse, up to `writeConcurrency` at
+        // once. They may finish out of order, but a heartbeat only ever marks the end of the
+        // longest run of committed batches from the file's start, so a resume re-reads nothing lost.
+        const inflight: InFlightWrite[] = [];
         let writeMs = 0;
-        // One batch is written while the next is downloaded and parsed; writes stay in file order
-        // (each waits for the previous), so a heartbeat still marks a position whose rows are all committed.
-        let writing: Promise<void> = Promise.resolve();
+        let busySince = 0;
+        const commitFinished = (): void => {
+          let advanced = false;
+          while (inflight[0]?.outcome) {
+            const done = inflight.shift()!;
+            progress.written += done.outcome!.written;
+            progress.failed += done.outcome!.failed;
+            progress.apiCalls += done.outcome!.apiCalls ?? 0;
+            progress.position = done.end;
+            advanced = true;
+          }
+          if (inflight.length === 0) writeMs += Date.now() - busySince;
+          if (advanced) ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+        };
         const flush = async (): Promise<void> => {
           if (batch.length === 0 && malformed.length === 0) return;
           const rows = batch;
@@ -181,24 +208,26 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           const end = batchEnd;
           batch = [];
           malformed = [];
-          await writing;
-          const write = (async () => {
-            const began = Date.now();
+          // Bounded: at most writeConcurrency batches wait in memory besides the one being filled.
+          while (inflight.length >= writeConcurrency) await inflight[0]!.written;
+          if (inflight.length === 0) busySince = Date.now();
+          const entry: InFlightWrite = { end, written: Promise.resolve() };
+          entry.written = (async () => {
             // Malformed lines are in the ledger before any heartbeat passes them.
             const [outcome] = await Promise.all([
               rows.length > 0 ? sink.write(rows, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
               bad.length > 0 ? deps.store.errors.record(bad) : undefined,
             ]);
-            writeMs += Date.now() - began;
-            progress.written += outcome.written;
-            progress.failed += outcome.failed + bad.length;
-            progress.apiCalls += outcome.apiCalls ?? 0;
-            progress.position = end;
-            ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+            entry.outcome = { ...outcome, failed: outcome.failed + bad.length };
+            commitFinished();
           })();
-          // Awaited by the next flush or at the end; until then a failure must not count as unhandled.
-          write.catch(() => undefined);
-          writing = write;
+          // Awaited when the window is full or at the end; until then a failure must not count as unhandled.
+          entry.written.catch(() => undefined);
+          inflight.push(entry);
+        };
+        // Rethrows the first failed write (in file order) once everything before it is committed.
+        const drain = async (): Promise<void> => {
+          while (inflight.length > 0) await inflight[0]!.written;
         };
         const download = downloadExport(
           {
@@ -209,16 +238,17 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             expectedChecksum: input.job.fileChecksum,
             from: resumed?.position,
             signal: ctx.cancellationSignal,
-            onMalformed: async (bad, position) => {
+            onMalformed: (bad, position) => {
               malformed.push(malformedFailure(input.source, input.job.exportId, bad, position.rows));
               batchEnd = position;
-              if (malformed.length >= batchSize) await flush();
+              return malformed.length >= batchSize ? flush() : undefined;
             },
           },
-          async (row, position) => {
+          // Not async: a promise per row would cost a microtask hop each; only a full batch is awaited.
+          (row, position) => {
             batch.push(row);
             batchEnd = position;
-            if (batch.length >= batchSize) await flush();
+            return batch.length >= batchSize ? flush() : undefined;
           },
         );
         let summary: Awaited<typeof download>;
@@ -228,12 +258,12 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           if (!(err instanceof ChecksumMismatchError)) throw err;
           // Rows already written came from bytes that did not hash right, and a resume would re-read only
           // the tail: the retry must read the whole file again (writes are upserts, so that is harmless).
-          await writing.catch(() => undefined);
+          await Promise.allSettled(inflight.map((w) => w.written));
           ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls });
           throw err;
         }
         await flush();
-        await writing;
+        await drain();
         return {
           rows: summary.rows,
           malformed: summary.malformed,

@@ -1,10 +1,13 @@
 /**
  * The bootstrap benchmark's worker, in a process of its own so its peak RSS is the worker's alone.
  * Environment: TEMPORAL_ADDRESS, TASK_QUEUE, MARKETO_URL, DATABASE_URL, WORKFLOW_BUNDLE (the
- * workflow code bundled by the bench, so this process never loads webpack), BATCH_SIZE, CACHED_WORKFLOWS.
+ * workflow code bundled by the bench, so this process never loads webpack), BATCH_SIZE,
+ * WRITE_CONCURRENCY, CACHED_WORKFLOWS; HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd).
  */
+import { writeHeapSnapshot } from 'node:v8';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
+import { createBulkExportActivities } from '../activities/bulk-export.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../src/marketo/index.js';
 import { StateStore } from '../src/store/state-store.js';
@@ -25,10 +28,26 @@ const worker = await Worker.create({
   connection,
   taskQueue: env('TASK_QUEUE'),
   workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
-  activities: { ...createActivities(deps), ...createBootstrapActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')) }) },
+  activities: { ...createActivities(deps), ...createBootstrapActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')) }),
+    // activities/bootstrap.ts does not pass writeConcurrency on: the bulk export steps are replaced here.
+    ...createBulkExportActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) }) },
   maxConcurrentActivityTaskExecutions: 20,
   maxCachedWorkflows: Number(env('CACHED_WORKFLOWS')),
 });
+// The bench reads these to tell what grows: the JS heap, buffers outside it, or native memory
+// (Temporal's core runtime), which is RSS minus the other two.
+// HEAP_SNAPSHOT_MB: one heap snapshot (into HEAP_SNAPSHOT_DIR) the first time the heap passes it.
+const snapshotAt = Number(process.env.HEAP_SNAPSHOT_MB ?? 0) * 1048576;
+let snapshotTaken = false;
+const sampler = setInterval(() => {
+  const m = process.memoryUsage();
+  if (snapshotAt > 0 && !snapshotTaken && m.heapUsed > snapshotAt) {
+    snapshotTaken = true;
+    console.log(`heap snapshot ${writeHeapSnapshot(undefined)} at ${Math.round(m.heapUsed / 1048576)} MB`);
+  }
+  console.log(`mem ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}`);
+}, 500);
+sampler.unref();
 console.log('worker ready');
 await worker.run();
 await Promise.all([store.close(), crm.close(), connection.close()]);

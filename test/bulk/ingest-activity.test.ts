@@ -1,14 +1,16 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBulkExportActivities, type ExportJobView } from '../../activities/bulk-export.js';
+import type { IngestSinkImpl } from '../../activities/ingest-sink.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startBulkEmulator, type BulkTestEmulator } from './support/emulator.js';
 
+// The ingest activity against the real emulator over HTTP and a real Postgres; it runs in
+// Temporal's mock activity context (heartbeats recorded, no server).
 // Issue 8: a line of an export file with the wrong number of cells used to fail the ingest
 // activity on every retry, so its window never finished. Now it is one ledger entry and the
-// rest of the file still arrives. Real emulator over HTTP, real Postgres; the activity runs in
-// Temporal's mock activity context (heartbeats recorded, no server).
+// rest of the file still arrives.
 const LEADS = 40;
 const FROM = '2024-01-01T00:00:00Z';
 const TO = '2024-01-20T00:00:00Z';
@@ -23,7 +25,7 @@ let crm: PostgresCrmConnector;
 beforeAll(async () => {
   // The emulator's "malformed rows" fault: the next file gets a 2-cell line after its first lead.
   bulk = await startBulkEmulator({ seed: { leads: LEADS, from: FROM, to: TO } }, { faults: { malformedRows: 1 } });
-  db = await createTestDatabase('ingest_malformed');
+  db = await createTestDatabase('ingest_activity');
   store = await StateStore.open({ connectionString: db.url });
   crm = await PostgresCrmConnector.open({ connectionString: db.url });
 });
@@ -85,4 +87,41 @@ test('a line with the wrong cell count becomes one ledger entry and every other 
   const after = await store.errors.list({});
   expect(after).toHaveLength(1);
   expect(after[0]!.attempts).toBe(2);
+});
+
+test('batches written at once may finish out of order, but a heartbeat only marks committed batches from the start', async () => {
+  // A sink whose first batch finishes only after the second: the second's commit must not be heartbeated alone.
+  const writes: number[][] = [];
+  let secondDone!: () => void;
+  const secondFinished = new Promise<void>((resolve) => (secondDone = resolve));
+  const slowFirst = (): IngestSinkImpl<'leads'> => ({
+    rowKind: 'leads',
+    exportRequest: async (_source, window) => ({ format: 'CSV', fields: ['id', 'email'], filter: { createdAt: window } }),
+    write: async (rows) => {
+      const index = writes.push(rows.map((r) => Number(r.id))) - 1;
+      if (index === 0) await secondFinished;
+      if (index === 1) setImmediate(secondDone);
+      return { written: rows.length, failed: 0 };
+    },
+  });
+  const acts = createBulkExportActivities({ marketo: bulk.client, store, crm, batchSize: 10, writeConcurrency: 2, sinks: { slowFirst: slowFirst as () => IngestSinkImpl } });
+  const env = new MockActivityEnvironment();
+  const heartbeats: { position: { rows: number }; written: number }[] = [];
+  env.on('heartbeat', (d: { position: { rows: number }; written: number }) => heartbeats.push(d));
+  const created = await inActivity(env, () => acts.createBulkExport({ source: SOURCE, sink: 'slowFirst', window: WINDOW }));
+  await inActivity(env, () => acts.enqueueBulkExport({ source: SOURCE, exportId: created.exportId, queueFullMs: 1000 }));
+  let job = created;
+  while (job.status !== 'Completed') job = await inActivity(env, () => acts.bulkExportStatus({ source: SOURCE, exportId: created.exportId }));
+
+  const summary = await inActivity(env, () => acts.ingestBulkExport({ source: SOURCE, sink: 'slowFirst', runId: 'order-run', job }));
+  expect(summary).toMatchObject({ rows: LEADS, written: LEADS, failed: 0 });
+  // Every lead handed over once, in file order within each batch.
+  expect(writes.flat()).toHaveLength(LEADS);
+  expect(new Set(writes.flat()).size).toBe(LEADS);
+  // The first heartbeat comes when batches 1 and 2 are both committed, never for batch 2 alone.
+  expect(heartbeats[0]).toMatchObject({ written: 20, position: { rows: 20 } });
+  for (const h of heartbeats) expect(h.position.rows).toBe(h.written);
+  const marks = heartbeats.map((h) => h.written);
+  expect(marks).toEqual([...marks].sort((a, b) => a - b));
+  expect(marks.at(-1)).toBe(LEADS);
 });
