@@ -47,18 +47,33 @@ export interface HistoryDump {
   text: string;
 }
 
-/** `temporal workflow list` for a task queue, then `temporal workflow show` of each run. */
-export async function dumpHistories(address: string, taskQueue: string): Promise<HistoryDump> {
+export interface ListedWorkflow {
+  id: string;
+  runId: string;
+  type: string;
+}
+
+/** `temporal workflow list` for a task queue (visibility: it may trail the histories by a moment). */
+export async function listWorkflows(address: string, taskQueue: string): Promise<ListedWorkflow[]> {
   const listed = parseJsonOutput(await temporalCli(address, ['workflow', 'list', '--query', `TaskQueue = '${taskQueue}'`, '--limit', '10000']));
-  const workflows: { id: string; runId: string; type: string }[] = listed.map((w) => {
+  return listed.map((w) => {
     const e = w as { execution?: { workflowId?: string; runId?: string }; type?: { name?: string } };
     return { id: e.execution?.workflowId ?? '', runId: e.execution?.runId ?? '', type: e.type?.name ?? '' };
   });
-  const texts: string[] = [];
-  for (const w of workflows) {
-    const shown = await temporalCli(address, ['workflow', 'show', '--workflow-id', w.id, '--run-id', w.runId]);
-    texts.push(historyText(parseJsonOutput(shown)));
-  }
+}
+
+/** `temporal workflow show` of each listed run (a few CLI processes at once), decoded. */
+export async function dumpHistories(address: string, taskQueue: string, listed?: ListedWorkflow[]): Promise<HistoryDump> {
+  const workflows = listed ?? (await listWorkflows(address, taskQueue));
+  const texts: string[] = new Array<string>(workflows.length);
+  let next = 0;
+  const showNext = async (): Promise<void> => {
+    for (let i = next++; i < workflows.length; i = next++) {
+      const w = workflows[i]!;
+      texts[i] = historyText(parseJsonOutput(await temporalCli(address, ['workflow', 'show', '--workflow-id', w.id, '--run-id', w.runId])));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(4, workflows.length) }, showNext));
   return { workflows: workflows.map(({ id, type }) => ({ id, type })), text: texts.join('\n') };
 }
 

@@ -93,6 +93,7 @@ export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise
     ctx.log(`  kills done after ${((Date.now() - started) / 1000).toFixed(1)} s; waiting for the load`);
     const run = await awaitBootstrap(handle, 300_000 + ctx.scale * 20, started);
     if (worker.exited()) selfExits++;
+    ctx.log(`  load: ${loadSummary(run)}; checking`);
     const verdict = await verifyLoad(s, LOAD.since, LOAD.until);
     const enough = kills >= plan.kills;
     return {
@@ -147,6 +148,7 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     let worker: WorkerHandle = await s.startWorker('process');
     const boot = await awaitBootstrap(await startBootstrap(s, `reliability-sync-crash-boot-${plan.seed}`, '3 seconds', { since: from }), 300_000 + plan.leads * 50);
     if (!boot.result) return { outcome: `bootstrap before the loop: ${loadSummary(boot)}`, lost: null, duplicates: null, passed: false };
+    ctx.log(`  bootstrap: ${loadSummary(boot)}; starting the loop`);
     users = await BothSidesUsers.open(s, random);
     const handle = await startSyncLoop(s, `reliability-sync-crash-${plan.seed}`, plan.intervalSeconds);
     const started = Date.now();
@@ -223,6 +225,7 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
         }
       }
     }
+    ctx.log(`  ${idle}; stopping the loop and checking`);
     const stopped = await stopSyncLoop(handle, 60_000);
     if (worker.exited()) selfExits++;
     const history = await s.store.cycles.recent(500);

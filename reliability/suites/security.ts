@@ -1,6 +1,6 @@
 import { awaitBootstrap, LOAD, loadSummary, startBootstrap } from '../bootstrap-run.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
-import { dumpHistories, findLeaks, type HistoryDump } from '../history-scan.js';
+import { dumpHistories, findLeaks, listWorkflows, type HistoryDump } from '../history-scan.js';
 import { MARKETO_CLIENT_SECRET, Scenario } from '../scenario.js';
 import { verifyLoad, type Verdict } from '../verify.js';
 import { awaitOnDemand, onDemandExists, post, sendValid, signed, startReceiverProcess, WEBHOOK_SECRET, withSecret } from '../webhook-run.js';
@@ -16,6 +16,9 @@ interface FullRun {
   emails: string[];
   names: string[];
   webhooks: number;
+  /** Webhooks the receiver accepted, and on-demand runs that finished (the scan must read a run that did its work). */
+  accepted: number;
+  synced: number;
 }
 
 const runs = new WeakMap<CaseContext['stack'], Promise<FullRun>>();
@@ -41,9 +44,12 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     const ids = [...sub.iterateLeads()].slice(0, 20).map((l) => l.id);
     // Changed in Marketo first, so the on-demand runs carry real updates through the worker.
     for (const id of ids.slice(0, 10)) sub.editLeadAsUser(id, { title: `Changed title ${id}` });
+    ctx.log(`  load: ${loadSummary(load)}`);
     const refused = await sendValid(receiver.url, ids);
     const unfinished = await awaitOnDemand(s, ids, 180_000);
+    ctx.log(`  webhooks: ${ids.length - refused.length} accepted, ${unfinished} unfinished`);
     const verdict = await verifyLoad(s, LOAD.since, LOAD.until);
+    ctx.log(`  check: ${verdict.detail}`);
     await receiver.stop();
     await worker.stop();
     const emails: string[] = [];
@@ -59,11 +65,13 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
     }
     for (const id of ids.slice(0, 10)) emails.push(`Changed title ${id}`);
     // Visibility (workflow list) trails the histories by a moment: list again until every accepted webhook's run shows.
-    let history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
-    for (let i = 0; i < 10 && history.workflows.filter((w) => w.type === 'onDemandSync').length < ids.length - refused.length; i++) {
+    let listed = await listWorkflows(ctx.stack.temporalAddress, s.taskQueue);
+    for (let i = 0; i < 10 && listed.filter((w) => w.type === 'onDemandSync').length < ids.length - refused.length; i++) {
       await new Promise((r) => setTimeout(r, 1_000));
-      history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue);
+      listed = await listWorkflows(ctx.stack.temporalAddress, s.taskQueue);
     }
+    const history = await dumpHistories(ctx.stack.temporalAddress, s.taskQueue, listed);
+    ctx.log(`  ${history.workflows.length} histories read`);
     return {
       load: `${loadSummary(load)}; ${ids.length - refused.length}/${ids.length} webhooks accepted, ${ids.length - unfinished} synced`,
       verdict,
@@ -73,6 +81,8 @@ async function makeFullRun(ctx: CaseContext): Promise<FullRun> {
       emails,
       names: [...names],
       webhooks: ids.length,
+      accepted: ids.length - refused.length,
+      synced: ids.length - unfinished,
     };
   } finally {
     await s.close();
@@ -86,13 +96,15 @@ async function logsHoldNoSecrets(ctx: CaseContext): Promise<CaseOutcome> {
   const lines = r.logs.split('\n').filter(Boolean).length;
   // The scan must have had something to read: the receiver logs one line per webhook.
   const readable = lines >= r.webhooks;
+  // A run whose webhooks were refused or never synced would leave little to find: it proves nothing.
+  const didItsWork = r.accepted === r.webhooks && r.synced === r.webhooks;
   return {
     outcome: `${r.load}; ${lines} log lines (worker + receiver) scanned for 2 secrets, ${r.emails.length} emails/values and ${r.names.length} names: ${
       secretHits.length || valueHits.length ? `FOUND ${[...secretHits.map(() => 'a secret'), ...valueHits.slice(0, 5)].join(', ')}` : 'none found'
     }; ${r.verdict.detail}`,
     lost: r.verdict.lost,
     duplicates: r.verdict.duplicates,
-    passed: readable && secretHits.length === 0 && valueHits.length === 0 && r.verdict.lost === 0 && r.verdict.duplicates === 0,
+    passed: readable && didItsWork && secretHits.length === 0 && valueHits.length === 0 && r.verdict.lost === 0 && r.verdict.duplicates === 0 && r.verdict.differences === 0,
   };
 }
 

@@ -1,5 +1,5 @@
 import { crashBootstrap, crashSyncCycles } from '../../reliability/suites/crash.js';
-import { startStack } from './support.js';
+import { caseLog, startStack } from './support.js';
 
 // The crash suite's longer subset (jest.config.js LONG_TESTS; npm run test:long): 3 SIGKILLs, one
 // Temporal SIGKILL + restart and one Postgres restart (a cluster of the test's own, so jest's shared
@@ -18,7 +18,7 @@ const passing = { passed: true, lost: 0, duplicates: 0, why: '' };
 
 test('worker SIGKILLs, a Temporal crash and a Postgres restart during a bootstrap lose and double nothing', async () => {
   const r = await crashBootstrap(
-    { stack: env.stack, scale: 600, log: () => undefined },
+    { stack: env.stack, scale: 600, log: caseLog },
     { kills: 3, seed: 7, temporalAfterKill: 1, postgresAfterKill: 2, loadSeconds: 12, killDelayMs: [1_000, 2_500] },
   );
   expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject(passing);
@@ -27,7 +27,7 @@ test('worker SIGKILLs, a Temporal crash and a Postgres restart during a bootstra
 
 test('worker SIGKILLs, a Temporal crash and a Postgres restart during sync cycles: both directions arrive once, the loop goes on', async () => {
   const r = await crashSyncCycles(
-    { stack: env.stack, scale: 0, log: () => undefined },
+    { stack: env.stack, scale: 0, log: caseLog },
     { leads: 200, kills: 3, seed: 5, temporalAfterKill: 1, postgresAfterKill: 2, intervalSeconds: 2, killDelayMs: [100, 1_500], stallMs: 120_000 },
   );
   expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject(passing);

@@ -5,7 +5,7 @@ import { PASSED, PASSED_NO_RECORDS, runNamed, startStack, verdict } from './supp
 // 20 webhooks) and the unauthenticated webhook calls. security.test.ts runs them at 1,000 leads
 // (npm run test:long); the full suite is `npm run reliability -- --suite security`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
-const TIMEOUT = 240_000;
+const TIMEOUT = 400_000;
 let env: Awaited<ReturnType<typeof startStack>>;
 const cases = securityCases();
 

@@ -21,8 +21,11 @@ export async function startStack(opts: { ownPostgres?: boolean } = {}): Promise<
 export async function runNamed(stack: Stack, cases: CaseDef[], name: string, scale: number): Promise<CaseResult> {
   const def = cases.find((c) => c.name === name);
   if (!def) throw new Error(`no case named ${JSON.stringify(name)} (have: ${cases.map((c) => c.name).join(' | ')})`);
-  return runCase(def, { stack, scale, log: () => undefined });
+  return runCase(def, { stack, scale, log: caseLog });
 }
+
+/** Case progress on stderr with RELIABILITY_LOG=1 (where a slow run spends its time); silent otherwise. */
+export const caseLog = process.env.RELIABILITY_LOG ? (line: string) => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`) : () => undefined;
 
 /** A case's verdict with its outcome text kept only when it failed, so a failing expect prints why. */
 export function verdict(r: CaseResult): { passed: boolean; lost: number | null; duplicates: number | null; why: string } {
