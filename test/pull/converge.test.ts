@@ -23,13 +23,6 @@ describe('push and pull together converge', () => {
     await h.close();
   });
 
-  async function fullCycle() {
-    await h.push.pushSalesPersons();
-    await h.push.pushCompanies();
-    await h.push.pushLeads();
-    await h.cycle();
-  }
-
   it('holds the same people with the same values on both sides after 5 cycles of random changes', async () => {
     const random = prng(20261128);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -47,9 +40,9 @@ describe('push and pull together converge', () => {
         h.emulator.subscription.deleteLeads([live[2]!], 'Web client');
       }
       if (crmMade.length > 1) await h.update('lead', [{ id: pick(crmMade.slice(0, -1)), title: `c-edit-${cycle}` }]);
-      await fullCycle();
+      await h.fullCycle();
     }
-    await fullCycle();
+    await h.fullCycle();
 
     const marketo = [...h.emulator.subscription.iterateLeads()].map((l) => ({ id: l.id, email: l.values.email, firstName: l.values.firstName ?? null, title: l.values.title ?? null }));
     const { rows } = await h.store.pool.query<{ marketo_lead_id: string; email: string; first_name: string | null; title: string | null }>(

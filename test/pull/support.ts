@@ -36,6 +36,8 @@ export interface PullHarness {
   person(marketoId: number): Promise<{ type: 'lead' | 'contact'; record: CrmRecord } | undefined>;
   /** Runs steps 4–7 in the seed's order; returns their summaries. */
   cycle(): Promise<Awaited<ReturnType<PullActivities['pullLeadsAndCompanies']>>[]>;
+  /** Steps 1–3 (push) then 4–7 (pull), as the sync loop runs them; returns the pull's summaries. */
+  fullCycle(): ReturnType<PullHarness['cycle']>;
   close(): Promise<void>;
 }
 
@@ -78,6 +80,12 @@ export async function startPullHarness(pullOptions: PullOptionsInput = {}): Prom
     },
     async cycle() {
       return [await h.pull.pullLeadsAndCompanies(), await h.pull.pullMergesAndDeletes(), await h.pull.pullActivities(), await h.pull.deleteLeadsInCrm()];
+    },
+    async fullCycle() {
+      await h.push.pushSalesPersons();
+      await h.push.pushCompanies();
+      await h.push.pushLeads();
+      return h.cycle();
     },
     close: async () => {
       await store.close();
