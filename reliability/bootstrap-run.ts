@@ -89,5 +89,5 @@ export function loadSummary(run: BootstrapRun): string {
   const others = LOADED_PHASES.filter((e) => e !== 'leads' && phases[e])
     .map((e) => `${e} ${phases[e]!.written}${phases[e]!.failed ? ` (${phases[e]!.failed} ledgered)` : ''}`)
     .join(', ');
-  return `done in ${(run.ms / 1000).toFixed(1)} s: ${p?.windowsDone}/${p?.windowsTotal} windows, ${p?.written} written, ${p?.failed} ledgered${others ? `; ${others}` : ''}`;
+  return `done in ${(run.ms / 1000).toFixed(1)} s: ${p?.windowsDone}/${p?.windowsTotal} windows, ${p?.written} written, ${p?.failed} ledgered${others ? `; rows written by the other phases: ${others}` : ''}`;
 }
