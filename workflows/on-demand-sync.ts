@@ -1,6 +1,7 @@
-import { defineQuery, defineSignal, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, defineSignal, isCancellation, patched, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { OnDemandActivities, OnDemandSyncInput, OnDemandSyncResult } from '../activities/on-demand.js';
 import { withQuotaPause, type QuotaPause } from './quota.js';
+import { markSyncState } from './search-attributes.js';
 
 // A local activity: it runs inside the workflow task on the worker that took it, which saves the
 // activity task round trips through the server (two of the four the run would otherwise need)
@@ -60,22 +61,32 @@ export async function onDemandSync(input: OnDemandSyncInput): Promise<OnDemandSy
     pending = true;
   });
   setHandler(onDemandStatusQuery, () => status);
+  // Runs recorded before the search attributes existed replay without their upserts.
+  const marked = patched('marketo-search-attributes');
+  const mark = (state: OnDemandSyncStatus['state'] | 'failed' | 'cancelled') => marked && markSyncState(state);
   let last: OnDemandSyncResult | undefined;
   let writes = 0;
-  while (pending) {
-    pending = false;
-    status.passes += 1;
-    last = await withQuotaPause(
-      () => syncLeadOnDemand(input),
-      (pause) => {
-        status.state = pause ? 'quota-paused' : 'syncing';
-        if (pause) status.quotaPause = pause;
-        else delete status.quotaPause;
-      },
-    );
-    status.last = last;
-    if (last.outcome === 'created' || last.outcome === 'updated') writes += 1;
+  try {
+    while (pending) {
+      pending = false;
+      status.passes += 1;
+      last = await withQuotaPause(
+        () => syncLeadOnDemand(input),
+        (pause) => {
+          status.state = pause ? 'quota-paused' : 'syncing';
+          mark(status.state);
+          if (pause) status.quotaPause = pause;
+          else delete status.quotaPause;
+        },
+      );
+      status.last = last;
+      if (last.outcome === 'created' || last.outcome === 'updated') writes += 1;
+    }
+  } catch (err) {
+    mark(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
   }
   status.state = 'done';
+  mark('done');
   return { ...last!, passes: status.passes, requests: status.requests, writes };
 }

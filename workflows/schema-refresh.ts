@@ -1,6 +1,7 @@
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { SchemaActivities, SchemaRefreshSummary } from '../activities/schema.js';
 import { withQuotaPause, type QuotaPause } from './quota.js';
+import { markSyncState } from './search-attributes.js';
 
 const { refreshMarketoSchema } = proxyActivities<SchemaActivities>({
   startToCloseTimeout: '5 minutes',
@@ -21,10 +22,23 @@ export const schemaRefreshStatus = defineQuery<SchemaRefreshStatus>('status');
 export async function schemaRefresh(): Promise<SchemaRefreshSummary> {
   let status: SchemaRefreshStatus = { state: 'running' };
   setHandler(schemaRefreshStatus, () => status);
-  const summary = await withQuotaPause(
-    () => refreshMarketoSchema(),
-    (pause) => (status = pause ? { state: 'quota-paused', quotaPause: pause } : { state: 'running' }),
-  );
+  // Runs recorded before the search attributes existed replay without their upserts.
+  const marked = patched('marketo-search-attributes');
+  const mark = (state: SchemaRefreshStatus['state'] | 'failed' | 'cancelled') => marked && markSyncState(state);
+  let summary: SchemaRefreshSummary;
+  try {
+    summary = await withQuotaPause(
+      () => refreshMarketoSchema(),
+      (pause) => {
+        status = pause ? { state: 'quota-paused', quotaPause: pause } : { state: 'running' };
+        mark(status.state);
+      },
+    );
+  } catch (err) {
+    mark(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
   status = { state: 'done' };
+  mark('done');
   return summary;
 }

@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
 /**
@@ -32,4 +32,26 @@ export function markSync(kind: MarketoSyncKindValue, state: MarketoSyncStateValu
     { key: MarketoSyncKind, value: kind },
     { key: MarketoSyncState, value: state },
   ]);
+}
+
+/**
+ * What a client sets when it starts a workflow (`typedSearchAttributes`): its kind and first
+ * state, so the run is filterable in the Temporal UI from its first moment.
+ */
+export function startSearchAttributes(kind: MarketoSyncKindValue, state: MarketoSyncStateValue): SearchAttributePair[] {
+  return [
+    { key: MarketoSyncKind, value: kind },
+    { key: MarketoSyncState, value: state },
+  ];
+}
+
+/**
+ * A state change inside a run whose starter set its kind: the namespace has the attributes then,
+ * so the upsert cannot fail the workflow task. A run started without them (an older client, a
+ * test server, a namespace where they were never created) is left alone. Skipped when unchanged.
+ */
+export function markSyncState(state: MarketoSyncStateValue): void {
+  const current = workflowInfo().typedSearchAttributes;
+  if (current.get(MarketoSyncKind) === undefined || current.get(MarketoSyncState) === state) return;
+  upsertSearchAttributes([{ key: MarketoSyncState, value: state }]);
 }

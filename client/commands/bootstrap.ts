@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting } from '../../workflows/bootstrap-types.js';
 import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
 import { createAppWorker, openApp } from '../runtime/app.js';
+import { startMarked } from '../runtime/start-attributes.js';
 
 /** One bootstrap per namespace and task queue: starting it again attaches to the running one. */
 export function bootstrapWorkflowId(taskQueue: string): string {
@@ -139,7 +140,12 @@ export function registerBootstrapCommand(program: Command): void {
         const workflowId = bootstrapWorkflowId(app.config.temporal.taskQueue);
         const entities = entitySettings(opts);
         try {
-          await app.client.workflow.start(bootstrap, { taskQueue: app.config.temporal.taskQueue, workflowId, args: [{ since: opts.since, entities }] });
+          await startMarked(
+            'bootstrap',
+            'running',
+            (attributes) => app.client.workflow.start(bootstrap, { taskQueue: app.config.temporal.taskQueue, workflowId, args: [{ since: opts.since, entities }], ...attributes }),
+            (line) => console.error(line),
+          );
           console.error(`bootstrap ${workflowId} started`);
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

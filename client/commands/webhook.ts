@@ -42,7 +42,7 @@ export function registerWebhookCommand(program: Command): void {
         const server = createWebhookServer({
           secret: hook.secret,
           maxBodyBytes: hook.maxBodyBytes,
-          start: temporalSyncStarter(client, config.temporal.taskQueue),
+          start: temporalSyncStarter(client, config.temporal.taskQueue, (line) => log.warn(line)),
           onRequest: (entry) => (entry.status >= 400 ? log.warn(entry, 'webhook rejected') : log.info(entry, 'webhook')),
         });
         const bound = await listen(server, opts.port ?? hook.port, opts.host ?? hook.host);

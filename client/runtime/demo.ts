@@ -8,6 +8,7 @@ import { bootstrap, bootstrapProgressQuery, onDemandStatusQuery, schemaRefresh, 
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
 import { temporalSyncStarter } from '../webhook/temporal-starter.js';
 import type { AppRuntime } from './app.js';
+import { MarkedStarter } from './start-attributes.js';
 
 export interface DemoOptions {
   cycles: number;
@@ -34,8 +35,8 @@ const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The bootstrap with one progress bar per phase (windows done of planned), from its `progress` query. */
-async function bootstrapWithBars(client: Client, taskQueue: string, workflowId: string, input: BootstrapInput): Promise<BootstrapProgress> {
-  const handle = await client.workflow.start(bootstrap, { taskQueue, workflowId, args: [input] });
+async function bootstrapWithBars(client: Client, marked: MarkedStarter, taskQueue: string, workflowId: string, input: BootstrapInput): Promise<BootstrapProgress> {
+  const handle = await marked.start('bootstrap', 'running', (attributes) => client.workflow.start(bootstrap, { taskQueue, workflowId, args: [input], ...attributes }));
   const bars = new cliProgress.MultiBar(
     { format: '  {phase} |{bar}| {value}/{total} windows | {records} records | {calls} calls | {state}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
@@ -80,18 +81,19 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
   const run = stamp();
   const ids: string[] = [];
   const emulator = app.services.emulator;
+  const marked = new MarkedStarter((line) => say(`   note: ${line}`));
 
   say('1. Schema refresh (workflow schemaRefresh): Describe is the only source of truth for fields');
   const schemaId = `demo-schema-refresh-${run}`;
   ids.push(schemaId);
-  const schema = await app.client.workflow.execute(schemaRefresh, { taskQueue, workflowId: schemaId });
+  const schema = await marked.start('schemaRefresh', 'running', (attributes) => app.client.workflow.execute(schemaRefresh, { taskQueue, workflowId: schemaId, ...attributes }));
   for (const o of schema.objects) say(`   ${o.object.padEnd(28)} ${String(o.fields).padStart(4)} fields`);
 
   say('2. Bootstrap (workflow bootstrap): bulk extracts in 31-day windows, two jobs at Marketo at a time');
   const since = new Date(Date.now() - 400 * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const bootstrapId = `demo-bootstrap-${run}`;
   ids.push(bootstrapId);
-  const progress = await bootstrapWithBars(app.client, taskQueue, bootstrapId, {
+  const progress = await bootstrapWithBars(app.client, marked, taskQueue, bootstrapId, {
     since,
     entities: Object.fromEntries(BOOTSTRAP_ENTITIES.map((e) => [e, { enabled: true }])),
     ...(emulator ? { poll: EMULATOR_POLL } : {}),
@@ -133,7 +135,9 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
   say(`4. Sync cycles (workflow syncLoop): ${opts.cycles} cycles of the 14-step order, then stop`);
   const loopId = `demo-sync-loop-${run}`;
   ids.push(loopId);
-  const loop = await app.client.workflow.execute(syncLoop, { taskQueue, workflowId: loopId, args: [{ maxCycles: opts.cycles, intervalSeconds: 1 }] });
+  const loop = await marked.start('syncLoop', 'starting', (attributes) =>
+    app.client.workflow.execute(syncLoop, { taskQueue, workflowId: loopId, args: [{ maxCycles: opts.cycles, intervalSeconds: 1 }], ...attributes }),
+  );
   const recent = await app.store.cycles.recent(opts.cycles + 5);
   const cycles = recent
     .filter((c) => c.kind !== 'bootstrap')
@@ -148,7 +152,7 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
 
   say('5. Webhook (receiver + workflow onDemandSync): a hot lead pushed to the CRM at once');
   const secret = crypto.randomBytes(24).toString('base64url');
-  const server = createWebhookServer({ secret, maxBodyBytes: 16_384, start: temporalSyncStarter(app.client, taskQueue) });
+  const server = createWebhookServer({ secret, maxBodyBytes: 16_384, start: temporalSyncStarter(app.client, taskQueue, (line) => say(`   note: ${line}`)) });
   const bound = await listen(server, 0, '127.0.0.1');
   let webhook: DemoReport['webhook'];
   try {

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { onDemandSync, syncRequestedSignal } from '../../workflows/index.js';
 import { onDemandWorkflowId } from '../../workflows/on-demand-sync.js';
+import { MarkedStarter } from '../runtime/start-attributes.js';
 import type { SyncStarter } from './server.js';
 
 /**
@@ -9,16 +10,21 @@ import type { SyncStarter } from './server.js';
  * block the id (Temporal's default reuse policy allows a new run after one closed), so a later
  * webhook always syncs again. Only the lead id and the request id enter workflow history.
  */
-export function temporalSyncStarter(client: Client, taskQueue: string): SyncStarter {
+export function temporalSyncStarter(client: Client, taskQueue: string, log?: (line: string) => void): SyncStarter {
+  // A new run is marked onDemand/syncing; a signal to an open run leaves its attributes as they are.
+  const marked = new MarkedStarter(log);
   return async (leadId, requestId) => {
     const workflowId = onDemandWorkflowId(leadId);
-    const handle = await client.workflow.signalWithStart(onDemandSync, {
-      workflowId,
-      taskQueue,
-      args: [{ leadId, requestId }],
-      signal: syncRequestedSignal,
-      signalArgs: [{ requestId }],
-    });
+    const handle = await marked.start('onDemand', 'syncing', (attributes) =>
+      client.workflow.signalWithStart(onDemandSync, {
+        workflowId,
+        taskQueue,
+        args: [{ leadId, requestId }],
+        signal: syncRequestedSignal,
+        signalArgs: [{ requestId }],
+        ...attributes,
+      }),
+    );
     return { workflowId, runId: handle.signaledRunId };
   };
 }

@@ -36,18 +36,24 @@ test('marketo-sync demo runs the product end to end on the embedded default and 
         (err, out, errOut) => (err && typeof err.code !== 'number' ? reject(new Error(`${err.message}\n${errOut}`)) : resolve({ code: err ? (err.code as number) : 0, stdout: out, stderr: errOut })),
       );
     });
-    // The story, step by step.
-    expect(stdout).toMatch(/lead\s+\d+ fields/);
-    expect(stdout).toMatch(/leads\s+100 written, 0 failed/);
-    expect(stdout).toMatch(/Marketo: 3 leads edited, 2 created; CRM: 2 contacts edited, 1 created/);
-    expect(stdout).toMatch(/cycle \d+: succeeded/);
-    expect(stdout).toMatch(/lead \d+: HTTP 200, workflow on-demand-\d+, in the CRM after \d+ ms/);
-    expect(stdout).toMatch(/API calls made by the client: \d+ of 50000/);
-    expect(stdout).toMatch(/calls the emulated Marketo counted against its quota: \d+/);
-    expect(stdout).toContain(`Temporal Web UI: http://127.0.0.1:${uiPort}`);
-    // The acceptance: both sides identical after the run.
-    expect({ code, reconciliation: /reconciliation: (.*)/.exec(stdout)?.[1] }).toEqual({ code: 0, reconciliation: expect.stringMatching(/^zero differences/) });
-    expect(stderr).not.toMatch(/Activity failed/);
+    // On a failure the message carries the demo's own story: its DIFFERENT lines list the keys.
+    try {
+      // The story, step by step.
+      expect(stdout).toMatch(/lead\s+\d+ fields/);
+      expect(stdout).toMatch(/leads\s+100 written, 0 failed/);
+      expect(stdout).toMatch(/Marketo: 3 leads edited, 2 created; CRM: 2 contacts edited, 1 created/);
+      expect(stdout).toMatch(/cycle \d+: succeeded/);
+      expect(stdout).not.toMatch(/last cycle failed/);
+      expect(stdout).toMatch(/lead \d+: HTTP 200, workflow on-demand-\d+, in the CRM after \d+ ms/);
+      expect(stdout).toMatch(/API calls made by the client: \d+ of 50000/);
+      expect(stdout).toMatch(/calls the emulated Marketo counted against its quota: \d+/);
+      expect(stdout).toContain(`Temporal Web UI: http://127.0.0.1:${uiPort}`);
+      // The acceptance: both sides identical after the run.
+      expect({ code, reconciliation: /reconciliation: (.*)/.exec(stdout)?.[1] }).toEqual({ code: 0, reconciliation: expect.stringMatching(/^zero differences/) });
+      expect(stderr).not.toMatch(/Activity failed/);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n\n--- marketo-sync demo stdout ---\n${stdout}\n--- stderr (last 4000 characters) ---\n${stderr.slice(-4000)}`);
+    }
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
