@@ -64,7 +64,10 @@ export async function awaitBootstrap(handle: BootstrapHandle, timeoutMs: number,
       const progress = await handle.query<BootstrapResult['progress']>('progress').catch(() => undefined);
       await handle.terminate('reliability case timed out').catch(() => undefined);
       const leads = progress?.phases.leads;
-      const where = leads ? `: ${leads.windowsDone}/${leads.windowsTotal} windows, ${leads.written} written, ${leads.failed} failed, active ${JSON.stringify(leads.active)}` : '';
+      let where = leads ? `: ${leads.windowsDone}/${leads.windowsTotal} windows, ${leads.written} written, ${leads.failed} failed, active ${JSON.stringify(leads.active)}` : '';
+      // The phases after the leads: which one held the load up.
+      const behind = LOADED_PHASES.filter((e) => e !== 'leads' && progress?.phases[e] && progress.phases[e].state !== 'done').map((e) => `${e} ${progress!.phases[e]!.state}`);
+      if (behind.length) where += `; phases not done: ${behind.join(', ')}`;
       return { error: `not finished within ${Math.round(timeoutMs / 1000)} s${where}`, ms: Date.now() - started };
     }
     return { result: outcome, ms: Date.now() - started };

@@ -5,6 +5,7 @@ import { suggestMapping } from '../../src/mapping/suggest.js';
 import { validateMapping } from '../../src/mapping/validate.js';
 import { createCycleActivities } from '../../activities/cycle.js';
 import { createSchemaActivities } from '../../activities/schema.js';
+import { ReconcileContext } from '../../src/reconcile/context.js';
 import { readMarketoSchemas } from '../../src/reconcile/index.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
@@ -84,7 +85,9 @@ async function mappingNamesMissingFields(ctx: CaseContext): Promise<CaseOutcome>
   let named = false;
   return bootstrapUnderFault(ctx, 'missing-fields', {
     prepare: async (s) => {
-      const schemas = await readMarketoSchemas(s.marketo);
+      // Every object's Describe, as the bootstrap reads them: a mapping suggested from the lead,
+      // company and salesperson schemas alone has no opportunity entity, and the sales phases need one.
+      const schemas = await new ReconcileContext({ marketo: s.marketo, crm: s.crm }, 0, false).schemas();
       const describe = await s.crm.describe();
       const config: MappingConfig = suggestMapping(schemas, describe);
       for (const e of config.entities.filter((x) => x.marketo === 'lead')) {
