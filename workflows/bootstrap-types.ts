@@ -168,9 +168,9 @@ export interface BootstrapInput {
   /** Window length; 31 (Marketo's maximum) unless a test scales it down. */
   maxWindowDays?: number;
   poll?: Partial<PollSettings>;
-  /** Exports kept at Marketo at once: 2 processing + the next queued. */
+  /** Exports kept at Marketo at once: 2 processing + 3 queued (runs started before: 3). */
   jobsAtMarketo?: number;
-  /** Child workflows alive at once (jobs at Marketo plus downloads in progress). */
+  /** Child workflows alive at once (jobs at Marketo plus downloads in progress): jobsAtMarketo + 5 (before: + 3). */
   maxChildren?: number;
   /** How soon a download on a dead worker is retried elsewhere (default 30 seconds). */
   ingestHeartbeatTimeout?: string;

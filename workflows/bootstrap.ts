@@ -1,4 +1,4 @@
-import { ApplicationFailure, condition, executeChild, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, executeChild, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
 import type { PhaseContext } from './bootstrap-phase.js';
 import { MARKETING_PHASES } from './bootstrap-marketing.js';
@@ -80,8 +80,13 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   const info = workflowInfo();
   const highWatermark = input.highWatermark ?? toSecond(Date.now());
   const poll: PollSettings = { ...DEFAULT_POLL, ...input.poll };
-  const jobsAtMarketo = input.jobsAtMarketo ?? 3;
-  const maxChildren = input.maxChildren ?? jobsAtMarketo + 3;
+  // 2 processing + 3 queued (of Marketo's 10 per subscription): a job that completes before its
+  // poll comes round is replaced from the queue, not by a create the poll would start. Downloads
+  // get their own room (maxChildren) so a slow ingest does not hold back the next exports.
+  // Runs started before this change keep 3 and 6 (their histories were made with those).
+  const deeperQueue = patched('bootstrap-deeper-export-queue');
+  const jobsAtMarketo = input.jobsAtMarketo ?? (deeperQueue ? 5 : 3);
+  const maxChildren = input.maxChildren ?? jobsAtMarketo + (deeperQueue ? 5 : 3);
   const enabled = (e: BootstrapEntity): boolean => input.entities[e]?.enabled === true;
   const progress: BootstrapProgress = { state: 'running', highWatermark, phases: {} };
   // Listed in the seed's order (what the CLI draws).
