@@ -1,19 +1,9 @@
 import { MarketoClient } from '../../src/marketo/client.js';
-import { MarketoApiError } from '../../src/marketo/errors.js';
 import { z } from 'zod';
+import { failureOf } from './support/failure-of.js';
 import { startStub, tokenReply, type StubReply, type StubRequest } from './support/stub-server.js';
 
 const creds = { clientId: 'id', clientSecret: 'secret' };
-
-async function failureOf(p: Promise<unknown>): Promise<MarketoApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof MarketoApiError) return err;
-    throw err;
-  }
-  throw new Error('expected a MarketoApiError');
-}
 
 describe('MarketoClient transport (scripted server)', () => {
   let stub: Awaited<ReturnType<typeof startStub>>;

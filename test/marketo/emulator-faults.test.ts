@@ -1,15 +1,6 @@
 import { MarketoApiError, quotaResetAt, type MarketoClient } from '../../src/marketo/index.js';
 import { clientFor, emulatorCalls, errorCount, startTestEmulator, type RunningEmulator } from './support/emulator.js';
-
-async function failureOf(p: Promise<unknown>): Promise<MarketoApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof MarketoApiError) return err;
-    throw err;
-  }
-  throw new Error('expected a MarketoApiError');
-}
+import { failureOf } from './support/failure-of.js';
 
 async function admin(emulator: RunningEmulator, path: string, body: unknown = {}): Promise<unknown> {
   const res = await fetch(`${emulator.url}/_emulator/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
