@@ -65,6 +65,12 @@ export interface ChangeQuery {
   limit?: number;
   /** Include the sync's own writes (default false: they would echo back to Marketo). */
   includeOwnWrites?: boolean;
+  /**
+   * Read every committed row as it is now (reconciliation, full scans) instead of a change stream:
+   * not held back by other sessions' open transactions. The cursor it returns is a paging
+   * position, not a stream position to resume from later.
+   */
+  snapshot?: boolean;
 }
 
 export type Change =

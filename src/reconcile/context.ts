@@ -104,7 +104,7 @@ export class ReconcileContext {
     const out: CrmRecord[] = [];
     let cursor: string | undefined;
     for (;;) {
-      const page = await this.deps.crm.readChanges(entity, { includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+      const page = await this.deps.crm.readChanges(entity, { includeOwnWrites: true, snapshot: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
       for (const change of page.changes) if (change.kind === 'upsert') out.push({ ...change.record, id: change.id });
       cursor = page.cursor;
       if (!page.hasMore) break;

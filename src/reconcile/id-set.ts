@@ -51,7 +51,7 @@ export async function reconcileLeadIds(
   for (const type of ['lead', 'contact'] as const) {
     let cursor: string | undefined;
     for (;;) {
-      const page = await deps.crm.readChanges(type, { includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+      const page = await deps.crm.readChanges(type, { includeOwnWrites: true, snapshot: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
       for (const change of page.changes) {
         if (change.kind !== 'upsert') continue;
         const raw = change.record[o.crmMarketoIdField];

@@ -69,7 +69,7 @@ export class PersonReconciler {
     for (const type of ['lead', 'contact'] as const) {
       let cursor: string | undefined;
       for (;;) {
-        const page = await crm.readChanges(type, { includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+        const page = await crm.readChanges(type, { includeOwnWrites: true, snapshot: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
         for (const change of page.changes) {
           if (change.kind !== 'upsert') continue;
           const key = change.record[idField];

@@ -96,6 +96,35 @@ describe('change capture', () => {
     }
   });
 
+  test('an idle transaction that has written nothing does not hold the stream back; a snapshot read passes an open writer', async () => {
+    const before = await readAll(sync, 'user');
+    const reader = new pg.Client({ connectionString: db.url });
+    const writer = new pg.Client({ connectionString: db.url });
+    await Promise.all([reader.connect(), writer.connect()]);
+    try {
+      // A forgotten read-only session (psql, a report): it can never commit a row, so it must not freeze the stream.
+      await reader.query('BEGIN');
+      await reader.query('SELECT count(*) FROM crm.users');
+      await other.query(`INSERT INTO crm.users (email) VALUES ('after-reader@example.com')`);
+      const seen = await readAll(sync, 'user', before.cursor);
+      expect(seen.changes.map((c) => c.kind === 'upsert' && c.record.email)).toEqual(['after-reader@example.com']);
+
+      // An open writer holds the stream back, but not a snapshot (a reconciliation compares what is committed now).
+      await writer.query('BEGIN');
+      await writer.query(`INSERT INTO crm.users (email) VALUES ('uncommitted@example.com')`);
+      await other.query(`INSERT INTO crm.users (email) VALUES ('after-writer@example.com')`);
+      expect((await readAll(sync, 'user', seen.cursor)).changes).toEqual([]);
+      const snapshot = await sync.readChanges('user', { snapshot: true, limit: 10_000 });
+      const emails = snapshot.changes.map((c) => c.kind === 'upsert' && c.record.email);
+      expect(emails).toEqual(expect.arrayContaining(['after-reader@example.com', 'after-writer@example.com']));
+      expect(emails).not.toContain('uncommitted@example.com');
+      await writer.query('COMMIT');
+    } finally {
+      await reader.query('ROLLBACK').catch(() => undefined);
+      await Promise.all([reader.end(), writer.end()]);
+    }
+  });
+
   test('a writer cannot backdate its change or pose as the sync', async () => {
     const before = await readAll(sync, 'user');
     await other.query(`INSERT INTO crm.users (email, updated_at, origin) VALUES ('sneaky@example.com', '2000-01-01', 'sync')`);

@@ -41,6 +41,7 @@ const ChangeQuerySchema = z.object({
   cursor: z.string().optional(),
   limit: z.number().int().min(1).max(10_000).default(1000),
   includeOwnWrites: z.boolean().default(false),
+  snapshot: z.boolean().default(false),
 });
 
 const Cursor = z.tuple([z.string(), z.string()]);
@@ -122,8 +123,13 @@ export class PostgresCrmConnector implements CrmConnector {
    *
    * A row only becomes visible when its transaction commits, which can be after rows with later
    * times were read. So a page never reaches past a horizon: the start of the oldest transaction
-   * still open in this database (or now). Every row stamped before it is committed and visible;
-   * a long-open transaction holds the stream back rather than letting a change slip by.
+   * in this database that may still commit rows stamped before now (or now). Every row stamped
+   * before it is committed and visible; a long-open writer holds the stream back rather than
+   * letting a change slip by. Only transactions that have written (they hold a transaction id)
+   * or are running a statement (a trigger may be stamping a row before the id is assigned) can:
+   * an idle read-only transaction (a forgotten psql session, another reader) will stamp any later
+   * write with a later clock, so it must not freeze the stream.
+   * A `snapshot` read has no horizon: it wants what is committed now, not a resumable stream.
    */
   async readChanges(entity: CrmEntityName, query: ChangeQuery): Promise<ChangePage> {
     const q = ChangeQuerySchema.parse(query);
@@ -135,14 +141,15 @@ export class PostgresCrmConnector implements CrmConnector {
       // statistics still describe an empty table and the planner would sort the whole table instead.
       await client.query('BEGIN READ ONLY');
       await client.query('SET LOCAL enable_sort = off; SET LOCAL enable_bitmapscan = off');
-      const h = await client.query<{ horizon: string }>(
+      const h = q.snapshot ? undefined : await client.query<{ horizon: string }>(
         `SELECT to_char(greatest($1::timestamptz, least(clock_timestamp(),
             (SELECT min(xact_start) FROM pg_stat_activity
-              WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid())))
+              WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()
+                AND (backend_xid IS NOT NULL OR state = 'active'))))
             AT TIME ZONE 'UTC', ${TS_FORMAT}) AS horizon`,
         [fromTs],
       );
-      const horizon = h.rows[0]!.horizon;
+      const horizon = h ? h.rows[0]!.horizon : 'infinity';
       const target = `${this.qschema}.${escapeIdentifier(meta.table)}`;
       // Two index scans merged here rather than one UNION: a sort of wide rows in SQL spills to disk.
       // Ids compare in "C" collation on both sides so JavaScript and Postgres agree on the order.

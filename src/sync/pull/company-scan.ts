@@ -84,7 +84,7 @@ async function accountKeys(crm: Pick<CrmConnector, 'readChanges'>): Promise<stri
   const keys = new Set<string>();
   let cursor: string | undefined;
   for (;;) {
-    const page = await crm.readChanges('account', { since: new Date(0), includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+    const page = await crm.readChanges('account', { since: new Date(0), includeOwnWrites: true, snapshot: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
     for (const c of page.changes) {
       if (c.kind !== 'upsert') continue;
       const kept = c.record.external_company_id;

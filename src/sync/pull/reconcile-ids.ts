@@ -15,7 +15,7 @@ export async function idSetDeletes(
   for (const type of ['lead', 'contact'] as const) {
     let cursor: string | undefined;
     for (;;) {
-      const page = await deps.crm.readChanges(type, { since: new Date(0), includeOwnWrites: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
+      const page = await deps.crm.readChanges(type, { since: new Date(0), includeOwnWrites: true, snapshot: true, limit: 10_000, ...(cursor ? { cursor } : {}) });
       for (const c of page.changes) {
         if (c.kind !== 'upsert') continue;
         const v = c.record[keyField];
