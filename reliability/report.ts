@@ -99,6 +99,22 @@ and an empty ledger. Failed cycles are allowed (the next cycle reads the same ch
   },
 };
 
+const SYNC_STALL = `## What the red sync-cycle case found
+
+A worker SIGKILLed while a cycle runs a step leaves the loop stuck in that step: the step activities
+(\`steps\` in \`workflows/sync-loop.ts\`) have a 30-minute \`startToCloseTimeout\` and no \`heartbeatTimeout\`, and
+the push and pull steps never heartbeat, so Temporal retries the dead worker's attempt only after 30 minutes;
+a new worker picks up nothing meanwhile. (The cycle bookkeeping activities wait their 1-minute timeout the same
+way.) The bootstrap does not have the problem: its download activity heartbeats, and a kill costs the heartbeat
+timeout. The fix belongs to the workflow and the step activities: a heartbeat timeout on \`steps\` (e.g. 30 s)
+and heartbeats from the steps' page and batch loops and Bulk Import status polls. Until then the case stops at
+the first stall and says which cycle and step held.
+`;
+
+/** Shown while the sync-cycle crash case fails by a stalled cycle (the cause above); gone once it passes. */
+const stalled = (runs: SuiteRun[]) =>
+  runs.some((r) => r.results.some((c) => !c.passed && c.name.startsWith('sync cycles') && /no cycle finished|never started|did not finish/.test(c.outcome)));
+
 const OUTRO = `## Not covered yet
 
 - The push cases of the fault and bad-input suites call the push activities directly with a retry loop, not
@@ -132,6 +148,7 @@ export function renderReport(runs: SuiteRun[]): string {
     for (const { c, suite } of failing) out.push(`- ${suite} / ${c.name}: \`npm run reliability -- --suite ${suite} --only "${c.name}" --scale ${runs.find((r) => r.suite === suite)?.scale}\``);
     out.push('');
   }
+  if (stalled(runs)) out.push(SYNC_STALL);
   out.push(OUTRO);
   return out.join('\n');
 }
