@@ -29,6 +29,8 @@ test('marketo-sync demo runs the product end to end on the embedded default and 
             EMBEDDED_TEMPORAL_UI_PORT: String(uiPort),
             EMBEDDED_POSTGRES_PORT: String(postgresPort),
             ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
+            // The workflow code the suite bundled once (test/support/global-setup.mjs): no webpack run in the demo.
+            ...(process.env.MARKETO_SYNC_WORKFLOW_BUNDLE ? { MARKETO_SYNC_WORKFLOW_BUNDLE: process.env.MARKETO_SYNC_WORKFLOW_BUNDLE } : {}),
           },
           timeout: 420_000,
           maxBuffer: 16 * 1024 * 1024,
