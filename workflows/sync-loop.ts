@@ -3,6 +3,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -11,6 +12,7 @@ import {
 import type { CycleActivities } from '../activities/cycle.js';
 import type { SchemaActivities } from '../activities/schema.js';
 import { withQuotaPause } from './quota.js';
+import { markSyncState } from './search-attributes.js';
 import { syncNowSignal, syncPauseSignal, syncResumeSignal, syncSetIntervalUpdate, syncStatusQuery, syncStopSignal } from './sync-signals.js';
 import {
   CYCLE_STEPS,
@@ -102,6 +104,11 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
     unavailableSteps: [],
     run: state.run,
   };
+  // Runs started before the search attributes existed replay without them.
+  const marked = patched('marketo-search-attributes');
+  const mark = () => {
+    if (marked) markSyncState(status.state);
+  };
   const show = () => {
     status.cycles = state.cycles;
     status.intervalSeconds = intervalSeconds;
@@ -117,6 +124,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
       mappingWarnings: state.mappingWarnings,
       mappingErrors: state.mappingErrors,
     };
+    mark();
   };
   show();
 
@@ -186,8 +194,10 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
     if (state.paused && !stopRequested) {
       const before = status.state;
       status.state = 'paused';
+      mark();
       await condition(() => !state.paused || stopRequested);
       status.state = before;
+      mark();
     }
     return !stopRequested || !state.paused;
   }
@@ -211,9 +221,11 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
   function onQuota(pause: { resetAt: string; reason: string } | undefined): void {
     if (pause) {
       status.state = 'quota-paused';
+      mark();
       status.quotaPause = pause;
     } else {
       status.state = 'running';
+      mark();
       delete status.quotaPause;
     }
   }
@@ -222,6 +234,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
     state.cycles += 1;
     const number = state.cycles;
     status.state = 'running';
+    mark();
     delete status.nextRunAt;
     show();
     const startedMs = Date.now();
@@ -300,6 +313,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
       if (stopRequested) return;
       if (state.paused) {
         status.state = 'paused';
+        mark();
         await condition(() => !state.paused || stopRequested);
         continue;
       }
@@ -310,6 +324,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
       const dueMs = state.lastCycleEndMs === undefined ? 0 : state.lastCycleEndMs + effectiveIntervalMs - Date.now();
       if (dueMs <= 0) return;
       status.state = 'sleeping';
+      mark();
       const seen = wake;
       await condition(() => wake !== seen, dueMs);
     }
@@ -340,6 +355,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
     }
   }
   status.state = 'stopped';
+  mark();
   delete status.nextRunAt;
   await condition(allHandlersFinished);
   return { cycles: state.cycles, ...(state.lastCycle ? { lastCycle: state.lastCycle } : {}) };

@@ -25,6 +25,8 @@ import { CliError, ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult, table } from '../output/print.js';
 import { resolveServices } from '../runtime/services.js';
+import { startMarked } from '../runtime/start-attributes.js';
+import { connectTemporalClient } from '../runtime/temporal-connection.js';
 
 /** One sync loop per namespace and task queue: `start` again attaches to the running one. */
 export function syncWorkflowId(taskQueue: string): string {
@@ -144,7 +146,7 @@ async function openTemporal(config: AppConfig): Promise<{ client: Client; taskQu
   const address = config.temporal.address ?? `127.0.0.1:${config.embedded.temporalPort}`;
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '5s' });
+    connection = await connectTemporalClient(config.temporal, address, { connectTimeout: '5s' });
   } catch (err) {
     throw new CliError(`no Temporal server at ${address} (${(err as Error).message})`, ExitCode.failure);
   }
@@ -193,10 +195,12 @@ export function registerSyncCommand(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(startOptions, raw);
       const input = syncInputOf(opts);
+      const marked = loadConfig().temporal.searchAttributes;
       const start = async (client: Client, taskQueue: string) => {
         const workflowId = syncWorkflowId(taskQueue);
+        const startLoop = (attributes: object) => client.workflow.start(syncLoop, { taskQueue, workflowId, args: [input], ...attributes });
         try {
-          await client.workflow.start(syncLoop, { taskQueue, workflowId, args: [input] });
+          await (marked ? startMarked('syncLoop', 'starting', startLoop, (line) => console.error(line)) : startLoop({}));
           return { workflowId, started: true };
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -42,6 +42,12 @@ const EnvSchema = z.object({
   /** The TLS server name to check, when it is not the host of TEMPORAL_ADDRESS (a proxy in between). */
   TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /**
+   * false: start workflows without the MarketoSyncKind/MarketoSyncState search attributes (a namespace
+   * where they cannot be created; Temporal's Java test server, which creates the run even while it
+   * refuses the attributes, so the marked start's fallback would find it "already started").
+   */
+  TEMPORAL_SEARCH_ATTRIBUTES: flag.default(true),
   /** Ports of the embedded services (used only when DATABASE_URL / TEMPORAL_ADDRESS are unset). */
   EMBEDDED_POSTGRES_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   EMBEDDED_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65535).default(7233),
@@ -77,7 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       limiter: e.MARKETO_LIMITER,
     },
     databaseUrl: e.DATABASE_URL,
-    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, auth: temporalAuth(e) },
+    temporal: { address: e.TEMPORAL_ADDRESS, namespace: e.TEMPORAL_NAMESPACE, taskQueue: e.TEMPORAL_TASK_QUEUE, auth: temporalAuth(e), searchAttributes: e.TEMPORAL_SEARCH_ATTRIBUTES },
     embedded: {
       postgresPort: e.EMBEDDED_POSTGRES_PORT,
       temporalPort: e.EMBEDDED_TEMPORAL_PORT,

@@ -22,6 +22,12 @@ beforeAll(() => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+test('search attributes at start: on by default, TEMPORAL_SEARCH_ATTRIBUTES=false turns them off, anything else is refused', () => {
+  expect(loadConfig({}).temporal.searchAttributes).toBe(true);
+  expect(loadConfig({ TEMPORAL_SEARCH_ATTRIBUTES: 'false' }).temporal.searchAttributes).toBe(false);
+  expect(() => loadConfig({ TEMPORAL_SEARCH_ATTRIBUTES: 'no' })).toThrow(/TEMPORAL_SEARCH_ATTRIBUTES/);
+});
+
 const CLOUD = { TEMPORAL_ADDRESS: 'payments.a1b2c.tmprl.cloud:7233', TEMPORAL_NAMESPACE: 'payments.a1b2c' };
 
 test('nothing set: plain gRPC to the embedded dev server', () => {
