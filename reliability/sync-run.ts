@@ -120,7 +120,8 @@ export class BothSidesUsers {
     }
     const sub = this.s.emulator.subscription;
     const { rows: known } = await pool.query<{ id: number }>(
-      'SELECT marketo_lead_id AS id FROM crm.leads WHERE marketo_lead_id IS NOT NULL ORDER BY random() LIMIT 2',
+      `SELECT id FROM (SELECT marketo_lead_id AS id FROM crm.leads UNION ALL SELECT marketo_lead_id FROM crm.contacts) p
+        WHERE id IS NOT NULL ORDER BY random() LIMIT 2`,
     );
     for (const { id } of known) {
       if (sub.getLead(Number(id)) === undefined) continue;

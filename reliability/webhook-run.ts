@@ -82,17 +82,18 @@ export async function sendValid(url: string, leadIds: number[]): Promise<number[
   return refused;
 }
 
-/** Waits for the on-demand workflows of these leads; returns how many did not finish. */
+/** Waits for the on-demand workflows of these leads (all at once: one stuck run must not eat the others' time); returns how many did not finish. */
 export async function awaitOnDemand(s: Scenario, leadIds: number[], timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let unfinished = 0;
-  for (const id of leadIds) {
-    const handle = s.host.client.workflow.getHandle(`on-demand-${id}`);
-    const left = deadline - Date.now();
-    const done = await Promise.race([handle.result().then(() => true, () => false), new Promise<boolean>((r) => setTimeout(() => r(false), Math.max(0, left)))]);
-    if (!done) unfinished++;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs)));
+  try {
+    const done = await Promise.all(
+      leadIds.map((id) => Promise.race([s.host.client.workflow.getHandle(`on-demand-${id}`).result().then(() => true, () => false), expired])),
+    );
+    return done.filter((d) => !d).length;
+  } finally {
+    clearTimeout(timer);
   }
-  return unfinished;
 }
 
 /**

@@ -236,7 +236,8 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     const stopped = await stopSyncLoop(handle, 60_000);
     if (worker.exited()) selfExits++;
     const history = await s.store.cycles.recent(500);
-    const failedCycles = history.filter((c) => c.status !== 'succeeded');
+    const failedCycles = history.filter((c) => c.status === 'failed');
+    const openCycles = history.filter((c) => c.status !== 'failed' && c.status !== 'succeeded').length;
     // Errors name steps and Marketo codes, never lead values; cut short for the table.
     const why = [...new Set(failedCycles.map((c) => (c.error ?? c.status).slice(0, 160)))];
     const sides = await users.check();
@@ -250,7 +251,7 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     const duplicates = Math.max(verdict.duplicates, keys.total) + sides.duplicates;
     return {
       outcome:
-        `bootstrap ${loadSummary(boot)}; ${history.length} cycles (${failedCycles.length} failed${why.length ? `: ${why.join(' / ')}` : ''}), ${kills} SIGKILLs${enough ? '' : ` of ${plan.kills} planned`}${selfExits ? `, ${selfExits} worker exits not caused by a kill` : ''}; ` +
+        `bootstrap ${loadSummary(boot)}; ${history.length} cycles (${failedCycles.length} failed${why.length ? `: ${why.join(' / ')}` : ''}${openCycles ? `, ${openCycles} never closed` : ''}), ${kills} SIGKILLs${enough ? '' : ` of ${plan.kills} planned`}${selfExits ? `, ${selfExits} worker exits not caused by a kill` : ''}; ` +
         `users: ${c.crmCreates} CRM creates, ${c.crmEdits} CRM edits, ${c.marketoCreates} Marketo creates, ${c.marketoEdits} Marketo edits; ${idle}; ${stopped}; ` +
         `${sides.detail}; ${verdict.detail}; ledger ${ledger.length}${codes ? ` (${codes})` : ''}` +
         `${problems.length ? `; PROBLEMS: ${problems.join('; ')}` : ''}. Kill log: ${events.join('; ') || 'none'}`,

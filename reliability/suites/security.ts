@@ -152,6 +152,9 @@ async function unauthenticatedWebhooks(ctx: CaseContext): Promise<CaseOutcome> {
       for (const [, id] of tries) if (await onDemandExists(s, id)) started.push(id);
       // Control: the same receiver accepts a correctly signed call.
       const control = await post(receiver.url, body(7), signed(body(7)));
+      // No worker serves this case's queue: the control's run would stay open under on-demand-7 and
+      // take the next case's webhook for lead 7 (workflow ids are per namespace).
+      await s.host.client.workflow.getHandle('on-demand-7').terminate('control webhook of the unauthenticated case').catch(() => undefined);
       return {
         outcome: `${answers.join('; ')}; workflows started by refused calls: ${started.length}; control (valid signature) → ${control.status}`,
         lost: null,
