@@ -20,6 +20,7 @@ import {
   type PollSettings,
 } from './bootstrap-types.js';
 import { bulkExport } from './bulk-export.js';
+import { markSyncState } from './search-attributes.js';
 
 const acts = proxyActivities<BootstrapActivities>({
   startToCloseTimeout: '1 minute',
@@ -89,6 +90,11 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   const maxChildren = input.maxChildren ?? jobsAtMarketo + (deeperQueue ? 5 : 3);
   const enabled = (e: BootstrapEntity): boolean => input.entities[e]?.enabled === true;
   const progress: BootstrapProgress = { state: 'running', highWatermark, phases: {} };
+  // Runs started before the search attributes existed replay without them.
+  const marked = patched('marketo-search-attributes');
+  const mark = (state: string = progress.state) => {
+    if (marked) markSyncState(state);
+  };
   // Listed in the seed's order (what the CLI draws).
   for (const entity of BOOTSTRAP_ENTITIES) if (PHASES.some((p) => p.entity === entity)) progress.phases[entity] = emptyPhase(enabled(entity));
   let paused = false;
@@ -98,14 +104,17 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   setHandler(pauseSignal, () => {
     paused = true;
     if (progress.state === 'running') progress.state = 'paused';
+    mark();
   });
   setHandler(resumeSignal, () => {
     paused = false;
     if (progress.state === 'paused') progress.state = 'running';
+    mark();
   });
   setHandler(cancelSignal, () => {
     cancelled = true;
     progress.state = 'cancelling';
+    mark();
   });
   setHandler(windowUpdateSignal, (u) => {
     const phase = progress.phases[u.phase];
@@ -253,16 +262,19 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     started.set(spec.entity, runPhase(spec, deps));
   }
   const outcomes = await Promise.allSettled([...started.values()]);
+  if (failure !== undefined || outcomes.some((o) => o.status === 'rejected')) mark('failed');
   if (failure !== undefined) throw failure;
   const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
   if (rejected) throw rejected.reason;
 
   if (cancelled) {
     progress.state = 'cancelled';
+    mark();
     return { highWatermark, progress };
   }
   const done = Object.entries(progress.phases).filter(([, p]) => p.state === 'done').map(([name]) => name);
   await acts.recordBootstrapWatermarks({ highWatermark, entities: done });
   progress.state = 'done';
+  mark();
   return { highWatermark, progress };
 }
