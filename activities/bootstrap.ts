@@ -13,6 +13,8 @@ export interface BootstrapActivityDeps {
   store: StateStore;
   crm: CrmConnector;
   batchSize?: number;
+  /** Batch writes of one download in flight at once (default 2). */
+  writeConcurrency?: number;
   /** Extra ingest sinks by name (the marketing phases register theirs here, from workers/activities.ts). */
   sinks?: Record<string, IngestSinkFactory>;
 }

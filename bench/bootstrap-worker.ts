@@ -7,7 +7,6 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
-import { createBulkExportActivities } from '../activities/bulk-export.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../src/marketo/index.js';
 import { StateStore } from '../src/store/state-store.js';
@@ -28,9 +27,7 @@ const worker = await Worker.create({
   connection,
   taskQueue: env('TASK_QUEUE'),
   workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
-  activities: { ...createActivities(deps), ...createBootstrapActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')) }),
-    // activities/bootstrap.ts does not pass writeConcurrency on: the bulk export steps are replaced here.
-    ...createBulkExportActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) }) },
+  activities: { ...createActivities(deps), ...createBootstrapActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) }) },
   maxConcurrentActivityTaskExecutions: 20,
   maxCachedWorkflows: Number(env('CACHED_WORKFLOWS')),
 });
