@@ -4,6 +4,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import * as pull from '../src/sync/pull/index.js';
 import { marketoCall } from './failures.js';
+import { withLiveness } from './liveness.js';
 
 export interface PullActivityDeps {
   marketo: MarketoClient;
@@ -34,7 +35,7 @@ export function createPullActivities(deps: PullActivityDeps) {
   const d: pull.PullDeps = { marketo: deps.marketo, store: deps.store, crm: deps.crm, options, ...(deps.now ? { now: deps.now } : {}) };
   const step = (run: (deps: pull.PullDeps) => Promise<pull.PullStepSummary>) => (raw?: PullStepInput) => {
     const { cycleId } = PullStepInput.parse(raw);
-    return marketoCall(() => run(cycleId === undefined ? d : { ...d, cycleId }));
+    return withLiveness(() => marketoCall(() => run(cycleId === undefined ? d : { ...d, cycleId })));
   };
   return {
     pullLeadsAndCompanies: step(pull.pullLeadsAndCompanies),

@@ -3,6 +3,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import * as push from '../src/sync/push/index.js';
 import { marketoCall } from './failures.js';
+import { withLiveness } from './liveness.js';
 
 export interface PushActivityDeps {
   marketo: MarketoClient;
@@ -26,7 +27,7 @@ export type PushStepSummary = push.StepSummary;
 export function createPushActivities(deps: PushActivityDeps) {
   const options = push.parsePushOptions(deps.pushOptions ?? {});
   const d: push.PushDeps = { marketo: deps.marketo, store: deps.store, crm: deps.crm, options };
-  const step = (run: (deps: push.PushDeps) => Promise<push.StepSummary>) => () => marketoCall(() => run(d));
+  const step = (run: (deps: push.PushDeps) => Promise<push.StepSummary>) => () => withLiveness(() => marketoCall(() => run(d)));
   return {
     pushSalesPersons: step(push.pushSalesPersons),
     pushCompanies: step(push.pushCompanies),

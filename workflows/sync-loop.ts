@@ -41,8 +41,11 @@ const schema = proxyActivities<SchemaActivities>({
 
 // A step may push thousands of records (Bulk Import polls included). After its attempts are
 // spent the cycle is recorded as failed and the next cycle tries again from the same watermark.
+// Steps heartbeat on a timer (activities/liveness.ts): a killed worker's step is retried on another
+// within the heartbeat timeout instead of at the end of the 30 minutes.
 const steps = proxyActivities<Record<string, (input?: StepInput) => Promise<StepResult>>>({
   startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 6 },
 });
 
