@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type { CrmConnector, CrmRecord } from '../src/crm/connector.js';
 import { compileToCrm, type MapOutcome, type MarketoRecord } from '../src/mapping/apply.js';
 import type { MappingConfig } from '../src/mapping/mapping-config.js';
@@ -53,7 +54,8 @@ export async function loadObjectMappings(deps: {
     const entity = config.entities.find((e) => e.marketo === (name as MarketoObjectName) && e.crm === crm);
     const crmEntity = describe.entities.find((e) => e.name === crm);
     const meta = schemas[name];
-    if (!entity?.enabled || !crmEntity || !meta) throw new Error(`the mapping has no enabled Marketo ${name} ⇄ CRM ${crm} entity`);
+    // A configuration problem: retrying cannot fix it, the operator must (mapping apply/refresh).
+    if (!entity?.enabled || !crmEntity || !meta) throw ApplicationFailure.nonRetryable(`the mapping has no enabled Marketo ${name} ⇄ CRM ${crm} entity`, 'MappingIncomplete');
     const compiled = compileToCrm(config, name, crm, schemas, describe);
     const references = crmEntity.fields.filter((f) => f.type === 'reference').map((f) => f.name);
     const required = crmEntity.fields.filter((f) => !f.nullable && f.updateable).map((f) => ({ name: f.name, boolean: f.type === 'boolean' }));
