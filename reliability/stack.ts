@@ -1,11 +1,11 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import pg from 'pg';
 import { ensureLocalPostgres, freePort, type LocalPostgres } from '../src/services/local-postgres.js';
 import { ensureTemporalDevServer, type TemporalDevServer } from '../src/services/temporal-dev-server.js';
-import { workflowsPath } from '../workers/worker.js';
+import { WORKFLOW_BUNDLE_ENV, workflowsPath } from '../workers/worker.js';
 
 /**
  * The services every case runs on: Postgres (the suite's own cluster, so it can be restarted, or
@@ -67,10 +67,14 @@ export class Stack implements Host {
     const ports = { port: await freePort(), uiPort: await freePort() };
     const temporal = await ensureTemporalDevServer({ dataDir: path.join(options.dataDir, 'temporal'), ...ports, log });
     const connection = await Connection.connect({ address: temporal.address });
-    log('bundling the workflow code');
-    const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
-    const bundlePath = path.join(options.dataDir, 'workflow-bundle.js');
-    writeFileSync(bundlePath, code);
+    // Under jest the suite's global setup has bundled this run's workflow code already.
+    let bundlePath = process.env[WORKFLOW_BUNDLE_ENV];
+    if (!bundlePath || !existsSync(bundlePath)) {
+      log('bundling the workflow code');
+      const { code } = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+      bundlePath = path.join(options.dataDir, 'workflow-bundle.js');
+      writeFileSync(bundlePath, code);
+    }
     return new Stack(options, postgres, postgresUrl, temporal, ports, connection, bundlePath);
   }
 
