@@ -5,6 +5,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { createBulkExportActivities } from './bulk-export.js';
 import { createSalesActivities } from './bootstrap-sales.js';
+import { withLivenessAll } from './liveness.js';
 import { createMarketingActivities } from './marketing-phases.js';
 import type { IngestSinkFactory } from './ingest-sink.js';
 
@@ -27,7 +28,9 @@ export function marketoStream(entity: string): string {
 export function createBootstrapActivities(deps: BootstrapActivityDeps) {
   return {
     ...createBulkExportActivities(deps),
-    ...createSalesActivities(deps),
+    // The sales steps run for minutes at scale with no checkpoint of their own: they heartbeat on a
+    // timer so a killed worker's step moves to another within the heartbeat timeout.
+    ...withLivenessAll(createSalesActivities(deps)),
     ...createMarketingActivities(deps),
 
     /** Cuts [startAt, endAt] into ≤31-day createdAt windows (pure, but libraries stay out of workflows). */

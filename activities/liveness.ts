@@ -24,3 +24,10 @@ export async function withLiveness<T>(body: () => Promise<T>, beatMs = BEAT_MS):
     clearInterval(beat);
   }
 }
+
+/** Every function of an activity group, run under withLiveness. */
+export function withLivenessAll<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(activities)) out[name] = (...args: never[]) => withLiveness(() => fn(...args));
+  return out as T;
+}

@@ -4,8 +4,11 @@ import type { StepOutcome } from '../activities/bootstrap-sales.js';
 import type { PhaseContext } from './bootstrap-phase.js';
 import type { FollowingPhaseContext, PhaseSpec } from './bootstrap.js';
 
+// The sales steps heartbeat on a timer (activities/liveness.ts); the other activities called here
+// answer within seconds.
 const acts = proxyActivities<BootstrapActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 

@@ -1,5 +1,5 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { withLiveness } from '../../activities/liveness.js';
+import { withLiveness, withLivenessAll } from '../../activities/liveness.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,4 +27,14 @@ test('a failing step still stops heartbeating, and outside an activity the body 
   await sleep(100);
   expect(beats).toBe(after);
   await expect(withLiveness(() => Promise.resolve(42))).resolves.toBe(42);
+});
+
+test('withLivenessAll wraps every activity of a group, arguments and results unchanged', async () => {
+  const env = new MockActivityEnvironment();
+  let beats = 0;
+  env.on('heartbeat', () => beats++);
+  const acts = withLivenessAll({ add: (a: number, b: number) => Promise.resolve(a + b), echo: (s: string) => Promise.resolve(s) });
+  await expect(env.run(() => acts.add(2, 3))).resolves.toBe(5);
+  await expect(env.run(() => acts.echo('x'))).resolves.toBe('x');
+  expect(beats).toBeGreaterThanOrEqual(2);
 });
