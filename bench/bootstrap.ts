@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     .option('--cpu-prof <dir>', "write the worker's V8 CPU profile into this folder (on its exit)")
     .option('--timeline <file>', 'write every export\'s job and ingest times to this JSON file')
     .option('--worker-runtime <how>', 'compiled: tsc output on plain node, as production runs (Dockerfile); tsx: from source', 'compiled')
-    .option('--worker-heap-mb <n>', "the worker's --max-old-space-size (rows in flight are bounded: downloads × (write concurrency + 1) × batch)", '128')
+    .option('--worker-heap-mb <n>', "the worker's --max-old-space-size (rows in flight are bounded: downloads × (write concurrency + 1) × batch; 128 holds 100k leads, not 1M)", '256')
     .option('--write-concurrency <n>', 'batch writes of one download in flight at once', '2')
     .option('--heap-snapshot-mb <n>', 'the worker writes one heap snapshot (into .data/) when its heap first passes this')
     .option('--jobs-at-marketo <n>', "the bootstrap's jobsAtMarketo (default: the workflow's)")
