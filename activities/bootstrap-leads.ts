@@ -5,6 +5,7 @@ import type { PersonMapping } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
 import type { BootstrapStaging, StagedPerson } from './bootstrap-staging.js';
 import { writePersons } from './person-writer.js';
+import { textOrNull } from '../src/marketo/values.js';
 
 export interface LeadSinkDeps {
   crm: Pick<CrmConnector, 'upsert' | 'getRecords'>;
@@ -46,8 +47,4 @@ export async function writeLeadBatch(deps: LeadSinkDeps, mapping: PersonMapping,
   }
   const [out] = await Promise.all([writePersons(deps, mapping, rows, { operation: 'bootstrap', references }), deps.staging.stage(runId, refs)]);
   return { written: out.written, failed: out.failed };
-}
-
-function textOrNull(v: string | null | undefined): string | null {
-  return v === null || v === undefined || v === '' || v === 'null' ? null : v;
 }

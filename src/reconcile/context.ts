@@ -3,6 +3,7 @@ import type { MappingConfig } from '../mapping/mapping-config.js';
 import { MarketoSchemas } from '../mapping/marketo-schema.js';
 import { suggestMapping } from '../mapping/suggest.js';
 import type { MarketoClient } from '../marketo/index.js';
+import { textOrNull } from '../marketo/values.js';
 
 /** What the reconciliation reads: Marketo through its API, the CRM through its connector, the saved mapping. */
 export interface ReconcileDeps {
@@ -22,11 +23,6 @@ export const CRM_KEY_COLUMN = {
 } as const;
 
 export type KeyedCrmEntity = keyof typeof CRM_KEY_COLUMN;
-
-export function textOrNull(v: unknown): string | null {
-  if (v === null || v === undefined || v === '' || v === 'null') return null;
-  return String(v);
-}
 
 /** A CRM account/user/opportunity's key in Marketo: the Marketo key it was loaded with, else its CRM id (what the push sends). */
 export function crmKey(entity: KeyedCrmEntity, record: CrmRecord): string {

@@ -1,7 +1,7 @@
 import { BulkExtractApi } from '../marketo/bulk/extract.js';
 import { planWindows } from '../marketo/bulk/windows.js';
 import type { MarketoClient } from '../marketo/index.js';
-import { textOrNull } from './context.js';
+import { textOrNull } from '../marketo/values.js';
 
 export interface LeadScanOptions {
   /** Leads created in [since, until] are read (bulk lead export by createdAt, ≤31-day windows). */

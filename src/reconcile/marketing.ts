@@ -2,7 +2,8 @@ import type { CrmRecord } from '../crm/connector.js';
 import { campaignMemberRecord, campaignRecord } from '../marketing/campaign-record.js';
 import { listMemberRecord, staticListRecord } from '../marketing/static-list-record.js';
 import { sameValue } from './compare.js';
-import { textOrNull, type ReconcileContext } from './context.js';
+import { textOrNull } from '../marketo/values.js';
+import type { ReconcileContext } from './context.js';
 import { emptyReport, KeyedComparison, type EntityReport, type FieldMismatch } from './report.js';
 
 /**

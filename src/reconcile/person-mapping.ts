@@ -4,6 +4,7 @@ import type { MappingConfig } from '../mapping/mapping-config.js';
 import { MarketoSchemas } from '../mapping/marketo-schema.js';
 import { suggestMapping } from '../mapping/suggest.js';
 import type { MarketoClient } from '../marketo/index.js';
+import { textOrNull } from '../marketo/values.js';
 
 export type PersonType = 'lead' | 'contact';
 
@@ -36,11 +37,6 @@ export interface PersonMapping {
 }
 
 const KEY_FIELDS = ['id', 'externalCompanyId', 'externalSalesPersonId'];
-
-function textOrNull(v: unknown): string | null {
-  if (v === null || v === undefined || v === '' || v === 'null') return null;
-  return String(v);
-}
 
 /** Describe results as the mapping wants them; objects whose describe the mapping cannot read are left out. */
 export async function readMarketoSchemas(marketo: MarketoClient): Promise<MarketoSchemas> {

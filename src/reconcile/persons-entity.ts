@@ -1,7 +1,8 @@
 import type { CrmRecord } from '../crm/connector.js';
 import { buildPersonMapping, type MappedPerson } from './person-mapping.js';
 import { PersonReconciler } from './persons.js';
-import { textOrNull, type ReconcileContext } from './context.js';
+import { textOrNull } from '../marketo/values.js';
+import type { ReconcileContext } from './context.js';
 import { chunks } from './fetch.js';
 import { scanLeads, type LeadScanOptions } from './lead-scan.js';
 import { emptyReport, finish, type EntityReport } from './report.js';

@@ -1,6 +1,7 @@
 import type { CrmRecord } from '../crm/connector.js';
 import type { MarketoObject } from '../marketo/index.js';
-import { crmKey, textOrNull, type ReconcileContext } from './context.js';
+import { textOrNull } from '../marketo/values.js';
+import { crmKey, type ReconcileContext } from './context.js';
 import { fetchByValues } from './fetch.js';
 import { reconcileObjects } from './objects.js';
 import type { EntityReport } from './report.js';

@@ -4,6 +4,7 @@ import { routeLead, type MarketoRecord } from '../../mapping/apply.js';
 import type { RecordFailure } from '../../store/error-ledger.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { PullContext } from './context.js';
+import { textOrNull } from '../../marketo/values.js';
 
 export interface PersonPullDeps {
   crm: Pick<CrmConnector, 'upsert' | 'getRecords' | 'convertLead'>;
@@ -34,7 +35,7 @@ export async function backfillMarketoIds(
 ): Promise<number> {
   if (items.length === 0) return 0;
   const current = new Map((await deps.crm.getRecords(type, items.map((b) => b.crmId))).map((r) => [String(r.id), r]));
-  const missing = items.filter((b) => current.has(b.crmId) && text(current.get(b.crmId)![keyField]) !== b.marketoId);
+  const missing = items.filter((b) => current.has(b.crmId) && textOrNull(current.get(b.crmId)![keyField]) !== b.marketoId);
   if (missing.length === 0) return 0;
   const results = await deps.crm.upsert(type, missing.map((b) => ({ id: b.crmId, [keyField]: Number(b.marketoId) })), { keyField: 'id', updateOnly: true });
   for (const r of results) {
@@ -51,9 +52,6 @@ function routedAs(context: PullContext, lead: MarketoRecord, type: 'lead' | 'con
   return { ...lead, externalCompanyId: type === 'contact' ? String(lead.externalCompanyId ?? '') || 'linked' : null };
 }
 
-function text(v: unknown): string | null {
-  return v === null || v === undefined || v === '' || v === 'null' ? null : String(v);
-}
 
 /**
  * Writes Marketo leads to the CRM through the shared person writer (`writePersons`, keyed on the
@@ -77,7 +75,7 @@ export async function writePulledPersons(deps: PersonPullDeps, context: PullCont
     if (!link || (link.crmType !== 'lead' && link.crmType !== 'contact')) return lead;
     const type = routeLead(context.config, lead);
     if (link.crmType === 'lead' && type === 'contact') {
-      const accountId = accounts.get(text(lead.externalCompanyId) ?? '');
+      const accountId = accounts.get(textOrNull(lead.externalCompanyId) ?? '');
       conversions.push({ marketoId, leadId: link.crmId, ...(accountId ? { accountId } : {}) });
       return lead;
     }
@@ -109,12 +107,12 @@ export async function writePulledPersons(deps: PersonPullDeps, context: PullCont
   const wantAccount = new Map<string, string>();
   for (const lead of leads) {
     const p = persons.get(String(lead.id));
-    const accountId = accounts.get(text(lead.externalCompanyId) ?? '');
+    const accountId = accounts.get(textOrNull(lead.externalCompanyId) ?? '');
     if (p?.type === 'contact' && accountId) wantAccount.set(p.crmId, accountId);
   }
   if (wantAccount.size > 0) {
     const current = await deps.crm.getRecords('contact', [...wantAccount.keys()]);
-    const change: CrmRecord[] = current.filter((r) => text(r.account_id) !== wantAccount.get(String(r.id))).map((r) => ({ id: String(r.id), account_id: wantAccount.get(String(r.id))! }));
+    const change: CrmRecord[] = current.filter((r) => textOrNull(r.account_id) !== wantAccount.get(String(r.id))).map((r) => ({ id: String(r.id), account_id: wantAccount.get(String(r.id))! }));
     if (change.length > 0) {
       for (const r of await deps.crm.upsert('contact', change, { keyField: 'id', updateOnly: true })) {
         if (r.status === 'failed') failures.push({ entity: 'contact', recordKey: String(change[r.index]!.id), operation, source: 'crm', code: r.code, reason: `account link: ${r.reason}` });

@@ -18,6 +18,7 @@ import { loadPending, savePending } from './pending.js';
 import { backfillMarketoIds, writePulledPersons } from './persons.js';
 import { activityQueueStream, DELETES_STREAM, LEADS_STREAM, loadPosition, readStream, savePosition, secondOf, type StreamPosition } from './position.js';
 import { idSetDeletes } from './reconcile-ids.js';
+import { textOrNull } from '../../marketo/values.js';
 
 export interface PullDeps {
   marketo: MarketoClient;
@@ -68,10 +69,6 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
-}
-
-function text(v: unknown): string | null {
-  return v === null || v === undefined || v === '' || v === 'null' ? null : String(v);
 }
 
 /** Streams that start where the lead stream started the first time they are read (the bootstrap only records `marketo:leads`). */
@@ -180,7 +177,7 @@ class LeadWriter {
     const settled = await settleConflicts(this.deps, leads, this.found.filter((c) => ids.has(String(c.leadId))));
     this.calls += settled.calls;
     this.conflicts += settled.conflicts;
-    const externalIds = [...new Set(leads.map((l) => text(l.externalCompanyId)).filter((x): x is string => x !== null))];
+    const externalIds = [...new Set(leads.map((l) => textOrNull(l.externalCompanyId)).filter((x): x is string => x !== null))];
     const companies = await pullCompanies(this.deps, this.context, externalIds, { batchSize: this.deps.options.batchSize, operation: PULL_OPERATION });
     await this.deps.store.errors.record(companies.failures);
     const persons = await writePulledPersons(this.deps, this.context, leads, companies.accounts, PULL_OPERATION);
