@@ -74,13 +74,11 @@ export class ErrorLedgerRepository {
   }
 
   /** Marks the entries of records that went through on a later attempt. */
-  async resolve(entity: string, operation: string, recordKeys: readonly string[]): Promise<number> {
-    const res = await this.pool.query(
-      `UPDATE ${this.schema}.error_ledger SET status = 'resolved', last_seen = now()
-       WHERE entity = $1 AND operation = $2 AND record_key = ANY($3::text[]) AND status IN ('open', 'retrying')`,
-      [entity, operation, recordKeys],
+  resolve(entity: string, operation: string, recordKeys: readonly string[]): Promise<number> {
+    return this.resolveRecords(
+      operation,
+      recordKeys.map((recordKey) => ({ entity, recordKey })),
     );
-    return res.rowCount ?? 0;
   }
 
   /**
