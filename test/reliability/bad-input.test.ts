@@ -1,16 +1,11 @@
 import { badInputCases } from '../../reliability/suites/bad-input.js';
-import { PASSED, runNamed, startStack, verdict } from './support.js';
+import { PASSED, runNamed, stackForFile, verdict } from './support.js';
 
 // The bad-input suite's fast subset: the full suite runs with `npm run reliability -- --suite bad-input`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
 const TIMEOUT = 300_000;
-let env: Awaited<ReturnType<typeof startStack>>;
+const env = stackForFile();
 const cases = badInputCases();
-
-beforeAll(async () => {
-  env = await startStack();
-});
-afterAll(() => env?.close());
 
 test('values Marketo refuses and a 1007 lookup are ledgered; every other contact arrives', async () => {
   const r = await runNamed(env.stack, cases, 'push: values Marketo refuses, 1007', 100);

@@ -1,16 +1,11 @@
 import { faultCases } from '../../reliability/suites/fault.js';
-import { PASSED, runNamed, startStack, verdict } from './support.js';
+import { PASSED, runNamed, stackForFile, verdict } from './support.js';
 
 // The fault suite's fast subset: the full suite runs with `npm run reliability -- --suite fault`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
 const TIMEOUT = 300_000;
-let env: Awaited<ReturnType<typeof startStack>>;
+const env = stackForFile();
 const cases = faultCases();
-
-beforeAll(async () => {
-  env = await startStack();
-});
-afterAll(() => env?.close());
 
 test('push steps in a normal run: every contact reaches Marketo once, no self-inflicted 606/615', async () => {
   const r = await runNamed(env.stack, cases, 'push steps, normal run (baseline)', 200);

@@ -1,18 +1,13 @@
 import { securityCases } from '../../reliability/suites/security.js';
-import { PASSED, PASSED_NO_RECORDS, runNamed, startStack, verdict } from './support.js';
+import { PASSED, PASSED_NO_RECORDS, runNamed, stackForFile, verdict } from './support.js';
 
 // The security suite's fast subset, in the default suite: the same scans on a small run (50 leads,
 // 20 webhooks) and the unauthenticated webhook calls. security.test.ts runs them at 1,000 leads
 // (npm run test:long); the full suite is `npm run reliability -- --suite security`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
 const TIMEOUT = 400_000;
-let env: Awaited<ReturnType<typeof startStack>>;
+const env = stackForFile();
 const cases = securityCases();
-
-beforeAll(async () => {
-  env = await startStack();
-});
-afterAll(() => env?.close());
 
 test('webhook calls without valid credentials are refused and start nothing', async () => {
   const r = await runNamed(env.stack, cases, 'unauthenticated webhooks refused', 50);

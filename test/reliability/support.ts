@@ -17,6 +17,21 @@ export async function startStack(opts: { ownPostgres?: boolean } = {}): Promise<
   };
 }
 
+/** One stack for a whole test file: started before its first test, closed after its last. */
+export function stackForFile(): { readonly stack: Stack } {
+  let env: Awaited<ReturnType<typeof startStack>> | undefined;
+  beforeAll(async () => {
+    env = await startStack();
+  });
+  afterAll(() => env?.close());
+  return {
+    get stack(): Stack {
+      if (!env) throw new Error('the reliability stack did not start (see beforeAll)');
+      return env.stack;
+    },
+  };
+}
+
 /** Runs the named case of a suite at a small scale; the result carries the outcome text for a failing expect. */
 export async function runNamed(stack: Stack, cases: CaseDef[], name: string, scale: number): Promise<CaseResult> {
   const def = cases.find((c) => c.name === name);
