@@ -20,21 +20,6 @@ export type MarketoSyncKindValue = 'bootstrap' | 'bulkExport' | 'syncLoop' | 'on
 export type MarketoSyncStateValue = string;
 
 /**
- * Sets the workflow's kind and state search attributes. Deterministic (a command in the history),
- * and skipped when the values are already set, so calling it after every state change costs
- * nothing when nothing changed. The attributes must exist on the namespace (the worker adds them
- * on start; an upsert of an unknown attribute fails the workflow task).
- */
-export function markSync(kind: MarketoSyncKindValue, state: MarketoSyncStateValue): void {
-  const current = workflowInfo().typedSearchAttributes;
-  if (current.get(MarketoSyncKind) === kind && current.get(MarketoSyncState) === state) return;
-  upsertSearchAttributes([
-    { key: MarketoSyncKind, value: kind },
-    { key: MarketoSyncState, value: state },
-  ]);
-}
-
-/**
  * What a client sets when it starts a workflow (`typedSearchAttributes`): its kind and first
  * state, so the run is filterable in the Temporal UI from its first moment.
  */
