@@ -92,8 +92,12 @@ test('a spent 500 MB export quota pauses visibly until the Chicago reset, then t
   let days = 0;
   while ((await handle.describe()).status.name === 'RUNNING') {
     const now = await handle.query(bootstrapProgressQuery);
-    // Days pass only while every window waits for Marketo, never under a download (files expire after 7 days).
-    if (now.quotaWait && !Object.values(now.phases.leads!.active).includes('downloading')) {
+    // Days pass only while every open window waits for the quota. A job queued, processing or
+    // Completed-but-not-yet-fetched stays on Marketo's clock: at a day per half second a loaded
+    // machine could otherwise age it past the 30-day job retention (1003 not found) or the
+    // 7-day file retention before the window's next poll.
+    const states = Object.values(now.phases.leads!.active);
+    if (now.quotaWait && states.length > 0 && states.every((s) => s === 'quota-paused')) {
       const emulatorNow = h.emulator.runtime.clock.now();
       h.emulator.runtime.clock.advance(quotaResetAt(new Date(emulatorNow)).getTime() - emulatorNow + 5 * 60_000);
       days += 1;
