@@ -66,8 +66,9 @@ export async function crmIdsByKey(staging: BootstrapStaging, runId: string, kind
 
 /**
  * Role keys staged from Add to Opportunity activities and not attempted yet, whose opportunity
- * was attempted. Until the leads phase is done only roles of leads already written are taken
- * (`requireLead`); the last round takes the rest (their person may be outside the load: ledger).
+ * was attempted. Until the leads phase is done only roles of leads already written (in the id
+ * map: a person linked at write time has no staging row) are taken (`requireLead`); the last
+ * round takes the rest (their person may be outside the load: ledger).
  */
 export async function pendingRoleKeys(staging: BootstrapStaging, runId: string, limit: number, requireLead: boolean): Promise<RoleKey[]> {
   const { rows } = await staging.pool.query<{ ext: string; lead: string; role: string }>(
@@ -75,7 +76,7 @@ export async function pendingRoleKeys(staging: BootstrapStaging, runId: string, 
      FROM ${staging.roleRefs} r
      WHERE r.run_id = $1 AND r.external_opportunity_id IS NOT NULL AND r.role IS NOT NULL
        AND EXISTS (SELECT 1 FROM ${staging.loaded} o WHERE o.run_id = $1 AND o.kind = 'opportunity' AND o.key = r.external_opportunity_id)
-       AND ($3::boolean = false OR EXISTS (SELECT 1 FROM ${staging.personRefs} p WHERE p.run_id = $1 AND p.marketo_lead_id = r.marketo_lead_id))
+       AND ($3::boolean = false OR EXISTS (SELECT 1 FROM ${staging.qschema}.id_map m WHERE m.entity = 'lead' AND m.marketo_id = r.marketo_lead_id::text))
        AND NOT EXISTS (SELECT 1 FROM ${staging.loaded} l WHERE l.run_id = $1 AND l.kind = 'opportunityRole'
                        AND l.key = r.external_opportunity_id || chr(31) || r.marketo_lead_id::text || chr(31) || r.role)
      ORDER BY 1, 2, 3 LIMIT $2`,

@@ -35,11 +35,14 @@ export class BootstrapStaging {
   readonly loaded: string;
   /** Distinct company and salesperson keys seen so far (what the loading steps fetch). */
   readonly keys: string;
+  /** The state store's schema, quoted (its id map and error ledger live there too). */
+  readonly qschema: string;
 
   constructor(
     readonly pool: pg.Pool,
     schema: string,
   ) {
+    this.qschema = escapeIdentifier(schema);
     this.table = `${escapeIdentifier(schema)}.bootstrap_person_refs`;
     this.roleRefs = `${escapeIdentifier(schema)}.bootstrap_role_refs`;
     this.loaded = `${escapeIdentifier(schema)}.bootstrap_loaded`;
@@ -130,4 +133,33 @@ export async function stageRoleRefs(staging: BootstrapStaging, runId: string, re
      ON CONFLICT (run_id, activity_guid) DO NOTHING`,
     [runId, refs.map((r) => r.activityGuid), refs.map((r) => r.marketoLeadId), refs.map((r) => r.externalOpportunityId), refs.map((r) => r.opportunityGuid), refs.map((r) => r.role)],
   );
+}
+
+/**
+ * Whether connections of `pool` reach the same database as the state store's and may write its
+ * id map, ledger and staging tables, so one transaction can hold a batch's CRM and state writes.
+ * Two connection strings can name one database in many ways (host aliases, proxies), so it is
+ * asked of the servers: the CRM side looks for the state store's own backend (pid and start time)
+ * among its database's sessions. Any doubt (another server, another database, sessions hidden
+ * from the role, missing privileges) answers false and the writes stay apart.
+ */
+export async function sharesDatabase(pool: pg.Pool, staging: BootstrapStaging): Promise<boolean> {
+  const stateClient = await staging.pool.connect();
+  try {
+    const { rows: me } = await stateClient.query<{ pid: number; started: string }>(
+      `SELECT pid, backend_start::text AS started FROM pg_stat_activity WHERE pid = pg_backend_pid()`,
+    );
+    const self = me[0];
+    if (!self) return false;
+    const s = staging.qschema;
+    const { rows } = await pool.query<{ same: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND backend_start::text = $2 AND datname = current_database())
+              AND has_table_privilege($3, 'INSERT, UPDATE') AND has_table_privilege($4, 'INSERT, UPDATE')
+              AND has_table_privilege($5, 'INSERT, UPDATE') AND has_table_privilege($6, 'INSERT') AND has_table_privilege($7, 'SELECT') AS same`,
+      [self.pid, self.started, `${s}.id_map`, `${s}.error_ledger`, staging.personRefs, staging.keys, staging.loaded],
+    );
+    return rows[0]?.same === true;
+  } finally {
+    stateClient.release();
+  }
 }

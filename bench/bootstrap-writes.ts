@@ -1,51 +1,79 @@
 /**
- * The bootstrap's CRM write path on its own, no Temporal (issue 5's ingest ratio):
- *   npx tsx bench/bootstrap-writes.ts [--leads 20000] [--batch 5000] [--repeat 200]
- * Seeds the emulator with N leads (companies N/50, salespersons N/200), reads them once as text
- * rows (what a CSV export gives), then writes them into fresh databases two ways, in one process so
- * the machine's load weighs on both alike:
- *   - linked later: persons written before their companies and salespersons exist, then the
- *     link steps (one pass per person setting account and owner);
- *   - linked at write: companies and salespersons loaded first, persons written with both set.
- * Then the transaction opening of the CRM upsert, both ways: BEGIN and set_config as two round
- * trips (before) or one simple-protocol query (now). Uses DATABASE_URL, or a local cluster in .data/.
+ * The bootstrap's person write path on its own, no Temporal (issue 5's ingest ratio):
+ *   npx tsx bench/bootstrap-writes.ts [--windows 3] [--window-rows 17000] [--batch 2000]
+ *     [--write-concurrency 2] [--loaded 0.7] [--ways baseline,new] [--rounds 1]
+ * Shaped like one moment of the 1M bootstrap: `windows` lead windows of `window-rows` persons
+ * ingest at once, each in batches of `batch` with `write-concurrency` batch writes in flight (what
+ * ingestBulkExport does), with a share `loaded` of the companies and salespersons the persons name
+ * already loaded (the sales phases load them while leads stream in). The rows are the emulator's
+ * lead export file (CSV text made from its subscription with the describe-suggested mapping's
+ * fields) parsed by the ingest's parser, so both ways get what the sink gets.
+ * Each way writes into a fresh database (CRM and state store in one, as the bench and compose
+ * run them), in one process so the machine's load weighs on both alike:
+ *   - baseline: writeLeadBatch's general path (mapping objects, connector upsert, id map link,
+ *     ledger, staging: separate transactions);
+ *   - new: the same sink with the co-located single-transaction path.
+ * Printed per way: rows/s of the writes, the busy time of each step (summed over batches; steps
+ * of one batch may overlap), the link steps that finish the references, and a digest of the CRM's
+ * persons (mapped values with account and owner as Marketo keys) that must be equal for all ways.
+ * Uses DATABASE_URL, or a local cluster in .data/bench-writes-postgres.
  */
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { Command } from 'commander';
+import { stringify } from 'csv-stringify/sync';
 import pg from 'pg';
 import { z } from 'zod';
-import { writeLeadBatch } from '../activities/bootstrap-leads.js';
+import { writeLeadBatch, type LeadSinkDeps, type WriteProfile } from '../activities/bootstrap-leads.js';
 import { createSalesActivities } from '../activities/bootstrap-sales.js';
 import { BootstrapStaging } from '../activities/bootstrap-staging.js';
 import { startEmulator } from '../emulator/index.js';
-import { inTransaction } from '../src/crm/postgres/db.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
+import type { MarketoRecord } from '../src/mapping/apply.js';
+import { createExportParser } from '../src/marketo/bulk/parser.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
 import { MarketoClient } from '../src/marketo/index.js';
-import { loadPersonMapping } from '../src/reconcile/person-mapping.js';
+import { loadPersonMapping, type MappedPerson, type PersonMapping } from '../src/reconcile/person-mapping.js';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { StateStore } from '../src/store/state-store.js';
 
+const WAYS = ['baseline', 'new'] as const;
+type WayName = (typeof WAYS)[number];
+
 const Options = z.object({
-  leads: z.coerce.number().int().min(100),
+  windows: z.coerce.number().int().min(1),
+  windowRows: z.coerce.number().int().min(100),
   batch: z.coerce.number().int().min(100),
-  repeat: z.coerce.number().int().min(1),
+  writeConcurrency: z.coerce.number().int().min(1),
+  loaded: z.coerce.number().min(0).max(1),
+  ways: z.string().transform((s, ctx) => {
+    const names = s.split(',').map((w) => w.trim());
+    for (const n of names) if (!(WAYS as readonly string[]).includes(n)) ctx.addIssue({ code: 'custom', message: `--ways: unknown way '${n}' (${WAYS.join(', ')})` });
+    return names as WayName[];
+  }),
+  rounds: z.coerce.number().int().min(1),
 });
 
 const cli = new Command()
-  .option('--leads <n>', 'leads to write', '20000')
-  .option('--batch <n>', 'rows per writeLeadBatch call (the bench default of the ingest)', '5000')
-  .option('--repeat <n>', 'transactions per way in the round-trip comparison', '200');
+  .option('--windows <n>', 'lead windows ingesting at once', '3')
+  .option('--window-rows <n>', 'persons per window (17,000 at 1M leads over 5 years)', '17000')
+  .option('--batch <n>', 'rows per batch write (the bootstrap bench default)', '2000')
+  .option('--write-concurrency <n>', 'batch writes in flight per window', '2')
+  .option('--loaded <share>', 'share of the named companies and salespersons loaded before the persons are written', '0.7')
+  .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, WAYS.join(','))
+  .option('--rounds <n>', 'times to run the ways (alternated)', '1');
 const opts = Options.parse(cli.parse(process.argv).opts());
 const log = (line: string) => process.stdout.write(line + '\n');
+const leads = opts.windows * opts.windowRows;
 
 const emulator = await startEmulator({
   clientId: 'bw-id',
   clientSecret: 'bw-secret',
-  seed: { leads: opts.leads, opportunities: 0, programs: 0, lists: 0, customObjects: 0, changeRate: 0 },
+  seed: { leads, opportunities: 0, programs: 0, lists: 0, customObjects: 0, changeRate: 0 },
 });
 const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'bw-id', clientSecret: 'bw-secret' });
-const baseUrl = process.env.DATABASE_URL ?? (await ensureLocalPostgres({ dataDir: '.data/bench-postgres' })).url;
+const localPg = process.env.DATABASE_URL ? undefined : await ensureLocalPostgres({ dataDir: '.data/bench-writes-postgres' });
+const baseUrl = process.env.DATABASE_URL ?? localPg!.url;
 const admin = new pg.Client({ connectionString: baseUrl });
 await admin.connect();
 const databases: string[] = [];
@@ -54,94 +82,190 @@ async function freshDatabase(name: string): Promise<{ store: StateStore; crm: Po
   const db = `bench_writes_${name.toLowerCase()}_${Date.now()}`;
   await admin.query(`CREATE DATABASE ${db}`);
   databases.push(db);
+  // BENCH_EXPLAIN=<ms>: the server logs the plan, with trigger times, of every statement slower than that.
+  if (process.env.BENCH_EXPLAIN) {
+    const ms = z.coerce.number().int().min(0).parse(process.env.BENCH_EXPLAIN);
+    await admin.query(`ALTER DATABASE ${db} SET session_preload_libraries = 'auto_explain'`);
+    for (const [k, v] of [['log_min_duration', `${ms}ms`], ['log_analyze', 'on'], ['log_triggers', 'on'], ['log_buffers', 'on']]) await admin.query(`ALTER DATABASE ${db} SET auto_explain.${k} = '${v}'`);
+  }
   const url = new URL(baseUrl);
   url.pathname = `/${db}`;
   return { store: await StateStore.open({ connectionString: url.toString() }), crm: await PostgresCrmConnector.open({ connectionString: url.toString() }) };
 }
 
+/** Busy time per step, summed over calls (calls of one batch may overlap). */
+class Spans {
+  readonly ms = new Map<string, number>();
+  add(step: string, ms: number): void {
+    this.ms.set(step, (this.ms.get(step) ?? 0) + ms);
+  }
+  async time<T>(step: string, fn: () => Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await fn();
+    } finally {
+      this.add(step, performance.now() - t);
+    }
+  }
+  line(order: readonly string[], rows: number): string {
+    const known = [...order, ...[...this.ms.keys()].filter((k) => !order.includes(k))].filter((k) => this.ms.has(k));
+    return known.map((k) => `${k} ${(this.ms.get(k)! / 1000).toFixed(2)} s (${((this.ms.get(k)! / rows) * 1000).toFixed(0)} µs/row)`).join(', ');
+  }
+}
+
+/** Baseline deps with every step timed: the mapping per row, each repository call per batch. */
+function timedBaseline(deps: LeadSinkDeps, mapping: PersonMapping, spans: Spans): { deps: LeadSinkDeps; mapping: PersonMapping } {
+  const { crm, store, staging } = deps;
+  const timedStaging = Object.assign(Object.create(staging) as BootstrapStaging, {
+    stage: (...a: Parameters<BootstrapStaging['stage']>) => spans.time('staging', () => staging.stage(...a)),
+    loadedTargets: (...a: Parameters<BootstrapStaging['loadedTargets']>) => spans.time('targets', () => staging.loadedTargets(...a)),
+  });
+  const errors = Object.assign(Object.create(store.errors) as StateStore['errors'], {
+    record: (...a: Parameters<StateStore['errors']['record']>) => spans.time('ledger', () => store.errors.record(...a)),
+    resolveRecords: (...a: Parameters<StateStore['errors']['resolveRecords']>) => spans.time('ledger', () => store.errors.resolveRecords(...a)),
+  });
+  const idMap = Object.assign(Object.create(store.idMap) as StateStore['idMap'], {
+    link: (...a: Parameters<StateStore['idMap']['link']>) => spans.time('id map', () => store.idMap.link(...a)),
+  });
+  return {
+    deps: {
+      crm: { upsert: (...a) => spans.time('CRM', () => crm.upsert(...a)), getRecords: (...a) => crm.getRecords(...a) },
+      store: { errors, idMap },
+      staging: timedStaging,
+    },
+    mapping: {
+      ...mapping,
+      map(row: MarketoRecord): MappedPerson {
+        const t = performance.now();
+        const out = mapping.map(row);
+        spans.add('map', performance.now() - t);
+        return out;
+      },
+    },
+  };
+}
+
+/** Writes one window the way ingestBulkExport does: batches in order, up to `concurrency` in flight. */
+async function writeWindow(rows: readonly RecordRow[], write: (batch: RecordRow[]) => Promise<{ written: number; failed: number }>): Promise<{ written: number; failed: number }> {
+  const inFlight = new Set<Promise<void>>();
+  let written = 0;
+  let failed = 0;
+  for (let i = 0; i < rows.length; i += opts.batch) {
+    if (inFlight.size >= opts.writeConcurrency) await Promise.race(inFlight);
+    const p: Promise<void> = write(rows.slice(i, i + opts.batch)).then((out) => {
+      written += out.written;
+      failed += out.failed;
+      inFlight.delete(p);
+    });
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  return { written, failed };
+}
+
 try {
   const first = await freshDatabase('mapping');
   const mapping = await loadPersonMapping({ marketo, crm: first.crm, currentMapping: async () => undefined }, { csv: true });
-  const ids = [...emulator.subscription.leads.ids()].sort((a, b) => a - b);
-  const rows: RecordRow[] = [];
-  for (let i = 0; i < ids.length; i += 300) {
-    for await (const page of marketo.leads.iterateByFilter({ filterType: 'id', filterValues: ids.slice(i, i + 300).map(String), fields: mapping.exportFields })) {
-      for (const item of page.items) rows.push(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v)])));
-    }
-  }
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
-  log(`seeded ${JSON.stringify(emulator.seedSummary)}; ${rows.length} rows read`);
+  await first.store.close();
+  await first.crm.close();
 
-  async function run(name: string, targetsFirst: boolean): Promise<void> {
+  // The export file as the emulator writes it ('null' for empty cells), then the ingest's parser.
+  const sub = emulator.subscription;
+  const ids = [...sub.leads.ids()].sort((a, b) => a - b);
+  const fields = mapping.exportFields;
+  const cells = ids.map((id) => fields.map((f) => {
+    const v = sub.leadValue(id, f);
+    return v === null || v === undefined || v === '' ? 'null' : String(v);
+  }));
+  const csv = stringify([fields, ...cells], { record_delimiter: '\n' });
+  const tParse = performance.now();
+  const parser = createExportParser({ kind: 'leads', format: 'CSV' });
+  const rows: RecordRow[] = [];
+  Readable.from([csv]).pipe(parser.stream);
+  for await (const item of parser.stream as AsyncIterable<{ row?: RecordRow }>) if (item.row) rows.push(item.row);
+  const parseMs = performance.now() - tParse;
+  log(`seeded ${JSON.stringify(emulator.seedSummary)}; ${fields.length} columns, ${(csv.length / 1e6).toFixed(1)} MB of CSV`);
+  log(`parse (csv-parse + row schema, the ingest's parser): ${rows.length} rows in ${(parseMs / 1000).toFixed(2)} s (${((parseMs / rows.length) * 1000).toFixed(0)} µs/row)`);
+  const windows = Array.from({ length: opts.windows }, (_, w) => rows.slice(w * opts.windowRows, (w + 1) * opts.windowRows));
+
+  // The same share of targets for every way: every n-th distinct key.
+  const pick = (keys: Iterable<string | null | undefined>) => [...new Set([...keys].filter((k): k is string => !!k))].sort().filter((_, i, all) => Math.floor((i + 1) * opts.loaded) > Math.floor(i * opts.loaded) || all.length === 1 && opts.loaded > 0);
+  const loadedCompanies = pick(rows.map((r) => r.externalCompanyId));
+  const loadedOwners = pick(rows.map((r) => r.externalSalesPersonId));
+  log(`loaded before the writes: ${loadedCompanies.length} companies, ${loadedOwners.length} salespersons (share ${opts.loaded})`);
+  log(`${opts.windows} windows × ${opts.windowRows} persons at once, batches of ${opts.batch}, ${opts.writeConcurrency} writes in flight per window; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+  const digests = new Map<string, string>();
+
+  async function run(way: WayName, round: number): Promise<void> {
+    const name = `${way}${round}`;
     const { store, crm } = await freshDatabase(name);
     const staging = new BootstrapStaging(store.pool, store.schema);
     const sales = createSalesActivities({ marketo, store, crm });
     const runId = `bench-${name}`;
-    const loadTargets = async () => {
-      for (const kind of ['company', 'salesPerson'] as const) while ((await sales.loadSalesObjects({ runId, kind, maxKeys: 3000 })).taken === 3000);
-    };
-    if (targetsFirst) {
-      // The keys the leads name, staged as the ingest would have by then, so the targets load first.
-      const keys = [...new Set(rows.map((r) => `company\u0000${r.externalCompanyId}`)), ...new Set(rows.map((r) => `salesPerson\u0000${r.externalSalesPersonId}`))].map((k) => k.split('\u0000'));
-      await store.pool.query(`INSERT INTO ${staging.keys} (run_id, kind, key) SELECT $1, * FROM unnest($2::text[], $3::text[])`, [runId, keys.map((k) => k[0]), keys.map((k) => k[1])]);
-      await loadTargets();
-    }
+    await store.pool.query(`INSERT INTO ${staging.keys} (run_id, kind, key) SELECT $1, * FROM unnest($2::text[], $3::text[])`, [
+      runId,
+      [...loadedCompanies.map(() => 'company'), ...loadedOwners.map(() => 'salesPerson')],
+      [...loadedCompanies, ...loadedOwners],
+    ]);
+    for (const kind of ['company', 'salesPerson'] as const) while ((await sales.loadSalesObjects({ runId, kind, maxKeys: 3000 })).taken === 3000);
+
+    const spans = new Spans();
+    const profile: WriteProfile = { add: (step, ms) => spans.add(step, ms) };
+    const plain: LeadSinkDeps = { crm, store, staging };
+    const baseline = timedBaseline(plain, mapping, spans);
+    const write = (batch: RecordRow[]) =>
+      way === 'baseline'
+        ? writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false })
+        : writeLeadBatch(plain, mapping, runId, batch, { profile });
+    const load = (await import('node:os')).loadavg()[0]!;
     const t0 = performance.now();
-    let written = 0;
-    for (let i = 0; i < rows.length; i += opts.batch) written += (await writeLeadBatch({ crm, store, staging }, mapping, runId, rows.slice(i, i + opts.batch))).written;
+    const outs = await Promise.all(windows.map((w) => writeWindow(w, write)));
     const writeMs = performance.now() - t0;
-    if (!targetsFirst) await loadTargets();
+    const written = outs.reduce((n, o) => n + o.written, 0);
+    const failed = outs.reduce((n, o) => n + o.failed, 0);
+
+    // What is left: the other targets, then the link steps.
+    for (const kind of ['company', 'salesPerson'] as const) while ((await sales.loadSalesObjects({ runId, kind, maxKeys: 3000 })).taken === 3000);
     const t1 = performance.now();
     let linked = 0;
-    let steps = 0;
     for (;;) {
       const out = await sales.linkSalesReferences({ runId, target: 'contactAccounts', limit: 10_000 });
-      steps += 1;
       linked += out.written;
       if (out.taken < 10_000) break;
     }
     const linkMs = performance.now() - t1;
-    const { rows: check } = await crm.pool.query<{ n: string }>(`SELECT count(*) AS n FROM crm.contacts WHERE account_id IS NULL OR owner_id IS NULL`);
+    const { rows: facts } = await crm.pool.query<{ persons: string; unlinked: string; idmap: string; staged: string; digest: string }>(
+      `SELECT (SELECT count(*) FROM crm.leads) + (SELECT count(*) FROM crm.contacts) AS persons,
+              (SELECT count(*) FROM crm.contacts WHERE account_id IS NULL OR owner_id IS NULL) AS unlinked,
+              (SELECT count(*) FROM ${store.schema}.id_map WHERE entity = 'lead') AS idmap,
+              (SELECT count(*) FROM ${staging.personRefs} WHERE run_id = $1) AS staged,
+              (SELECT md5(string_agg(p::text, E'\\n' ORDER BY p.marketo_lead_id)) FROM (
+                 SELECT 'L' AS t, l.marketo_lead_id, (to_jsonb(l) - '{id,created_at,updated_at,origin,owner_id}'::text[]) AS v, u.external_sales_person_id AS owner, NULL AS account
+                   FROM crm.leads l LEFT JOIN crm.users u ON u.id = l.owner_id
+                 UNION ALL
+                 SELECT 'C', c.marketo_lead_id, (to_jsonb(c) - '{id,created_at,updated_at,origin,owner_id,account_id}'::text[]), u.external_sales_person_id, a.external_company_id
+                   FROM crm.contacts c LEFT JOIN crm.users u ON u.id = c.owner_id LEFT JOIN crm.accounts a ON a.id = c.account_id) p) AS digest`,
+      [runId],
+    );
+    const f = facts[0]!;
+    digests.set(name, f.digest);
     log(
-      `${name.padEnd(16)} persons ${written} in ${(writeMs / 1000).toFixed(2)} s (${(written / (writeMs / 1000)).toFixed(0)} rows/s); ` +
-        `link steps ${steps}, ${linked} persons updated in ${(linkMs / 1000).toFixed(2)} s; total ${((writeMs + linkMs) / 1000).toFixed(2)} s ` +
-        `(${(written / ((writeMs + linkMs) / 1000)).toFixed(0)} rows/s); contacts without account or owner: ${check[0]!.n}`,
+      `${name.padEnd(10)} ${written} written, ${failed} failed in ${(writeMs / 1000).toFixed(2)} s = ${(written / (writeMs / 1000)).toFixed(0)} rows/s (load ${load.toFixed(2)})\n` +
+        `           busy: ${spans.line(['map', 'targets', 'CRM', 'id map', 'staging', 'ledger'], written + failed)}\n` +
+        `           then link steps: ${linked} persons in ${(linkMs / 1000).toFixed(2)} s; CRM persons ${f.persons}, id map ${f.idmap}, staged ${f.staged}, contacts without account or owner ${f.unlinked}; digest ${f.digest}`,
     );
     await store.close();
     await crm.close();
   }
 
-  // Alternated so a change of the machine's load between them shows as noise, not as a difference.
-  for (const round of [1, 2]) {
-    await run(`later${round}`, false);
-    await run(`atWrite${round}`, true);
-  }
-
-  // Transaction opening: the two round trips it took before, against inTransaction now.
-  const pool = first.crm.pool;
-  const before = async () => {
-    const client = await pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query("SELECT set_config('crmsync.origin', $1, true), set_config('crmsync.merged_into', $2, true)", ['sync', '']);
-      await client.query('SELECT 1');
-      await client.query('COMMIT');
-    } finally {
-      client.release();
-    }
-  };
-  const now = () => inTransaction(pool, 'sync', (client) => client.query('SELECT 1'));
-  for (const round of [1, 2]) {
-    for (const [name, fn] of [['BEGIN, set_config apart', before], ['BEGIN+set_config', now]] as const) {
-      const t = performance.now();
-      for (let i = 0; i < opts.repeat; i++) await fn();
-      log(`round ${round} ${name.padEnd(24)} ${((performance.now() - t) / opts.repeat).toFixed(2)} ms per transaction`);
-    }
-  }
-  await first.store.close();
-  await first.crm.close();
+  for (let round = 1; round <= opts.rounds; round++) for (const way of opts.ways) await run(way, round);
+  const distinct = new Set(digests.values());
+  log(distinct.size === 1 ? 'every way left the same CRM persons (digest equal)' : `DIGESTS DIFFER: ${JSON.stringify(Object.fromEntries(digests))}`);
+  if (distinct.size !== 1) process.exitCode = 1;
 } finally {
   await emulator.close();
   for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
   await admin.end();
+  if (localPg?.startedHere) await localPg.stop();
 }

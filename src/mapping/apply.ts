@@ -1,7 +1,7 @@
 import type { CrmDescribe, CrmField, CrmRecord, CrmValue } from '../crm/connector.js';
 import type { EntityMapping, MappingConfig } from './mapping-config.js';
 import { marketoObject, type MarketoField, type MarketoObjectName, type MarketoSchemas } from './marketo-schema.js';
-import { compileMarketoToCrm, crmToMarketo, type TransformOptions } from './transforms.js';
+import { compileMarketoToCrm, crmToMarketo, type Transformed, type TransformOptions } from './transforms.js';
 
 export type MarketoRecord = Record<string, unknown>;
 export type MapOutcome<T> = { ok: true; record: T } | { ok: false; record: T; errors: string[] };
@@ -53,12 +53,7 @@ export function compileToCrm(
     omit?: ReadonlySet<string>;
   } = {},
 ): (record: MarketoRecord) => MapOutcome<CrmRecord> {
-  const plan = steps(config, marketo, crm, schemas, describe, true, options.csvNulls).map((step) => ({
-    from: step.marketo.name,
-    to: step.crm.name,
-    keep: !options.omit?.has(step.crm.name),
-    convert: compileMarketoToCrm(step.marketo, step.crm, step.options),
-  }));
+  const plan = compileToCrmPlan(config, marketo, crm, schemas, describe, options);
   return (record) => {
     const out: CrmRecord = {};
     let errors: string[] | undefined;
@@ -71,6 +66,32 @@ export function compileToCrm(
     }
     return errors ? { ok: false, record: out, errors } : { ok: true, record: out };
   };
+}
+
+/** One Marketo → CRM field of a compiled mapping, in mapping order. */
+export interface FieldStep {
+  from: string;
+  to: string;
+  /** False for fields converted (a bad value is an error) but left out of the record. */
+  keep: boolean;
+  convert: (value: unknown) => Transformed;
+}
+
+/** The steps `compileToCrm` runs, for writers that encode values straight into their own form. */
+export function compileToCrmPlan(
+  config: MappingConfig,
+  marketo: MarketoObjectName,
+  crm: string,
+  schemas: MarketoSchemas,
+  describe: CrmDescribe,
+  options: { csvNulls?: boolean; omit?: ReadonlySet<string> } = {},
+): FieldStep[] {
+  return steps(config, marketo, crm, schemas, describe, true, options.csvNulls).map((step) => ({
+    from: step.marketo.name,
+    to: step.crm.name,
+    keep: !options.omit?.has(step.crm.name),
+    convert: compileMarketoToCrm(step.marketo, step.crm, step.options),
+  }));
 }
 
 export function mapRecordToCrm(config: MappingConfig, marketo: MarketoObjectName, crm: string, record: MarketoRecord, schemas: MarketoSchemas, describe: CrmDescribe): MapOutcome<CrmRecord> {

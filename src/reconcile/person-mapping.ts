@@ -1,5 +1,5 @@
 import type { CrmConnector, CrmDescribe, CrmRecord } from '../crm/connector.js';
-import { compileToCrm, routeLead, type MapOutcome, type MarketoRecord } from '../mapping/apply.js';
+import { compileToCrm, compileToCrmPlan, routeLead, type FieldStep, type MapOutcome, type MarketoRecord } from '../mapping/apply.js';
 import type { MappingConfig } from '../mapping/mapping-config.js';
 import { MarketoSchemas } from '../mapping/marketo-schema.js';
 import { suggestMapping } from '../mapping/suggest.js';
@@ -34,6 +34,12 @@ export interface PersonMapping {
   /** CRM fields each type receives from Marketo, references excluded (what reconcile compares). */
   comparedFields: Record<PersonType, string[]>;
   map(row: MarketoRecord): MappedPerson;
+  /**
+   * What `map` does per type, for writers that encode rows straight into their own form: the
+   * field steps (references have keep false) and the required CRM fields (a null becomes false
+   * for a boolean, and leaves any other field out of the record).
+   */
+  plan: Record<PersonType, { steps: FieldStep[]; required: { name: string; boolean: boolean }[] }>;
 }
 
 const KEY_FIELDS = ['id', 'externalCompanyId', 'externalSalesPersonId'];
@@ -59,6 +65,7 @@ export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchema
   const compiled = new Map<PersonType, (r: MarketoRecord) => MapOutcome<CrmRecord>>();
   const required = new Map<PersonType, { name: string; boolean: boolean }[]>();
   const comparedFields = { lead: [] as string[], contact: [] as string[] };
+  const plan = {} as PersonMapping['plan'];
   const exportFields = new Set<string>(KEY_FIELDS);
   const leadFields = new Set(schemas.lead.fields.map((f) => f.name));
   for (const type of types) {
@@ -70,6 +77,7 @@ export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchema
     // Reference fields are converted (a bad value still fails the record) but not written: deleting
     // them from every mapped record afterwards turned each record into a slow dictionary object.
     compiled.set(type, compileToCrm(config, 'lead', type, schemas, describe, { csvNulls: options.csv, omit: refs }));
+    plan[type] = { steps: compileToCrmPlan(config, 'lead', type, schemas, describe, { csvNulls: options.csv, omit: refs }), required: required.get(type)! };
     for (const f of entity.fields) {
       if (!f.enabled || f.direction === 'toMarketo' || !leadFields.has(f.marketo)) continue;
       if (!crmEntity.fields.some((c) => c.name === f.crm)) continue;
@@ -82,6 +90,7 @@ export function buildPersonMapping(config: MappingConfig, schemas: MarketoSchema
     config,
     exportFields: [...exportFields].filter((f) => leadFields.has(f)),
     comparedFields,
+    plan,
     map(row) {
       const type = routeLead(config, row);
       const outcome = compiled.get(type)!(row);

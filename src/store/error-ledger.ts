@@ -50,11 +50,15 @@ export class ErrorLedgerRepository {
     private readonly schema: string,
   ) {}
 
-  /** Records failures set-based; a repeat of an existing (entity, key, operation) counts one more attempt and reopens it unless ignored. */
-  async record(failures: readonly RecordFailure[]): Promise<void> {
+  /**
+   * Records failures set-based; a repeat of an existing (entity, key, operation) counts one more
+   * attempt and reopens it unless ignored. `client`: inside that connection's transaction (a
+   * writer that records its refused records along with the rest of its batch).
+   */
+  async record(failures: readonly RecordFailure[], client?: pg.ClientBase): Promise<void> {
     if (failures.length === 0) return;
     const rows = failures.map((f) => RecordFailure.parse(f));
-    await this.pool.query(
+    await (client ?? this.pool).query(
       `INSERT INTO ${this.schema}.error_ledger (entity, record_key, operation, source, code, reason)
        SELECT DISTINCT ON (e, k, o) e, k, o, s, c, r
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(e, k, o, s, c, r)

@@ -189,7 +189,7 @@ async function mergeIsolatingFailures(ctx: BulkUpsertContext, group: Group, opti
 const NEEDS_QUOTING = /["\\]/;
 
 /** A Postgres array literal of text elements (every element quoted, NULL bare). */
-function arrayLiteral(values: readonly (string | null)[]): string {
+export function arrayLiteral(values: readonly (string | null)[]): string {
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

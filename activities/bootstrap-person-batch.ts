@@ -1,0 +1,292 @@
+import { performance } from 'node:perf_hooks';
+import type pg from 'pg';
+import { escapeIdentifier } from 'pg';
+import { arrayLiteral } from '../src/crm/postgres/bulk-upsert.js';
+import { checkValue, type Checked } from '../src/crm/postgres/copy-encoding.js';
+import { inTransaction } from '../src/crm/postgres/db.js';
+import type { ColumnMeta, TableMeta } from '../src/crm/postgres/introspect.js';
+import type { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
+import { routeLead, type FieldStep } from '../src/mapping/apply.js';
+import type { Transformed } from '../src/mapping/transforms.js';
+import type { RecordRow } from '../src/marketo/bulk/rows.js';
+import { textOrNull } from '../src/marketo/values.js';
+import type { PersonMapping, PersonType } from '../src/reconcile/person-mapping.js';
+import type { ErrorLedgerRepository, RecordFailure } from '../src/store/error-ledger.js';
+import type { BootstrapStaging } from './bootstrap-staging.js';
+
+/**
+ * The bootstrap's person write when the CRM is the Postgres connector and the state store lives
+ * in the same database: one transaction and one statement per batch instead of a transaction each
+ * for the lead upsert, the contact upsert, the id map, the ledger and the staging rows.
+ *
+ *   - Each row is mapped and checked straight into the text the database takes (no mapped record
+ *     object, no second pass over it); the values are the general path's: the same compiled field
+ *     transforms, the same column checks, the same failures (code and reason) for the ledger.
+ *   - One statement resolves the account and owner from what the sales phases loaded, upserts
+ *     leads and contacts keyed on the Marketo lead id (ON CONFLICT: a retried window updates),
+ *     links the id map from what the upserts return, stages only the persons with a reference left
+ *     to set (a person linked at write time needs no staging row), adds the batch's distinct keys,
+ *     and resolves ledger entries only when the ledger holds an open one for the operation.
+ *
+ * Anything this path does not cover exactly as the general path would (a field missing from a
+ * row, a required non-boolean field left empty, an unknown column) answers `undefined` before
+ * writing; a database error rolls the batch back. Either way the caller writes the batch through
+ * the general path, which isolates bad records one by one.
+ */
+
+export interface ColocatedBatchOutcome {
+  written: number;
+  failed: number;
+}
+
+export interface BatchProfile {
+  add(step: string, ms: number): void;
+}
+
+/** Per column of one CRM table: the checked text of every row that goes through (null = SQL NULL). */
+interface TypeEncoder {
+  type: PersonType;
+  table: TableMeta;
+  /** Written columns, sorted by name (the connector checks in this order, so names the same first bad value). */
+  columns: ColumnMeta[];
+  key: ColumnMeta;
+  steps: { from: string; convert: FieldStep['convert']; onNull: Transformed; column: number }[];
+  /** `checkValue` of a null per column, computed once (most cells of an export are empty). */
+  nullChecked: Checked[];
+  /** Columns whose null the general path leaves out of the record (required, not boolean). */
+  absentWhenNull: boolean[];
+}
+
+interface Batch {
+  mids: string[];
+  companyKeys: (string | null)[];
+  salesKeys: (string | null)[];
+  values: (string | null)[][];
+  seen: Set<string>;
+}
+
+export interface ColocatedPersonWriter {
+  write(runId: string, rows: readonly RecordRow[], profile?: BatchProfile): Promise<ColocatedBatchOutcome | undefined>;
+}
+
+const OPERATION = 'bootstrap';
+
+function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta): TypeEncoder | undefined {
+  const idField = mapping.config.leadKey.crmMarketoIdField;
+  const key = table.columns.get(idField);
+  if (!key?.field.unique) return undefined;
+  const { steps, required } = mapping.plan[type];
+  const names = [...new Set(steps.filter((s) => s.keep && s.to !== idField).map((s) => s.to))].sort();
+  const columns: ColumnMeta[] = [];
+  for (const name of names) {
+    const column = table.columns.get(name);
+    // The connector refuses these per record (UNKNOWN_FIELD, READ_ONLY_FIELD): leave them to it.
+    if (!column?.field.updateable || name === 'id' || name === 'account_id' || name === 'owner_id') return undefined;
+    columns.push(column);
+  }
+  const requiredNonBoolean = new Set(required.filter((r) => !r.boolean).map((r) => r.name));
+  return {
+    type,
+    table,
+    columns,
+    key,
+    // A later step writing the same CRM field wins, as in the mapped record.
+    steps: steps.map((s, i) => ({
+      from: s.from,
+      convert: s.convert,
+      onNull: s.convert(null),
+      column: s.keep && s.to !== idField && !steps.slice(i + 1).some((later) => later.keep && later.to === s.to) ? names.indexOf(s.to) : -1,
+    })),
+    nullChecked: columns.map((c) => checkValue(c, null)),
+    absentWhenNull: columns.map((c) => requiredNonBoolean.has(c.field.name)),
+  };
+}
+
+/** The statement writing one batch; fixed per pair of encoders, so prepared once per connection. */
+function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: TypeEncoder, contact: TypeEncoder): { sql: string; name: string } {
+  const s = staging.qschema;
+  const loaded = staging.loaded;
+  let param = 3;
+  const source = (enc: TypeEncoder) => {
+    const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
+    const names = ['_mid', '_ck', '_sk', ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
+    return `unnest(${casts.join(', ')}) AS s(${names.join(', ')})`;
+  };
+  const target = (enc: TypeEncoder) => `${escapeIdentifier(crmSchema)}.${escapeIdentifier(enc.table.table)}`;
+  const key = escapeIdentifier(lead.key.field.name);
+  const upsert = (enc: TypeEncoder, refs: string[]) => {
+    const cols = enc.columns.map((c) => escapeIdentifier(c.field.name));
+    const set = [...cols.map((c) => `${c} = EXCLUDED.${c}`), ...refs.map((r) => `${r} = coalesce(EXCLUDED.${r}, t.${r})`)];
+    return `INSERT INTO ${target(enc)} AS t (${[key, ...cols, ...refs].join(', ')})
+      SELECT ${['_mid', ...cols, ...refs.map((r) => (r === 'account_id' ? '_account' : '_owner'))].join(', ')} FROM ${enc.type === 'lead' ? 'l' : 'c'}
+      ON CONFLICT (${key}) DO UPDATE SET ${set.join(', ')}
+      RETURNING t.id, t.${key} AS mid`;
+  };
+  const leadSource = source(lead);
+  const contactSource = source(contact);
+  const keyKinds = param++;
+  const keyValues = param++;
+  const open = `l.status IN ('open', 'retrying')`;
+  const sql = `WITH
+    l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
+          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
+    c AS (SELECT s.*, a.crm_id AS _account, o.crm_id AS _owner FROM ${contactSource}
+          LEFT JOIN ${loaded} a ON a.run_id = $1 AND a.kind = 'company' AND a.key = s._ck AND a.crm_id IS NOT NULL
+          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
+    li AS (${upsert(lead, lead.table.columns.has('owner_id') ? ['owner_id'] : [])}),
+    ci AS (${upsert(contact, [...(contact.table.columns.has('account_id') ? ['account_id'] : []), ...(contact.table.columns.has('owner_id') ? ['owner_id'] : [])])}),
+    ups AS (SELECT 'lead'::text AS type, id, mid FROM li UNION ALL SELECT 'contact', id, mid FROM ci),
+    idm AS (INSERT INTO ${s}.id_map (entity, marketo_id, crm_type, crm_id) SELECT 'lead', mid::text, type, id FROM ups
+            ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()),
+    stg AS (INSERT INTO ${staging.personRefs} AS t (run_id, marketo_lead_id, person_type, external_company_id, external_sales_person_id, account_linked, owner_linked)
+            SELECT $1, _mid, 'lead', _ck, _sk, false, false FROM l WHERE _sk IS NOT NULL AND _owner IS NULL
+            UNION ALL
+            SELECT $1, _mid, 'contact', _ck, _sk, _account IS NOT NULL, _owner IS NOT NULL FROM c
+              WHERE (_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL)
+            ON CONFLICT (run_id, marketo_lead_id) DO UPDATE SET person_type = EXCLUDED.person_type,
+              external_company_id = EXCLUDED.external_company_id, external_sales_person_id = EXCLUDED.external_sales_person_id,
+              account_linked = EXCLUDED.account_linked OR (t.account_linked AND t.external_company_id IS NOT DISTINCT FROM EXCLUDED.external_company_id
+                                                           AND t.person_type = EXCLUDED.person_type),
+              owner_linked = EXCLUDED.owner_linked OR (t.owner_linked AND t.external_sales_person_id IS NOT DISTINCT FROM EXCLUDED.external_sales_person_id
+                                                       AND t.person_type = EXCLUDED.person_type)),
+    keys AS (INSERT INTO ${staging.keys} (run_id, kind, key) SELECT $1, * FROM unnest($${keyKinds}::text[], $${keyValues}::text[]) ORDER BY 2, 3
+             ON CONFLICT DO NOTHING),
+    -- The uncorrelated EXISTS runs once: with no open entry for the operation the join is skipped.
+    led AS (UPDATE ${s}.error_ledger l SET status = 'resolved', last_seen = now() FROM ups
+            WHERE EXISTS (SELECT 1 FROM ${s}.error_ledger g WHERE g.operation = $2 AND g.status IN ('open', 'retrying'))
+              AND l.entity = ups.type AND l.record_key = ups.mid::text AND l.operation = $2 AND ${open})
+    SELECT count(*)::int AS written FROM ups`;
+  // Statement names are per connection; the text decides the name so two mappings never collide.
+  let hash = 0;
+  for (let i = 0; i < sql.length; i++) hash = (Math.imul(hash, 31) + sql.charCodeAt(i)) | 0;
+  return { sql, name: `bootstrap_persons_${(hash >>> 0).toString(36)}` };
+}
+
+/**
+ * A writer for this mapping and CRM, or undefined when a column of the mapping is one the fast
+ * path leaves to the connector. Compiled once per mapping (the sink keeps its mapping per process).
+ */
+export async function colocatedPersonWriter(
+  crm: PostgresCrmConnector,
+  staging: BootstrapStaging,
+  ledger: Pick<ErrorLedgerRepository, 'record'>,
+  mapping: PersonMapping,
+): Promise<ColocatedPersonWriter | undefined> {
+  const lead = compileType(mapping, 'lead', await crm.table('lead'));
+  const contact = compileType(mapping, 'contact', await crm.table('contact'));
+  if (!lead || !contact || lead.key.field.name !== contact.key.field.name) return undefined;
+  const statement = batchStatement(crm.schema, staging, lead, contact);
+  const encoders = { lead, contact };
+
+  return {
+    async write(runId, rows, profile) {
+      const t0 = performance.now();
+      const batches: Record<PersonType, Batch> = {
+        lead: { mids: [], companyKeys: [], salesKeys: [], values: lead.columns.map(() => []), seen: new Set() },
+        contact: { mids: [], companyKeys: [], salesKeys: [], values: contact.columns.map(() => []), seen: new Set() },
+      };
+      const failures: RecordFailure[] = [];
+      const companyKeys = new Set<string>();
+      const salesKeys = new Set<string>();
+      const scratch: (string | null)[] = [];
+      for (const row of rows) {
+        const marketoId = textOrNull(row.id);
+        // The general path refuses the whole batch for this (the export must include id).
+        if (marketoId === null) return undefined;
+        const type = routeLead(mapping.config, row);
+        const enc = encoders[type];
+        const ck = textOrNull(row.externalCompanyId);
+        const sk = textOrNull(row.externalSalesPersonId);
+        if (ck !== null) companyKeys.add(ck);
+        if (sk !== null) salesKeys.add(sk);
+        const outcome = encodeRow(enc, row, marketoId, batches[type], scratch);
+        if (outcome === 'fallback') return undefined;
+        if (outcome !== 'ok') {
+          failures.push({ entity: type, recordKey: marketoId, operation: OPERATION, ...outcome });
+          continue;
+        }
+        const batch = batches[type];
+        batch.companyKeys.push(ck);
+        batch.salesKeys.push(sk);
+      }
+      const keys = [...[...companyKeys].map((k) => ['company', k] as const), ...[...salesKeys].map((k) => ['salesPerson', k] as const)];
+      const params: string[] = [runId, OPERATION];
+      for (const type of ['lead', 'contact'] as const) {
+        const b = batches[type];
+        params.push(arrayLiteral(b.mids), arrayLiteral(b.companyKeys), arrayLiteral(b.salesKeys), ...b.values.map((v) => arrayLiteral(v)));
+      }
+      params.push(arrayLiteral(keys.map((k) => k[0])), arrayLiteral(keys.map((k) => k[1])));
+      const sent = batches.lead.mids.length + batches.contact.mids.length;
+      const t1 = performance.now();
+      profile?.add('map+encode', t1 - t0);
+      try {
+        const written = await inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
+          // Refused records are recorded before the statement resolves entries, as the general path does.
+          if (failures.length > 0) await ledger.record(failures, client);
+          const { rows: out } = await client.query<{ written: number }>({ name: statement.name, text: statement.sql, values: params });
+          const n = out[0]?.written ?? 0;
+          if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
+          return n;
+        });
+        profile?.add('statement+commit', performance.now() - t1);
+        return { written, failed: failures.length };
+      } catch (err) {
+        profile?.add('statement+commit', performance.now() - t1);
+        if (isDataError(err)) return undefined;
+        throw err;
+      }
+    },
+  };
+}
+
+/**
+ * Maps and checks one row into `scratch` (one text per column), as `PersonMapping.map` and the
+ * connector's checks would: a failure carries the code and reason the general path records.
+ */
+function encodeRow(
+  enc: TypeEncoder,
+  row: RecordRow,
+  marketoId: string,
+  batch: Batch,
+  scratch: (string | null)[],
+): 'ok' | 'fallback' | Pick<RecordFailure, 'source' | 'code' | 'reason'> {
+  scratch.length = enc.columns.length;
+  const converted: unknown[] = new Array<unknown>(enc.columns.length);
+  let errors: string[] | undefined;
+  for (const step of enc.steps) {
+    const raw = row[step.from];
+    if (raw === undefined) return 'fallback';
+    const t = raw === null ? step.onNull : step.convert(raw);
+    if (!t.ok) (errors ??= []).push(t.error);
+    else if (step.column >= 0) converted[step.column] = t.value;
+  }
+  if (errors) return { source: 'marketo', code: 'MAPPING', reason: errors.join('; ') };
+  const keyChecked = checkValue(enc.key, Number(marketoId));
+  if (keyChecked === null || typeof keyChecked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: keyChecked?.error ?? `key field '${enc.key.field.name}' is empty` };
+  if (batch.seen.has(keyChecked)) return { source: 'crm', code: 'DUPLICATE_IN_BATCH', reason: `another record of this batch has the same '${enc.key.field.name}'` };
+  for (let c = 0; c < enc.columns.length; c++) {
+    const value = converted[c];
+    if (value === null || value === undefined) {
+      if (enc.absentWhenNull[c]) return 'fallback';
+      const checked = enc.nullChecked[c]!;
+      if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
+      scratch[c] = checked;
+      continue;
+    }
+    const checked = checkValue(enc.columns[c]!, value);
+    if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
+    scratch[c] = checked;
+  }
+  batch.seen.add(keyChecked);
+  batch.mids.push(keyChecked);
+  for (let c = 0; c < scratch.length; c++) batch.values[c]!.push(scratch[c]!);
+  return 'ok';
+}
+
+/** A statement the database refused (constraint, conflict, bad value): the general path isolates it. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || code.length !== 5) return false;
+  // Connection and shutdown errors: the activity retries, no other path would fare better.
+  return !code.startsWith('08') && !code.startsWith('57');
+}
