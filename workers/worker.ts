@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type ActivityInterceptorsFactory, type WorkerOptions } from '@temporalio/worker';
 import type { SyncMetrics } from '../src/observability/metrics.js';
 import { MARKETO_SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
 import { createActivities, type ActivityDeps } from './activities.js';
@@ -70,7 +70,27 @@ export interface SyncWorkerOptions {
   log?: (line: string) => void;
   /** A prebuilt workflow bundle file; default: WORKFLOW_BUNDLE_ENV's, else bundle at start. */
   workflowBundlePath?: string;
+  /** Workflow-side limits and caches, over this module's defaults (WORKFLOW_TUNING). */
+  tuning?: WorkflowTuning;
 }
+
+/** The worker settings that set how many workflow tasks and local activities a worker carries at once. */
+export type WorkflowTuning = Partial<
+  Pick<
+    WorkerOptions,
+    | 'maxConcurrentWorkflowTaskExecutions'
+    | 'maxConcurrentLocalActivityExecutions'
+    | 'maxConcurrentWorkflowTaskPolls'
+    | 'nonStickyToStickyPollRatio'
+    | 'workflowTaskPollerBehavior'
+    | 'maxCachedWorkflows'
+    | 'workflowThreadPoolSize'
+    | 'reuseV8Context'
+  >
+>;
+
+/** SDK defaults unless a measurement showed better (docs/webhook.md, benchmark). */
+export const WORKFLOW_TUNING: WorkflowTuning = {};
 
 /** Temporal's protobuf IndexedValueType: INDEXED_VALUE_TYPE_KEYWORD. */
 const INDEXED_KEYWORD = 2;
@@ -144,6 +164,8 @@ export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker>
     ...workflowCode(opts.workflowBundlePath),
     activities: createActivities(opts.deps),
     maxConcurrentActivityTaskExecutions: opts.maxConcurrentActivities ?? 20,
+    ...WORKFLOW_TUNING,
+    ...opts.tuning,
     ...(opts.metrics ? { interceptors: { activity: [metricsInterceptor(opts.metrics)] } } : {}),
   });
 }

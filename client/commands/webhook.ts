@@ -1,12 +1,18 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { loadConfig } from '../../src/config/env.js';
 import { createLogger, secretsFromEnv } from '../../src/observability/logger.js';
-import { loadWebhookConfig } from '../webhook/config.js';
+import { loadWebhookConfig, MAX_WAIT_MS } from '../webhook/config.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
 
 interface ServeOptions {
   port?: number;
   host?: string;
+  wait?: number;
+}
+
+function waitMs(v: string): number {
+  if (!/^\d+$/.test(v) || Number(v) > MAX_WAIT_MS) throw new InvalidArgumentError(`must be milliseconds from 0 to ${MAX_WAIT_MS}`);
+  return Number(v);
 }
 
 function port(v: string): number {
@@ -26,10 +32,11 @@ export function registerWebhookCommand(program: Command): void {
     .description(`receive Marketo webhooks on POST ${WEBHOOK_PATH} and start an onDemandSync workflow per lead`)
     .option('--port <port>', 'port to listen on (default WEBHOOK_PORT or 8787; 0 picks a free one)', port)
     .option('--host <host>', 'address to bind (default WEBHOOK_HOST or 127.0.0.1)')
+    .option('--wait <ms>', `wait up to <ms> for the sync and answer its outcome and CRM id (default WEBHOOK_WAIT_MS or 0: answer once queued; at most ${MAX_WAIT_MS})`, waitMs)
     .action(async (opts: ServeOptions) => {
       const { Client } = await import('@temporalio/client');
       const { connectTemporalClient } = await import('../runtime/temporal-connection.js');
-      const { temporalSyncStarter } = await import('../webhook/temporal-starter.js');
+      const { temporalSyncAwaiter, temporalSyncStarter } = await import('../webhook/temporal-starter.js');
       const hook = loadWebhookConfig();
       const config = loadConfig();
       const log = createLogger({ service: 'webhook', secrets: secretsFromEnv() });
@@ -39,14 +46,18 @@ export function registerWebhookCommand(program: Command): void {
       });
       try {
         const client = new Client({ connection, namespace: config.temporal.namespace });
+        const wait = opts.wait ?? hook.waitMs;
         const server = createWebhookServer({
+          ...(wait > 0 ? { wait: { ms: wait, result: temporalSyncAwaiter(client) } } : {}),
           secret: hook.secret,
           maxBodyBytes: hook.maxBodyBytes,
           start: temporalSyncStarter(client, config.temporal.taskQueue, (line) => log.warn(line)),
           onRequest: (entry) => (entry.status >= 400 ? log.warn(entry, 'webhook rejected') : log.info(entry, 'webhook')),
         });
         const bound = await listen(server, opts.port ?? hook.port, opts.host ?? hook.host);
-        console.log(`webhook receiver listening on ${bound.url}${WEBHOOK_PATH} (Temporal ${address}, task queue '${config.temporal.taskQueue}')`);
+        console.log(
+          `webhook receiver listening on ${bound.url}${WEBHOOK_PATH} (Temporal ${address}, task queue '${config.temporal.taskQueue}'; ${wait > 0 ? `answers wait up to ${wait} ms for the sync` : 'answers once queued'})`,
+        );
         await new Promise<void>((resolve) => {
           const stop = () => {
             process.off('SIGINT', stop);

@@ -4,6 +4,9 @@ import { z } from 'zod';
  * The receiver's settings from the environment. The secret is checked here, at start, so a
  * receiver never runs with a guessable one; it is never printed, not even in this error.
  */
+/** The longest wait mode allows (10 s for the start plus this stays inside Marketo's 30 s). */
+export const MAX_WAIT_MS = 15_000;
+
 const WebhookEnv = z.object({
   WEBHOOK_SECRET: z
     .string({ error: 'WEBHOOK_SECRET is required (the shared secret Marketo sends; at least 24 characters)' })
@@ -13,6 +16,11 @@ const WebhookEnv = z.object({
   WEBHOOK_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
   /** A Marketo webhook body is a lead id and a few tokens: 16 KiB is generous. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
+  /**
+   * Wait mode (docs/webhook.md): how long an answer waits for the sync's outcome; 0 answers at
+   * once. At most 15 s: with the 10 s allowed for Temporal to accept, Marketo's 30 s still holds.
+   */
+  WEBHOOK_WAIT_MS: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0),
 });
 
 export interface WebhookConfig {
@@ -20,6 +28,8 @@ export interface WebhookConfig {
   host: string;
   port: number;
   maxBodyBytes: number;
+  /** 0: answer once Temporal accepted; more: wait up to this long for the sync's outcome. */
+  waitMs: number;
 }
 
 export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): WebhookConfig {
@@ -29,5 +39,5 @@ export function loadWebhookConfig(env: NodeJS.ProcessEnv = process.env): Webhook
     throw new Error(`invalid webhook configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
-  return { secret: e.WEBHOOK_SECRET, host: e.WEBHOOK_HOST, port: e.WEBHOOK_PORT, maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES };
+  return { secret: e.WEBHOOK_SECRET, host: e.WEBHOOK_HOST, port: e.WEBHOOK_PORT, maxBodyBytes: e.WEBHOOK_MAX_BODY_BYTES, waitMs: e.WEBHOOK_WAIT_MS };
 }

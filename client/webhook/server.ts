@@ -7,6 +7,17 @@ import { PayloadError, parseWebhookBody } from './payload.js';
 /** Starts (or joins) the lead's on-demand sync; resolves once Temporal has durably accepted it. */
 export type SyncStarter = (leadId: number, requestId: string) => Promise<{ workflowId: string; runId: string }>;
 
+/** What a finished sync reports to the webhook's answer: keys and codes, as in the workflow result. */
+export interface SyncOutcome {
+  outcome: 'created' | 'updated' | 'unchanged' | 'not-found' | 'failed';
+  crmType?: string;
+  crmId?: string;
+  code?: string;
+}
+
+/** Waits for the run the request started or joined; rejects when `signal` aborts. */
+export type SyncAwaiter = (started: { workflowId: string; runId: string }, signal: AbortSignal) => Promise<SyncOutcome>;
+
 /** One line per request: ids, status and timing only, never the body, headers or the secret. */
 export interface WebhookRequestLog {
   requestId: string;
@@ -14,6 +25,8 @@ export interface WebhookRequestLog {
   ms: number;
   leadId?: number;
   workflowId?: string;
+  /** In wait mode: the sync's outcome, or `pending` when the wait ran out. */
+  outcome?: string;
   error?: string;
 }
 
@@ -23,6 +36,13 @@ export interface WebhookServerOptions {
   start: SyncStarter;
   /** Marketo waits 30 s; answer well before that even if Temporal is slow. */
   startTimeoutMs?: number;
+  /**
+   * Wait mode: answer with the sync's outcome (CRM id included, for a response mapping) when the
+   * run finishes within `ms` of being accepted, else 202 with the workflow id. Unset: answer as
+   * soon as Temporal accepted the request. Marketo's flow step waits for the answer, so its 20
+   * connections then move at the CRM's pace.
+   */
+  wait?: { ms: number; result: SyncAwaiter };
   onRequest?: (entry: WebhookRequestLog) => void;
 }
 
@@ -57,6 +77,39 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`Temporal did not accept the workflow within ${ms} ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `synced` when the CRM holds the lead; `not-found` and `failed` (error ledger) as they are. */
+function outcomeStatus(outcome: SyncOutcome['outcome']): string {
+  return outcome === 'created' || outcome === 'updated' || outcome === 'unchanged' ? 'synced' : outcome;
+}
+
+function pick(o: SyncOutcome): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (o.crmType !== undefined) out.crmType = o.crmType;
+  if (o.crmId !== undefined) out.crmId = o.crmId;
+  if (o.code !== undefined) out.code = o.code;
+  return out;
+}
+
+/**
+ * The run's outcome, or undefined when it did not finish within the bound, the caller hung up
+ * (the long poll is released either way), or waiting failed: the request is durably accepted in
+ * every case, so the answer falls back to "queued".
+ */
+async function waitForOutcome(wait: NonNullable<WebhookServerOptions['wait']>, started: { workflowId: string; runId: string }, res: http.ServerResponse): Promise<SyncOutcome | undefined> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), wait.ms);
+  const hungUp = () => abort.abort();
+  res.once('close', hungUp);
+  try {
+    return await wait.result(started, abort.signal);
+  } catch {
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+    res.off('close', hungUp);
+  }
 }
 
 /**
@@ -118,14 +171,23 @@ export function createWebhookServer(opts: WebhookServerOptions): http.Server {
         throw err;
       }
       entry.leadId = leadId;
+      let started: { workflowId: string; runId: string };
       try {
-        const started = await withTimeout(opts.start(leadId, requestId), startTimeoutMs);
-        entry.workflowId = started.workflowId;
-        reply(200, { status: 'queued', leadId, workflowId: started.workflowId });
+        started = await withTimeout(opts.start(leadId, requestId), startTimeoutMs);
       } catch (err) {
         // Marketo shows the reason phrase and the body in "Webhook is Called"; keep internals out.
-        reject(503, `sync could not be started: ${(err as Error).name}`);
+        return reject(503, `sync could not be started: ${(err as Error).name}`);
       }
+      entry.workflowId = started.workflowId;
+      if (!opts.wait) return reply(200, { status: 'queued', leadId, workflowId: started.workflowId });
+      const outcome = await waitForOutcome(opts.wait, started, res);
+      if (outcome === undefined) {
+        entry.outcome = 'pending';
+        // Durably accepted: the sync goes on and lands in the CRM; only the answer could not wait.
+        return reply(202, { status: 'queued', leadId, workflowId: started.workflowId });
+      }
+      entry.outcome = outcome.outcome;
+      reply(200, { status: outcomeStatus(outcome.outcome), outcome: outcome.outcome, leadId, workflowId: started.workflowId, ...pick(outcome) });
     })().catch((err: unknown) => {
       if (!res.headersSent) reject(500, `internal error: ${(err as Error).name}`);
     });

@@ -180,6 +180,6 @@ describe('configuration', () => {
     expect(message).toMatch(/WEBHOOK_SECRET must be at least 24 characters/);
     expect(message).not.toContain(short);
     expect(() => loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_PORT: 'http' })).toThrow(/WEBHOOK_PORT/);
-    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET })).toEqual({ secret: SECRET, host: '127.0.0.1', port: 8787, maxBodyBytes: 16_384 });
+    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET })).toEqual({ secret: SECRET, host: '127.0.0.1', port: 8787, maxBodyBytes: 16_384, waitMs: 0 });
   });
 });
