@@ -149,6 +149,16 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
                                                            AND t.person_type = EXCLUDED.person_type),
               owner_linked = EXCLUDED.owner_linked OR (t.owner_linked AND t.external_sales_person_id IS NOT DISTINCT FROM EXCLUDED.external_sales_person_id
                                                        AND t.person_type = EXCLUDED.person_type)),
+    -- A person linked now but staged as pending by an earlier attempt of its window: mark it the
+    -- way stage() would, so no link step rewrites it (a probe that finds nothing otherwise).
+    relinked AS (UPDATE ${staging.personRefs} AS t SET person_type = w.type, external_company_id = w._ck, external_sales_person_id = w._sk,
+                   account_linked = w._account IS NOT NULL OR (t.account_linked AND t.external_company_id IS NOT DISTINCT FROM w._ck AND t.person_type = w.type),
+                   owner_linked = w._owner IS NOT NULL OR (t.owner_linked AND t.external_sales_person_id IS NOT DISTINCT FROM w._sk AND t.person_type = w.type)
+                 FROM (SELECT _mid, 'lead' AS type, _ck, _sk, NULL::text AS _account, _owner FROM l WHERE _sk IS NULL OR _owner IS NOT NULL
+                       UNION ALL
+                       SELECT _mid, 'contact', _ck, _sk, _account, _owner FROM c
+                         WHERE NOT ((_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL))) w
+                 WHERE t.run_id = $1 AND t.marketo_lead_id = w._mid),
     keys AS (INSERT INTO ${staging.keys} (run_id, kind, key) SELECT $1, * FROM unnest($${keyKinds}::text[], $${keyValues}::text[]) ORDER BY 2, 3
              ON CONFLICT DO NOTHING),
     -- The uncorrelated EXISTS runs once: with no open entry for the operation the join is skipped.

@@ -74,8 +74,10 @@ export class BootstrapStaging {
    * One statement: the persons (with whether their references were set at write time) and the
    * distinct keys they name. A retried window keeps a reference marked set unless its key changed.
    */
-  async stage(runId: string, people: readonly StagedPerson[]): Promise<void> {
-    if (people.length === 0) return;
+  async stage(runId: string, staged: readonly StagedPerson[]): Promise<void> {
+    if (staged.length === 0) return;
+    // One row per person (the last): ON CONFLICT cannot update a row twice in one statement.
+    const people = [...new Map(staged.map((p) => [p.marketoId, p])).values()];
     const keys = [
       ...distinct(people.map((p) => p.externalCompanyId)).map((k) => ['company', k] as const),
       ...distinct(people.map((p) => p.externalSalesPersonId)).map((k) => ['salesPerson', k] as const),
