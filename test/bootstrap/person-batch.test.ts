@@ -81,7 +81,7 @@ async function state(side: Side, runId: string) {
   const crm = `crm_${side.name}`;
   const st = `state_${side.name}`;
   const q = async <T extends Record<string, unknown>>(sql: string, params: unknown[] = []) => (await side.crm.pool.query<T>(sql, params)).rows;
-  const persons = await q<{ mid: string }>(
+  const persons = await q<{ type: string; mid: string; account: string | null; owner: string | null }>(
     `SELECT 'lead' AS type, l.marketo_lead_id::text AS mid, to_jsonb(l) - '{id,created_at,updated_at,origin,owner_id}'::text[] AS v, u.external_sales_person_id AS owner, NULL AS account
        FROM ${crm}.leads l LEFT JOIN ${crm}.users u ON u.id = l.owner_id
      UNION ALL
