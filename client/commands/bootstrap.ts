@@ -1,11 +1,12 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import cliProgress from 'cli-progress';
+import type { Client } from '@temporalio/client';
+import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting } from '../../workflows/bootstrap-types.js';
-import { bootstrap, bootstrapProgressQuery } from '../../workflows/index.js';
-import { createAppWorker, openApp } from '../runtime/app.js';
-import { startMarked } from '../runtime/start-attributes.js';
+import { parseOptions } from '../output/options.js';
+
+// The Temporal SDK, the workflows and the app runtime load inside the actions (seconds of CPU):
+// `--help` and a mistyped option answer without them.
 
 /** One bootstrap per namespace and task queue: starting it again attaches to the running one. */
 export function bootstrapWorkflowId(taskQueue: string): string {
@@ -76,12 +77,13 @@ export function describeProgress(p: BootstrapProgress): string {
 }
 
 async function showLive(client: Client, workflowId: string): Promise<BootstrapProgress> {
+  const [{ default: cliProgress }, { bootstrapProgressQuery }] = await Promise.all([import('cli-progress'), import('../../workflows/index.js')]);
   const handle = client.workflow.getHandle(workflowId);
   const bars = new cliProgress.MultiBar(
     { format: '{phase} |{bar}| {value}/{total} windows | {records} records | {bytes} | {calls} calls | {state}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
-  const byPhase = new Map<string, cliProgress.SingleBar>();
+  const byPhase = new Map<string, SingleBar>();
   const finished = handle.result().then(
     () => undefined,
     (err: unknown) => err,
@@ -126,9 +128,13 @@ export function registerBootstrapCommand(program: Command): void {
     .option('--custom-objects <names>', 'custom object API names to load (default: every one the mapping enables)')
     .option('--no-worker', 'do not run a worker in this process (a `marketo-sync worker` elsewhere does the work)')
     .action(async (raw: Record<string, unknown>) => {
-      const parsed = optionsSchema.safeParse(raw);
-      if (!parsed.success) throw new Error(z.prettifyError(parsed.error));
-      const opts = parsed.data;
+      const opts = parseOptions(optionsSchema, raw);
+      const [{ WorkflowExecutionAlreadyStartedError }, { bootstrap }, { createAppWorker, openApp }, { startMarked }] = await Promise.all([
+        import('@temporalio/client'),
+        import('../../workflows/index.js'),
+        import('../runtime/app.js'),
+        import('../runtime/start-attributes.js'),
+      ]);
       const app = await openApp({ log: (line) => console.error(line) });
       let worker: Awaited<ReturnType<typeof createAppWorker>> | undefined;
       let running: Promise<void> | undefined;
@@ -145,6 +151,7 @@ export function registerBootstrapCommand(program: Command): void {
             'running',
             (attributes) => app.client.workflow.start(bootstrap, { taskQueue: app.config.temporal.taskQueue, workflowId, args: [{ since: opts.since, entities }], ...attributes }),
             (line) => console.error(line),
+            app.config.temporal,
           );
           console.error(`bootstrap ${workflowId} started`);
         } catch (err) {
@@ -164,6 +171,11 @@ export function registerBootstrapCommand(program: Command): void {
     .command('status')
     .description("print the bootstrap's progress once")
     .action(async () => {
+      const [{ WorkflowNotFoundError }, { bootstrapProgressQuery }, { openApp }] = await Promise.all([
+        import('@temporalio/client'),
+        import('../../workflows/index.js'),
+        import('../runtime/app.js'),
+      ]);
       const app = await openApp({ log: (line) => console.error(line) });
       try {
         const handle = app.client.workflow.getHandle(bootstrapWorkflowId(app.config.temporal.taskQueue));

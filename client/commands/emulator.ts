@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { startEmulator, type EmulatorOptions } from '../../emulator/index.js';
+import type { EmulatorOptions } from '../../emulator/index.js';
 import type { FaultRuleInput } from '../../emulator/faults.js';
 
 function int(name: string) {
@@ -74,6 +74,8 @@ export function registerEmulatorCommand(program: Command): void {
       if (opts.maxConcurrent !== undefined) limits.maxConcurrent = opts.maxConcurrent;
       if (opts.dailyQuota !== undefined) limits.dailyQuota = opts.dailyQuota;
       const seeding = [opts.seedLeads, opts.seedCompanies, opts.seedOpportunities, opts.seedCustomObjects, opts.seedPrograms, opts.seedLists].some((x) => x !== undefined);
+      // The emulator loads here, not for `--help` (client/cli.ts).
+      const { startEmulator } = await import('../../emulator/index.js');
       const emulator = await startEmulator({
         host: opts.host, port: opts.port, clientId: opts.clientId, clientSecret: opts.clientSecret, apiUserEmail: opts.apiUserEmail,
         tokenTtlSeconds: opts.tokenTtl, limits, latencyMs: opts.latencyMs, faults: opts.fault, faultSeed: opts.faultSeed,

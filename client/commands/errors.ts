@@ -1,12 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { LedgerStatus, type ErrorLedgerRepository, type LedgerEntry } from '../../src/store/error-ledger.js';
-import { StateStore } from '../../src/store/state-store.js';
 import { loadConfig } from '../../src/config/env.js';
 import { UsageError } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult, table } from '../output/print.js';
-import { resolveServices } from '../runtime/services.js';
 
 /**
  * The ledger's list filters by status and entity only, so a code or operation filter reads this
@@ -30,6 +28,8 @@ const ids = z.array(z.string().regex(/^\d+$/, 'ledger ids are numbers (see `erro
 
 async function withLedger<T>(work: (ledger: ErrorLedgerRepository) => Promise<T>): Promise<T> {
   const config = loadConfig();
+  // Postgres and the embedded services load here, not for `--help` (client/cli.ts).
+  const [{ resolveServices }, { StateStore }] = await Promise.all([import('../runtime/services.js'), import('../../src/store/state-store.js')]);
   // The ledger lives in the state store only: no Marketo, no Temporal needed.
   const services = await resolveServices(config, { temporal: false, log: (line) => console.error(line) });
   try {

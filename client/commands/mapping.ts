@@ -2,16 +2,23 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { MappingConfig } from '../../src/mapping/mapping-config.js';
-import { MappingRejectedError, exportMappingYaml, importMappingYaml, parseMappingYaml } from '../../src/mapping/mapping-file.js';
-import { suggestMapping } from '../../src/mapping/suggest.js';
-import { validateMapping } from '../../src/mapping/validate.js';
 import { CliError, ExitCode, UsageError } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult, table } from '../output/print.js';
-import { readCurrentSchemas } from '../runtime/describes.js';
 import type { ToolRuntime } from '../runtime/tools.js';
 
 const jsonFlag = z.boolean().default(false);
+
+/** The mapping library (YAML, suggest, validate, Describe reads), loaded when a command runs, not for `--help`. */
+async function mappingLib() {
+  const [file, suggest, validate, describes] = await Promise.all([
+    import('../../src/mapping/mapping-file.js'),
+    import('../../src/mapping/suggest.js'),
+    import('../../src/mapping/validate.js'),
+    import('../runtime/describes.js'),
+  ]);
+  return { ...file, ...suggest, ...validate, ...describes };
+}
 
 function readMappingFile(file: string): string {
   try {
@@ -86,6 +93,7 @@ export function registerMappingCommand(program: Command): void {
     .action(async (raw: unknown) => {
       const opts = parseOptions(suggestOptions, raw);
       const customObjects = Object.fromEntries(opts.customObject.map((p) => p.split('=') as [string, string]));
+      const { suggestMapping, readCurrentSchemas, exportMappingYaml } = await mappingLib();
       const config = await withTools(async ({ marketo, crm }) => suggestMapping(await readCurrentSchemas(marketo), await crm.describe(), { leadKeyField: opts.leadKeyField, customObjects }));
       if (opts.json) printResult(opts, config, () => '');
       else writeOrPrint(opts.out, exportMappingYaml(config));
@@ -100,6 +108,7 @@ export function registerMappingCommand(program: Command): void {
     .option('--json', 'print the version, its metadata and the mapping as JSON')
     .action(async (raw: unknown) => {
       const opts = parseOptions(showOptions, raw);
+      const { exportMappingYaml } = await mappingLib();
       const stored = await withTools(({ store }) => store.mappings.get(opts.version));
       if (!stored) {
         throw new CliError(
@@ -119,6 +128,7 @@ export function registerMappingCommand(program: Command): void {
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(z.object({ json: jsonFlag }), raw);
       const text = readMappingFile(file);
+      const { parseMappingYaml, MappingRejectedError, validateMapping, readCurrentSchemas } = await mappingLib();
       let config: MappingConfig;
       try {
         config = parseMappingYaml(text);
@@ -143,6 +153,7 @@ export function registerMappingCommand(program: Command): void {
     .action(async (file: string, raw: unknown) => {
       const opts = parseOptions(applyOptions, raw);
       const text = readMappingFile(file);
+      const { importMappingYaml, MappingRejectedError, readCurrentSchemas } = await mappingLib();
       const result = await withTools(async ({ marketo, crm, store }) => {
         try {
           return await importMappingYaml(text, { schemas: await readCurrentSchemas(marketo), crm: await crm.describe(), sink: store.mappings, author: opts.author, comment: opts.comment });

@@ -1,32 +1,18 @@
-import {
-  Client,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import type { Client, Connection, WorkflowHandle } from '@temporalio/client';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { loadConfig, type AppConfig } from '../../src/config/env.js';
 import type { RecordedConflict } from '../../src/store/cycles.js';
-import { StateStore } from '../../src/store/state-store.js';
-import {
-  syncLoop,
-  syncNowSignal,
-  syncPauseSignal,
-  syncResumeSignal,
-  syncSetIntervalUpdate,
-  syncStatusQuery,
-  syncStopSignal,
-} from '../../workflows/index.js';
+import type { syncLoop } from '../../workflows/index.js';
 import { MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS, type SyncLoopInput, type SyncStatus } from '../../workflows/sync-types.js';
 import { CliError, ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult, table } from '../output/print.js';
-import { resolveServices } from '../runtime/services.js';
-import { startMarked } from '../runtime/start-attributes.js';
-import { connectTemporalClient } from '../runtime/temporal-connection.js';
+
+// The Temporal SDK, the workflow definitions and the state store load inside the actions (seconds
+// of CPU): `--help` and a mistyped option answer without them.
+const temporalClient = () => import('@temporalio/client');
+const workflows = () => import('../../workflows/index.js');
 
 /** One sync loop per namespace and task queue: `start` again attaches to the running one. */
 export function syncWorkflowId(taskQueue: string): string {
@@ -127,7 +113,8 @@ export function describeConflicts(rows: readonly RecordedConflict[], cycle?: str
 }
 
 /** The state store only (cycle history): no Marketo or Temporal needed. */
-async function withStore<T>(work: (store: StateStore) => Promise<T>): Promise<T> {
+async function withStore<T>(work: (store: import('../../src/store/state-store.js').StateStore) => Promise<T>): Promise<T> {
+  const [{ resolveServices }, { StateStore }] = await Promise.all([import('../runtime/services.js'), import('../../src/store/state-store.js')]);
   const services = await resolveServices(loadConfig(), { temporal: false, log: (line) => console.error(line) });
   try {
     const store = await StateStore.open({ connectionString: services.databaseUrl });
@@ -144,6 +131,7 @@ async function withStore<T>(work: (store: StateStore) => Promise<T>): Promise<T>
 /** A Temporal client only: the control commands need no database, Marketo or worker. */
 async function openTemporal(config: AppConfig): Promise<{ client: Client; taskQueue: string; close(): Promise<void> }> {
   const address = config.temporal.address ?? `127.0.0.1:${config.embedded.temporalPort}`;
+  const [{ Client }, { connectTemporalClient }] = await Promise.all([temporalClient(), import('../runtime/temporal-connection.js')]);
   let connection: Connection;
   try {
     connection = await connectTemporalClient(config.temporal, address, { connectTimeout: '5s' });
@@ -155,6 +143,7 @@ async function openTemporal(config: AppConfig): Promise<{ client: Client; taskQu
 
 async function withLoop<T>(run: (handle: WorkflowHandle<typeof syncLoop>, id: string) => Promise<T>): Promise<T> {
   const temporal = await openTemporal(loadConfig());
+  const { WorkflowNotFoundError } = await temporalClient();
   const id = syncWorkflowId(temporal.taskQueue);
   try {
     return await run(temporal.client.workflow.getHandle<typeof syncLoop>(id), id);
@@ -168,6 +157,7 @@ async function withLoop<T>(run: (handle: WorkflowHandle<typeof syncLoop>, id: st
 
 /** The loop's status and whether its workflow is still open (a closed one still answers queries). */
 export async function readSyncStatus(handle: WorkflowHandle<typeof syncLoop>): Promise<{ status: SyncStatus; open: boolean; workflowStatus: string }> {
+  const { syncStatusQuery } = await workflows();
   const description = await handle.describe();
   const status = await handle.query(syncStatusQuery);
   return { status, open: description.status.name === 'RUNNING', workflowStatus: description.status.name };
@@ -195,12 +185,12 @@ export function registerSyncCommand(program: Command): void {
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(startOptions, raw);
       const input = syncInputOf(opts);
-      const marked = loadConfig().temporal.searchAttributes;
+      const config = loadConfig();
+      const [{ WorkflowExecutionAlreadyStartedError }, { syncLoop }, { startMarked }] = await Promise.all([temporalClient(), workflows(), import('../runtime/start-attributes.js')]);
       const start = async (client: Client, taskQueue: string) => {
         const workflowId = syncWorkflowId(taskQueue);
-        const startLoop = (attributes: object) => client.workflow.start(syncLoop, { taskQueue, workflowId, args: [input], ...attributes });
         try {
-          await (marked ? startMarked('syncLoop', 'starting', startLoop, (line) => console.error(line)) : startLoop({}));
+          await startMarked('syncLoop', 'starting', (attributes) => client.workflow.start(syncLoop, { taskQueue, workflowId, args: [input], ...attributes }), (line) => console.error(line), config.temporal);
           return { workflowId, started: true };
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -210,7 +200,7 @@ export function registerSyncCommand(program: Command): void {
       const say = (r: { workflowId: string; started: boolean }) =>
         printResult(opts, r, () => (r.started ? `sync loop ${r.workflowId} started` : `sync loop ${r.workflowId} is already running (options unchanged; use 'sync interval' to change the interval)`));
       if (!opts.worker) {
-        const temporal = await openTemporal(loadConfig());
+        const temporal = await openTemporal(config);
         try {
           say(await start(temporal.client, temporal.taskQueue));
         } finally {
@@ -238,6 +228,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--reason <text>', 'shown in status')
     .action(async (opts: { reason?: string }) => {
       await withLoop(async (handle, id) => {
+        const { syncPauseSignal } = await workflows();
         await handle.signal(syncPauseSignal, opts.reason ? { reason: opts.reason } : {});
         console.log(`sync loop ${id}: pause requested`);
       });
@@ -248,6 +239,7 @@ export function registerSyncCommand(program: Command): void {
     .description('let a paused loop go on')
     .action(async () => {
       await withLoop(async (handle, id) => {
+        const { syncResumeSignal } = await workflows();
         await handle.signal(syncResumeSignal);
         console.log(`sync loop ${id}: resumed`);
       });
@@ -258,6 +250,7 @@ export function registerSyncCommand(program: Command): void {
     .description('run a cycle now instead of waiting out the interval')
     .action(async () => {
       await withLoop(async (handle, id) => {
+        const { syncNowSignal } = await workflows();
         await handle.signal(syncNowSignal);
         console.log(`sync loop ${id}: cycle requested`);
       });
@@ -269,6 +262,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--json', 'print the new status as JSON')
     .action(async (text: string, opts: { json?: boolean }) => {
       const { interval } = parseOptions(z.object({ interval: duration }), { interval: text });
+      const [{ WorkflowUpdateFailedError }, { syncSetIntervalUpdate }] = await Promise.all([temporalClient(), workflows()]);
       await withLoop(async (handle) => {
         try {
           const status = await handle.executeUpdate(syncSetIntervalUpdate, { args: [{ intervalSeconds: interval }] });
@@ -311,6 +305,7 @@ export function registerSyncCommand(program: Command): void {
     .option('--wait', 'wait until the loop has ended')
     .action(async (opts: { reason?: string; wait?: boolean }) => {
       await withLoop(async (handle, id) => {
+        const { syncStopSignal } = await workflows();
         await handle.signal(syncStopSignal, opts.reason ? { reason: opts.reason } : {});
         if (opts.wait) {
           const result = await handle.result();

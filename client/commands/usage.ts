@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BulkExtractApi, type ExportJob, type ExportTarget } from '../../src/marketo/bulk/index.js';
-import { quotaDay, type MarketoClient } from '../../src/marketo/index.js';
+import type { BulkExtractApi, ExportJob, ExportTarget } from '../../src/marketo/bulk/index.js';
+import type { MarketoClient } from '../../src/marketo/index.js';
 import { ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult } from '../output/print.js';
@@ -49,8 +49,7 @@ async function allJobs(bulk: BulkExtractApi, target: ExportTarget): Promise<Expo
 }
 
 /** Marketo counts the size of every export file finished on its day; its job lists keep 7 days. */
-async function exportBytesToday(marketo: MarketoClient, day: string): Promise<{ bytes: number; jobs: number }> {
-  const bulk = new BulkExtractApi(marketo);
+async function exportBytesToday(marketo: MarketoClient, bulk: BulkExtractApi, day: string, quotaDay: (at: Date) => string): Promise<{ bytes: number; jobs: number }> {
   const targets: ExportTarget[] = [{ kind: 'leads' }, { kind: 'activities' }, { kind: 'programMembers' }];
   for (const type of await marketo.describe.customObjects()) targets.push({ kind: 'customObjects', apiName: type.name });
   let bytes = 0;
@@ -99,7 +98,8 @@ export function registerUsageCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (raw: unknown) => {
       const opts = parseOptions(z.object({ json: z.boolean().default(false) }), raw);
-      const { openTools } = await import('../runtime/tools.js');
+      // The Marketo client and the services load here, not for `--help` (client/cli.ts).
+      const [{ openTools }, { BulkExtractApi }, { quotaDay }] = await Promise.all([import('../runtime/tools.js'), import('../../src/marketo/bulk/index.js'), import('../../src/marketo/index.js')]);
       const tools = await openTools();
       let report: UsageReport;
       try {
@@ -108,7 +108,7 @@ export function registerUsageCommand(program: Command): void {
         const usage = await marketo.stats.today();
         const errors = await marketo.stats.errorsToday();
         const day = usage[0]?.date ?? quotaDay(new Date());
-        const exports = await exportBytesToday(marketo, day);
+        const exports = await exportBytesToday(marketo, new BulkExtractApi(marketo), day, quotaDay);
         const shared = sharedLimiter ? await sharedLimiter.sharedUsage() : undefined;
         const spent = marketo.usage().dailyCalls - before;
         const today = usage.find((u) => u.date === day);

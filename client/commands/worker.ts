@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { createLogger, secretsFromEnv } from '../../src/observability/logger.js';
-import { loadMetricsServerConfig } from '../../src/observability/metrics-server.js';
 
 /**
  * `marketo-sync worker`: runs the Temporal worker (workflows + activities) until SIGINT/SIGTERM,
@@ -11,6 +9,8 @@ export function registerWorkerCommand(program: Command): void {
     .command('worker')
     .description('run a Temporal worker for the sync workflows, with /metrics and /healthz on METRICS_PORT (embedded services start when not configured)')
     .action(async () => {
+      // Loaded here, not for every `marketo-sync` start or `--help` (client/cli.ts).
+      const [{ createLogger, secretsFromEnv }, { loadMetricsServerConfig }] = await Promise.all([import('../../src/observability/logger.js'), import('../../src/observability/metrics-server.js')]);
       const metricsConfig = loadMetricsServerConfig();
       const log = createLogger({ service: 'worker', secrets: secretsFromEnv() });
       // The Temporal worker runtime loads only for this command, not for every `marketo-sync` start.
