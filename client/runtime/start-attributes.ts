@@ -1,4 +1,5 @@
 import type { SearchAttributePair } from '@temporalio/common';
+import { loadConfig } from '../../src/config/env.js';
 import { startSearchAttributes, type MarketoSyncKindValue, type MarketoSyncStateValue } from '../../workflows/search-attributes.js';
 
 /** The server's answer to a start carrying an attribute the namespace does not define. */
@@ -11,16 +12,32 @@ function isUnknownSearchAttribute(err: unknown): boolean {
   return false;
 }
 
+/** The part of the configuration a starter obeys (AppConfig['temporal'] fits). */
+export interface StartMarkingConfig {
+  /** TEMPORAL_SEARCH_ATTRIBUTES: false starts every workflow without the attributes. */
+  searchAttributes: boolean;
+}
+
 /**
  * Starts a workflow with its MarketoSyncKind/MarketoSyncState set (filterable in the Temporal UI
  * from its first moment). A namespace without the attributes — a Cloud namespace where nobody
  * created them yet, a server no worker has registered them on — refuses such a start; the
  * workflow then starts without them rather than not at all, and the starter stops asking.
+ *
+ * TEMPORAL_SEARCH_ATTRIBUTES=false is decided here, once for every starter (bootstrap, sync,
+ * schema refresh, webhook, demo): some servers cannot be asked at all (Temporal's Java test
+ * server creates the run while refusing the attributes, so the fallback start would find it
+ * "already started"). Without a config the process environment's is used.
  */
 export class MarkedStarter {
-  private unsupported = false;
+  private unsupported: boolean;
 
-  constructor(private readonly onUnsupported: (message: string) => void = () => undefined) {}
+  constructor(
+    private readonly onUnsupported: (message: string) => void = () => undefined,
+    config: StartMarkingConfig = loadConfig().temporal,
+  ) {
+    this.unsupported = !config.searchAttributes;
+  }
 
   async start<T>(kind: MarketoSyncKindValue, state: MarketoSyncStateValue, start: (attributes: { typedSearchAttributes?: SearchAttributePair[] }) => Promise<T>): Promise<T> {
     if (this.unsupported) return start({});
@@ -35,7 +52,13 @@ export class MarkedStarter {
   }
 }
 
-/** One start, marked when the namespace allows it. */
-export function startMarked<T>(kind: MarketoSyncKindValue, state: MarketoSyncStateValue, start: (attributes: { typedSearchAttributes?: SearchAttributePair[] }) => Promise<T>, log?: (line: string) => void): Promise<T> {
-  return new MarkedStarter(log).start(kind, state, start);
+/** One start, marked when the configuration and the namespace allow it. */
+export function startMarked<T>(
+  kind: MarketoSyncKindValue,
+  state: MarketoSyncStateValue,
+  start: (attributes: { typedSearchAttributes?: SearchAttributePair[] }) => Promise<T>,
+  log?: (line: string) => void,
+  config?: StartMarkingConfig,
+): Promise<T> {
+  return new MarkedStarter(log, config).start(kind, state, start);
 }
