@@ -7,6 +7,7 @@ import { ChecksumMismatchError, downloadExport, downloadPositionSchema } from '.
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
 import type { MalformedRow } from '../src/marketo/bulk/parser.js';
+import { defaultRowBudget, RowBudget } from '../src/marketo/bulk/row-budget.js';
 import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
 import type { RecordFailure } from '../src/store/error-ledger.js';
 import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
@@ -27,6 +28,11 @@ export interface BulkExportActivityDeps {
   writeConcurrency?: number;
   /** Sinks beyond the built-in ones (activities/sinks/index.ts), by name; e.g. the marketing sinks. */
   sinks?: Record<string, IngestSinkFactory>;
+  /**
+   * Rows parsed but not yet committed, across every download of this worker (default: from the
+   * heap limit, `defaultRowBudget`). Bounds the ingest's memory whatever the number of windows.
+   */
+  maxRowsInFlight?: number;
 }
 
 export interface ExportJobView {
@@ -44,6 +50,38 @@ export type EnqueueOutcome =
   | { queueFull: true; retryAfterMs: number }
   /** The Created job is gone (expired while the queue or the quota kept it waiting): create it again. */
   | { queueFull: false; missing: true };
+
+/** What `startBulkExport` did: the job it created and, when the enqueue was answered, that answer. */
+export interface StartOutcome {
+  created: ExportJobView;
+  /**
+   * Absent when the enqueue failed (quota, a transient error): the workflow enqueues `created` with
+   * its own step, which waits out quotas and retries, instead of this step creating a second job.
+   */
+  enqueued?: EnqueueOutcome;
+  apiCalls: number;
+}
+
+/** What `awaitBulkExport` saw: the job at its last poll (terminal unless the time ran out), or that it is gone. */
+export type AwaitOutcome = { job: ExportJobView; apiCalls: number } | { missing: true; apiCalls: number };
+
+export interface AwaitInput {
+  source: ExportSource;
+  exportId: string;
+  /** First poll after this long, then ×1.5 up to `maxMs` (the workflow's timer schedule). */
+  initialMs: number;
+  maxMs: number;
+  /** Give up waiting in the activity after this long: the workflow goes on with durable timers. */
+  budgetMs: number;
+}
+
+/** Heartbeats while an activity sleeps between polls: a dead worker is noticed well within the heartbeat timeout. */
+const HEARTBEAT_EVERY_MS = 5_000;
+
+/** Marketo's answer for an export id it does not know (never existed, another user's, or past the 30-day job retention). */
+function isJobGone(err: unknown): boolean {
+  return isMarketoApiError(err) && err.code === '1003' && /not found/i.test(err.marketoMessage);
+}
 
 export interface IngestInput {
   source: ExportSource;
@@ -65,6 +103,7 @@ type IngestProgress = z.infer<typeof progressSchema>;
 interface InFlightWrite {
   /** The file position just past the batch's last line. */
   end: IngestProgress['position'];
+  /** Settles once the batch is committed (or failed) and its rows are given back to the budget. */
   written: Promise<void>;
   outcome?: IngestBatchOutcome;
 }
@@ -122,6 +161,8 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   const batchSize = deps.batchSize ?? 1000;
   const writeConcurrency = deps.writeConcurrency ?? 2;
+  // One budget for every download of this worker: memory follows it, not the number of windows.
+  const budget = new RowBudget(deps.maxRowsInFlight ?? defaultRowBudget());
   // Built once per worker process: a sink may cache what every window needs (e.g. the mapping).
   const sinks = new Map<string, IngestSinkImpl>(Object.entries({ ...BOOTSTRAP_SINKS, ...deps.sinks }).map(([name, make]) => [name, make(deps)]));
   const sinkFor = (name: IngestSink, source: ExportSource): IngestSinkImpl => {
@@ -148,8 +189,60 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           return { queueFull: false, job: view(await api.enqueue(targetOf(input.source), input.exportId)) };
         } catch (err) {
           if (isQueueFull(err)) return { queueFull: true, retryAfterMs: input.queueFullMs };
-          if (isMarketoApiError(err) && err.code === '1003' && /not found/i.test(err.marketoMessage)) return { queueFull: false, missing: true };
+          if (isJobGone(err)) return { queueFull: false, missing: true };
           throw err;
+        }
+      });
+    },
+
+    /**
+     * Create and enqueue in one step (one activity round trip instead of two per window). Once the
+     * job exists this step never fails: an enqueue that did not get an answer is left to the
+     * workflow's enqueue step, so a retry of this one cannot leave a second job behind.
+     */
+    async startBulkExport(input: { source: ExportSource; sink?: IngestSink; window: ExportWindow; queueFullMs: number }): Promise<StartOutcome> {
+      const sink = sinkFor(input.sink ?? 'leads', input.source);
+      const target = targetOf(input.source);
+      const created = await marketoCall(async () => view(await api.create(target, (await sink.exportRequest(input.source, input.window)) as ExportRequestByKind[ExportKind])));
+      try {
+        return { created, enqueued: { queueFull: false, job: view(await api.enqueue(target, created.exportId)) }, apiCalls: 2 };
+      } catch (err) {
+        if (isQueueFull(err)) return { created, enqueued: { queueFull: true, retryAfterMs: input.queueFullMs }, apiCalls: 2 };
+        if (isJobGone(err)) return { created, enqueued: { queueFull: false, missing: true }, apiCalls: 2 };
+        return { created, apiCalls: 2 };
+      }
+    },
+
+    /**
+     * Polls the job's status inside the activity, on the same schedule the workflow's timers use
+     * (Marketo refreshes status at most once a minute), until it is Completed, Failed or Cancelled,
+     * or `budgetMs` has passed. A job that finishes is seen at the next poll and the workflow starts
+     * its download at once, instead of a timer, a workflow task and a status activity per poll.
+     * Heartbeats while it sleeps; a retry starts the wait over (nothing is lost: it only reads).
+     */
+    async awaitBulkExport(input: AwaitInput): Promise<AwaitOutcome> {
+      const ctx = Context.current();
+      const target = targetOf(input.source);
+      const deadline = Date.now() + input.budgetMs;
+      let delay = input.initialMs;
+      let apiCalls = 0;
+      return marketoCall(async () => {
+        for (;;) {
+          const wakeAt = Math.min(Date.now() + delay, deadline);
+          for (let now = Date.now(); now < wakeAt; now = Date.now()) {
+            ctx.heartbeat({ apiCalls });
+            await ctx.sleep(Math.min(HEARTBEAT_EVERY_MS, wakeAt - now));
+          }
+          delay = Math.min(Math.round(delay * 1.5), input.maxMs);
+          let job: ExportJobView;
+          try {
+            apiCalls += 1;
+            job = view(await api.status(target, input.exportId));
+          } catch (err) {
+            if (isJobGone(err)) return { missing: true, apiCalls };
+            throw err;
+          }
+          if (job.status === 'Completed' || job.status === 'Failed' || job.status === 'Cancelled' || Date.now() + delay > deadline) return { job, apiCalls };
         }
       });
     },
@@ -188,6 +281,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         const inflight: InFlightWrite[] = [];
         let writeMs = 0;
         let busySince = 0;
+        const heartbeat = () => ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
         const commitFinished = (): void => {
           let advanced = false;
           while (inflight[0]?.outcome) {
@@ -199,9 +293,24 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             advanced = true;
           }
           if (inflight.length === 0) writeMs += Date.now() - busySince;
-          if (advanced) ctx.heartbeat({ ...progress, apiCalls: progress.apiCalls + calls });
+          if (advanced) heartbeat();
         };
-        const flush = async (): Promise<void> => {
+        // The rows of the batch being filled, taken from the worker's budget before it fills;
+        // parsing stops (and the socket with it) while the budget is spent by other batches.
+        const lease = budget.lease();
+        let filling = 0;
+        const takeBudget = async (): Promise<void> => {
+          const taking = lease.take(batchSize);
+          // Waiting for other windows' writes is not being stuck: keep the heartbeat alive.
+          const alive = setInterval(heartbeat, 5_000);
+          try {
+            filling = await taking;
+          } finally {
+            clearInterval(alive);
+          }
+        };
+        /** Hands the filled batch to a write; `more` takes the budget for the next batch (not at the file's end). */
+        const flush = async (more = true): Promise<void> => {
           if (batch.length === 0 && malformed.length === 0) return;
           const rows = batch;
           const bad = malformed;
@@ -210,26 +319,36 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           malformed = [];
           // Bounded: at most writeConcurrency batches wait in memory besides the one being filled.
           while (inflight.length >= writeConcurrency) await inflight[0]!.written;
+          // The filled batch's budget goes with its write.
+          const held = filling;
+          filling = 0;
           if (inflight.length === 0) busySince = Date.now();
           const entry: InFlightWrite = { end, written: Promise.resolve() };
           entry.written = (async () => {
-            // Malformed lines are in the ledger before any heartbeat passes them.
-            const [outcome] = await Promise.all([
-              rows.length > 0 ? sink.write(rows, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
-              bad.length > 0 ? deps.store.errors.record(bad) : undefined,
-            ]);
-            entry.outcome = { ...outcome, failed: outcome.failed + bad.length };
-            commitFinished();
+            try {
+              // Malformed lines are in the ledger before any heartbeat passes them.
+              const [outcome] = await Promise.all([
+                rows.length > 0 ? sink.write(rows, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
+                bad.length > 0 ? deps.store.errors.record(bad) : undefined,
+              ]);
+              entry.outcome = { ...outcome, failed: outcome.failed + bad.length };
+              commitFinished();
+            } finally {
+              lease.give(held);
+            }
           })();
           // Awaited when the window is full or at the end; until then a failure must not count as unhandled.
           entry.written.catch(() => undefined);
           inflight.push(entry);
+          if (more) await takeBudget();
         };
         // Rethrows the first failed write (in file order) once everything before it is committed.
         const drain = async (): Promise<void> => {
           while (inflight.length > 0) await inflight[0]!.written;
         };
-        const download = downloadExport(
+        // A cancelled activity stops waiting for budget (its download is being torn down anyway).
+        ctx.cancellationSignal.addEventListener('abort', () => lease.close(), { once: true });
+        const download = takeBudget().then(() => downloadExport(
           {
             open,
             kind: input.source.kind,
@@ -250,20 +369,25 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             batchEnd = position;
             return batch.length >= batchSize ? flush() : undefined;
           },
-        );
+        ));
         let summary: Awaited<typeof download>;
         try {
-          summary = await download;
-        } catch (err) {
-          if (!(err instanceof ChecksumMismatchError)) throw err;
-          // Rows already written came from bytes that did not hash right, and a resume would re-read only
-          // the tail: the retry must read the whole file again (writes are upserts, so that is harmless).
-          await Promise.allSettled(inflight.map((w) => w.written));
-          ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls });
-          throw err;
+          try {
+            summary = await download;
+          } catch (err) {
+            if (!(err instanceof ChecksumMismatchError)) throw err;
+            // Rows already written came from bytes that did not hash right, and a resume would re-read only
+            // the tail: the retry must read the whole file again (writes are upserts, so that is harmless).
+            await Promise.allSettled(inflight.map((w) => w.written));
+            ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls });
+            throw err;
+          }
+          await flush(false);
+          await drain();
+        } finally {
+          // The batch never filled (the file ended) and, after a failure, batches still writing.
+          lease.close();
         }
-        await flush();
-        await drain();
         return {
           rows: summary.rows,
           malformed: summary.malformed,

@@ -2,11 +2,14 @@
  * The bootstrap benchmark's worker, in a process of its own so its peak RSS is the worker's alone.
  * Environment: TEMPORAL_ADDRESS, TASK_QUEUE, MARKETO_URL, DATABASE_URL, WORKFLOW_BUNDLE (the
  * workflow code bundled by the bench, so this process never loads webpack), BATCH_SIZE,
- * WRITE_CONCURRENCY, CACHED_WORKFLOWS; HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd).
+ * WRITE_CONCURRENCY, CACHED_WORKFLOWS; MAX_ROWS_IN_FLIGHT (default: from the heap limit);
+ * HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd).
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
+import { createBulkExportActivities } from '../activities/bulk-export.js';
+import { defaultRowBudget } from '../src/marketo/bulk/row-budget.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
 import { MarketoClient } from '../src/marketo/index.js';
 import { StateStore } from '../src/store/state-store.js';
@@ -23,11 +26,18 @@ const crm = await PostgresCrmConnector.open({ connectionString: env('DATABASE_UR
 const marketo = new MarketoClient({ baseUrl: env('MARKETO_URL'), clientId: 'bench-id', clientSecret: 'bench-secret' });
 const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRESS') });
 const deps = { marketo, store, crm };
+const ingest = { batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) };
+const maxRowsInFlight = process.env.MAX_ROWS_IN_FLIGHT ? Number(process.env.MAX_ROWS_IN_FLIGHT) : undefined;
 const worker = await Worker.create({
   connection,
   taskQueue: env('TASK_QUEUE'),
   workflowBundle: { codePath: env('WORKFLOW_BUNDLE') },
-  activities: { ...createActivities(deps), ...createBootstrapActivities({ ...deps, batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) }) },
+  activities: {
+    ...createActivities(deps),
+    ...createBootstrapActivities({ ...deps, ...ingest }),
+    // The bulk export steps again, with the row budget (the bootstrap's deps do not carry it yet).
+    ...createBulkExportActivities({ ...deps, ...ingest, ...(maxRowsInFlight ? { maxRowsInFlight } : {}) }),
+  },
   maxConcurrentActivityTaskExecutions: 20,
   maxCachedWorkflows: Number(env('CACHED_WORKFLOWS')),
 });
@@ -45,6 +55,7 @@ const sampler = setInterval(() => {
   console.log(`mem ${JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers })}`);
 }, 500);
 sampler.unref();
+console.log(`row budget ${maxRowsInFlight ?? defaultRowBudget()} rows in flight`);
 console.log('worker ready');
 await worker.run();
 await Promise.all([store.close(), crm.close(), connection.close()]);

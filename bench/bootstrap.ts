@@ -50,6 +50,8 @@ const Options = z.object({
   heapSnapshotMb: z.coerce.number().int().min(1).optional(),
   jobsAtMarketo: z.coerce.number().int().min(1).max(10).optional(),
   maxChildren: z.coerce.number().int().min(1).optional(),
+  rowsInFlight: z.coerce.number().int().min(100).optional(),
+  inActivityMs: z.coerce.number().int().min(0),
 });
 
 /**
@@ -155,7 +157,9 @@ async function main(): Promise<void> {
     .option('--write-concurrency <n>', 'batch writes of one download in flight at once', '2')
     .option('--heap-snapshot-mb <n>', 'the worker writes one heap snapshot (into .data/) when its heap first passes this')
     .option('--jobs-at-marketo <n>', "the bootstrap's jobsAtMarketo (default: the workflow's)")
-    .option('--max-children <n>', "the bootstrap's maxChildren (default: the workflow's)");
+    .option('--max-children <n>', "the bootstrap's maxChildren (default: the workflow's)")
+    .option('--rows-in-flight <n>', "the worker's row budget: rows parsed but not yet written, all downloads together (default: a quarter of its heap limit at 4 KB a row)")
+    .option('--in-activity-ms <n>', 'each window first waits for its job in one polling activity for up to this long (0: durable timers only)', '600000');
   const opts = Options.parse(cli.parse(process.argv).opts());
   const log = (line: string) => process.stdout.write(line + '\n');
   const root = fileURLToPath(new URL('..', import.meta.url));
@@ -188,7 +192,7 @@ async function main(): Promise<void> {
   log(`worker: node ${[...profiling, ...heap, ...entry].join(' ')}`);
   const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {
     cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows) },
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -200,7 +204,7 @@ async function main(): Promise<void> {
       const lines = pending.split('\n');
       pending = lines.pop() ?? '';
       for (const line of lines) {
-        if (line.startsWith('heap snapshot')) log(line);
+        if (line.startsWith('heap snapshot') || line.startsWith('row budget')) log(line);
         if (!line.startsWith('mem ')) continue;
         const m = memSample.parse(JSON.parse(line.slice(4)));
         for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) memPeak[k] = Math.max(memPeak[k], m[k]);
@@ -230,7 +234,7 @@ async function main(): Promise<void> {
           highWatermark: to.toISOString().replace(/\.\d{3}Z$/, 'Z'),
           entities: Object.fromEntries(ENTITIES.map((e) => [e, { enabled: true }])) as BootstrapInput['entities'],
           // Scaled down with the emulator: polls stay well under one job's processing time.
-          poll: { initialMs: 250, maxMs: 1_000, queueFullMs: 1_000 },
+          poll: { initialMs: 250, maxMs: 1_000, queueFullMs: 1_000, inActivityMs: opts.inActivityMs },
           ...(opts.jobsAtMarketo ? { jobsAtMarketo: opts.jobsAtMarketo } : {}),
           ...(opts.maxChildren ? { maxChildren: opts.maxChildren } : {}),
         },

@@ -50,6 +50,8 @@ export interface WindowUpdate {
   index: number;
   state: WindowState;
   quotaWait?: QuotaWait;
+  /** Set when the window starts a new job because Marketo forgot the last one: why. */
+  expired?: string;
 }
 
 export interface PollSettings {
@@ -59,6 +61,14 @@ export interface PollSettings {
   maxMs: number;
   /** Wait before enqueueing again after 1029 "Too many jobs in queue". */
   queueFullMs: number;
+  /**
+   * How long a window first waits for its job inside one activity, polling on the schedule above
+   * (runs with the `bulk-export-fused-steps` marker), before going on with durable timers. 0 (the
+   * default): durable timers only. Worth it when polls are seconds apart (a fast Marketo, the
+   * bench): each timer poll costs a timer, two workflow tasks and an activity, the in-activity
+   * poll one status call. At Marketo's 60 s refresh those hops are noise next to the poll interval.
+   */
+  inActivityMs?: number;
 }
 
 export const DEFAULT_POLL: PollSettings = { initialMs: 60_000, maxMs: 300_000, queueFullMs: 60_000 };
@@ -76,6 +86,8 @@ export interface BulkExportInput {
   poll: PollSettings;
   /** Whole-export attempts when Marketo ends the job Failed. */
   maxJobAttempts?: number;
+  /** New jobs for a window whose job or file Marketo forgot while it waited (retention: job 30 days, file 7). Default 5. */
+  maxExpiredJobs?: number;
 }
 
 /** What the ingest activity returns: counts only, never records. */
@@ -105,6 +117,8 @@ export interface BulkExportResult extends IngestSummary {
   window: ExportWindow;
   exportId: string;
   jobAttempts: number;
+  /** Jobs Marketo forgot while the window waited, each replaced by a new one. */
+  expiredJobs?: number;
 }
 
 export interface PhaseProgress {
@@ -117,6 +131,8 @@ export interface PhaseProgress {
   written: number;
   failed: number;
   apiCalls: number;
+  /** Jobs recreated because Marketo forgot them while their window waited (job or file past retention). */
+  expiredExports?: number;
   /** Window index → state, only for windows started and not yet done. */
   active: Record<string, WindowState>;
 }

@@ -121,6 +121,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     // Late news of a window already finished changes nothing.
     if (!phase || !(String(u.index) in phase.active)) return;
     phase.active[String(u.index)] = u.state;
+    if (u.expired) phase.expiredExports = (phase.expiredExports ?? 0) + 1;
     if (u.state === 'quota-paused' && u.quotaWait) progress.quotaWait = u.quotaWait;
     else if (!Object.values(progress.phases).some((p) => Object.values(p.active).includes('quota-paused'))) delete progress.quotaWait;
   });

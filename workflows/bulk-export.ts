@@ -1,7 +1,7 @@
-import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
-import type { BulkExportActivities, ExportJobView } from '../activities/bulk-export.js';
+import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import type { BulkExportActivities, EnqueueOutcome, ExportJobView } from '../activities/bulk-export.js';
 import { bulkExportStateQuery, windowUpdateSignal } from './bootstrap-signals.js';
-import type { BulkExportInput, BulkExportResult, QuotaWait, WindowState } from './bootstrap-types.js';
+import { type BulkExportInput, type BulkExportResult, type IngestSummary, type QuotaWait, type WindowState } from './bootstrap-types.js';
 import { withQuotaPause } from './quota.js';
 
 const calls = proxyActivities<BulkExportActivities>({
@@ -17,6 +17,17 @@ const ingest = (heartbeatTimeout: string) =>
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
   }).ingestBulkExport;
 
+/**
+ * The in-activity status wait: heartbeats every few seconds while it sleeps between polls, and
+ * may run for its whole budget plus one status call.
+ */
+const awaitJob = (budgetMs: number) =>
+  proxyActivities<BulkExportActivities>({
+    startToCloseTimeout: budgetMs + 120_000,
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 10 },
+  }).awaitBulkExport;
+
 const TERMINAL = new Set<ExportJobView['status']>(['Completed', 'Failed', 'Cancelled']);
 
 /** The file of a Completed job answered 404: it expired (7-day retention) before it was read. */
@@ -26,20 +37,45 @@ function fileExpired(err: unknown): boolean {
   return detail?.httpStatus === 404 && typeof detail.endpoint === 'string' && detail.endpoint.endsWith('/file.json');
 }
 
+/** `bulkExportStatus` failed because Marketo no longer knows the job (1003 "… not found": past the 30-day job retention). */
+function jobGone(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return false;
+  const detail = err.cause.details?.[0] as { code?: unknown; message?: unknown } | undefined;
+  return detail?.code === '1003' && typeof detail.message === 'string' && /not found/i.test(detail.message);
+}
+
+/** How one job of a window ended. */
+type JobOutcome =
+  | { kind: 'ingested'; summary: IngestSummary; exportId: string }
+  /** Marketo ended it Failed or Cancelled. */
+  | { kind: 'ended'; job: ExportJobView }
+  /** Marketo no longer has it (job record or file past retention): the window needs a new job. */
+  | { kind: 'gone'; reason: string; error?: unknown };
+
 /**
  * One bulk export window end to end: create → enqueue (a full queue waits on a durable timer) →
- * poll status on durable timers with backoff → download and ingest in one heartbeating activity.
- * Only job metadata and counts pass through history; the rows go from Marketo to the CRM inside
- * the activity. A job Marketo ends Failed is recreated, up to `maxJobAttempts`.
+ * wait for the job → download and ingest in one heartbeating activity. Only job metadata and
+ * counts pass through history; the rows go from Marketo to the CRM inside the activity. A job
+ * Marketo ends Failed is recreated, up to `maxJobAttempts`; a job Marketo forgot while the window
+ * waited (quota, an operator's pause: the file is kept 7 days, the job 30) is recreated, up to
+ * `maxExpiredJobs`, and the parent's progress counts it.
+ *
+ * Runs with the `bulk-export-fused-steps` marker create and enqueue in one activity and, when
+ * `poll.inActivityMs` is set, wait for the job in one activity that polls on the timer schedule
+ * for up to that long before going on with durable timers with backoff; otherwise (and in runs
+ * started before the marker) every poll is a durable timer and a status activity.
  */
 export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: string }): Promise<BulkExportResult> {
   let state: WindowState = 'pending';
   setHandler(bulkExportStateQuery, () => state);
+  // Recorded histories made before these changes replay without them.
+  const recreateGone = patched('bulk-export-recreate-expired');
+  const fused = patched('bulk-export-fused-steps');
   const parent = input.parentId ? getExternalWorkflowHandle(input.parentId) : undefined;
-  const report = async (next: WindowState, quotaWait?: QuotaWait): Promise<void> => {
-    if (next === state && !quotaWait) return;
+  const report = async (next: WindowState, quotaWait?: QuotaWait, expired?: string): Promise<void> => {
+    if (next === state && !quotaWait && !expired) return;
     state = next;
-    await parent?.signal(windowUpdateSignal, { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}) });
+    await parent?.signal(windowUpdateSignal, { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}), ...(expired ? { expired } : {}) });
   };
   const quotaAware = <T>(during: WindowState, step: () => Promise<T>): Promise<T> => {
     let paused = false;
@@ -56,17 +92,48 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
   };
 
   const maxAttempts = input.maxJobAttempts ?? 3;
-  for (let attempt = 1; ; attempt++) {
-    await report('creating');
-    let created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, sink: input.sink, window: input.window }));
-    let apiCalls = 1;
+  const maxExpired = input.maxExpiredJobs ?? 5;
+  let expired = 0;
+  let apiCalls = 0;
+  /** Counts a job Marketo forgot; false once the window has had too many. */
+  const recreateAfter = async (reason: string): Promise<boolean> => {
+    if (expired >= maxExpired) return false;
+    expired += 1;
+    log.warn('bulk export job expired at Marketo; creating a new one for the window', { window: input.window, reason, expired });
+    await report('creating', undefined, reason);
+    return true;
+  };
+  const createStep = () => calls.createBulkExport({ source: input.source, sink: input.sink, window: input.window });
+
+  const runJob = async (): Promise<JobOutcome> => {
+    let created: ExportJobView;
+    let first: EnqueueOutcome | undefined;
+    if (fused) {
+      const started = await quotaAware('creating', () => calls.startBulkExport({ source: input.source, sink: input.sink, window: input.window, queueFullMs: input.poll.queueFullMs }));
+      created = started.created;
+      first = started.enqueued;
+      apiCalls += started.apiCalls;
+    } else {
+      created = await quotaAware('creating', createStep);
+      apiCalls += 1;
+    }
     let job: ExportJobView = created;
     for (;;) {
-      const outcome = await quotaAware('creating', () => calls.enqueueBulkExport({ source: input.source, exportId: created.exportId, queueFullMs: input.poll.queueFullMs }));
-      apiCalls += 1;
+      let outcome: EnqueueOutcome;
+      if (first) {
+        outcome = first;
+        first = undefined;
+      } else {
+        const exportId = created.exportId;
+        outcome = await quotaAware('creating', () => calls.enqueueBulkExport({ source: input.source, exportId, queueFullMs: input.poll.queueFullMs }));
+        apiCalls += 1;
+      }
       if ('missing' in outcome) {
         // The job expired while it waited for queue room or quota: a new one for the same window.
-        created = await quotaAware('creating', () => calls.createBulkExport({ source: input.source, sink: input.sink, window: input.window }));
+        if (recreateGone && !(await recreateAfter(`export ${created.exportId} was gone when enqueued`))) {
+          return { kind: 'gone', reason: `export ${created.exportId} was gone when enqueued` };
+        }
+        created = await quotaAware('creating', createStep);
         apiCalls += 1;
         continue;
       }
@@ -79,27 +146,63 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
     }
     await report(job.status === 'Processing' ? 'processing' : 'queued');
     let delay = input.poll.initialMs;
+    const budgetMs = input.poll.inActivityMs ?? 0;
+    if (fused && budgetMs > 0 && !TERMINAL.has(job.status)) {
+      const exportId = created.exportId;
+      const waited = await quotaAware(state, () => awaitJob(budgetMs)({ source: input.source, exportId, initialMs: delay, maxMs: input.poll.maxMs, budgetMs }));
+      apiCalls += waited.apiCalls;
+      if ('missing' in waited) return { kind: 'gone', reason: `export ${exportId} was gone at a status poll` };
+      job = waited.job;
+      // The timers go on from where the activity's schedule stopped.
+      delay = input.poll.maxMs;
+    }
     while (!TERMINAL.has(job.status)) {
       await sleep(delay);
       delay = Math.min(Math.round(delay * 1.5), input.poll.maxMs);
-      job = await quotaAware(state, () => calls.bulkExportStatus({ source: input.source, exportId: created.exportId }));
+      const exportId = created.exportId;
+      try {
+        job = await quotaAware(state, () => calls.bulkExportStatus({ source: input.source, exportId }));
+      } catch (err) {
+        if (recreateGone && jobGone(err)) return { kind: 'gone', reason: `export ${exportId} was gone at a status poll` };
+        throw err;
+      }
       apiCalls += 1;
       if (job.status === 'Processing') await report('processing');
     }
-    if (job.status === 'Completed') {
-      await report('downloading');
-      // A spent daily call quota (607) on the file request waits for the reset like an export quota.
-      let summary;
-      try {
-        summary = await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job }));
-      } catch (err) {
-        // Rows already written stay (upserts are idempotent); a new job re-reads the window.
-        if (!fileExpired(err) || attempt >= maxAttempts) throw err;
-        continue;
-      }
-      await report('done');
-      return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: job.exportId, jobAttempts: attempt };
+    if (job.status !== 'Completed') return { kind: 'ended', job };
+    await report('downloading');
+    const completed = job;
+    // A spent daily call quota (607) on the file request waits for the reset like an export quota.
+    try {
+      return { kind: 'ingested', exportId: completed.exportId, summary: await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job: completed })) };
+    } catch (err) {
+      // Rows already written stay (upserts are idempotent); a new job re-reads the window.
+      if (fileExpired(err)) return { kind: 'gone', reason: `the file of export ${completed.exportId} was gone (404)`, error: err };
+      throw err;
     }
+  };
+
+  for (let attempt = 1; ; attempt++) {
+    if (!recreateGone) apiCalls = 0;
+    await report('creating');
+    let outcome = await runJob();
+    // A forgotten job is not an attempt: the window simply starts again with a new job.
+    while (recreateGone && outcome.kind === 'gone' && (await recreateAfter(outcome.reason))) outcome = await runJob();
+    if (outcome.kind === 'gone') {
+      // Runs from before the marker re-ran an expired file as a whole attempt.
+      if (!recreateGone) {
+        if (attempt < maxAttempts) continue;
+        throw outcome.error;
+      }
+      await report('failed');
+      throw ApplicationFailure.nonRetryable(`bulk export for ${input.window.startAt}..${input.window.endAt}: ${outcome.reason} (${expired} jobs recreated after expiry already)`, 'BulkExportExpired');
+    }
+    if (outcome.kind === 'ingested') {
+      await report('done');
+      const summary = outcome.summary;
+      return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: outcome.exportId, jobAttempts: attempt, ...(expired ? { expiredJobs: expired } : {}) };
+    }
+    const job = outcome.job;
     if (attempt >= maxAttempts) {
       await report('failed');
       throw ApplicationFailure.nonRetryable(`bulk export ${job.exportId} for ${input.window.startAt}..${input.window.endAt} ended ${job.status}${job.errorMsg ? `: ${job.errorMsg}` : ''} (${attempt} attempts)`, 'BulkExportFailed');

@@ -125,3 +125,36 @@ test('batches written at once may finish out of order, but a heartbeat only mark
   expect(marks).toEqual([...marks].sort((a, b) => a - b));
   expect(marks.at(-1)).toBe(LEADS);
 });
+
+test('downloads sharing a worker-wide row budget never hold more rows between parse and write than it allows', async () => {
+  // Two windows at once, each allowed 2 writes in flight: without the budget up to 4 batches (40
+  // rows) would be written at once, plus the batches being filled. The budget is 2 batches.
+  let writing = 0;
+  let mostWriting = 0;
+  const slow = (): IngestSinkImpl<'leads'> => ({
+    rowKind: 'leads',
+    exportRequest: async (_source, window) => ({ format: 'CSV', fields: ['id', 'email'], filter: { createdAt: window } }),
+    write: async (rows) => {
+      writing += rows.length;
+      mostWriting = Math.max(mostWriting, writing);
+      await new Promise((r) => setTimeout(r, 20));
+      writing -= rows.length;
+      return { written: rows.length, failed: 0 };
+    },
+  });
+  const acts = createBulkExportActivities({ marketo: bulk.client, store, crm, batchSize: 10, writeConcurrency: 2, maxRowsInFlight: 20, sinks: { slow: slow as () => IngestSinkImpl } });
+  const env = new MockActivityEnvironment();
+  const jobs: ExportJobView[] = [];
+  for (let i = 0; i < 2; i++) {
+    const created = await inActivity(env, () => acts.createBulkExport({ source: SOURCE, sink: 'slow', window: WINDOW }));
+    await inActivity(env, () => acts.enqueueBulkExport({ source: SOURCE, exportId: created.exportId, queueFullMs: 1000 }));
+    let job = created;
+    while (job.status !== 'Completed') job = await inActivity(env, () => acts.bulkExportStatus({ source: SOURCE, exportId: created.exportId }));
+    jobs.push(job);
+  }
+  const summaries = await Promise.all(jobs.map((job) => inActivity(new MockActivityEnvironment(), () => acts.ingestBulkExport({ source: SOURCE, sink: 'slow', runId: 'budget-run', job }))));
+  for (const s of summaries) expect(s).toMatchObject({ rows: LEADS, written: LEADS, failed: 0 });
+  // Each batch's rows are taken before it fills, so the batches being written are at most the budget.
+  expect(mostWriting).toBeGreaterThan(0);
+  expect(mostWriting).toBeLessThanOrEqual(20);
+});
