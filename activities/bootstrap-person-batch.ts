@@ -55,6 +55,8 @@ interface TypeEncoder {
   nullChecked: Checked[];
   /** Columns whose null the general path leaves out of the record (required, not boolean). */
   absentWhenNull: boolean[];
+  /** Scratch: the converted value per column of the row being encoded (every column is set per row). */
+  converted: unknown[];
 }
 
 interface Batch {
@@ -99,6 +101,7 @@ function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta)
     })),
     nullChecked: columns.map((c) => checkValue(c, null)),
     absentWhenNull: columns.map((c) => requiredNonBoolean.has(c.field.name)),
+    converted: columns.map(() => undefined),
   };
 }
 
@@ -261,7 +264,7 @@ function encodeRow(
   scratch: (string | null)[],
 ): 'ok' | 'fallback' | Pick<RecordFailure, 'source' | 'code' | 'reason'> {
   scratch.length = enc.columns.length;
-  const converted: unknown[] = new Array<unknown>(enc.columns.length);
+  const converted = enc.converted;
   let errors: string[] | undefined;
   for (const step of enc.steps) {
     const raw = row[step.from];
