@@ -14,16 +14,18 @@
  * writes on this machine's disk, not the sync, then set the pace.
  */
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import type http from 'node:http';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { openApp } from '../client/runtime/app.js';
+import { openApp, type AppRuntime } from '../client/runtime/app.js';
+import type { LoadResult } from './webhook-load.js';
 import { createSyncWorker } from '../workers/worker.js';
 import { profileStages, type Batch } from './webhook-profile.js';
 import { installTemporalLogging } from '../client/runtime/temporal-logging.js';
-import { createWebhookServer, listen, WEBHOOK_PATH, type SyncStarter } from '../client/webhook/server.js';
+import { createWebhookServer, listen, WEBHOOK_PATH } from '../client/webhook/server.js';
 import { temporalSyncAwaiter, temporalSyncStarter } from '../client/webhook/temporal-starter.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporalExecutable } from '../src/services/temporal-binaries.js';
@@ -39,6 +41,7 @@ const Args = z.object({
   /** `queued`: answers once Temporal accepted; `wait`: answers wait for the sync (up to --wait-ms); `both`: one after the other, each on its own leads. */
   mode: z.enum(['queued', 'wait', 'both']),
   waitMs: z.coerce.number().int().min(1).max(15_000),
+  receiver: z.enum(['process', 'inline']),
   /** Worker settings over workers/worker.ts's WORKFLOW_TUNING, as JSON: `{"maxConcurrentWorkflowTaskExecutions":100}`. */
   worker: z.string().transform((text, ctx) => {
     try {
@@ -73,6 +76,7 @@ const { values } = parseArgs({
     worker: { type: 'string', default: '{}' },
     mode: { type: 'string', default: 'both' },
     'wait-ms': { type: 'string', default: '10000' },
+    receiver: { type: 'string', default: 'process' },
   },
 });
 const args = Args.parse({ ...values, waitMs: values['wait-ms'] });
@@ -128,6 +132,80 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+interface Receiver {
+  url: string;
+  close(): Promise<void>;
+}
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = path.join(root, 'node_modules/.bin/tsx');
+
+/**
+ * The receiver as an operator runs it, `marketo-sync webhook serve` in its own process (`--receiver
+ * process`), or in this process beside the worker (`inline`, where both share one event loop).
+ */
+async function startReceiver(mode: 'queued' | 'wait', app: AppRuntime): Promise<Receiver> {
+  if (args.receiver === 'inline') {
+    const server = createWebhookServer({
+      secret: SECRET,
+      maxBodyBytes: 16_384,
+      start: temporalSyncStarter(app.client, app.config.temporal.taskQueue),
+      ...(mode === 'wait' ? { wait: { ms: args.waitMs, result: temporalSyncAwaiter(app.client) } } : {}),
+    });
+    const url = `${(await listen(server, 0, '127.0.0.1')).url}${WEBHOOK_PATH}`;
+    return {
+      url,
+      close: async () => {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      },
+    };
+  }
+  const child = spawn(tsx, ['client/cli.ts', 'webhook', 'serve', '--port', '0', ...(mode === 'wait' ? ['--wait', String(args.waitMs)] : [])], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TEMPORAL_ADDRESS: app.services.temporalAddress,
+      TEMPORAL_NAMESPACE: app.config.temporal.namespace,
+      TEMPORAL_TASK_QUEUE: app.config.temporal.taskQueue,
+      WEBHOOK_SECRET: SECRET,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-4000)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`receiver exited with ${code} before listening: ${err}`)));
+  });
+  return {
+    url,
+    close: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Fires `order` from bench/webhook-load.ts, a process of its own as Marketo is. */
+async function fire(url: string, order: number[]): Promise<LoadResult[]> {
+  const child = spawn(tsx, ['bench/webhook-load.ts'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  child.stdin.end(JSON.stringify({ url, secret: SECRET, concurrency: args.concurrency, order }));
+  const code = await exited;
+  if (code !== 0) throw new Error(`load generator exited with ${code}`);
+  return JSON.parse(out) as LoadResult[];
+}
+
 installTemporalLogging();
 const dataDir = mkdtempSync(path.join(os.tmpdir(), 'marketo-sync-webhook-bench-'));
 chmodSync(dataDir, 0o755); // as root, Postgres runs as `postgres` and must traverse it
@@ -176,23 +254,8 @@ try {
   });
   const running = worker.run();
   const emulator = app.services.emulator!;
-  const runs: { leadId: number; runId: string }[] = [];
-  const starter = temporalSyncStarter(app.client, app.config.temporal.taskQueue);
-  const recording: SyncStarter = async (leadId, requestId) => {
-    const r = await starter(leadId, requestId);
-    runs.push({ leadId, runId: r.runId });
-    return r;
-  };
-  const receivers = new Map<'queued' | 'wait', { server: http.Server; url: string }>();
-  for (const mode of MODES) {
-    const server = createWebhookServer({
-      secret: SECRET,
-      maxBodyBytes: 16_384,
-      start: recording,
-      ...(mode === 'wait' ? { wait: { ms: args.waitMs, result: temporalSyncAwaiter(app.client) } } : {}),
-    });
-    receivers.set(mode, { server, url: `${(await listen(server, 0, '127.0.0.1')).url}${WEBHOOK_PATH}` });
-  }
+  const receivers = new Map<'queued' | 'wait', Receiver>();
+  for (const mode of MODES) receivers.set(mode, await startReceiver(mode, app));
 
   // Warm-up on a lead outside the measured sets: loads the mapping (describe calls) and the workflow bundle.
   await fetch(receivers.get(MODES[0]!)!.url, { method: 'POST', headers: { 'x-webhook-secret': SECRET }, body: `{"leadId": ${WARM_ID}}` });
@@ -206,40 +269,29 @@ try {
     emulator.runtime.stats.reset();
     reads.length = 0;
     writes.length = 0;
-    runs.length = 0;
     const url = receivers.get(mode)!.url;
-    console.log(`\n== mode ${mode}${mode === 'wait' ? ` (answers wait up to ${args.waitMs} ms for the sync)` : ' (answers once Temporal accepted)'}; load average ${loadavg()}`);
+    console.log(`\n== mode ${mode}${mode === 'wait' ? ` (answers wait up to ${args.waitMs} ms for the sync)` : ' (answers once Temporal accepted)'}, receiver ${args.receiver}; load average ${loadavg()}`);
     console.log(`Firing ${order.length} webhooks (${distinct.size} distinct leads), ${args.concurrency} at a time`);
+    const began = performance.now();
+    const cpuBefore = process.cpuUsage();
+    const othersBefore = otherCpuSeconds();
+    const answers = await fire(url, order);
     const firstSent = new Map<number, number>();
     const firstAnswered = new Map<number, number>();
     const answerMs: number[] = [];
     const statuses = new Map<number, number>();
     const answerStatus = new Map<string, number>();
-    let next = 0;
-    const began = performance.now();
-    const cpuBefore = process.cpuUsage();
-    const othersBefore = otherCpuSeconds();
-    await Promise.all(
-      Array.from({ length: args.concurrency }, async () => {
-        while (next < order.length) {
-          const leadId = order[next++]!;
-          const sentAt = performance.timeOrigin + performance.now();
-          const isFirst = !firstSent.has(leadId);
-          if (isFirst) firstSent.set(leadId, sentAt);
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET },
-            body: `{"leadId": ${leadId}, "campaign": "bench"}`,
-          });
-          const json = (await res.json()) as { status?: string };
-          const answeredAt = performance.timeOrigin + performance.now();
-          if (isFirst) firstAnswered.set(leadId, answeredAt);
-          answerMs.push(answeredAt - sentAt);
-          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-          answerStatus.set(String(json.status), (answerStatus.get(String(json.status)) ?? 0) + 1);
-        }
-      }),
-    );
+    const runs: { leadId: number; runId: string }[] = [];
+    for (const a of [...answers].sort((x, y) => x.sentAt - y.sentAt)) {
+      if (!firstSent.has(a.leadId)) {
+        firstSent.set(a.leadId, a.sentAt);
+        firstAnswered.set(a.leadId, a.answeredAt);
+      }
+      answerMs.push(a.answeredAt - a.sentAt);
+      statuses.set(a.httpStatus, (statuses.get(a.httpStatus) ?? 0) + 1);
+      answerStatus.set(a.status, (answerStatus.get(a.status) ?? 0) + 1);
+      if (a.runId !== undefined) runs.push({ leadId: a.leadId, runId: a.runId });
+    }
     const firedIn = (performance.now() - began) / 1000;
 
     const uniqueRuns = [...new Map(runs.map((r) => [`${r.leadId}/${r.runId}`, r])).values()];
@@ -277,7 +329,7 @@ try {
     console.log(`request → CRM row written (${latency.length} leads): p50 ${percentile(latency, 50).toFixed(0)} ms, p99 ${percentile(latency, 99).toFixed(0)} ms, max ${latency.at(-1)!.toFixed(0)} ms (goal p99 ≤ 1000 ms)`);
     console.log(`workflow runs: ${summaries.length} for ${distinct.size} leads; last-pass outcomes ${[...outcomes].map(([o, n]) => `${o} ${n}`).join(', ')}; passes ${summaries.reduce((n, s) => n + s.summary.passes, 0)}`);
     console.log(`each distinct lead written exactly once: ${exactlyOnceWrites} (CRM upserts per lead), ${exactlyOneRow} (one CRM row each); writes recorded in workflow results ${recordedWrites}`);
-    console.log(`CPU seconds from the first webhook until all runs closed: this process (receiver, worker, emulator, load) ${((cpu.user + cpu.system) / 1e6).toFixed(1)}, ${[...othersAfter].map(([k, v]) => `${k} ${(v - (othersBefore.get(k) ?? 0)).toFixed(1)}`).join(', ')} (all of the machine's)`);
+    console.log(`CPU seconds from the first webhook until all runs closed: bench process (worker, emulator${args.receiver === "inline" ? ", receiver" : ""}) ${((cpu.user + cpu.system) / 1e6).toFixed(1)}, ${[...othersAfter].map(([k, v]) => `${k} ${(v - (othersBefore.get(k) ?? 0)).toFixed(1)}`).join(', ')} (all of the machine's)`);
     const stages = await profileStages({ client: app.client, runs: uniqueRuns, firstSent, firstAnswered, reads, writes, rowWrittenAt: new Map(rows.map((r) => [Number(r.marketo_lead_id), Number(r.written_ms)])) });
     console.log(`where a lead's first run spent its time (${stages.leads} leads; ms, p50 / p99):`);
     for (const st of stages.stages) console.log(`  ${st.name.padEnd(46)} ${st.p50.toFixed(0).padStart(6)} / ${st.p99.toFixed(0).padStart(6)}`);
@@ -289,10 +341,7 @@ try {
     if (!exactlyOnceWrites || !exactlyOneRow || [...statuses.keys()].some((s) => !expected.includes(s))) failed = true;
   }
   console.log(`\nworker tuning: ${JSON.stringify(args.worker)}; load average at the end ${loadavg()}`);
-  for (const { server } of receivers.values()) {
-    server.closeAllConnections();
-    server.close();
-  }
+  for (const r of receivers.values()) await r.close();
   worker.shutdown();
   await running;
   if (failed) process.exitCode = 1;

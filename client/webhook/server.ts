@@ -179,15 +179,15 @@ export function createWebhookServer(opts: WebhookServerOptions): http.Server {
         return reject(503, `sync could not be started: ${(err as Error).name}`);
       }
       entry.workflowId = started.workflowId;
-      if (!opts.wait) return reply(200, { status: 'queued', leadId, workflowId: started.workflowId });
+      if (!opts.wait) return reply(200, { status: 'queued', leadId, workflowId: started.workflowId, runId: started.runId });
       const outcome = await waitForOutcome(opts.wait, started, res);
       if (outcome === undefined) {
         entry.outcome = 'pending';
         // Durably accepted: the sync goes on and lands in the CRM; only the answer could not wait.
-        return reply(202, { status: 'queued', leadId, workflowId: started.workflowId });
+        return reply(202, { status: 'queued', leadId, workflowId: started.workflowId, runId: started.runId });
       }
       entry.outcome = outcome.outcome;
-      reply(200, { status: outcomeStatus(outcome.outcome), outcome: outcome.outcome, leadId, workflowId: started.workflowId, ...pick(outcome) });
+      reply(200, { status: outcomeStatus(outcome.outcome), outcome: outcome.outcome, leadId, workflowId: started.workflowId, runId: started.runId, ...pick(outcome) });
     })().catch((err: unknown) => {
       if (!res.headersSent) reject(500, `internal error: ${(err as Error).name}`);
     });

@@ -64,7 +64,7 @@ describe('authentication', () => {
   test('the shared secret header is accepted and the lead queued with a response Marketo can map', async () => {
     const { status, json } = await post('{"leadId": 1234}');
     expect(status).toBe(200);
-    expect(json).toEqual({ status: 'queued', leadId: 1234, workflowId: 'on-demand-1234', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(json).toEqual({ status: 'queued', leadId: 1234, workflowId: 'on-demand-1234', runId: 'run', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(started).toEqual([{ leadId: 1234, requestId: json.requestId }]);
     // Response mapping keys may hold only alphanumerics, '-', '_', ':' and space.
     for (const key of Object.keys(json)) expect(key).toMatch(/^[A-Za-z0-9_: -]+$/);

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Client } from '@temporalio/client';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../../client/webhook/server.js';
-import { temporalSyncStarter } from '../../client/webhook/temporal-starter.js';
+import { temporalSyncAwaiter, temporalSyncStarter } from '../../client/webhook/temporal-starter.js';
 import type { WorkflowHarness } from '../workflows/support.js';
 
 export const SECRET = 'webhook-test-secret-0123456789';
@@ -11,9 +11,14 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** The real receiver, in process, starting workflows on the harness's task queue. */
-export async function startReceiver(client: Client, taskQueue: string): Promise<Receiver> {
-  const server: http.Server = createWebhookServer({ secret: SECRET, maxBodyBytes: 16_384, start: temporalSyncStarter(client, taskQueue) });
+/** The real receiver, in process, starting workflows on the harness's task queue; `waitMs`: wait mode. */
+export async function startReceiver(client: Client, taskQueue: string, opts: { waitMs?: number } = {}): Promise<Receiver> {
+  const server: http.Server = createWebhookServer({
+    secret: SECRET,
+    maxBodyBytes: 16_384,
+    start: temporalSyncStarter(client, taskQueue),
+    ...(opts.waitMs ? { wait: { ms: opts.waitMs, result: temporalSyncAwaiter(client) } } : {}),
+  });
   const { url } = await listen(server, 0, '127.0.0.1');
   return {
     url: `${url}${WEBHOOK_PATH}`,
