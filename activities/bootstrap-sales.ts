@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CrmConnector, CrmRecord } from '../src/crm/connector.js';
+import { CrmError, type CrmConnector, type CrmRecord } from '../src/crm/connector.js';
 import type { MappingConfig } from '../src/mapping/mapping-config.js';
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { MarketoObject, ObjectApi } from '../src/marketo/objects.js';
@@ -140,6 +140,106 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     return { crmIds, written: succeeded.length, failed: failures.length };
   }
 
+  /**
+   * Gets companies, salespersons or opportunities by their external keys (300 a call), writes them
+   * keyed on the same key and records every key as attempted (found or not) with its references.
+   */
+  async function loadByKeys(runId: string, kind: keyof typeof LOAD, keys: readonly string[]): Promise<Omit<StepOutcome, 'taken'>> {
+    const how = LOAD[kind];
+    const m = await mapping(kind);
+    const api = apiOf(kind);
+    const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
+    const records = fetched.flatMap((f) => f.records);
+    const wanted = new Set(keys);
+    const items: Parameters<typeof write>[1] = [];
+    const refs = new Map<string, { companyKey: string | null; salesPersonKey: string | null }>();
+    for (const rec of records) {
+      const key = text(rec[how.keyField]);
+      if (key === null || !wanted.has(key) || refs.has(key)) continue;
+      const outcome = m.map(rec);
+      outcome.record[how.crmKey] = key;
+      items.push({ key, marketoId: text(rec[how.idField]), outcome });
+      refs.set(key, { companyKey: kind === 'opportunity' ? text(rec.externalCompanyId) : null, salesPersonKey: kind === 'salesPerson' ? null : text(rec.externalSalesPersonId) });
+    }
+    const { crmIds, written, failed } = await write(kind, items, how.crmKey);
+    // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
+    const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
+    await recordAttempts(staging, runId, kind, attempts);
+    return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+  }
+
+  /**
+   * Roles link contacts in the CRM, while Marketo links a role to any person. A role whose person
+   * is a CRM lead makes that person a contact, as the seed's Lead Conversion ("Converting a Lead
+   * to a Contact in an Existing Company") describes: the lead is converted in the CRM under the
+   * account of the opportunity's company (loaded here if the companies phase has not yet), and the
+   * Marketo person is associated with that company through externalCompanyId, so both sides agree
+   * that it is a contact. A person whose opportunity has no company stays a lead; its role goes to
+   * the ledger (NOT_A_CONTACT). Returns the contact per Marketo lead id.
+   */
+  async function convertRolePersons(
+    runId: string,
+    wanted: ReadonlyMap<string, { crmLeadId: string; externalOpportunityId: string }>,
+    failures: RecordFailure[],
+  ): Promise<{ contacts: Map<string, string>; refused: Map<string, string>; apiCalls: number }> {
+    const contacts = new Map<string, string>();
+    const refused = new Map<string, string>();
+    let apiCalls = 0;
+    if (wanted.size === 0) return { contacts, refused, apiCalls };
+    const opportunityKeys = [...new Set([...wanted.values()].map((w) => w.externalOpportunityId))];
+    const { rows } = await staging.pool.query<{ key: string; company_key: string | null }>(
+      `SELECT key, company_key FROM ${staging.loaded} WHERE run_id = $1 AND kind = 'opportunity' AND key = ANY($2::text[])`,
+      [runId, opportunityKeys],
+    );
+    const companyOf = new Map(rows.map((r) => [r.key, r.company_key]));
+    const companyKeys = [...new Set(rows.map((r) => r.company_key).filter((k): k is string => k !== null))];
+    let accounts = await crmIdsByKey(staging, runId, 'company', companyKeys);
+    const missing = companyKeys.filter((k) => !accounts.has(k));
+    if (missing.length > 0) {
+      apiCalls += (await loadByKeys(runId, 'company', missing)).apiCalls;
+      accounts = await crmIdsByKey(staging, runId, 'company', companyKeys);
+    }
+    const associate: { id: number; externalCompanyId: string }[] = [];
+    const links: IdLink[] = [];
+    for (const [marketoId, w] of wanted) {
+      const companyKey = companyOf.get(w.externalOpportunityId) ?? null;
+      const accountId = companyKey === null ? undefined : accounts.get(companyKey);
+      if (!companyKey || !accountId) {
+        refused.set(marketoId, companyKey ? `company ${companyKey} of opportunity ${w.externalOpportunityId} is not in the CRM` : `opportunity ${w.externalOpportunityId} has no company to convert the lead into`);
+        continue;
+      }
+      let contactId: string;
+      try {
+        contactId = (await deps.crm.convertLead({ leadId: w.crmLeadId, accountId })).contactId;
+      } catch (err) {
+        if (!(err instanceof CrmError)) throw err;
+        // A retried step finds its own conversion done: the contact it made is the one.
+        const done = err.code === 'ALREADY_CONVERTED' ? text((await deps.crm.getRecords('lead', [w.crmLeadId]))[0]?.converted_contact_id) : null;
+        if (done === null) {
+          failures.push({ entity: 'lead', recordKey: marketoId, operation: OPERATION, source: 'crm', code: err.code, reason: `conversion for an opportunity role: ${err.message}` });
+          refused.set(marketoId, `converting lead ${marketoId} failed (${err.code})`);
+          continue;
+        }
+        contactId = done;
+      }
+      contacts.set(marketoId, contactId);
+      links.push({ entity: 'lead', marketoId, crmType: 'contact', crmId: contactId });
+      associate.push({ id: Number(marketoId), externalCompanyId: companyKey });
+    }
+    await deps.store.idMap.link(links);
+    for (const batch of chunks(associate, PER_CALL)) {
+      const outcomes = await deps.marketo.leads.sync({ action: 'updateOnly', lookupField: 'id', input: batch });
+      apiCalls += 1;
+      for (const o of outcomes) {
+        if (o.status !== 'skipped') continue;
+        const lead = batch[o.seq]!;
+        const reason = o.reasons[0];
+        failures.push({ entity: 'lead', recordKey: String(lead.id), operation: OPERATION, source: 'marketo', code: reason?.code ?? 'SKIPPED', reason: `associating the converted person with company ${lead.externalCompanyId}: ${reason?.message ?? 'skipped'}` });
+      }
+    }
+    return { contacts, refused, apiCalls };
+  }
+
   return {
     /**
      * Loads the next `maxKeys` pending keys of companies, salespersons or opportunities: Get by the
@@ -149,36 +249,17 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     async loadSalesObjects(raw: z.input<typeof loadInput>): Promise<StepOutcome> {
       const input = loadInput.parse(raw);
       return marketoCall(async () => {
-        const how = LOAD[input.kind];
         const keys = await pendingKeys(staging, input.runId, input.kind, input.maxKeys);
         if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
-        const m = await mapping(input.kind);
-        const api = apiOf(input.kind);
-        const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
-        const records = fetched.flatMap((f) => f.records);
-        const wanted = new Set(keys);
-        const items: Parameters<typeof write>[1] = [];
-        const refs = new Map<string, { companyKey: string | null; salesPersonKey: string | null }>();
-        for (const rec of records) {
-          const key = text(rec[how.keyField]);
-          if (key === null || !wanted.has(key) || refs.has(key)) continue;
-          const outcome = m.map(rec);
-          outcome.record[how.crmKey] = key;
-          items.push({ key, marketoId: text(rec[how.idField]), outcome });
-          refs.set(key, { companyKey: input.kind === 'opportunity' ? text(rec.externalCompanyId) : null, salesPersonKey: input.kind === 'salesPerson' ? null : text(rec.externalSalesPersonId) });
-        }
-        const { crmIds, written, failed } = await write(input.kind, items, how.crmKey);
-        // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
-        const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
-        await recordAttempts(staging, input.runId, input.kind, attempts);
-        return { taken: keys.length, records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+        return { taken: keys.length, ...(await loadByKeys(input.runId, input.kind, keys)) };
       });
     },
 
     /**
      * Loads pending opportunity roles by their dedupe keys (externalOpportunityId, leadId, role),
      * 300 a call, into the CRM keyed on the role's marketoGUID; the contact comes from the id map
-     * and the opportunity from what the opportunities phase loaded.
+     * (a CRM lead is converted first: convertRolePersons) and the opportunity from what the
+     * opportunities phase loaded.
      */
     async loadOpportunityRoles(raw: z.input<typeof rolesInput>): Promise<StepOutcome> {
       const input = rolesInput.parse(raw);
@@ -196,9 +277,10 @@ export function createSalesActivities(deps: SalesActivityDeps) {
         const wanted = new Set(keys.map(roleKeyText));
         const opportunities = await crmIdsByKey(staging, input.runId, 'opportunity', [...new Set(keys.map((k) => k.externalOpportunityId))]);
         const people = await deps.store.idMap.byMarketoIds('lead', [...new Set(keys.map((k) => String(k.leadId)))]);
-        const items: Parameters<typeof write>[1] = [];
+        const found: { key: RoleKey; k: string; guid: string; rec: MarketoObject; opportunityId: string }[] = [];
         const taken = new Set<string>();
         const refused: RecordFailure[] = [];
+        const toConvert = new Map<string, { crmLeadId: string; externalOpportunityId: string }>();
         for (const rec of records) {
           const key: RoleKey = { externalOpportunityId: String(rec.externalOpportunityId), leadId: Number(rec.leadId), role: String(rec.role) };
           const k = roleKeyText(key);
@@ -207,21 +289,33 @@ export function createSalesActivities(deps: SalesActivityDeps) {
           taken.add(k);
           const opportunityId = opportunities.get(key.externalOpportunityId);
           const person = people.get(String(key.leadId));
-          if (!opportunityId || person?.crmType !== 'contact') {
+          if (!opportunityId || !person || (person.crmType !== 'contact' && person.crmType !== 'lead')) {
             refused.push({
               entity: 'opportunityRole', recordKey: guid, operation: OPERATION, source: 'marketo', code: opportunityId ? 'NOT_A_CONTACT' : 'NO_OPPORTUNITY',
-              reason: opportunityId ? `lead ${key.leadId} is ${person ? 'a CRM lead' : 'not in the CRM'}; CRM roles link contacts` : `opportunity ${key.externalOpportunityId} is not in the CRM`,
+              reason: opportunityId ? `lead ${key.leadId} is not in the CRM; CRM roles link contacts` : `opportunity ${key.externalOpportunityId} is not in the CRM`,
             });
             continue;
           }
+          if (person.crmType === 'lead' && !toConvert.has(String(key.leadId))) toConvert.set(String(key.leadId), { crmLeadId: person.crmId, externalOpportunityId: key.externalOpportunityId });
+          found.push({ key, k, guid, rec, opportunityId });
+        }
+        const conversion = await convertRolePersons(input.runId, toConvert, refused);
+        const items: Parameters<typeof write>[1] = [];
+        for (const { key, k, guid, rec, opportunityId } of found) {
+          const person = people.get(String(key.leadId))!;
+          const contactId = person.crmType === 'contact' ? person.crmId : conversion.contacts.get(String(key.leadId));
+          if (contactId === undefined) {
+            refused.push({ entity: 'opportunityRole', recordKey: guid, operation: OPERATION, source: 'marketo', code: 'NOT_A_CONTACT', reason: `lead ${key.leadId} is a CRM lead and was not converted: ${conversion.refused.get(String(key.leadId)) ?? 'unknown'}; CRM roles link contacts` });
+            continue;
+          }
           const outcome = m.map(rec);
-          Object.assign(outcome.record, { marketo_guid: guid, opportunity_id: opportunityId, contact_id: person.crmId, role: key.role } satisfies CrmRecord);
+          Object.assign(outcome.record, { marketo_guid: guid, opportunity_id: opportunityId, contact_id: contactId, role: key.role } satisfies CrmRecord);
           items.push({ key: k, marketoId: guid, outcome });
         }
         const { crmIds, written, failed } = await write('opportunityRole', items, 'marketo_guid');
         await deps.store.errors.record(refused);
         await recordAttempts(staging, input.runId, 'opportunityRole', keys.map((k) => ({ key: roleKeyText(k), crmId: crmIds.get(roleKeyText(k)) ?? null })));
-        return { taken: keys.length, records: records.length, written, failed: failed + refused.length, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+        return { taken: keys.length, records: records.length, written, failed: failed + refused.length, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) + conversion.apiCalls };
       });
     },
 
