@@ -25,8 +25,9 @@ import type { BootstrapStaging } from './bootstrap-staging.js';
  *   - One statement resolves the account and owner from what the sales phases loaded, upserts
  *     leads and contacts keyed on the Marketo lead id (ON CONFLICT: a retried window updates),
  *     links the id map from what the upserts return, stages only the persons with a reference left
- *     to set (a person linked at write time needs no staging row), adds the batch's distinct keys,
- *     and resolves ledger entries only when the ledger holds an open one for the operation.
+ *     to set (a person linked at write time needs no staging row), and resolves ledger entries
+ *     only when the ledger holds an open one for the operation. The batch's new company and
+ *     salesperson keys go in alongside, in a statement of their own.
  *
  * Anything this path does not cover exactly as the general path would (a field missing from a
  * row, a required non-boolean field left empty, an unknown column) answers `undefined` before
@@ -127,8 +128,6 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
   };
   const leadSource = source(lead);
   const contactSource = source(contact);
-  const keyKinds = param++;
-  const keyValues = param++;
   const open = `l.status IN ('open', 'retrying')`;
   const sql = `WITH
     l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
@@ -162,8 +161,6 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
                        SELECT _mid, 'contact', _ck, _sk, _account, _owner FROM c
                          WHERE NOT ((_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL))) w
                  WHERE t.run_id = $1 AND t.marketo_lead_id = w._mid),
-    keys AS (INSERT INTO ${staging.keys} (run_id, kind, key) SELECT $1, * FROM unnest($${keyKinds}::text[], $${keyValues}::text[]) ORDER BY 2, 3
-             ON CONFLICT DO NOTHING),
     -- The uncorrelated EXISTS runs once: with no open entry for the operation the join is skipped.
     led AS (UPDATE ${s}.error_ledger l SET status = 'resolved', last_seen = now() FROM ups
             WHERE EXISTS (SELECT 1 FROM ${s}.error_ledger g WHERE g.operation = $2 AND g.status IN ('open', 'retrying'))
@@ -228,11 +225,15 @@ export async function colocatedPersonWriter(
         const b = batches[type];
         params.push(arrayLiteral(b.mids), arrayLiteral(b.companyKeys), arrayLiteral(b.salesKeys), ...b.values.map((v) => arrayLiteral(v)));
       }
-      params.push(arrayLiteral(keys.map((k) => k[0])), arrayLiteral(keys.map((k) => k[1])));
       const sent = batches.lead.mids.length + batches.contact.mids.length;
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
       try {
+        // The keys go in on their own, alongside: an INSERT that meets a key another batch's open
+        // transaction inserted waits for that transaction, so inside the batch's transaction every
+        // window would queue behind the others. Keys already known are not inserted again.
+        const staged = staging.stageKeys(runId, keys);
+        void staged.catch(() => undefined);
         const written = await inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
           // Refused records are recorded before the statement resolves entries, as the general path does.
           if (failures.length > 0) await ledger.record(failures, client);
@@ -241,6 +242,7 @@ export async function colocatedPersonWriter(
           if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
           return n;
         });
+        await staged;
         profile?.add('statement+commit', performance.now() - t1);
         return { written, failed: failures.length };
       } catch (err) {

@@ -108,6 +108,22 @@ export class BootstrapStaging {
     );
   }
 
+  /**
+   * Adds the company and salesperson keys not seen yet (what the loading steps fetch). Known keys
+   * are filtered out before the insert: a key another open transaction just inserted would make
+   * this one wait for it.
+   */
+  async stageKeys(runId: string, keys: readonly (readonly ['company' | 'salesPerson', string])[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO ${this.keys} (run_id, kind, key)
+       SELECT $1, u.kind, u.key FROM unnest($2::text[], $3::text[]) AS u(kind, key)
+       WHERE NOT EXISTS (SELECT 1 FROM ${this.keys} k WHERE k.run_id = $1 AND k.kind = u.kind AND k.key = u.key)
+       ORDER BY 2, 3 ON CONFLICT DO NOTHING`,
+      [runId, keys.map((k) => k[0]), keys.map((k) => k[1])],
+    );
+  }
+
   async count(runId: string): Promise<number> {
     const { rows } = await this.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} WHERE run_id = $1`, [runId]);
     return Number(rows[0]?.n ?? 0);
