@@ -24,6 +24,12 @@ export interface LoadResult {
   runId?: string;
 }
 
+export interface LoadReport {
+  results: LoadResult[];
+  /** This process's CPU while firing: the load's own share of the machine. */
+  cpuSeconds: number;
+}
+
 async function readStdin(): Promise<string> {
   let text = '';
   for await (const chunk of process.stdin) text += (chunk as Buffer).toString('utf8');
@@ -32,6 +38,7 @@ async function readStdin(): Promise<string> {
 
 const plan = Plan.parse(JSON.parse(await readStdin()));
 const results: LoadResult[] = [];
+const cpuBefore = process.cpuUsage();
 let next = 0;
 await Promise.all(
   Array.from({ length: plan.concurrency }, async () => {
@@ -50,4 +57,6 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(JSON.stringify(results));
+const cpu = process.cpuUsage(cpuBefore);
+const report: LoadReport = { results, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+process.stdout.write(JSON.stringify(report));

@@ -1,27 +1,36 @@
 /**
  * Acceptance benchmark for the on-demand path: fires N Marketo webhooks (a share of them
- * duplicates of earlier ones) at the real receiver, `concurrency` at a time (Marketo opens at most
- * 20 webhook connections per instance), on the embedded stack: Marketo emulator, Postgres CRM,
- * Temporal dev server and a worker, all started here in a throwaway data folder. Reports p50/p99
- * time from a lead's first request to its CRM row being written (the row's own `updated_at`, set
- * by Postgres on the same clock), the HTTP answer times, the Marketo calls spent, and checks that
- * each distinct lead was written exactly once (workflow write counts and CRM rows).
+ * duplicates of earlier ones) at the real receiver, `concurrency` connections at a time, each
+ * waiting for its answer (Marketo opens at most 20 webhook connections per instance and its flow
+ * step waits for the answer), on the embedded stack: Marketo emulator, Postgres CRM, Temporal dev
+ * server and a worker (this process), the receiver (`marketo-sync webhook serve`, its own process)
+ * and the load (bench/webhook-load.ts, its own process), all started here in a throwaway folder.
  *
- *   npx tsx bench/webhook.ts [--webhooks 1000] [--duplicates 0.2] [--concurrency 20] [--temporal memory|file]
+ * Per mode (`queued`: answers once Temporal accepted; `wait`: answers wait for the sync, up to
+ * --wait-ms; `both`: one after the other, each on its own leads) it reports p50/p99 time from a
+ * lead's first request to its CRM row being written (the row's own `updated_at`, set by Postgres
+ * on the same clock), the HTTP answer times, where a lead's first run spent its time (run history
+ * events and the Marketo read and CRM write batches that carried it), the CPU seconds of each
+ * process, the Marketo calls spent, and checks that each distinct lead was sent to the CRM once
+ * (counted at the connector) and has one CRM row.
+ *
+ *   npx tsx bench/webhook.ts [--webhooks 1000] [--duplicates 0.2] [--concurrency 20] [--mode both|queued|wait]
+ *     [--wait-ms 10000] [--receiver process|inline] [--worker '{"maxConcurrentWorkflowTaskPolls":10}'] [--temporal memory|file]
  *
  * `--temporal memory` (default) runs the dev server without persistence, as a stand-in for a
  * production Temporal cluster; `file` is the embedded default's SQLite file, whose synchronous
- * writes on this machine's disk, not the sync, then set the pace.
+ * writes on this machine's disk, not the sync, then set the pace. `--worker` sets worker options
+ * over workers/worker.ts's WORKFLOW_TUNING.
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { openApp, type AppRuntime } from '../client/runtime/app.js';
-import type { LoadResult } from './webhook-load.js';
+import type { LoadReport } from './webhook-load.js';
 import { createSyncWorker } from '../workers/worker.js';
 import { profileStages, type Batch } from './webhook-profile.js';
 import { installTemporalLogging } from '../client/runtime/temporal-logging.js';
@@ -105,23 +114,66 @@ function plan(): number[] {
   return order;
 }
 
-/** CPU seconds of the machine's Temporal and Postgres processes (all of them: others' too, if they run). */
-function otherCpuSeconds(): Map<string, number> {
-  const out = new Map<string, number>();
+interface Proc {
+  pid: number;
+  ppid: number;
+  comm: string;
+  cpu: number;
+}
+
+/** Every process's parent, name and CPU seconds so far, from /proc. */
+function procTable(): Proc[] {
+  const out: Proc[] = [];
   const tick = 100; // USER_HZ on Linux
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const name = comm.startsWith('temporal') ? 'temporal' : comm.startsWith('postgres') ? 'postgres' : undefined;
-      if (!name) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / tick);
+      out.push({ pid: Number(pid), ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(f[11]) + Number(f[12])) / tick });
     } catch {
       // the process ended between the listing and the read
     }
   }
   return out;
+}
+
+/** CPU seconds of each process tree rooted at the given pids (children started later included while alive). */
+function treeCpu(roots: Map<string, number>): Map<string, number> {
+  const table = procTable();
+  const children = new Map<number, Proc[]>();
+  for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
+  const out = new Map<string, number>();
+  for (const [name, root] of roots) {
+    let sum = 0;
+    const stack = table.filter((p) => p.pid === root);
+    while (stack.length) {
+      const p = stack.pop()!;
+      sum += p.cpu;
+      stack.push(...(children.get(p.pid) ?? []));
+    }
+    out.set(name, sum);
+  }
+  return out;
+}
+
+/** The bench's own Temporal server and Postgres (not other jobs' on the machine), and the receiver. */
+function serviceRoots(receiverPid: number | undefined): Map<string, number> {
+  const roots = new Map<string, number>();
+  const table = procTable();
+  const temporalServer = table.find((p) => p.ppid === process.pid && p.comm.startsWith('temporal'));
+  if (temporalServer) roots.set('Temporal server', temporalServer.pid);
+  const postmaster = table.find((p) => p.comm.startsWith('postgres') && readCmdline(p.pid).includes(dataDir));
+  if (postmaster) roots.set('Postgres', postmaster.pid);
+  if (receiverPid !== undefined) roots.set('receiver', receiverPid);
+  return roots;
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function loadavg(): string {
@@ -134,6 +186,7 @@ function percentile(sorted: number[], p: number): number {
 
 interface Receiver {
   url: string;
+  pid?: number;
   close(): Promise<void>;
 }
 
@@ -186,6 +239,7 @@ async function startReceiver(mode: 'queued' | 'wait', app: AppRuntime): Promise<
   });
   return {
     url,
+    ...(child.pid !== undefined ? { pid: child.pid } : {}),
     close: async () => {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -195,7 +249,7 @@ async function startReceiver(mode: 'queued' | 'wait', app: AppRuntime): Promise<
 }
 
 /** Fires `order` from bench/webhook-load.ts, a process of its own as Marketo is. */
-async function fire(url: string, order: number[]): Promise<LoadResult[]> {
+async function fire(url: string, order: number[]): Promise<LoadReport> {
   const child = spawn(tsx, ['bench/webhook-load.ts'], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -203,7 +257,7 @@ async function fire(url: string, order: number[]): Promise<LoadResult[]> {
   child.stdin.end(JSON.stringify({ url, secret: SECRET, concurrency: args.concurrency, order }));
   const code = await exited;
   if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(out) as LoadResult[];
+  return JSON.parse(out) as LoadReport;
 }
 
 installTemporalLogging();
@@ -274,7 +328,8 @@ try {
     console.log(`Firing ${order.length} webhooks (${distinct.size} distinct leads), ${args.concurrency} at a time`);
     const began = performance.now();
     const cpuBefore = process.cpuUsage();
-    const othersBefore = otherCpuSeconds();
+    const roots = serviceRoots(receivers.get(mode)!.pid);
+    const othersBefore = treeCpu(roots);
     const answers = await fire(url, order);
     const firstSent = new Map<number, number>();
     const firstAnswered = new Map<number, number>();
@@ -282,7 +337,7 @@ try {
     const statuses = new Map<number, number>();
     const answerStatus = new Map<string, number>();
     const runs: { leadId: number; runId: string }[] = [];
-    for (const a of [...answers].sort((x, y) => x.sentAt - y.sentAt)) {
+    for (const a of [...answers.results].sort((x, y) => x.sentAt - y.sentAt)) {
       if (!firstSent.has(a.leadId)) {
         firstSent.set(a.leadId, a.sentAt);
         firstAnswered.set(a.leadId, a.answeredAt);
@@ -300,7 +355,7 @@ try {
     );
     const allDoneIn = (performance.now() - began) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const othersAfter = otherCpuSeconds();
+    const othersAfter = treeCpu(roots);
     const outcomes = new Map<string, number>();
     for (const s of summaries) outcomes.set(s.summary.outcome, (outcomes.get(s.summary.outcome) ?? 0) + 1);
 
@@ -329,7 +384,7 @@ try {
     console.log(`request → CRM row written (${latency.length} leads): p50 ${percentile(latency, 50).toFixed(0)} ms, p99 ${percentile(latency, 99).toFixed(0)} ms, max ${latency.at(-1)!.toFixed(0)} ms (goal p99 ≤ 1000 ms)`);
     console.log(`workflow runs: ${summaries.length} for ${distinct.size} leads; last-pass outcomes ${[...outcomes].map(([o, n]) => `${o} ${n}`).join(', ')}; passes ${summaries.reduce((n, s) => n + s.summary.passes, 0)}`);
     console.log(`each distinct lead written exactly once: ${exactlyOnceWrites} (CRM upserts per lead), ${exactlyOneRow} (one CRM row each); writes recorded in workflow results ${recordedWrites}`);
-    console.log(`CPU seconds from the first webhook until all runs closed: bench process (worker, emulator${args.receiver === "inline" ? ", receiver" : ""}) ${((cpu.user + cpu.system) / 1e6).toFixed(1)}, ${[...othersAfter].map(([k, v]) => `${k} ${(v - (othersBefore.get(k) ?? 0)).toFixed(1)}`).join(', ')} (all of the machine's)`);
+    console.log(`CPU seconds from the first webhook until all runs closed: bench process (worker, emulator${args.receiver === "inline" ? ", receiver" : ""}) ${((cpu.user + cpu.system) / 1e6).toFixed(1)}, ${[...othersAfter].map(([k, v]) => `${k} ${(v - (othersBefore.get(k) ?? 0)).toFixed(1)}`).join(', ')}, load generator ${answers.cpuSeconds.toFixed(1)}`);
     const stages = await profileStages({ client: app.client, runs: uniqueRuns, firstSent, firstAnswered, reads, writes, rowWrittenAt: new Map(rows.map((r) => [Number(r.marketo_lead_id), Number(r.written_ms)])) });
     console.log(`where a lead's first run spent its time (${stages.leads} leads; ms, p50 / p99):`);
     for (const st of stages.stages) console.log(`  ${st.name.padEnd(46)} ${st.p50.toFixed(0).padStart(6)} / ${st.p99.toFixed(0).padStart(6)}`);
