@@ -1,7 +1,7 @@
 import { campaignRecord } from '../src/marketing/campaign-record.js';
 import type { Program } from '../src/marketo/programs.js';
 import { marketoCall } from './failures.js';
-import { buildAll, upsertAndLedger } from './marketing-writes.js';
+import { buildAll, removeAbsentMembers, upsertAndLedger } from './marketing-writes.js';
 import type { MarketingDeps, ParentsLoaded } from './marketing-static-lists.js';
 
 /** Browse Programs' largest page (asset API maxReturn). */
@@ -34,10 +34,42 @@ export async function loadPrograms(deps: MarketingDeps): Promise<ParentsLoaded> 
   return { ids: ids.sort((a, b) => a - b), records, written, failed, apiCalls };
 }
 
+/** What pruning a group of programs' membership did. */
+export interface MembersPruned {
+  removed: number;
+  apiCalls: number;
+}
+
+/**
+ * Program membership is a snapshot: CRM campaign members Marketo no longer lists are removed.
+ * Run after a program's membership export was written whole. The bulk export's rows pass through
+ * batches (and retried activities), so the complete set of members is read here again, through
+ * Get Leads by Program Id (`fields=id`, 300 a call: the seed's way to read membership), and only
+ * a program whose every page was read is pruned; a failed read throws before anything is deleted.
+ */
+export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds: readonly number[]): Promise<MembersPruned> {
+  let removed = 0;
+  let apiCalls = 0;
+  for (const programId of programIds) {
+    const present = new Set<number>();
+    for await (const page of deps.marketo.leads.iterateByProgramId(programId, { fields: ['id'], batchSize: 300 })) {
+      apiCalls += 1;
+      for (const lead of page.items) present.add(lead.id);
+    }
+    removed += await removeAbsentMembers(deps, { entity: 'campaignMember', parentColumn: 'marketo_program_id' }, programId, present);
+  }
+  return { removed, apiCalls };
+}
+
 export function createMarketingProgramActivities(deps: MarketingDeps) {
   return {
     async loadMarketingPrograms(): Promise<ParentsLoaded> {
       return marketoCall(() => loadPrograms(deps));
+    },
+
+    /** After a program member export window: prune what Marketo no longer lists (removeAbsentProgramMembers). */
+    async pruneMarketingProgramMembers(input: { programIds: number[] }): Promise<MembersPruned> {
+      return marketoCall(() => removeAbsentProgramMembers(deps, input.programIds));
     },
   };
 }

@@ -5,7 +5,7 @@ import { listMemberKey, listMemberRecord, staticListRecord } from '../src/market
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { marketoCall } from './failures.js';
-import { buildAll, parentLinks, personLinks, upsertAndLedger } from './marketing-writes.js';
+import { buildAll, parentLinks, personLinks, removeAbsentMembers, upsertAndLedger } from './marketing-writes.js';
 
 export interface MarketingDeps {
   marketo: MarketoClient;
@@ -29,6 +29,11 @@ export interface MembersLoaded {
   apiCalls: number;
   /** Page token the last attempt resumed from (absent: it started at the first page). */
   resumedFrom?: string;
+  /**
+   * CRM members Marketo no longer lists, removed after a complete read. Absent when the attempt
+   * resumed mid-list: it did not see the earlier pages, so it cannot tell who left (kept).
+   */
+  removed?: number;
 }
 
 /** Lead DB pages hold at most 300 records. */
@@ -71,7 +76,9 @@ type Progress = z.infer<typeof progressSchema>;
  * The members of one static list (`GET /rest/v1/lists/{id}/leads.json?fields=id`, 300 per
  * call) → CRM list members keyed on `<listId>:<leadId>`. After each committed page it heartbeats
  * the next page token, so a retry resumes there (at most one page is written twice, and writes
- * are upserts). `heartbeat` is absent when called outside an activity (tests).
+ * are upserts). The list is a snapshot: once every page was read in this attempt, the CRM
+ * members Marketo did not list are removed; an attempt that resumed mid-list removes nothing.
+ * `heartbeat` is absent when called outside an activity (tests).
  */
 export async function loadListMembers(
   deps: MarketingDeps,
@@ -85,11 +92,13 @@ export async function loadListMembers(
   const parent = (await parentLinks(deps.store, 'staticList', [listId])).get(listId);
   if (parent === undefined) throw new Error(`static list ${listId} has no CRM static list record: load the lists first`);
   let token = resumedFrom;
+  const seen = new Set<number>();
   for (;;) {
     const page = await deps.marketo.leads.getByListId(listId, { fields: ['id'], batchSize: PAGE, ...(token ? { nextPageToken: token } : {}) });
     progress.apiCalls += 1;
     progress.records += page.items.length;
     const leadIds = page.items.map((l) => l.id);
+    for (const id of leadIds) seen.add(id);
     const people = await personLinks(deps.store, leadIds);
     const { built, refused } = buildAll(leadIds, 'listMember', (leadId) => listMemberKey(listId, leadId), (leadId) =>
       listMemberRecord(listId, leadId, { staticListId: parent, person: people.get(leadId) }),
@@ -106,6 +115,7 @@ export async function loadListMembers(
   }
   const result: MembersLoaded = { records: progress.records, written: progress.written, failed: progress.failed, apiCalls: progress.apiCalls };
   if (resumedFrom) result.resumedFrom = resumedFrom;
+  else result.removed = await removeAbsentMembers(deps, { entity: 'listMember', parentColumn: 'marketo_list_id' }, listId, seen);
   return result;
 }
 

@@ -81,3 +81,40 @@ export async function upsertAndLedger(
   await deps.store.errors.record(failures);
   return { written: ids.size, failed: failures.length, ids };
 }
+
+/** Membership tables a full snapshot load may prune: the entity and the column naming its parent. */
+export type MemberTable = { entity: 'listMember'; parentColumn: 'marketo_list_id' } | { entity: 'campaignMember'; parentColumn: 'marketo_program_id' };
+
+/**
+ * Removes the CRM members of one list or program that Marketo's complete answer no longer holds
+ * (`present`: every lead id of that answer). Call it only after every page of the answer was
+ * read and written: a partial answer would delete live members. The CRM members are found with
+ * a snapshot scan of the membership table (the connector has no query by column); deletes go
+ * through the connector (tombstones), refusals to the ledger. Returns the members removed.
+ */
+export async function removeAbsentMembers(
+  deps: { crm: Pick<CrmConnector, 'readChanges' | 'delete'>; store: Pick<StateStore, 'errors'> },
+  table: MemberTable,
+  parentId: number,
+  present: ReadonlySet<number>,
+): Promise<number> {
+  const stale = new Map<string, string>();
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await deps.crm.readChanges(table.entity, { snapshot: true, includeOwnWrites: true, limit: 10_000, ...(cursor === undefined ? { since: new Date(0) } : { cursor }) });
+    for (const c of page.changes) {
+      if (c.kind !== 'upsert' || Number(c.record[table.parentColumn]) !== parentId) continue;
+      if (!present.has(Number(c.record.marketo_lead_id))) stale.set(c.id, String(c.record.marketo_key));
+    }
+    if (!page.hasMore) break;
+    cursor = page.cursor;
+  }
+  if (stale.size === 0) return 0;
+  const results = await deps.crm.delete(table.entity, [...stale.keys()]);
+  const failures: RecordFailure[] = [];
+  for (const r of results) {
+    if (r.status === 'failed') failures.push({ entity: table.entity, recordKey: stale.get(r.id) ?? r.id, operation: OPERATION, source: 'crm', code: r.code, reason: `removing a member Marketo no longer lists: ${r.reason}` });
+  }
+  await deps.store.errors.record(failures);
+  return results.length - failures.length;
+}
