@@ -87,14 +87,17 @@ export class ErrorLedgerRepository {
 
   /**
    * `resolve` for records of several entities at once (one statement instead of one per entity):
-   * a writer of leads and contacts resolves both kinds of entries in a single round trip.
+   * a writer of leads and contacts resolves both kinds of entries in a single round trip. The
+   * uncorrelated EXISTS runs once (a one-time filter): while the operation has no open entry,
+   * which is the usual case, the per-record probes are skipped.
    */
   async resolveRecords(operation: string, records: readonly { entity: string; recordKey: string }[]): Promise<number> {
     if (records.length === 0) return 0;
     const res = await this.pool.query(
       `UPDATE ${this.schema}.error_ledger l SET status = 'resolved', last_seen = now()
        FROM (SELECT DISTINCT e, k FROM unnest($2::text[], $3::text[]) AS u(e, k)) u
-       WHERE l.entity = u.e AND l.record_key = u.k AND l.operation = $1 AND l.status IN ('open', 'retrying')`,
+       WHERE EXISTS (SELECT 1 FROM ${this.schema}.error_ledger g WHERE g.operation = $1 AND g.status IN ('open', 'retrying'))
+         AND l.entity = u.e AND l.record_key = u.k AND l.operation = $1 AND l.status IN ('open', 'retrying')`,
       [operation, records.map((r) => r.entity), records.map((r) => r.recordKey)],
     );
     return res.rowCount ?? 0;
