@@ -799,11 +799,12 @@ export class Subscription {
       out.push({
         leadId: Number(rec.values.leadId), date: at, typeId: ACTIVITY.addToOpportunity, primaryAttributeValueId: opp?.num,
         primaryAttributeValue: String(opp?.values.name ?? rec.values.externalOpportunityId),
+        // Adobe's attribute list for type 34: Oppty ID, Is Primary, Role (no external id: a reader
+        // resolves Oppty ID, the opportunity's marketoGUID, with Get Opportunities by idField).
         attributes: [
+          { name: 'Oppty ID', value: opp?.marketoGUID ?? null },
           { name: 'Is Primary', value: rec.values.isPrimary ?? false },
           { name: 'Role', value: rec.values.role ?? null },
-          { name: 'Opportunity GUID', value: opp?.marketoGUID ?? null },
-          { name: 'External Opportunity ID', value: rec.values.externalOpportunityId ?? null },
         ],
       });
     }

@@ -52,7 +52,9 @@ export const STANDARD_ACTIVITY_TYPES: ActivityType[] = [
   { id: 24, name: 'Add to List', description: 'Person is added to a list', primaryAttribute: s('List ID', 'integer'), attributes: [s('Source')] },
   { id: 25, name: 'Remove from List', description: 'Person is removed from a list', primaryAttribute: s('List ID', 'integer'), attributes: [s('Source')] },
   { id: 32, name: 'Merge Leads', description: 'Merge two or more people', primaryAttribute: s('Lead ID', 'integer'), attributes: [s('Merge IDs'), s('Merge Source'), s('Merged in Sales', 'boolean'), s('Master Updated', 'boolean')] },
-  { id: 34, name: 'Add to Opportunity', description: 'Add to an Opportunity', primaryAttribute: s('Opportunity ID', 'integer'), attributes: [s('Is Primary', 'boolean'), s('Role'), s('Opportunity GUID'), s('External Opportunity ID')] },
+  // Attributes as Adobe lists them (Lead Activity Data Stream event list: "Oppty ID, Is Primary, Role");
+  // the seed reads Oppty ID as the opportunity's idField (marketoGUID) for Get Opportunities.
+  { id: 34, name: 'Add to Opportunity', description: 'Add to an Opportunity', primaryAttribute: s('Opportunity ID', 'integer'), attributes: [s('Oppty ID'), s('Is Primary', 'boolean'), s('Role')] },
   { id: 35, name: 'Remove from Opportunity', description: 'Remove from an Opportunity', primaryAttribute: s('Opportunity ID', 'integer'), attributes: [s('Is Primary', 'boolean'), s('Role')] },
   { id: 37, name: 'Delete Lead', description: 'Delete a lead', primaryAttribute: s('Lead ID', 'integer'), attributes: [s('Remove from CRM', 'boolean')] },
   { id: 46, name: 'Interesting Moment', description: 'Interesting moment', primaryAttribute: s('Marketo Asset ID', 'integer'), attributes: [s('Date', 'datetime'), s('Description'), s('Source'), s('Type')] },
