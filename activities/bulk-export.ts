@@ -300,7 +300,9 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
         const lease = budget.lease();
         let filling = 0;
         const takeBudget = async (): Promise<void> => {
-          const taking = lease.take(batchSize);
+          // A file smaller than a batch (most activity windows) takes only what it holds.
+          const left = input.job.numberOfRecords === undefined ? batchSize : input.job.numberOfRecords - batchEnd.rows;
+          const taking = lease.take(Math.max(1, Math.min(batchSize, left)));
           // Waiting for other windows' writes is not being stuck: keep the heartbeat alive.
           const alive = setInterval(heartbeat, 5_000);
           try {
