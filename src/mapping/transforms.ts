@@ -69,7 +69,6 @@ export function crmToMarketo(value: unknown, _from: CrmField, to: MarketoField, 
 
 function convert(value: unknown, target: Target, options: TransformOptions, side: 'crm' | 'marketo'): Transformed {
   if (value === null || value === undefined || value === '' || (options.csvNulls && value === 'null')) return { ok: true, value: null };
-  const bad = (expected: string): Transformed => ({ ok: false, error: `invalid value for field '${target.name}': expected ${expected}` });
   switch (target.family) {
     case 'text':
     case 'reference': {
@@ -77,11 +76,11 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
       if (typeof value === 'string') s = value;
       else if (typeof value === 'number' && Number.isFinite(value)) s = String(value);
       else if (typeof value === 'boolean') s = String(value);
-      else return bad('text');
+      else return bad(target, 'text');
       if (target.type === 'email') {
         s = s.trim();
         // Marketo accepts ASCII email addresses only.
-        if (!EMAIL.test(s) || (side === 'marketo' && /[^\x20-\x7e]/.test(s))) return bad('an email address');
+        if (!EMAIL.test(s) || (side === 'marketo' && /[^\x20-\x7e]/.test(s))) return bad(target, 'an email address');
       }
       if (target.length !== undefined && s.length > target.length && [...s].length > target.length) {
         if (!options.truncate) return { ok: false, error: `value too long for field '${target.name}' (max ${target.length} characters)` };
@@ -97,12 +96,12 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
         const n = Number(whole[1] ?? whole[0]);
         if (Number.isSafeInteger(n)) return { ok: true, value: n };
       }
-      return bad('an integer');
+      return bad(target, 'an integer');
     }
     case 'decimal': {
       if (typeof value === 'number' && Number.isFinite(value)) return { ok: true, value };
       if (typeof value === 'string' && DECIMAL.test(value.trim())) return { ok: true, value: Number(value.trim()) };
-      return bad('a number');
+      return bad(target, 'a number');
     }
     case 'boolean': {
       if (typeof value === 'boolean') return { ok: true, value };
@@ -112,27 +111,32 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
         if (TRUE.has(s)) return { ok: true, value: true };
         if (FALSE.has(s)) return { ok: true, value: false };
       }
-      return bad('a boolean');
+      return bad(target, 'a boolean');
     }
     case 'date': {
-      if (typeof value !== 'string') return bad('a date (YYYY-MM-DD)');
+      if (typeof value !== 'string') return bad(target, 'a date (YYYY-MM-DD)');
       const s = value.trim().slice(0, 10);
       const m = DATE.exec(s);
-      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return bad('a date (YYYY-MM-DD)');
+      if (!m || !isRealDate(Number(m[1]), Number(m[2]), Number(m[3]))) return bad(target, 'a date (YYYY-MM-DD)');
       // A datetime string only makes a date when it is exactly midnight UTC or has no time.
       if (value.trim().length > 10) {
         const ms = parseDateTime(value);
-        if (ms === undefined || ms % 86_400_000 !== 0) return bad('a date (YYYY-MM-DD)');
+        if (ms === undefined || ms % 86_400_000 !== 0) return bad(target, 'a date (YYYY-MM-DD)');
       }
       return { ok: true, value: s };
     }
     case 'datetime': {
-      if (typeof value !== 'string') return bad('an ISO-8601 datetime');
+      if (typeof value !== 'string') return bad(target, 'an ISO-8601 datetime');
       const ms = parseDateTime(value);
-      if (ms === undefined) return bad('an ISO-8601 datetime');
+      if (ms === undefined) return bad(target, 'an ISO-8601 datetime');
       return { ok: true, value: formatDateTime(ms, side === 'marketo') };
     }
   }
+}
+
+// Module level, not a closure per call: convert runs once per mapped cell.
+function bad(target: Target, expected: string): Transformed {
+  return { ok: false, error: `invalid value for field '${target.name}': expected ${expected}` };
 }
 
 function isRealDate(y: number, m: number, d: number): boolean {
