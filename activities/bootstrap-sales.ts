@@ -348,17 +348,29 @@ export function createSalesActivities(deps: SalesActivityDeps) {
           return deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true });
         }),
       );
+      // A person staged as a lead may have become a contact since (a role converted it): its owner
+      // goes to the contact, which now holds its Marketo lead id.
+      const converted: typeof pending = [];
       groups.forEach((g, i) => {
         for (const r of updates[i]!) {
           if (r.status !== 'failed') written += 1;
-          // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
-          else if (r.code !== 'NOT_FOUND') {
+          else if (r.code === 'NOT_FOUND') {
+            // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
+            if (g.entity === 'lead' && g.items[r.index]!.ownerId) converted.push(g.items[r.index]!);
+          } else {
             const item = g.items[r.index]!;
             const columns = [item.accountId ? 'account_id' : '', item.ownerId ? 'owner_id' : ''].filter(Boolean).join(', ');
             failures.push({ entity: g.entity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${columns}: ${r.reason}` });
           }
         }
       });
+      if (converted.length > 0) {
+        const results = await deps.crm.upsert('contact', converted.map((p) => ({ marketo_lead_id: Number(p.key), owner_id: p.ownerId ?? null })), { keyField: 'marketo_lead_id', updateOnly: true });
+        for (const r of results) {
+          if (r.status !== 'failed') written += 1;
+          else if (r.code !== 'NOT_FOUND') failures.push({ entity: 'contact', recordKey: converted[r.index]!.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting owner_id: ${r.reason}` });
+        }
+      }
       await deps.store.errors.record(failures);
       await markLinked(staging, input.runId, target, pending);
       return { taken: pending.length, records: 0, written, failed: failures.length, apiCalls: 0 };

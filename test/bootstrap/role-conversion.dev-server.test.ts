@@ -25,7 +25,7 @@ beforeAll(async () => {
   await configureBulk(h.emulator.subscription, { export: { rowsPerSecond: 5_000 } });
   const sub = h.emulator.subscription;
   const roleType = sub.objectType('opportunityRole')!;
-  convertible = sub.createLead({ email: 'lone.lead@example.com', firstName: 'Lone', lastName: 'Lead' }, 1, 'Web form', sec('2024-01-10T10:00:00Z'));
+  convertible = sub.createLead({ email: 'lone.lead@example.com', firstName: 'Lone', lastName: 'Lead', externalSalesPersonId: 'EXT-SP-1' }, 1, 'Web form', sec('2024-01-10T10:00:00Z'));
   stuck = sub.createLead({ email: 'stuck.lead@example.com', firstName: 'Stuck', lastName: 'Lead' }, 1, 'Web form', sec('2024-01-11T10:00:00Z'));
   sub.createObject(sub.objectType('opportunity')!, { externalOpportunityId: 'EXT-O-NOCO', name: 'No company deal', amount: 5000 }, sec('2024-01-12T10:00:00Z'));
   sub.createObject(roleType, { externalOpportunityId: 'EXT-O-1', leadId: convertible, role: 'Evaluator', isPrimary: false }, sec('2024-01-20T10:00:00Z'));
@@ -50,9 +50,11 @@ test('a role on a lead converts the lead into a contact of the opportunity\'s co
   // CRM: the lead is converted, its contact sits in the opportunity's account and holds the role.
   const [lead] = await one<{ is_converted: boolean; converted_contact_id: string }>('SELECT is_converted, converted_contact_id FROM crm.leads WHERE email = $1', ['lone.lead@example.com']);
   expect(lead).toMatchObject({ is_converted: true });
-  const [contact] = await one<{ id: string; marketo_lead_id: string; external_company_id: string }>(
-    'SELECT c.id, c.marketo_lead_id, a.external_company_id FROM crm.contacts c JOIN crm.accounts a ON a.id = c.account_id WHERE c.id = $1', [lead!.converted_contact_id]);
-  expect(contact).toEqual({ id: lead!.converted_contact_id, marketo_lead_id: String(convertible), external_company_id: company });
+  const [contact] = await one<{ id: string; marketo_lead_id: string; external_company_id: string; owner: string }>(
+    `SELECT c.id, c.marketo_lead_id, a.external_company_id, u.external_sales_person_id AS owner
+     FROM crm.contacts c JOIN crm.accounts a ON a.id = c.account_id JOIN crm.users u ON u.id = c.owner_id WHERE c.id = $1`, [lead!.converted_contact_id]);
+  // Its owner follows it, whether linked before the conversion or after (onto the contact).
+  expect(contact).toEqual({ id: lead!.converted_contact_id, marketo_lead_id: String(convertible), external_company_id: company, owner: 'EXT-SP-1' });
   const roles = await one<{ role: string; external_opportunity_id: string }>(
     'SELECT r.role, o.external_opportunity_id FROM crm.opportunity_contact_roles r JOIN crm.opportunities o ON o.id = r.opportunity_id WHERE r.contact_id = $1', [contact!.id]);
   expect(roles).toEqual([{ role: 'Evaluator', external_opportunity_id: 'EXT-O-1' }]);
