@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { openApp, type AppRuntime } from '../client/runtime/app.js';
 import type { LoadReport } from './webhook-load.js';
-import { createSyncWorker } from '../workers/worker.js';
+import { createSyncWorker, WORKFLOW_TUNING } from '../workers/worker.js';
 import { profileStages, type Batch } from './webhook-profile.js';
 import { installTemporalLogging } from '../client/runtime/temporal-logging.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../client/webhook/server.js';
@@ -395,7 +395,7 @@ try {
     const expected = mode === 'wait' ? [200, 202] : [200];
     if (!exactlyOnceWrites || !exactlyOneRow || [...statuses.keys()].some((s) => !expected.includes(s))) failed = true;
   }
-  console.log(`\nworker tuning: ${JSON.stringify(args.worker)}; load average at the end ${loadavg()}`);
+  console.log(`\nworker tuning: ${JSON.stringify({ ...WORKFLOW_TUNING, ...args.worker })} (WORKFLOW_TUNING and --worker); load average at the end ${loadavg()}`);
   for (const r of receivers.values()) await r.close();
   worker.shutdown();
   await running;

@@ -99,3 +99,27 @@ test('webhook serve without a usable WEBHOOK_SECRET exits 1 naming it, without p
   expect(text).toMatch(/WEBHOOK_SECRET must be at least 24 characters/);
   expect(text).not.toContain('hunter2');
 }, 60_000);
+
+test('webhook serve in wait mode (WEBHOOK_WAIT_MS) answers with the CRM id of the row it wrote; --wait out of range is a usage error (exit 2)', async () => {
+  const { child, url, stdout } = await serve({ WEBHOOK_SECRET: SECRET, WEBHOOK_WAIT_MS: '15000' });
+  const exited = exitCode(child);
+  try {
+    expect(stdout()).toContain('answers wait up to 15000 ms for the sync');
+    const leadId = h.emulator.subscription.leads.maxId - 2;
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': SECRET }, body: `{"leadId": ${leadId}}` });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as Record<string, unknown>;
+    const rows = await crmRowsFor(h, leadId);
+    expect(rows).toHaveLength(1);
+    expect(json).toMatchObject({ status: 'synced', outcome: 'created', leadId, crmId: rows[0]!.id });
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+
+  const tooLong = await run(tsx, ['client/cli.ts', 'webhook', 'serve', '--wait', '40000'], { cwd: root, env: baseEnv({ WEBHOOK_SECRET: SECRET }) }).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  expect('code' in tooLong && tooLong.code).toBe(2);
+  expect((tooLong as { stderr: string }).stderr).toMatch(/--wait/);
+}, 60_000);
