@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { campaignRecord } from '../src/marketing/campaign-record.js';
 import type { Program } from '../src/marketo/programs.js';
 import { marketoCall } from './failures.js';
@@ -47,7 +48,7 @@ export interface MembersPruned {
  * Get Leads by Program Id (`fields=id`, 300 a call: the seed's way to read membership), and only
  * a program whose every page was read is pruned; a failed read throws before anything is deleted.
  */
-export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds: readonly number[]): Promise<MembersPruned> {
+export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds: readonly number[], heartbeat?: () => void): Promise<MembersPruned> {
   let removed = 0;
   let apiCalls = 0;
   for (const programId of programIds) {
@@ -55,6 +56,7 @@ export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds
     for await (const page of deps.marketo.leads.iterateByProgramId(programId, { fields: ['id'], batchSize: 300 })) {
       apiCalls += 1;
       for (const lead of page.items) present.add(lead.id);
+      heartbeat?.();
     }
     removed += await removeAbsentMembers(deps, { entity: 'campaignMember', parentColumn: 'marketo_program_id' }, programId, present);
   }
@@ -67,9 +69,15 @@ export function createMarketingProgramActivities(deps: MarketingDeps) {
       return marketoCall(() => loadPrograms(deps));
     },
 
-    /** After a program member export window: prune what Marketo no longer lists (removeAbsentProgramMembers). */
+    /**
+     * After a program member export window: prune what Marketo no longer lists
+     * (removeAbsentProgramMembers). Heartbeats each page read: a large program takes a while.
+     */
     async pruneMarketingProgramMembers(input: { programIds: number[] }): Promise<MembersPruned> {
-      return marketoCall(() => removeAbsentProgramMembers(deps, input.programIds));
+      return marketoCall(() => {
+        const ctx = Context.current();
+        return removeAbsentProgramMembers(deps, input.programIds, () => ctx.heartbeat());
+      });
     },
   };
 }
