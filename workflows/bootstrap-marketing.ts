@@ -33,6 +33,13 @@ const listMembers = proxyActivities<MarketingActivities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
 }).loadMarketingListMembers;
 
+/** Re-reads whole programs page by page; heartbeats each page. */
+const pruneProgramMembers = proxyActivities<MarketingActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 20 },
+}).pruneMarketingProgramMembers;
+
 /** Static lists whose members are read at once (each a sequence of REST calls; Marketo allows 10 in flight). */
 const LISTS_AT_ONCE = 3;
 
@@ -73,7 +80,13 @@ export async function programsPhase(ctx: PhaseContext): Promise<void> {
   const window = { startAt: ctx.since, endAt: ctx.highWatermark };
   const groups: number[][] = [];
   for (let i = 0; i < programs.ids.length; i += PROGRAMS_PER_MEMBER_EXPORT) groups.push(programs.ids.slice(i, i + PROGRAMS_PER_MEMBER_EXPORT));
-  await Promise.all(groups.map((programIds) => ctx.runWindows({ kind: 'programMembers', programIds }, MARKETING_PROGRAM_MEMBERS_SINK, [window])));
+  await Promise.all(
+    groups.map(async (programIds) => {
+      await ctx.runWindows({ kind: 'programMembers', programIds }, MARKETING_PROGRAM_MEMBERS_SINK, [window]);
+      // The export adds and updates members; only a whole re-read can say who left.
+      if (ctx.setting.pruneMembers && (await ctx.checkpoint())) count(ctx, { records: 0, written: 0, failed: 0, ...(await pruneProgramMembers({ programIds })) });
+    }),
+  );
 }
 
 /**

@@ -154,6 +154,12 @@ export interface EntitySetting {
   apiNames?: string[];
   /** Export window length in days for this entity; default the bootstrap's `maxWindowDays` (31). */
   maxWindowDays?: number;
+  /**
+   * `programs` only: after a group's member export, re-read each program's members by REST (one
+   * call per 300 members) and remove CRM members Marketo no longer lists. Off by default: a first
+   * bootstrap into an empty CRM has nothing to prune, and the reads cost daily calls.
+   */
+  pruneMembers?: boolean;
 }
 
 /**

@@ -37,6 +37,7 @@ export const optionsSchema = z
       .transform((s) => (s === undefined ? undefined : list(s)))
       .pipe(z.array(z.string().regex(/^[1-9]\d*$/, '--activity-types takes activity type ids').transform(Number)).min(1).optional()),
     customObjects: z.string().optional().transform((s) => (s === undefined ? undefined : list(s))),
+    pruneMembers: z.boolean().default(false),
     worker: z.boolean().default(true),
   })
   .superRefine((o, ctx) => {
@@ -54,6 +55,7 @@ export function entitySettings(opts: z.output<typeof optionsSchema>): BootstrapI
     if (own) setting.since = own;
     if (e === 'activities' && opts.activityTypes) setting.activityTypeIds = opts.activityTypes;
     if (e === 'customObjects' && opts.customObjects) setting.apiNames = opts.customObjects;
+    if (e === 'programs' && opts.pruneMembers) setting.pruneMembers = true;
     out[e] = setting;
   }
   return out;
@@ -126,6 +128,7 @@ export function registerBootstrapCommand(program: Command): void {
     .option('--entity-since <pairs>', 'an entity\'s own low watermark, e.g. companies=2024-01-01,programs=2023-06-01')
     .option('--activity-types <ids>', 'activity type ids to load with the activities entity, comma-separated')
     .option('--custom-objects <names>', 'custom object API names to load (default: every one the mapping enables)')
+    .option('--prune-members', 'programs: re-read each program\'s members after its export and remove CRM members Marketo no longer lists (one call per 300 members)')
     .option('--no-worker', 'do not run a worker in this process (a `marketo-sync worker` elsewhere does the work)')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(optionsSchema, raw);

@@ -167,3 +167,18 @@ test('activities without selected types read nothing; Delete Lead is refused bef
   await expect(failed).rejects.toBeInstanceOf(WorkflowFailedError);
   await expect(failed).rejects.toMatchObject({ cause: { message: expect.stringMatching(/activity types 37 cannot be bulk exported/) } });
 });
+
+test('a program left by a member keeps it unless the load prunes; with pruneMembers the CRM drops exactly that member', async () => {
+  const program = [...h.emulator.subscription.programs.values()].find((p) => p.members.size > 1 && p.name.length < 255)!;
+  const [leftId] = [...program.members.keys()];
+  program.members.delete(leftId!);
+  const memberKeys = async () => (await q<{ marketo_key: string }>(`SELECT marketo_key FROM crm.campaign_members WHERE marketo_key LIKE '${program.id}:%'`)).map((m) => m.marketo_key).sort();
+  const expected = [...program.members.keys()].map((id) => `${program.id}:${id}`).sort();
+
+  await env.client.workflow.execute(bootstrap, { taskQueue: h.taskQueue, workflowId: 'marketing-5', args: [input({ programs: { enabled: true } })] });
+  expect(await memberKeys()).toEqual([...expected, `${program.id}:${leftId}`].sort());
+
+  const pruned = await env.client.workflow.execute(bootstrap, { taskQueue: h.taskQueue, workflowId: 'marketing-6', args: [input({ programs: { enabled: true, pruneMembers: true } })] });
+  expect(pruned.progress.phases.programs!.state).toBe('done');
+  expect(await memberKeys()).toEqual(expected);
+});
