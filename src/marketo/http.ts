@@ -107,6 +107,17 @@ function bodyOptions(body: RequestBody | undefined): { json?: unknown; form?: Re
   }
 }
 
+/**
+ * A read (a GET, or a GET tunnelled as POST) whose connection is reset before any answer is sent
+ * once more at once: a kept-alive socket the server closed as the request went out is the common
+ * cause (seen against the emulator's 5 s keep-alive at load), and a read repeats safely. Writes
+ * are never repeated here: their caller's classification decides.
+ */
+function resetRetry(prepared: PreparedRequest): { retry?: { limit: number; methods: Method[]; statusCodes: number[]; errorCodes: string[]; calculateDelay: (r: { computedValue: number }) => number } } {
+  if (prepared.method !== 'GET' && !prepared.tunnelled) return {};
+  return { retry: { limit: 1, methods: [prepared.method], statusCodes: [], errorCodes: ['ECONNRESET', 'EPIPE'], calculateDelay: ({ computedValue }) => (computedValue === 0 ? 0 : 1) } };
+}
+
 export async function send(
   http: Got,
   prepared: PreparedRequest,
@@ -119,6 +130,7 @@ export async function send(
       method: prepared.method,
       headers,
       responseType: 'text',
+      ...resetRetry(prepared),
       ...(timeoutMs ? { timeout: { request: timeoutMs } } : {}),
       ...bodyOptions(prepared.body),
     });

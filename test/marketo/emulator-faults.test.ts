@@ -60,8 +60,10 @@ describe('error classes end to end (emulator faults)', () => {
     expect(err.classification.action).toBe('retry');
   });
 
-  it('a reset connection → NETWORK, retry, and the permit is given back', async () => {
+  it('a read reset once is sent again at once; reset twice → NETWORK, retry, and the permit is given back', async () => {
     await admin(emulator, 'faults', { path: '/rest/v1/lead/*', reset: true, count: 1 });
+    expect(await client.leads.getById(1)).toMatchObject({ id: 1 });
+    await admin(emulator, 'faults', { path: '/rest/v1/lead/*', reset: true, count: 2 });
     const err = await failureOf(client.leads.getById(1));
     expect(err).toMatchObject({ code: 'NETWORK', source: 'network' });
     expect(err.classification.action).toBe('retry');

@@ -1,4 +1,6 @@
-import { endpointLabel, encodeQuery, prepareRequest } from '../../src/marketo/http.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHttp, endpointLabel, encodeQuery, prepareRequest, send } from '../../src/marketo/http.js';
 
 describe('request building', () => {
   it('joins arrays with commas and drops undefined values', () => {
@@ -22,5 +24,54 @@ describe('request building', () => {
   it('labels endpoints with ids replaced', () => {
     expect(endpointLabel({ method: 'GET', path: '/rest/v1/lead/318581.json' })).toBe('GET /rest/v1/lead/{id}.json');
     expect(endpointLabel({ method: 'POST', path: '/rest/v1/leads/12/merge.json' })).toBe('POST /rest/v1/leads/{id}/merge.json');
+  });
+});
+
+describe('connection resets', () => {
+  let server: Server;
+  let base: string;
+  let resetsLeft = 0;
+  let requests = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      requests += 1;
+      // What a server closing a kept-alive socket as the request arrives looks like to the client.
+      if (resetsLeft > 0) {
+        resetsLeft -= 1;
+        req.socket.destroy();
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end('{"success":true}');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+  beforeEach(() => {
+    requests = 0;
+  });
+  const http = createHttp({ timeoutMs: 5_000 });
+  const call = (spec: Parameters<typeof prepareRequest>[1]) => send(http, prepareRequest(base, spec), {}, 'test');
+
+  it('sends a read once more when its connection is reset before the answer', async () => {
+    resetsLeft = 1;
+    await expect(call({ method: 'GET', path: '/rest/v1/leads.json' })).resolves.toMatchObject({ statusCode: 200, body: '{"success":true}' });
+    expect(requests).toBe(2);
+  });
+
+  it('gives up on a read reset twice, as a NETWORK error', async () => {
+    resetsLeft = 2;
+    await expect(call({ method: 'GET', path: '/rest/v1/leads.json' })).rejects.toMatchObject({ code: 'NETWORK' });
+    expect(requests).toBe(2);
+  });
+
+  it('never repeats a write whose connection was reset', async () => {
+    resetsLeft = 1;
+    await expect(call({ method: 'POST', path: '/rest/v1/leads.json', body: { kind: 'json', value: { input: [] } } })).rejects.toMatchObject({ code: 'NETWORK' });
+    expect(requests).toBe(1);
+    resetsLeft = 0;
   });
 });

@@ -38,6 +38,8 @@ export interface ExportParser {
   columns(): readonly string[] | undefined;
 }
 
+const TEXT_RECORD_KINDS: ReadonlySet<ExportKind> = new Set<ExportKind>(['leads', 'programMembers', 'customObjects']);
+
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ');
 }
@@ -50,7 +52,10 @@ function describeIssues(error: z.ZodError): string {
  * unclosed quote) still fails the stream: nothing after it can be trusted.
  */
 export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser {
-  const schema = rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>;
+  // Record kinds are text-or-null by construction (csv-parse yields strings; `null` cells are
+  // replaced below), which is all their schema says: a per-row zod pass there only copied the row.
+  // Activity rows keep theirs: typed columns, JSON attributes, no unknown columns.
+  const schema = TEXT_RECORD_KINDS.has(options.kind) ? undefined : (rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>);
   const headerToField = new Map(Object.entries(options.columnHeaderNames ?? {}).map(([field, header]) => [header, field]));
   const base = options.resume?.byteOffset ?? 0;
   let columns: readonly string[] | undefined = options.resume?.columns;
@@ -60,6 +65,8 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
     const seen = new Set<string>();
     for (const f of fields) {
       if (f === '') throw new Error('bulk file header has an empty column name');
+      // A plain object cannot hold this key as data: its values would vanish from every row.
+      if (f === '__proto__') throw new Error('bulk file header names the reserved column "__proto__"');
       if (seen.has(f)) throw new Error(`bulk file header repeats column ${JSON.stringify(f)}`);
       seen.add(f);
     }
@@ -79,6 +86,7 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
         return { malformed: { line: info.lines, end, reason: `${info.index} cells where the header has ${columns?.length ?? 0} columns` }, end };
       }
       for (const key in record) if (record[key] === NULL_LITERAL) record[key] = null;
+      if (!schema) return { row: record as RowByKind[K], end };
       const result = schema.safeParse(record);
       if (!result.success) return { malformed: { line: info.lines, end, reason: describeIssues(result.error) }, end };
       return { row: result.data, end };
