@@ -9,6 +9,7 @@ import { MarketoClient } from '../../src/marketo/index.js';
 import { loadPersonMapping, type PersonMapping } from '../../src/reconcile/person-mapping.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { exportShapedRows } from './support.js';
 
 // The single-transaction person write (CRM and state store in one database) against the general
 // path: two CRM/state schema pairs in one database get the same batches, one through each path,
@@ -58,13 +59,7 @@ beforeAll(async () => {
   marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'pb-id', clientSecret: 'pb-secret' });
   sides = [await openSide('apart'), await openSide('together')];
   mapping = await loadPersonMapping({ marketo, crm: sides[0]!.crm, currentMapping: async () => undefined }, { csv: true });
-  // The rows as a CSV export gives them: every value text.
-  const ids = [...emulator.subscription.leads.ids()].sort((a, b) => a - b);
-  rows = [];
-  for await (const page of marketo.leads.iterateByFilter({ filterType: 'id', filterValues: ids.map(String), fields: mapping.exportFields })) {
-    for (const item of page.items) rows.push(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v)])));
-  }
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  rows = await exportShapedRows(marketo, [...emulator.subscription.leads.ids()], mapping.exportFields);
 });
 
 afterAll(async () => {

@@ -1,4 +1,6 @@
 import type { WorkflowHarness } from '../workflows/support.js';
+import type { RecordRow } from '../../src/marketo/bulk/rows.js';
+import type { MarketoClient } from '../../src/marketo/index.js';
 import { loadPersonMapping, reconcileLeads, type ReconcileReport } from '../../src/reconcile/index.js';
 
 /** Test-speed poll settings: the emulator's jobs finish in well under a second. */
@@ -22,3 +24,14 @@ export async function crmPersonCounts(h: WorkflowHarness): Promise<{ leads: numb
   const r = rows[0]!;
   return { leads: Number(r.leads), contacts: Number(r.contacts), distinctMarketoIds: Number(r.distinct_ids) };
 }
+
+/** Leads as a CSV export gives them (every value text, null for empty), in id order, read by REST. */
+export async function exportShapedRows(marketo: MarketoClient, ids: readonly number[], fields: readonly string[]): Promise<RecordRow[]> {
+  const rows: RecordRow[] = [];
+  const sorted = [...ids].sort((a, b) => a - b);
+  for await (const page of marketo.leads.iterateByFilter({ filterType: 'id', filterValues: sorted.map(String), fields: [...fields] })) {
+    for (const item of page.items) rows.push(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v)])));
+  }
+  return rows.sort((a, b) => Number(a.id) - Number(b.id));
+}
+

@@ -9,6 +9,7 @@ import { MarketoClient } from '../../src/marketo/index.js';
 import { loadPersonMapping, type PersonMapping } from '../../src/reconcile/person-mapping.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { exportShapedRows } from './support.js';
 
 // The bootstrap's person write path without Temporal: persons whose company and salesperson are
 // loaded already are written linked; the rest are linked later in one pass per person that sets
@@ -35,13 +36,7 @@ beforeAll(async () => {
   marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'wp-id', clientSecret: 'wp-secret' });
   mapping = await loadPersonMapping({ marketo, crm, currentMapping: async () => undefined }, { csv: true });
   staging = new BootstrapStaging(store.pool, store.schema);
-  // The rows as a CSV export gives them: every value text.
-  const ids = [...emulator.subscription.leads.ids()].sort((a, b) => a - b);
-  rows = [];
-  for await (const page of marketo.leads.iterateByFilter({ filterType: 'id', filterValues: ids.map(String), fields: mapping.exportFields })) {
-    for (const item of page.items) rows.push(Object.fromEntries(Object.entries(item).map(([k, v]) => [k, v === null || v === undefined ? null : v instanceof Date ? v.toISOString() : String(v)])));
-  }
-  rows.sort((a, b) => Number(a.id) - Number(b.id));
+  rows = await exportShapedRows(marketo, [...emulator.subscription.leads.ids()], mapping.exportFields);
 });
 
 afterAll(async () => {

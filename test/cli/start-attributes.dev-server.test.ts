@@ -1,14 +1,10 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import type { RunningEmulator } from '../../emulator/index.js';
 import { ensureSearchAttributes } from '../../workers/worker.js';
 import { MarketoSyncKind, MarketoSyncState } from '../../workflows/search-attributes.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { createDevServerEnv } from '../support/temporal.js';
-import { root, runCli } from './support.js';
+import type { TestDatabase } from '../support/db.js';
+import { root, runCli, startCliStack, stopCliStack } from './support.js';
 
 // TEMPORAL_SEARCH_ATTRIBUTES as the CLI's starters obey it, on a dev server whose namespace has the
 // attributes: on (the default), a start carries MarketoSyncKind/MarketoSyncState; false, it carries
@@ -19,19 +15,11 @@ let db: TestDatabase;
 let dir: string;
 
 beforeAll(async () => {
-  env = await createDevServerEnv();
+  ({ env, emulator, db, dir } = await startCliStack('cli_start_attrs', { clientId: 'sa-id', clientSecret: 'sa-secret', leads: 3 }));
   await ensureSearchAttributes(env.nativeConnection, 'default');
-  emulator = await startEmulator({ clientId: 'sa-id', clientSecret: 'sa-secret', seed: { leads: 3 } });
-  db = await createTestDatabase('cli_start_attrs');
-  dir = mkdtempSync(path.join(os.tmpdir(), 'marketo-sync-start-attrs-'));
 });
 
-afterAll(async () => {
-  await env?.teardown();
-  await emulator?.close();
-  await db?.drop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stopCliStack({ env, emulator, db, dir }));
 
 const baseEnv = (taskQueue: string, flag?: string) => ({
   DATA_DIR: dir, TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, DATABASE_URL: db.url,

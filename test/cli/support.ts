@@ -1,6 +1,12 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { createDevServerEnv } from '../support/temporal.js';
 
 export const root = fileURLToPath(new URL('../..', import.meta.url));
 const tsx = path.join(root, 'node_modules/.bin/tsx');
@@ -34,3 +40,28 @@ export function json<T = unknown>(run: CliRun): T {
     throw new Error(`stdout is not one JSON document (exit ${run.code}):\n${run.stdout}\nstderr:\n${run.stderr}`);
   }
 }
+
+/** What a spawned CLI needs around it: a dev server, an emulator, a database and a data folder. */
+export interface CliStack {
+  env: TestWorkflowEnvironment;
+  emulator: RunningEmulator;
+  db: TestDatabase;
+  dir: string;
+}
+
+export async function startCliStack(name: string, marketo: { clientId: string; clientSecret: string; leads: number }): Promise<CliStack> {
+  const env = await createDevServerEnv();
+  const emulator = await startEmulator({ clientId: marketo.clientId, clientSecret: marketo.clientSecret, seed: { leads: marketo.leads } });
+  const db = await createTestDatabase(name);
+  const dir = mkdtempSync(path.join(os.tmpdir(), `marketo-sync-${name}-`));
+  return { env, emulator, db, dir };
+}
+
+/** Tears down what `startCliStack` started; parts a failed start never made are skipped. */
+export async function stopCliStack(stack: Partial<CliStack>): Promise<void> {
+  await stack.env?.teardown();
+  await stack.emulator?.close();
+  await stack.db?.drop();
+  if (stack.dir) rmSync(stack.dir, { recursive: true, force: true });
+}
+

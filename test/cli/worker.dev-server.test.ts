@@ -1,13 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
+import type { RunningEmulator } from '../../emulator/index.js';
 import { schemaRefresh } from '../../workflows/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { createDevServerEnv } from '../support/temporal.js';
-import { root } from './support.js';
+import type { TestDatabase } from '../support/db.js';
+import { root, startCliStack, stopCliStack } from './support.js';
 
 // `marketo-sync worker` as deployed: a spawned process configured by the environment only, doing a
 // real workflow's activities, scraped on its /metrics, stopped by SIGTERM.
@@ -18,18 +15,10 @@ let db: TestDatabase;
 let dir: string;
 
 beforeAll(async () => {
-  env = await createDevServerEnv();
-  emulator = await startEmulator({ clientId: 'worker-id', clientSecret: SECRET, seed: { leads: 5 } });
-  db = await createTestDatabase('cli_worker');
-  dir = mkdtempSync(path.join(os.tmpdir(), 'marketo-sync-worker-'));
+  ({ env, emulator, db, dir } = await startCliStack('cli_worker', { clientId: 'worker-id', clientSecret: SECRET, leads: 5 }));
 });
 
-afterAll(async () => {
-  await env?.teardown();
-  await emulator?.close();
-  await db?.drop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => stopCliStack({ env, emulator, db, dir }));
 
 function sample(text: string, name: string, labels: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
