@@ -5,6 +5,12 @@ export interface GroupCommitOptions {
   maxInFlight?: number;
   /** Largest batch (Marketo: 300 ids per read). */
   maxBatch?: number;
+  /**
+   * Least time between the starts of two batches. Paces calls against a rate limit evenly, so
+   * items gather into fuller batches instead of the limiter letting a burst through and then
+   * stalling everyone for the rest of its window.
+   */
+  minIntervalMs?: number;
 }
 
 interface Entry<In, Out> {
@@ -26,6 +32,8 @@ export class GroupCommit<In, Out> {
   private readonly windowMs: number;
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
+  private readonly minIntervalMs: number;
+  private lastStart = -Infinity;
 
   constructor(
     private readonly run: (items: In[]) => Promise<Out[]>,
@@ -34,6 +42,7 @@ export class GroupCommit<In, Out> {
     this.windowMs = options.windowMs ?? 10;
     this.maxInFlight = options.maxInFlight ?? 2;
     this.maxBatch = options.maxBatch ?? 300;
+    this.minIntervalMs = options.minIntervalMs ?? 0;
   }
 
   submit(item: In): Promise<Out> {
@@ -42,16 +51,19 @@ export class GroupCommit<In, Out> {
     return promise;
   }
 
-  private schedule(): void {
+  private schedule(delayMs = this.windowMs): void {
     if (this.timer || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.dispatch();
-    }, this.windowMs);
+    }, Math.max(delayMs, this.lastStart + this.minIntervalMs - Date.now()));
   }
 
   private dispatch(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const wait = this.lastStart + this.minIntervalMs - Date.now();
+      if (wait > 0) return this.schedule(wait);
+      this.lastStart = Date.now();
       this.execute(this.queue.splice(0, this.maxBatch));
     }
   }

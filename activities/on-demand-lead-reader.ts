@@ -3,6 +3,12 @@ import { GroupCommit, type GroupCommitOptions } from './on-demand-group-commit.j
 
 /** Marketo's largest `filterValues` list, and so the most leads one read can fetch. */
 const MAX_IDS_PER_CALL = 300;
+/**
+ * Reads start at most every 400 ms: half of Marketo's 100 calls per 20 s, the rest left to the
+ * sync loop. Evenly paced reads gather the webhooks of a burst into fuller calls; unpaced, a burst
+ * spent the window in short reads and the rate limiter then held every webhook for seconds.
+ */
+const READ_INTERVAL_MS = 400;
 
 /**
  * Reads leads by id in `GET /rest/v1/leads.json?filterType=id` calls of up to 300 ids, grouped
@@ -23,7 +29,7 @@ export class LeadReader {
     let group = this.byFields.get(key);
     if (!group) {
       const list = [...fields];
-      group = new GroupCommit((ids) => this.fetch(ids, list), { ...this.options, maxBatch: MAX_IDS_PER_CALL });
+      group = new GroupCommit((ids) => this.fetch(ids, list), { minIntervalMs: READ_INTERVAL_MS, ...this.options, maxBatch: MAX_IDS_PER_CALL });
       this.byFields.set(key, group);
     }
     return group.submit(id);

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { GroupCommit } from '../../activities/on-demand-group-commit.js';
 
 /** A batch function whose calls finish only when the test says so. */
@@ -51,4 +52,27 @@ test('a batch function returning the wrong number of results fails its callers l
   const both = [group.submit(1), group.submit(2)];
   await expect(both[0]).rejects.toThrow('group commit: 1 results for 2 items');
   await expect(both[1]).rejects.toThrow('group commit: 1 results for 2 items');
+});
+
+test('minIntervalMs paces batch starts: items arriving meanwhile wait and go out together', async () => {
+  jest.useFakeTimers({ now: 0 });
+  try {
+    const { calls, run } = controllable();
+    const group = new GroupCommit(run, { windowMs: 5, maxInFlight: 2, minIntervalMs: 1_000 });
+    const first = group.submit(1);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(calls.map((c) => c.items)).toEqual([[1]]);
+    calls[0]!.finish();
+    expect(await first).toBe('r1');
+    // A free slot, but the last batch started only 5 ms ago: these wait for the interval.
+    const later = [2, 3, 4].map((i) => group.submit(i));
+    await jest.advanceTimersByTimeAsync(900);
+    expect(calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(calls.map((c) => c.items)).toEqual([[1], [2, 3, 4]]);
+    calls[1]!.finish();
+    expect(await Promise.all(later)).toEqual(['r2', 'r3', 'r4']);
+  } finally {
+    jest.useRealTimers();
+  }
 });
