@@ -49,17 +49,19 @@ export interface MembersPruned {
  * a program whose every page was read is pruned; a failed read throws before anything is deleted.
  */
 export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds: readonly number[], heartbeat?: () => void): Promise<MembersPruned> {
-  let removed = 0;
   let apiCalls = 0;
+  const present = new Map<number, Set<number>>();
   for (const programId of programIds) {
-    const present = new Set<number>();
+    const members = new Set<number>();
     for await (const page of deps.marketo.leads.iterateByProgramId(programId, { fields: ['id'], batchSize: 300 })) {
       apiCalls += 1;
-      for (const lead of page.items) present.add(lead.id);
+      for (const lead of page.items) members.add(lead.id);
       heartbeat?.();
     }
-    removed += await removeAbsentMembers(deps, { entity: 'campaignMember', parentColumn: 'marketo_program_id' }, programId, present);
+    present.set(programId, members);
   }
+  // Every program read whole: one scan of the membership table prunes them all.
+  const removed = await removeAbsentMembers(deps, { entity: 'campaignMember', parentColumn: 'marketo_program_id' }, present);
   return { removed, apiCalls };
 }
 

@@ -115,7 +115,7 @@ export async function loadListMembers(
   }
   const result: MembersLoaded = { records: progress.records, written: progress.written, failed: progress.failed, apiCalls: progress.apiCalls };
   if (resumedFrom) result.resumedFrom = resumedFrom;
-  else result.removed = await removeAbsentMembers(deps, { entity: 'listMember', parentColumn: 'marketo_list_id' }, listId, seen);
+  else result.removed = await removeAbsentMembers(deps, { entity: 'listMember', parentColumn: 'marketo_list_id' }, new Map([[listId, seen]]));
   return result;
 }
 

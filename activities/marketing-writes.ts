@@ -86,25 +86,27 @@ export async function upsertAndLedger(
 export type MemberTable = { entity: 'listMember'; parentColumn: 'marketo_list_id' } | { entity: 'campaignMember'; parentColumn: 'marketo_program_id' };
 
 /**
- * Removes the CRM members of one list or program that Marketo's complete answer no longer holds
- * (`present`: every lead id of that answer). Call it only after every page of the answer was
- * read and written: a partial answer would delete live members. The CRM members are found with
- * a snapshot scan of the membership table (the connector has no query by column); deletes go
- * through the connector (tombstones), refusals to the ledger. Returns the members removed.
+ * Removes the CRM members of the given lists or programs that Marketo's complete answer no longer
+ * holds (`present`: per parent id, every lead id of its answer). Call it only after every page of
+ * each answer was read and written: a partial answer would delete live members. The CRM members
+ * are found with one snapshot scan of the membership table for all the parents (the connector has
+ * no query by column); deletes go through the connector (tombstones), refusals to the ledger.
+ * Returns the members removed.
  */
 export async function removeAbsentMembers(
   deps: { crm: Pick<CrmConnector, 'readChanges' | 'delete'>; store: Pick<StateStore, 'errors'> },
   table: MemberTable,
-  parentId: number,
-  present: ReadonlySet<number>,
+  present: ReadonlyMap<number, ReadonlySet<number>>,
 ): Promise<number> {
+  if (present.size === 0) return 0;
   const stale = new Map<string, string>();
   let cursor: string | undefined;
   for (;;) {
     const page = await deps.crm.readChanges(table.entity, { snapshot: true, includeOwnWrites: true, limit: 10_000, ...(cursor === undefined ? { since: new Date(0) } : { cursor }) });
     for (const c of page.changes) {
-      if (c.kind !== 'upsert' || Number(c.record[table.parentColumn]) !== parentId) continue;
-      if (!present.has(Number(c.record.marketo_lead_id))) stale.set(c.id, String(c.record.marketo_key));
+      if (c.kind !== 'upsert') continue;
+      const members = present.get(Number(c.record[table.parentColumn]));
+      if (members && !members.has(Number(c.record.marketo_lead_id))) stale.set(c.id, String(c.record.marketo_key));
     }
     if (!page.hasMore) break;
     cursor = page.cursor;
