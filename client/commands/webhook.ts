@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { loadConfig } from '../../src/config/env.js';
-import { createLogger, secretsFromEnv } from '../../src/observability/logger.js';
-import { loadWebhookConfig, MAX_WAIT_MS } from '../webhook/config.js';
-import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
+import { DEFAULT_WAIT_MS, MAX_WAIT_MS, WEBHOOK_PATH } from '../webhook/limits.js';
+import type { WebhookRequestLog } from '../webhook/server.js';
+
+// The receiver, its configuration, the logger and the Temporal SDK load inside the action: the
+// CLI's other commands and `--help` do not pay for them.
 
 interface ServeOptions {
   port?: number;
@@ -20,6 +21,13 @@ function port(v: string): number {
   return Number(v);
 }
 
+/** The log line's message: rejections and answers that could not wait for the sync are warnings. */
+function logMessage(entry: WebhookRequestLog): { level: 'info' | 'warn'; message: string } {
+  if (entry.status >= 400) return { level: 'warn', message: 'webhook rejected' };
+  if (entry.outcome === 'pending') return { level: 'warn', message: `webhook answered queued before the sync finished (${entry.pending ?? 'unknown'})` };
+  return { level: 'info', message: 'webhook' };
+}
+
 /**
  * `marketo-sync webhook serve`: the receiver for Marketo's "Call Webhook" flow step. It needs only
  * Temporal (TEMPORAL_ADDRESS, or the embedded dev server a `marketo-sync worker` started); the
@@ -32,11 +40,22 @@ export function registerWebhookCommand(program: Command): void {
     .description(`receive Marketo webhooks on POST ${WEBHOOK_PATH} and start an onDemandSync workflow per lead`)
     .option('--port <port>', 'port to listen on (default WEBHOOK_PORT or 8787; 0 picks a free one)', port)
     .option('--host <host>', 'address to bind (default WEBHOOK_HOST or 127.0.0.1)')
-    .option('--wait <ms>', `wait up to <ms> for the sync and answer its outcome and CRM id (default WEBHOOK_WAIT_MS or 0: answer once queued; at most ${MAX_WAIT_MS})`, waitMs)
+    .option(
+      '--wait <ms>',
+      `wait up to <ms> for the sync and answer its outcome and CRM id, else 202 queued (default WEBHOOK_WAIT_MS or ${DEFAULT_WAIT_MS}; 0: answer as soon as Temporal accepted; at most ${MAX_WAIT_MS})`,
+      waitMs,
+    )
     .action(async (opts: ServeOptions) => {
-      const { Client } = await import('@temporalio/client');
-      const { connectTemporalClient } = await import('../runtime/temporal-connection.js');
-      const { temporalSyncAwaiter, temporalSyncStarter } = await import('../webhook/temporal-starter.js');
+      const [{ Client }, { loadConfig }, { createLogger, secretsFromEnv }, { loadWebhookConfig }, { createWebhookServer, listen }, { connectTemporalClient }, { temporalSyncAwaiter, temporalSyncStarter }] =
+        await Promise.all([
+          import('@temporalio/client'),
+          import('../../src/config/env.js'),
+          import('../../src/observability/logger.js'),
+          import('../webhook/config.js'),
+          import('../webhook/server.js'),
+          import('../runtime/temporal-connection.js'),
+          import('../webhook/temporal-starter.js'),
+        ]);
       const hook = loadWebhookConfig();
       const config = loadConfig();
       const log = createLogger({ service: 'webhook', secrets: secretsFromEnv() });
@@ -52,7 +71,10 @@ export function registerWebhookCommand(program: Command): void {
           secret: hook.secret,
           maxBodyBytes: hook.maxBodyBytes,
           start: temporalSyncStarter(client, config.temporal.taskQueue, (line) => log.warn(line)),
-          onRequest: (entry) => (entry.status >= 400 ? log.warn(entry, 'webhook rejected') : log.info(entry, 'webhook')),
+          onRequest: (entry) => {
+            const { level, message } = logMessage(entry);
+            log[level](entry, message);
+          },
         });
         const bound = await listen(server, opts.port ?? hook.port, opts.host ?? hook.host);
         console.log(

@@ -5,8 +5,9 @@ import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.
 import { reconcile, type ReconcileResult } from '../../src/reconcile/index.js';
 import { BOOTSTRAP_ENTITIES, type BootstrapInput, type BootstrapProgress } from '../../workflows/bootstrap-types.js';
 import { bootstrap, bootstrapProgressQuery, onDemandStatusQuery, schemaRefresh, syncLoop } from '../../workflows/index.js';
+import { DEFAULT_WAIT_MS } from '../webhook/limits.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
-import { temporalSyncStarter } from '../webhook/temporal-starter.js';
+import { temporalSyncAwaiter, temporalSyncStarter } from '../webhook/temporal-starter.js';
 import type { AppRuntime } from './app.js';
 import { MarkedStarter } from './start-attributes.js';
 
@@ -21,7 +22,8 @@ export interface DemoReport {
   bootstrap: { highWatermark: string; phases: Record<string, { records: number; written: number; failed: number; apiCalls: number }> };
   changes: { marketo: { updated: number; created: number }; crm: { updated: number; created: number } };
   cycles: { id: string; kind: string; status: string; durationMs: number | null; apiCalls: number; records: { entity: string; direction: string; created: number; updated: number; deleted: number; failed: number }[] }[];
-  webhook: { leadId: number; status: number; workflowId: string; crmRow: boolean; ms: number };
+  /** `answer`: the receiver's `status` (`synced` in wait mode, the default); `crmId`: what it answered. */
+  webhook: { leadId: number; status: number; answer: string; workflowId: string; crmId?: string; crmRow: boolean; ms: number };
   reconciliation: { ok: boolean; differences: number; apiCalls: number; entities: { entity: string; marketo: number; crm: number; matched: number; ok: boolean }[] };
   apiCalls: { client: number; tokenRequests: number; emulatorCounted?: number; dailyLimit: number };
   ui: string;
@@ -150,9 +152,15 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
   }
   if (loop.lastCycle?.outcome === 'failed') say(`   last cycle failed: ${loop.lastCycle.error ?? 'see the Temporal UI'}`);
 
-  say('5. Webhook (receiver + workflow onDemandSync): a hot lead pushed to the CRM at once');
+  say('5. Webhook (receiver + workflow onDemandSync): a hot lead pushed to the CRM at once, the answer carrying its CRM id');
   const secret = crypto.randomBytes(24).toString('base64url');
-  const server = createWebhookServer({ secret, maxBodyBytes: 16_384, start: temporalSyncStarter(app.client, taskQueue, (line) => say(`   note: ${line}`)) });
+  // The receiver as `webhook serve` runs it by default: the answer waits for the sync (wait mode).
+  const server = createWebhookServer({
+    secret,
+    maxBodyBytes: 16_384,
+    start: temporalSyncStarter(app.client, taskQueue, (line) => say(`   note: ${line}`)),
+    wait: { ms: DEFAULT_WAIT_MS, result: temporalSyncAwaiter(app.client) },
+  });
   const bound = await listen(server, 0, '127.0.0.1');
   let webhook: DemoReport['webhook'];
   try {
@@ -164,7 +172,7 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
     }
     const started = Date.now();
     const res = await fetch(`${bound.url}${WEBHOOK_PATH}`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-webhook-secret': secret }, body: JSON.stringify({ leadId }) });
-    const body = (await res.json()) as { workflowId?: string };
+    const body = (await res.json()) as { status?: string; workflowId?: string; crmId?: string };
     const workflowId = body.workflowId ?? '';
     if (workflowId) ids.push(workflowId);
     // The run answers its status query; the CRM row is the proof that counts.
@@ -174,7 +182,7 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
       crmRow = (found.rowCount ?? 0) > 0;
       if (!crmRow) await sleep(100);
     }
-    webhook = { leadId, status: res.status, workflowId, crmRow, ms: Date.now() - started };
+    webhook = { leadId, status: res.status, answer: body.status ?? '', workflowId, ...(body.crmId === undefined ? {} : { crmId: body.crmId }), crmRow, ms: Date.now() - started };
     if (workflowId) await app.client.workflow.getHandle(workflowId).query(onDemandStatusQuery).catch(() => undefined);
   } finally {
     await new Promise<void>((resolve) => {
@@ -182,7 +190,9 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
       server.closeAllConnections();
     });
   }
-  say(`   lead ${webhook.leadId}: HTTP ${webhook.status}, workflow ${webhook.workflowId}, ${webhook.crmRow ? `in the CRM after ${webhook.ms} ms` : 'NOT in the CRM'}`);
+  say(
+    `   lead ${webhook.leadId}: HTTP ${webhook.status}, workflow ${webhook.workflowId}, ${webhook.crmRow ? `in the CRM after ${webhook.ms} ms` : 'NOT in the CRM'} (answered ${webhook.answer}${webhook.crmId === undefined ? '' : `, CRM id ${webhook.crmId}`})`,
+  );
 
   say('6. Reconciliation: every record of both sides compared field by field');
   const result: ReconcileResult = await reconcile({ marketo: app.marketo, crm: app.crm, store: app.store }, { since, ...(emulator ? { pollIntervalMs: 200 } : {}) });

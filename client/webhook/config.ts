@@ -1,12 +1,10 @@
 import { z } from 'zod';
+import { DEFAULT_WAIT_MS, MAX_WAIT_MS } from './limits.js';
 
 /**
  * The receiver's settings from the environment. The secret is checked here, at start, so a
  * receiver never runs with a guessable one; it is never printed, not even in this error.
  */
-/** The longest wait mode allows (10 s for the start plus this stays inside Marketo's 30 s). */
-export const MAX_WAIT_MS = 15_000;
-
 const WebhookEnv = z.object({
   WEBHOOK_SECRET: z
     .string({ error: 'WEBHOOK_SECRET is required (the shared secret Marketo sends; at least 24 characters)' })
@@ -17,10 +15,11 @@ const WebhookEnv = z.object({
   /** A Marketo webhook body is a lead id and a few tokens: 16 KiB is generous. */
   WEBHOOK_MAX_BODY_BYTES: z.coerce.number().int().min(64).max(1_048_576).default(16_384),
   /**
-   * Wait mode (docs/webhook.md): how long an answer waits for the sync's outcome; 0 answers at
-   * once. At most 15 s: with the 10 s allowed for Temporal to accept, Marketo's 30 s still holds.
+   * Wait mode (docs/webhook.md, the default): how long an answer waits for the sync's outcome; 0
+   * answers once Temporal accepted. At most 15 s: with the 10 s allowed for Temporal to accept,
+   * Marketo's 30 s still holds.
    */
-  WEBHOOK_WAIT_MS: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0),
+  WEBHOOK_WAIT_MS: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(DEFAULT_WAIT_MS),
 });
 
 export interface WebhookConfig {

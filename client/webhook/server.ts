@@ -2,7 +2,10 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { credentialKind, verifySecretHeader, verifySignature } from './auth.js';
+import { START_TIMEOUT_MS, WEBHOOK_PATH } from './limits.js';
 import { PayloadError, parseWebhookBody } from './payload.js';
+
+export { WEBHOOK_PATH } from './limits.js';
 
 /** Starts (or joins) the lead's on-demand sync; resolves once Temporal has durably accepted it. */
 export type SyncStarter = (leadId: number, requestId: string) => Promise<{ workflowId: string; runId: string }>;
@@ -18,6 +21,9 @@ export interface SyncOutcome {
 /** Waits for the run the request started or joined; rejects when `signal` aborts. */
 export type SyncAwaiter = (started: { workflowId: string; runId: string }, signal: AbortSignal) => Promise<SyncOutcome>;
 
+/** Why a wait-mode answer fell back to 202 `queued` although the request was accepted. */
+export type PendingReason = 'bound' | 'hung-up' | 'wait-failed';
+
 /** One line per request: ids, status and timing only, never the body, headers or the secret. */
 export interface WebhookRequestLog {
   requestId: string;
@@ -25,8 +31,10 @@ export interface WebhookRequestLog {
   ms: number;
   leadId?: number;
   workflowId?: string;
-  /** In wait mode: the sync's outcome, or `pending` when the wait ran out. */
+  /** In wait mode: the sync's outcome, or `pending` when the answer could not wait for it. */
   outcome?: string;
+  /** With `pending`: the bound ran out, the caller hung up, or waiting failed (`error` says how). */
+  pending?: PendingReason;
   error?: string;
 }
 
@@ -34,7 +42,7 @@ export interface WebhookServerOptions {
   secret: string;
   maxBodyBytes: number;
   start: SyncStarter;
-  /** Marketo waits 30 s; answer well before that even if Temporal is slow. */
+  /** Marketo waits 30 s; answer well before that even if Temporal is slow (default 10 s). */
   startTimeoutMs?: number;
   /**
    * Wait mode: answer with the sync's outcome (CRM id included, for a response mapping) when the
@@ -45,8 +53,6 @@ export interface WebhookServerOptions {
   wait?: { ms: number; result: SyncAwaiter };
   onRequest?: (entry: WebhookRequestLog) => void;
 }
-
-export const WEBHOOK_PATH = '/webhooks/marketo';
 
 class TooLarge extends Error {}
 
@@ -92,20 +98,33 @@ function pick(o: SyncOutcome): Record<string, string> {
   return out;
 }
 
+type Waited = { outcome: SyncOutcome } | { pending: PendingReason; error?: string };
+
+/** An error's kind and message for the log; Temporal's messages carry ids and codes, not lead fields. */
+function describeError(err: unknown): string {
+  const e = err instanceof Error ? err : new Error(String(err));
+  return `${e.name}: ${e.message}`.slice(0, 300);
+}
+
 /**
- * The run's outcome, or undefined when it did not finish within the bound, the caller hung up
- * (the long poll is released either way), or waiting failed: the request is durably accepted in
+ * The run's outcome, or why the answer cannot wait for it: the bound ran out, the caller hung up
+ * (the long poll is released either way), or waiting failed. The request is durably accepted in
  * every case, so the answer falls back to "queued".
  */
-async function waitForOutcome(wait: NonNullable<WebhookServerOptions['wait']>, started: { workflowId: string; runId: string }, res: http.ServerResponse): Promise<SyncOutcome | undefined> {
+async function waitForOutcome(wait: NonNullable<WebhookServerOptions['wait']>, started: { workflowId: string; runId: string }, res: http.ServerResponse): Promise<Waited> {
   const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), wait.ms);
-  const hungUp = () => abort.abort();
+  let reason: PendingReason | undefined;
+  const stop = (why: PendingReason) => {
+    reason ??= why;
+    abort.abort();
+  };
+  const timer = setTimeout(() => stop('bound'), wait.ms);
+  const hungUp = () => stop('hung-up');
   res.once('close', hungUp);
   try {
-    return await wait.result(started, abort.signal);
-  } catch {
-    return undefined;
+    return { outcome: await wait.result(started, abort.signal) };
+  } catch (err) {
+    return reason ? { pending: reason } : { pending: 'wait-failed', error: describeError(err) };
   } finally {
     clearTimeout(timer);
     res.off('close', hungUp);
@@ -119,7 +138,7 @@ async function waitForOutcome(wait: NonNullable<WebhookServerOptions['wait']>, s
  * mappings can copy `status`, `workflowId` or `requestId` into lead fields.
  */
 export function createWebhookServer(opts: WebhookServerOptions): http.Server {
-  const startTimeoutMs = opts.startTimeoutMs ?? 10_000;
+  const startTimeoutMs = opts.startTimeoutMs ?? START_TIMEOUT_MS;
   return http.createServer((req, res) => {
     const began = process.hrtime.bigint();
     const requestId = crypto.randomUUID();
@@ -179,13 +198,17 @@ export function createWebhookServer(opts: WebhookServerOptions): http.Server {
         return reject(503, `sync could not be started: ${(err as Error).name}`);
       }
       entry.workflowId = started.workflowId;
-      if (!opts.wait) return reply(200, { status: 'queued', leadId, workflowId: started.workflowId, runId: started.runId });
-      const outcome = await waitForOutcome(opts.wait, started, res);
-      if (outcome === undefined) {
+      // 202 whenever the sync may still be running; 200 only with its outcome (wait mode).
+      if (!opts.wait) return reply(202, { status: 'queued', leadId, workflowId: started.workflowId, runId: started.runId });
+      const waited = await waitForOutcome(opts.wait, started, res);
+      if ('pending' in waited) {
         entry.outcome = 'pending';
+        entry.pending = waited.pending;
+        if (waited.error !== undefined) entry.error = waited.error;
         // Durably accepted: the sync goes on and lands in the CRM; only the answer could not wait.
         return reply(202, { status: 'queued', leadId, workflowId: started.workflowId, runId: started.runId });
       }
+      const { outcome } = waited;
       entry.outcome = outcome.outcome;
       reply(200, { status: outcomeStatus(outcome.outcome), outcome: outcome.outcome, leadId, workflowId: started.workflowId, runId: started.runId, ...pick(outcome) });
     })().catch((err: unknown) => {

@@ -13,7 +13,8 @@ let receiver: Receiver;
 beforeAll(async () => {
   env = await createDevServerEnv();
   h = await startHarness(env.nativeConnection, { emulator: { seed: { leads: 40 } } });
-  receiver = await startReceiver(env.client, h.taskQueue);
+  // Queued mode (WEBHOOK_WAIT_MS=0): answers at once, so each test awaits the run's result itself.
+  receiver = await startReceiver(env.client, h.taskQueue, { waitMs: 0 });
 });
 
 afterAll(async () => {
@@ -34,7 +35,7 @@ function marketoValue(leadId: number, field: string): unknown {
 test('a webhook writes the lead read from Marketo to the CRM; lead values stay out of the history', async () => {
   const leadId = h.emulator.subscription.leads.maxId;
   const { status, json } = await fireWebhook(receiver.url, leadId);
-  expect(status).toBe(200);
+  expect(status).toBe(202);
   expect(json).toMatchObject({ status: 'queued', leadId, workflowId: `on-demand-${leadId}` });
 
   const summary = await result(leadId);
@@ -58,9 +59,9 @@ test('duplicates while the run is reading are absorbed into the same run, and th
   const upserts = jest.spyOn(h.crm, 'upsert');
   // The first read of this lead is slow, so the duplicates land while it is in flight.
   h.emulator.runtime.faults.add({ path: '/rest/v1/leads.json', method: 'GET', latencyMs: 2_000, count: 1 });
-  expect((await fireWebhook(receiver.url, leadId)).status).toBe(200);
+  expect((await fireWebhook(receiver.url, leadId)).status).toBe(202);
   const dupes = await Promise.all(Array.from({ length: 5 }, () => fireWebhook(receiver.url, leadId)));
-  expect(dupes.map((d) => d.status)).toEqual([200, 200, 200, 200, 200]);
+  expect(dupes.map((d) => d.status)).toEqual([202, 202, 202, 202, 202]);
   // All six webhooks addressed the same run.
   expect(new Set(dupes.map((d) => d.json.workflowId))).toEqual(new Set([`on-demand-${leadId}`]));
 
@@ -94,7 +95,7 @@ test('a webhook after the run closed syncs again: unchanged leads are not rewrit
 
 test('a lead Marketo does not have ends as not-found, writing nothing', async () => {
   const leadId = h.emulator.subscription.leads.maxId + 1000;
-  expect((await fireWebhook(receiver.url, leadId)).status).toBe(200);
+  expect((await fireWebhook(receiver.url, leadId)).status).toBe(202);
   expect(await result(leadId)).toMatchObject({ outcome: 'not-found', writes: 0 });
   expect(await crmRowsFor(h, leadId)).toHaveLength(0);
 });
@@ -124,7 +125,7 @@ test('a burst of distinct leads costs a handful of Marketo reads, not one per le
   h.emulator.runtime.faults.add({ path: '/rest/v1/leads.json', method: 'GET', latencyMs: 5_000, count: 2 });
   const readsBefore = leadReads();
   const answers = await Promise.all(ids.map((id) => fireWebhook(receiver.url, id)));
-  expect(answers.every((a) => a.status === 200)).toBe(true);
+  expect(answers.every((a) => a.status === 202)).toBe(true);
   const summaries = await Promise.all(ids.map(result));
   expect(summaries.every((s) => s.outcome === 'created')).toBe(true);
   for (const id of ids) expect(await crmRowsFor(h, id)).toHaveLength(1);

@@ -63,7 +63,7 @@ function postChunked(chunks: string[]): Promise<{ status: number; json: Record<s
 describe('authentication', () => {
   test('the shared secret header is accepted and the lead queued with a response Marketo can map', async () => {
     const { status, json } = await post('{"leadId": 1234}');
-    expect(status).toBe(200);
+    expect(status).toBe(202);
     expect(json).toEqual({ status: 'queued', leadId: 1234, workflowId: 'on-demand-1234', runId: 'run', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     expect(started).toEqual([{ leadId: 1234, requestId: json.requestId }]);
     // Response mapping keys may hold only alphanumerics, '-', '_', ':' and space.
@@ -86,8 +86,8 @@ describe('authentication', () => {
 
   test('an HMAC-SHA256 signature of the exact body is accepted (any letter case)', async () => {
     const body = '{"leadId": 77, "email": "x@example.com"}';
-    expect((await post(body, { 'x-webhook-signature': signBody(SECRET, body) })).status).toBe(200);
-    expect((await post(body, { 'x-webhook-signature': signBody(SECRET, body).toUpperCase().replace('SHA256', 'sha256') })).status).toBe(200);
+    expect((await post(body, { 'x-webhook-signature': signBody(SECRET, body) })).status).toBe(202);
+    expect((await post(body, { 'x-webhook-signature': signBody(SECRET, body).toUpperCase().replace('SHA256', 'sha256') })).status).toBe(202);
     expect(started.map((s) => s.leadId)).toEqual([77, 77]);
   });
 
@@ -124,9 +124,9 @@ describe('validation', () => {
   });
 
   test('Marketo JSON token encoding (numbers unquoted, other tokens ignored) and form encoding are accepted', async () => {
-    expect((await post('{"leadId": 1001, "first_name": "Jane", "campaign": "Sync to CRM"}')).status).toBe(200);
-    expect((await post('{"leadId": "1002"}')).status).toBe(200);
-    expect((await post('leadId=1003&company=Acme%20%26%20Co', { 'x-webhook-secret': SECRET, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(200);
+    expect((await post('{"leadId": 1001, "first_name": "Jane", "campaign": "Sync to CRM"}')).status).toBe(202);
+    expect((await post('{"leadId": "1002"}')).status).toBe(202);
+    expect((await post('leadId=1003&company=Acme%20%26%20Co', { 'x-webhook-secret': SECRET, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(202);
     expect(started.map((s) => s.leadId)).toEqual([1001, 1002, 1003]);
   });
 });
@@ -144,7 +144,7 @@ describe('limits and routes', () => {
     expect(status).toBe(413);
     expect(started).toEqual([]);
     // Under the limit the same way of sending is fine.
-    expect((await postChunked(['{"leadId":', ' 9}'])).status).toBe(200);
+    expect((await postChunked(['{"leadId":', ' 9}'])).status).toBe(202);
     expect(started.map((s) => s.leadId)).toEqual([9]);
   });
 
@@ -180,6 +180,14 @@ describe('configuration', () => {
     expect(message).toMatch(/WEBHOOK_SECRET must be at least 24 characters/);
     expect(message).not.toContain(short);
     expect(() => loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_PORT: 'http' })).toThrow(/WEBHOOK_PORT/);
-    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET })).toEqual({ secret: SECRET, host: '127.0.0.1', port: 8787, maxBodyBytes: 16_384, waitMs: 0 });
+    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET })).toEqual({ secret: SECRET, host: '127.0.0.1', port: 8787, maxBodyBytes: 16_384, waitMs: 10_000 });
+  });
+
+  test('wait mode is the default (10 s); WEBHOOK_WAIT_MS=0 answers once queued; past 15 s is refused (Marketo waits 30 s)', () => {
+    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET }).waitMs).toBe(10_000);
+    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_WAIT_MS: '0' }).waitMs).toBe(0);
+    expect(loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_WAIT_MS: '15000' }).waitMs).toBe(15_000);
+    expect(() => loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_WAIT_MS: '15001' })).toThrow(/WEBHOOK_WAIT_MS/);
+    expect(() => loadWebhookConfig({ WEBHOOK_SECRET: SECRET, WEBHOOK_WAIT_MS: 'soon' })).toThrow(/WEBHOOK_WAIT_MS/);
   });
 });

@@ -11,13 +11,16 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-/** The real receiver, in process, starting workflows on the harness's task queue; `waitMs`: wait mode. */
-export async function startReceiver(client: Client, taskQueue: string, opts: { waitMs?: number } = {}): Promise<Receiver> {
+/**
+ * The real receiver, in process, starting workflows on the harness's task queue. The mode is the
+ * caller's to state: `waitMs` 0 answers once Temporal accepted (queued), more waits for the sync.
+ */
+export async function startReceiver(client: Client, taskQueue: string, opts: { waitMs: number }): Promise<Receiver> {
   const server: http.Server = createWebhookServer({
     secret: SECRET,
     maxBodyBytes: 16_384,
     start: temporalSyncStarter(client, taskQueue),
-    ...(opts.waitMs ? { wait: { ms: opts.waitMs, result: temporalSyncAwaiter(client) } } : {}),
+    ...(opts.waitMs > 0 ? { wait: { ms: opts.waitMs, result: temporalSyncAwaiter(client) } } : {}),
   });
   const { url } = await listen(server, 0, '127.0.0.1');
   return {

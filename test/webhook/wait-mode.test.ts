@@ -83,7 +83,9 @@ test('a sync slower than the bound answers 202 queued with the workflow id, and 
   expect(json).toMatchObject({ status: 'queued', leadId: 43, workflowId: 'on-demand-43', runId: 'run-43' });
   expect(signals).toHaveLength(1);
   expect(signals[0]!.aborted).toBe(true);
-  expect(logs).toEqual([expect.objectContaining({ status: 202, outcome: 'pending' })]);
+  // The fallback is logged with its reason, and with ids only.
+  expect(logs).toEqual([expect.objectContaining({ status: 202, outcome: 'pending', pending: 'bound', leadId: 43, workflowId: 'on-demand-43' })]);
+  expect(logs[0]).not.toHaveProperty('error');
 });
 
 test('a failure while waiting is not a failed sync: the request is durably accepted, so 202', async () => {
@@ -93,11 +95,16 @@ test('a failure while waiting is not a failed sync: the request is durably accep
   const { status, json } = await post(44);
   expect(status).toBe(202);
   expect(json).toMatchObject({ status: 'queued', workflowId: 'on-demand-44' });
+  expect(json).not.toHaveProperty('error');
+  // The reason is for the operator's log, not for Marketo's response mappings.
+  expect(logs).toEqual([expect.objectContaining({ status: 202, outcome: 'pending', pending: 'wait-failed', error: 'Error: Temporal connection reset' })]);
 });
 
-test('a caller that hangs up releases the wait long before the bound', async () => {
+test('a caller that hangs up releases the wait long before the bound, and the fallback is logged as such', async () => {
   // A bound far beyond the test's timeout: only the hang-up can end this wait in time.
   const held: AbortSignal[] = [];
+  let logged: (entry: WebhookRequestLog) => void = () => undefined;
+  const entry = new Promise<WebhookRequestLog>((resolve) => (logged = resolve));
   const patient = createWebhookServer({
     secret: SECRET,
     maxBodyBytes: 512,
@@ -109,6 +116,7 @@ test('a caller that hangs up releases the wait long before the bound', async () 
         return untilAborted(started, signal);
       },
     },
+    onRequest: (e) => logged(e),
   });
   const target = new URL(`${(await listen(patient, 0, '127.0.0.1')).url}${WEBHOOK_PATH}`);
   try {
@@ -125,6 +133,7 @@ test('a caller that hangs up releases the wait long before the bound', async () 
       }, 5);
     });
     expect(held[0]!.aborted).toBe(true);
+    expect(await entry).toMatchObject({ status: 202, outcome: 'pending', pending: 'hung-up', leadId: 45 });
   } finally {
     patient.closeAllConnections();
     await new Promise((r) => patient.close(r));
