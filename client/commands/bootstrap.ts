@@ -2,8 +2,9 @@ import type { Client } from '@temporalio/client';
 import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting } from '../../workflows/bootstrap-types.js';
+import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting, type PhaseProgress } from '../../workflows/bootstrap-types.js';
 import { parseOptions } from '../output/options.js';
+import { printResult } from '../output/print.js';
 
 // The Temporal SDK, the workflows and the app runtime load inside the actions (seconds of CPU):
 // `--help` and a mistyped option answer without them.
@@ -39,6 +40,7 @@ export const optionsSchema = z
     customObjects: z.string().optional().transform((s) => (s === undefined ? undefined : list(s))),
     pruneMembers: z.boolean().default(false),
     worker: z.boolean().default(true),
+    json: z.boolean().default(false),
   })
   .superRefine((o, ctx) => {
     if (o.entities.includes('activities') && !o.activityTypes) ctx.addIssue({ code: 'custom', path: ['activityTypes'], message: 'loading activities needs --activity-types' });
@@ -65,24 +67,47 @@ function formatBytes(n: number): string {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/**
+ * Exports Marketo forgot while their window waited and that were created again: each one costs
+ * export quota and time, so the operator sees it; nothing when none expired.
+ */
+export function expiredNote(phase: Pick<PhaseProgress, 'expiredExports'>): string {
+  const n = phase.expiredExports ?? 0;
+  return n > 0 ? `${n} expired export${n === 1 ? '' : 's'} recreated` : '';
+}
+
 /** The progress as text, one line per phase (what `bootstrap status` prints). */
 export function describeProgress(p: BootstrapProgress): string {
   const lines = [`bootstrap ${p.state}, high watermark ${p.highWatermark}`];
   if (p.quotaWait) lines.push(`  paused: Marketo export quota spent until ${p.quotaWait.resetAt}`);
   for (const [name, phase] of Object.entries(p.phases)) {
     const active = Object.values(phase.active);
+    const expired = expiredNote(phase);
     lines.push(
-      `  ${name.padEnd(16)} ${phase.state.padEnd(9)} windows ${phase.windowsDone}/${phase.windowsTotal}  records ${phase.records}  written ${phase.written}  failed ${phase.failed}  ${formatBytes(phase.bytes)}  API calls ${phase.apiCalls}${active.length ? `  in flight: ${active.join(', ')}` : ''}`,
+      `  ${name.padEnd(16)} ${phase.state.padEnd(9)} windows ${phase.windowsDone}/${phase.windowsTotal}  records ${phase.records}  written ${phase.written}  failed ${phase.failed}  ${formatBytes(phase.bytes)}  API calls ${phase.apiCalls}${expired ? `  ${expired}` : ''}${active.length ? `  in flight: ${active.join(', ')}` : ''}`,
     );
   }
   return lines.join('\n');
+}
+
+/** One progress bar's tokens (the bar's format names them). */
+export function barPayload(name: string, phase: PhaseProgress, p: Pick<BootstrapProgress, 'quotaWait'>): Record<string, string | number> {
+  const expired = expiredNote(phase);
+  return {
+    phase: name.padEnd(16),
+    records: phase.records,
+    bytes: formatBytes(phase.bytes),
+    calls: phase.apiCalls,
+    state: p.quotaWait ? `quota paused until ${p.quotaWait.resetAt}` : phase.state,
+    expired: expired ? ` | ${expired}` : '',
+  };
 }
 
 async function showLive(client: Client, workflowId: string): Promise<BootstrapProgress> {
   const [{ default: cliProgress }, { bootstrapProgressQuery }] = await Promise.all([import('cli-progress'), import('../../workflows/index.js')]);
   const handle = client.workflow.getHandle(workflowId);
   const bars = new cliProgress.MultiBar(
-    { format: '{phase} |{bar}| {value}/{total} windows | {records} records | {bytes} | {calls} calls | {state}', hideCursor: true, clearOnComplete: false },
+    { format: '{phase} |{bar}| {value}/{total} windows | {records} records | {bytes} | {calls} calls | {state}{expired}', hideCursor: true, clearOnComplete: false },
     cliProgress.Presets.shades_classic,
   );
   const byPhase = new Map<string, SingleBar>();
@@ -97,7 +122,7 @@ async function showLive(client: Client, workflowId: string): Promise<BootstrapPr
     for (;;) {
       last = await handle.query(bootstrapProgressQuery);
       for (const [name, phase] of Object.entries(last.phases)) {
-        const payload = { phase: name.padEnd(16), records: phase.records, bytes: formatBytes(phase.bytes), calls: phase.apiCalls, state: last.quotaWait ? `quota paused until ${last.quotaWait.resetAt}` : phase.state };
+        const payload = barPayload(name, phase, last);
         let bar = byPhase.get(name);
         if (!bar) byPhase.set(name, (bar = bars.create(Math.max(phase.windowsTotal, 1), phase.windowsDone, payload)));
         bar.setTotal(Math.max(phase.windowsTotal, 1));
@@ -130,6 +155,7 @@ export function registerBootstrapCommand(program: Command): void {
     .option('--custom-objects <names>', 'custom object API names to load (default: every one the mapping enables)')
     .option('--prune-members', 'programs: re-read each program\'s members after its export and remove CRM members Marketo no longer lists (one call per 300 members)')
     .option('--no-worker', 'do not run a worker in this process (a `marketo-sync worker` elsewhere does the work)')
+    .option('--json', 'print the final progress as JSON on stdout (the bars go to stderr)')
     .action(async (raw: Record<string, unknown>) => {
       const opts = parseOptions(optionsSchema, raw);
       const [{ WorkflowExecutionAlreadyStartedError }, { bootstrap }, { createAppWorker, openApp }, { startMarked }] = await Promise.all([
@@ -162,7 +188,7 @@ export function registerBootstrapCommand(program: Command): void {
           console.error(`bootstrap ${workflowId} is already running: showing its progress`);
         }
         const final = await showLive(app.client, workflowId);
-        console.log(describeProgress(final));
+        printResult(opts, final, describeProgress);
       } finally {
         worker?.shutdown();
         await running;
@@ -173,7 +199,9 @@ export function registerBootstrapCommand(program: Command): void {
   command
     .command('status')
     .description("print the bootstrap's progress once")
-    .action(async () => {
+    .option('--json', 'print the progress as JSON')
+    .action(async (raw: unknown) => {
+      const opts = parseOptions(z.object({ json: z.boolean().default(false) }), raw);
       const [{ WorkflowNotFoundError }, { bootstrapProgressQuery }, { openApp }] = await Promise.all([
         import('@temporalio/client'),
         import('../../workflows/index.js'),
@@ -182,7 +210,7 @@ export function registerBootstrapCommand(program: Command): void {
       const app = await openApp({ log: (line) => console.error(line) });
       try {
         const handle = app.client.workflow.getHandle(bootstrapWorkflowId(app.config.temporal.taskQueue));
-        console.log(describeProgress(await handle.query(bootstrapProgressQuery)));
+        printResult(opts, await handle.query(bootstrapProgressQuery), describeProgress);
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) throw new Error('no bootstrap has run under this namespace and task queue');
         throw err;
