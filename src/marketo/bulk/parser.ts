@@ -1,5 +1,6 @@
-import { parse, type Parser } from 'csv-parse';
+import { Transform } from 'node:stream';
 import type { z } from 'zod';
+import { CsvRecordReader } from './csv-records.js';
 import { delimiterOf, NULL_LITERAL, type ExportFormat } from './formats.js';
 import { rowSchemaByKind, type ExportKind, type RowByKind } from './rows.js';
 
@@ -33,7 +34,7 @@ export interface ExportParserOptions<K extends ExportKind> {
 
 export interface ExportParser {
   /** Object-mode transform: file bytes in, `ParsedRow` out. */
-  stream: Parser;
+  stream: Transform;
   /** Field names of the file, known once the header is read (or given when resuming). */
   columns(): readonly string[] | undefined;
 }
@@ -44,53 +45,77 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ');
 }
 
+function fieldsOfHeader(header: readonly string[], headerToField: ReadonlyMap<string, string>): string[] {
+  const fields = header.map((h) => headerToField.get(h) ?? h);
+  const seen = new Set<string>();
+  for (const f of fields) {
+    if (f === '') throw new Error('bulk file header has an empty column name');
+    // A plain object cannot hold this key as data: its values would vanish from every row.
+    if (f === '__proto__') throw new Error('bulk file header names the reserved column "__proto__"');
+    if (seen.has(f)) throw new Error(`bulk file header repeats column ${JSON.stringify(f)}`);
+    seen.add(f);
+  }
+  return fields;
+}
+
 /**
- * Streaming parser of a bulk export file into typed rows, with csv-parse doing the CSV work.
- * Bare `null` cells become null. A line with the wrong number of cells, or one that does not
- * match its kind's schema, comes out as a `malformed` item naming the line, bytes and field, so
- * one bad line neither stops the file nor is silently dropped. Broken CSV structure (an
- * unclosed quote) still fails the stream: nothing after it can be trusted.
+ * Streaming parser of a bulk export file into typed rows; `CsvRecordReader` (papaparse) does the
+ * CSV work and the byte offsets. Bare `null` cells become null. A line with the wrong number of
+ * cells, or one that does not match its kind's schema, comes out as a `malformed` item naming the
+ * line, bytes and field, so one bad line neither stops the file nor is silently dropped. Broken
+ * CSV structure (an unclosed quote) still fails the stream: nothing after it can be trusted.
  */
 export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser {
-  // Record kinds are text-or-null by construction (csv-parse yields strings; `null` cells are
-  // replaced below), which is all their schema says: a per-row zod pass there only copied the row.
+  // Record kinds are text-or-null by construction (cells are strings; `null` cells are replaced
+  // below), which is all their schema says: a per-row zod pass there only copied the row.
   // Activity rows keep theirs: typed columns, JSON attributes, no unknown columns.
   const schema = TEXT_RECORD_KINDS.has(options.kind) ? undefined : (rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>);
   const headerToField = new Map(Object.entries(options.columnHeaderNames ?? {}).map(([field, header]) => [header, field]));
-  const base = options.resume?.byteOffset ?? 0;
-  let columns: readonly string[] | undefined = options.resume?.columns;
+  let columns: readonly string[] | undefined = options.resume ? [...options.resume.columns] : undefined;
 
-  const fromHeader = (header: string[]): string[] => {
-    const fields = header.map((h) => headerToField.get(h) ?? h);
-    const seen = new Set<string>();
-    for (const f of fields) {
-      if (f === '') throw new Error('bulk file header has an empty column name');
-      // A plain object cannot hold this key as data: its values would vanish from every row.
-      if (f === '__proto__') throw new Error('bulk file header names the reserved column "__proto__"');
-      if (seen.has(f)) throw new Error(`bulk file header repeats column ${JSON.stringify(f)}`);
-      seen.add(f);
+  const toParsedRow = (cells: string[], end: number, line: number): ParsedRow<RowByKind[K]> => {
+    const fields = columns!;
+    if (cells.length !== fields.length) {
+      return { malformed: { line, end, reason: `${cells.length} cells where the header has ${fields.length} columns` }, end };
     }
-    columns = fields;
-    return fields;
+    const record: Record<string, string | null> = {};
+    for (let i = 0; i < fields.length; i++) {
+      const cell = cells[i]!;
+      record[fields[i]!] = cell === NULL_LITERAL ? null : cell;
+    }
+    if (!schema) return { row: record as RowByKind[K], end };
+    const result = schema.safeParse(record);
+    if (!result.success) return { malformed: { line, end, reason: describeIssues(result.error) }, end };
+    return { row: result.data, end };
   };
 
-  const stream = parse({
-    delimiter: delimiterOf(options.format),
-    bom: options.resume === undefined,
-    columns: options.resume ? [...options.resume.columns] : fromHeader,
-    // A short or long line is reported per line (info.error) instead of failing the whole file.
-    relax_column_count: true,
-    on_record: (record: Record<string, string | null>, info): ParsedRow<RowByKind[K]> => {
-      const end = base + info.bytes;
-      if (info.error) {
-        return { malformed: { line: info.lines, end, reason: `${info.index} cells where the header has ${columns?.length ?? 0} columns` }, end };
+  const stream = new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        reader.write(chunk);
+      } catch (error) {
+        callback(error as Error);
+        return;
       }
-      for (const key in record) if (record[key] === NULL_LITERAL) record[key] = null;
-      if (!schema) return { row: record as RowByKind[K], end };
-      const result = schema.safeParse(record);
-      if (!result.success) return { malformed: { line: info.lines, end, reason: describeIssues(result.error) }, end };
-      return { row: result.data, end };
+      callback();
+    },
+    flush(callback) {
+      try {
+        reader.end();
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      callback();
     },
   });
+  const reader = new CsvRecordReader(
+    { delimiter: delimiterOf(options.format), byteOffset: options.resume?.byteOffset ?? 0, bom: options.resume === undefined },
+    (cells, end, line) => {
+      if (columns === undefined) columns = fieldsOfHeader(cells, headerToField);
+      else stream.push(toParsedRow(cells, end, line));
+    },
+  );
   return { stream, columns: () => columns };
 }
