@@ -1,21 +1,13 @@
 import { z } from 'zod';
-import { CrmError, type CrmConnector, type CrmRecord } from '../src/crm/connector.js';
-import type { MappingConfig } from '../src/mapping/mapping-config.js';
-import type { MarketoClient } from '../src/marketo/index.js';
-import type { MarketoObject, ObjectApi } from '../src/marketo/objects.js';
+import { CrmError, type CrmRecord } from '../src/crm/connector.js';
+import type { MarketoObject } from '../src/marketo/objects.js';
 import type { RecordFailure } from '../src/store/error-ledger.js';
 import type { IdLink } from '../src/store/id-map.js';
-import type { StateStore } from '../src/store/state-store.js';
-import { crmIdsByKey, markLinked, pendingKeys, pendingLinks, pendingRoleKeys, recordAttempts, roleKeyText, type Attempt, type LinkTarget, type RoleKey } from './bootstrap-keys.js';
-import { loadObjectMappings, SALES_OBJECTS, type ObjectMapping, type SalesObject } from './bootstrap-object-mapping.js';
-import { BootstrapStaging } from './bootstrap-staging.js';
+import { crmIdsByKey, markLinked, pendingKeys, pendingLinks, pendingRoleKeys, recordAttempts, roleKeyText, type LinkTarget, type RoleKey } from './bootstrap-keys.js';
 import { marketoCall } from './failures.js';
+import { chunks, OPERATION, PER_CALL, salesObjectLoader, text, type SalesLoaderDeps } from './sales-object-loader.js';
 
-export interface SalesActivityDeps {
-  marketo: MarketoClient;
-  store: StateStore;
-  crm: CrmConnector;
-}
+export type SalesActivityDeps = SalesLoaderDeps;
 
 /** What one load or link step did: counts only (they go into workflow history). */
 export interface StepOutcome {
@@ -26,10 +18,6 @@ export interface StepOutcome {
   failed: number;
   apiCalls: number;
 }
-
-/** Marketo's maximum filter values (and records) per Get call. */
-const PER_CALL = 300;
-const OPERATION = 'bootstrap';
 
 const loadInput = z.object({
   runId: z.string().min(1),
@@ -48,23 +36,6 @@ const linkInput = z.object({
   limit: z.number().int().positive().max(50_000).default(10_000),
 });
 
-/** How each object is asked for and keyed: the Marketo filter, the field holding the key, the CRM key column. */
-const LOAD = {
-  company: { filterType: 'externalCompanyId', keyField: 'externalCompanyId', crmKey: 'external_company_id', idField: 'id' },
-  salesPerson: { filterType: 'externalSalesPersonId', keyField: 'externalSalesPersonId', crmKey: 'external_sales_person_id', idField: 'id' },
-  opportunity: { filterType: 'externalOpportunityId', keyField: 'externalOpportunityId', crmKey: 'external_opportunity_id', idField: 'marketoGUID' },
-} as const;
-
-function text(v: unknown): string | null {
-  return v === null || v === undefined || v === '' ? null : String(v);
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
 /**
  * The REST side of the sales phases: companies, salespersons, opportunities and roles fetched
  * by the keys earlier phases staged (300 per Get call, several calls at once under the client's
@@ -72,101 +43,8 @@ function chunks<T>(items: readonly T[], size: number): T[][] {
  * set-based link steps that fill the references (account, owner) once their targets exist.
  */
 export function createSalesActivities(deps: SalesActivityDeps) {
-  const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
-  let mappings: Promise<Record<SalesObject, ObjectMapping>> | undefined;
-  // Once per worker process: five describe calls, not five per step.
-  const mapping = async (name: SalesObject): Promise<ObjectMapping> => {
-    mappings ??= loadObjectMappings({
-      marketo: deps.marketo,
-      crm: deps.crm,
-      currentMapping: async (): Promise<MappingConfig | undefined> => (await deps.store.mappings.current())?.config,
-    }).catch((err: unknown) => {
-      mappings = undefined;
-      throw err;
-    });
-    return (await mappings)[name];
-  };
-  const apiOf = (name: SalesObject): ObjectApi =>
-    ({ company: deps.marketo.companies, salesPerson: deps.marketo.salesPersons, opportunity: deps.marketo.opportunities, opportunityRole: deps.marketo.opportunityRoles })[name];
-
-  /** Every record matching the values, following paging; calls counted. */
-  async function fetchAll(page: (token?: string) => ReturnType<ObjectApi['get']>): Promise<{ records: MarketoObject[]; calls: number }> {
-    const records: MarketoObject[] = [];
-    let calls = 0;
-    let token: string | undefined;
-    for (;;) {
-      const p = await page(token);
-      calls += 1;
-      records.push(...p.items);
-      if (!p.moreResult || p.nextPageToken === undefined || p.nextPageToken === token) return { records, calls };
-      token = p.nextPageToken;
-    }
-  }
-
-  /** Upserts mapped records, links ids, ledgers failures; returns the CRM id per key (null: refused). */
-  async function write(
-    name: SalesObject,
-    items: { key: string; marketoId: string | null; outcome: ReturnType<ObjectMapping['map']> }[],
-    keyField: string,
-  ): Promise<{ crmIds: Map<string, string | null>; written: number; failed: number }> {
-    const crmEntity = SALES_OBJECTS[name].crm;
-    const failures: RecordFailure[] = [];
-    const crmIds = new Map<string, string | null>();
-    const ok: typeof items = [];
-    for (const item of items) {
-      if (item.outcome.ok) ok.push(item);
-      else {
-        crmIds.set(item.key, null);
-        failures.push({ entity: crmEntity, recordKey: item.key, operation: OPERATION, source: 'marketo', code: 'MAPPING', reason: item.outcome.errors.join('; ') });
-      }
-    }
-    const results = ok.length ? await deps.crm.upsert(crmEntity, ok.map((i) => i.outcome.record), { keyField }) : [];
-    const links: IdLink[] = [];
-    const succeeded: string[] = [];
-    for (const r of results) {
-      const item = ok[r.index]!;
-      if (r.status === 'failed') {
-        crmIds.set(item.key, null);
-        failures.push({ entity: crmEntity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: r.reason });
-      } else {
-        crmIds.set(item.key, r.id);
-        succeeded.push(item.key);
-        if (item.marketoId) links.push({ entity: name, marketoId: item.marketoId, crmType: crmEntity, crmId: r.id });
-      }
-    }
-    await deps.store.idMap.link(links);
-    await deps.store.errors.record(failures);
-    if (succeeded.length) await deps.store.errors.resolve(crmEntity, OPERATION, succeeded);
-    return { crmIds, written: succeeded.length, failed: failures.length };
-  }
-
-  /**
-   * Gets companies, salespersons or opportunities by their external keys (300 a call), writes them
-   * keyed on the same key and records every key as attempted (found or not) with its references.
-   */
-  async function loadByKeys(runId: string, kind: keyof typeof LOAD, keys: readonly string[]): Promise<Omit<StepOutcome, 'taken'>> {
-    const how = LOAD[kind];
-    const m = await mapping(kind);
-    const api = apiOf(kind);
-    const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
-    const records = fetched.flatMap((f) => f.records);
-    const wanted = new Set(keys);
-    const items: Parameters<typeof write>[1] = [];
-    const refs = new Map<string, { companyKey: string | null; salesPersonKey: string | null }>();
-    for (const rec of records) {
-      const key = text(rec[how.keyField]);
-      if (key === null || !wanted.has(key) || refs.has(key)) continue;
-      const outcome = m.map(rec);
-      outcome.record[how.crmKey] = key;
-      items.push({ key, marketoId: text(rec[how.idField]), outcome });
-      refs.set(key, { companyKey: kind === 'opportunity' ? text(rec.externalCompanyId) : null, salesPersonKey: kind === 'salesPerson' ? null : text(rec.externalSalesPersonId) });
-    }
-    const { crmIds, written, failed } = await write(kind, items, how.crmKey);
-    // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
-    const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
-    await recordAttempts(staging, runId, kind, attempts);
-    return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
-  }
+  const loader = salesObjectLoader(deps);
+  const { staging, mapping, fetchAll, write, loadByKeys } = loader;
 
   /**
    * Roles link contacts in the CRM, while Marketo links a role to any person. A role whose person

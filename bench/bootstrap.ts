@@ -46,6 +46,7 @@ const Options = z.object({
   timeline: z.string().min(1).optional(),
   workerRuntime: z.enum(['compiled', 'tsx']),
   workerHeapMb: z.coerce.number().int().min(32).optional(),
+  workerSemiSpaceMb: z.coerce.number().int().min(1).max(64).optional(),
   writeConcurrency: z.coerce.number().int().min(1),
   heapSnapshotMb: z.coerce.number().int().min(1).optional(),
   jobsAtMarketo: z.coerce.number().int().min(1).max(10).optional(),
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     .option('--timeline <file>', 'write every export\'s job and ingest times to this JSON file')
     .option('--worker-runtime <how>', 'compiled: tsc output on plain node, as production runs (Dockerfile); tsx: from source', 'compiled')
     .option('--worker-heap-mb <n>', "the worker's --max-old-space-size (rows in flight are bounded: downloads × (write concurrency + 1) × batch; 128 holds 100k leads, not 1M)", '256')
+    .option('--worker-semi-space-mb <n>', "the worker's --max-semi-space-size (V8's young generation; docker-compose sets the same NODE_OPTIONS)")
     .option('--write-concurrency <n>', 'batch writes of one download in flight at once', '2')
     .option('--heap-snapshot-mb <n>', 'the worker writes one heap snapshot (into .data/) when its heap first passes this')
     .option('--jobs-at-marketo <n>', "the bootstrap's jobsAtMarketo (default: the workflow's)")
@@ -187,7 +189,7 @@ async function main(): Promise<void> {
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: temporalExecutable('temporal') } });
   const taskQueue = 'bench-bootstrap';
   const profiling = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
-  const heap = opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : [];
+  const heap = [...(opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : []), ...(opts.workerSemiSpaceMb ? [`--max-semi-space-size=${opts.workerSemiSpaceMb}`] : [])];
   const entry = opts.workerRuntime === 'compiled' ? [await compileWorker(root, log)] : ['--import', 'tsx', 'bench/bootstrap-worker.ts'];
   log(`worker: node ${[...profiling, ...heap, ...entry].join(' ')}`);
   const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {

@@ -1,4 +1,4 @@
-import type { EntitySetting, ExportSource, ExportWindow, IngestSink, PhaseProgress } from './bootstrap-types.js';
+import type { BootstrapEntity, EntitySetting, ExportSource, ExportWindow, IngestSink, PhaseProgress } from './bootstrap-types.js';
 
 /**
  * What the `bootstrap` parent hands each phase function (one per entity type, in the seed's
@@ -24,6 +24,8 @@ export interface PhaseContext {
   runWindows(source: ExportSource, sink: IngestSink, windows: ExportWindow[]): Promise<void>;
   /** Waits while paused; false once the bootstrap is being cancelled (the phase should return). */
   checkpoint(): Promise<boolean>;
+  /** Whether this bootstrap loads `entity` (a phase may do part of another's work when it does). */
+  enabled(entity: BootstrapEntity): boolean;
 }
 
 export type PhaseFunction = (ctx: PhaseContext) => Promise<void>;

@@ -1,4 +1,4 @@
-import { proxyActivities } from '@temporalio/workflow';
+import { patched, proxyActivities } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
 import type { StepOutcome } from '../activities/bootstrap-sales.js';
 import type { PhaseContext } from './bootstrap-phase.js';
@@ -49,9 +49,17 @@ async function inRounds(ctx: FollowingPhaseContext, round: (last: boolean) => Pr
   }
 }
 
-/** Leads: Bulk Lead Extract by createdAt windows (docs/bootstrap.md explains the choice). */
+/**
+ * Leads: Bulk Lead Extract by createdAt windows (docs/bootstrap.md explains the choice). The
+ * ingest loads the companies and salespersons each batch names before writing it (when those
+ * phases are enabled), so persons are written linked instead of updated by a link step later.
+ */
 async function leadsPhase(ctx: PhaseContext): Promise<void> {
-  await ctx.runWindows({ kind: 'leads' }, 'leads', await planWindows(ctx));
+  const windows = await planWindows(ctx);
+  const preload = patched('bootstrap-preload-references')
+    ? (['company', 'salesPerson'] as const).filter((kind) => ctx.enabled(kind === 'company' ? 'companies' : 'salesPersons'))
+    : [];
+  await ctx.runWindows(preload.length > 0 ? { kind: 'leads', preload } : { kind: 'leads' }, 'leads', windows);
 }
 
 /** Companies by the externalCompanyId values seen on leads (and opportunities), then persons and opportunities linked to their accounts. */

@@ -8,7 +8,14 @@
  * program members of some programs, or the records of one custom object.
  */
 export type ExportSource =
-  | { kind: 'leads' }
+  | {
+      kind: 'leads';
+      /**
+       * Records the lead ingest loads before writing a batch's persons, so they are written with
+       * their account and owner (the leads phase names the enabled companies / salesPersons phases).
+       */
+      preload?: ('company' | 'salesPerson')[];
+    }
   | { kind: 'activities'; activityTypeIds: number[] }
   | { kind: 'programMembers'; programIds: number[] }
   | { kind: 'customObjects'; apiName: string };

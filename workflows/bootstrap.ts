@@ -227,6 +227,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       progress: phase,
       runWindows: (source, sink, windows) => runWindows(spec.entity, source, sink, windows),
       checkpoint,
+      enabled,
       upstreamDone: () => upstreamDone(spec),
       upstreamChanged: async () => {
         const seen = upstreamVersion(spec);

@@ -1,16 +1,44 @@
+import { Context } from '@temporalio/activity';
 import type { MappingConfig } from '../../src/mapping/mapping-config.js';
+import type { RecordRow } from '../../src/marketo/bulk/rows.js';
+import { textOrNull } from '../../src/marketo/values.js';
 import { loadPersonMapping, type PersonMapping } from '../../src/reconcile/person-mapping.js';
 import { writeLeadBatch } from '../bootstrap-leads.js';
+import { referencePreloader, type PreloadKind } from '../bootstrap-reference-preload.js';
 import { BootstrapStaging } from '../bootstrap-staging.js';
 import type { IngestSinkDeps, IngestSinkImpl } from '../ingest-sink.js';
+import { salesObjectLoader } from '../sales-object-loader.js';
+
+const KEY_FIELD: Record<PreloadKind, 'externalCompanyId' | 'externalSalesPersonId'> = { company: 'externalCompanyId', salesPerson: 'externalSalesPersonId' };
+
+function keysOf(rows: readonly RecordRow[], field: string): string[] {
+  const keys = new Set<string>();
+  for (const row of rows) {
+    const key = textOrNull(row[field]);
+    if (key !== null) keys.add(key);
+  }
+  return [...keys];
+}
+
+/** A preload that failed leaves its persons to the link steps: worth a line in the log, not a failed batch. */
+function warn(message: string, meta: Record<string, unknown>): void {
+  try {
+    Context.current().log.warn(message, meta);
+  } catch {
+    // Called outside an activity (tests, benchmarks): no activity logger to write to.
+  }
+}
 
 /**
  * Exported leads → CRM leads/contacts through the shared person writer, staging each person's
  * company and salesperson keys for the later phases. The mapping (three describe calls) is loaded
- * once per worker process, not once per window.
+ * once per worker process, not once per window. When the window's source asks for it (`preload`,
+ * set by the leads phase for the enabled companies and salespersons phases), the companies and
+ * salespersons a batch names are loaded first, so its persons are written linked.
  */
 export function leadsSink(deps: IngestSinkDeps): IngestSinkImpl<'leads'> {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
+  const preloader = referencePreloader(salesObjectLoader(deps));
   let personMapping: Promise<PersonMapping> | undefined;
   const mapping = (): Promise<PersonMapping> => {
     personMapping ??= loadPersonMapping(
@@ -28,7 +56,18 @@ export function leadsSink(deps: IngestSinkDeps): IngestSinkImpl<'leads'> {
       return { format: 'CSV', fields: (await mapping()).exportFields, filter: { createdAt: window } };
     },
     async write(rows, ctx) {
-      return writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, await mapping(), ctx.runId, rows);
+      const kinds = ctx.source.kind === 'leads' ? (ctx.source.preload ?? []) : [];
+      const calls = await Promise.all(
+        kinds.map((kind) =>
+          preloader.preload(ctx.runId, kind, keysOf(rows, KEY_FIELD[kind])).catch((err: unknown) => {
+            warn('loading the records a lead batch names failed; its persons are linked later', { kind, error: err instanceof Error ? err.message : String(err) });
+            return 0;
+          }),
+        ),
+      );
+      const out = await writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, await mapping(), ctx.runId, rows);
+      const apiCalls = calls.reduce((n, c) => n + c, 0);
+      return apiCalls > 0 ? { ...out, apiCalls } : out;
     },
   };
 }
