@@ -28,6 +28,10 @@ import type { BootstrapStaging } from './bootstrap-staging.js';
  *     to set (a person linked at write time needs no staging row), and resolves ledger entries
  *     only when the ledger holds an open one for the operation. The batch's new company and
  *     salesperson keys go in alongside, in a statement of their own.
+ *   - Persons written for the first time (nearly every batch of a bootstrap) go in by plain
+ *     INSERTs; a unique violation (a person written already: a retried window) rolls the batch
+ *     back and writes it again with the ON CONFLICT statement, so a retried window still updates
+ *     in place and leaves exactly what the upserts leave (see `StatementMode`).
  *
  * Anything this path does not cover exactly as the general path would (a field missing from a
  * row, a required non-boolean field left empty, an unknown column) answers `undefined` before
@@ -106,11 +110,25 @@ function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta)
   };
 }
 
-/** The statement writing one batch; fixed per pair of encoders, so prepared once per connection. */
-function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: TypeEncoder, contact: TypeEncoder): { sql: string; name: string } {
+/**
+ * How a batch statement writes:
+ *   - `insert`: plain INSERTs into the CRM tables, the id map and the staging table, for persons
+ *     written for the first time (no arbiter probe and no speculative insertion per row and table).
+ *     A person already written (a retried window) raises a unique violation and the batch is run
+ *     again as `upsert`, so what it leaves is what `upsert` leaves.
+ *   - `upsert`: ON CONFLICT throughout (a retried window updates in place); also counts the CRM
+ *     rows it inserted, so the writer knows when batches are new again.
+ *   - `session4`: the statement as it was before session 5 (the bench's baseline).
+ */
+export type StatementMode = 'insert' | 'upsert' | 'session4';
+
+/** The statement writing one batch; fixed per pair of encoders and mode, so prepared once per connection. */
+function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: TypeEncoder, contact: TypeEncoder, mode: StatementMode): { sql: string; name: string } {
   const s = staging.qschema;
   const loaded = staging.loaded;
-  let param = 3;
+  const conflicts = mode !== 'insert';
+  // $3 and $4 (insert, upsert): the batch's smallest and largest Marketo id.
+  let param = mode === 'session4' ? 3 : 5;
   const source = (enc: TypeEncoder) => {
     const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
     const names = ['_mid', '_ck', '_sk', ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
@@ -123,12 +141,19 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
     const set = [...cols.map((c) => `${c} = EXCLUDED.${c}`), ...refs.map((r) => `${r} = coalesce(EXCLUDED.${r}, t.${r})`)];
     return `INSERT INTO ${target(enc)} AS t (${[key, ...cols, ...refs].join(', ')})
       SELECT ${['_mid', ...cols, ...refs.map((r) => (r === 'account_id' ? '_account' : '_owner'))].join(', ')} FROM ${enc.type === 'lead' ? 'l' : 'c'}
-      ON CONFLICT (${key}) DO UPDATE SET ${set.join(', ')}
-      RETURNING t.id, t.${key} AS mid`;
+      ${conflicts ? `ON CONFLICT (${key}) DO UPDATE SET ${set.join(', ')}` : ''}
+      RETURNING t.id, t.${key} AS mid${mode === 'upsert' ? ', t.xmax = 0 AS fresh' : ''}`;
   };
   const leadSource = source(lead);
   const contactSource = source(contact);
   const open = `l.status IN ('open', 'retrying')`;
+  const stagedPending = `$1, _mid, 'lead', _ck, _sk, false, false FROM l WHERE _sk IS NOT NULL AND _owner IS NULL
+            UNION ALL
+            SELECT $1, _mid, 'contact', _ck, _sk, _account IS NOT NULL, _owner IS NOT NULL FROM c
+              WHERE (_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL)`;
+  // A staging row of this batch's persons, if any, lies between its smallest and largest id: with
+  // none there (batches of new persons, in id order) the re-mark below is never executed.
+  const anyStaged = mode === 'session4' ? '' : `EXISTS (SELECT 1 FROM ${staging.personRefs} r WHERE r.run_id = $1 AND r.marketo_lead_id BETWEEN $3 AND $4) AND `;
   const sql = `WITH
     l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
           LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
@@ -137,20 +162,21 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
           LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
     li AS (${upsert(lead, lead.table.columns.has('owner_id') ? ['owner_id'] : [])}),
     ci AS (${upsert(contact, [...(contact.table.columns.has('account_id') ? ['account_id'] : []), ...(contact.table.columns.has('owner_id') ? ['owner_id'] : [])])}),
-    ups AS (SELECT 'lead'::text AS type, id, mid FROM li UNION ALL SELECT 'contact', id, mid FROM ci),
+    ups AS (SELECT 'lead'::text AS type, id, mid${mode === 'upsert' ? ', fresh' : ''} FROM li UNION ALL SELECT 'contact', id, mid${mode === 'upsert' ? ', fresh' : ''} FROM ci),
     idm AS (INSERT INTO ${s}.id_map (entity, marketo_id, crm_type, crm_id) SELECT 'lead', mid::text, type, id FROM ups
-            ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()),
+            ${conflicts ? 'ON CONFLICT (entity, marketo_id) DO UPDATE SET crm_type = EXCLUDED.crm_type, crm_id = EXCLUDED.crm_id, updated_at = now()' : ''}),
     stg AS (INSERT INTO ${staging.personRefs} AS t (run_id, marketo_lead_id, person_type, external_company_id, external_sales_person_id, account_linked, owner_linked)
-            SELECT $1, _mid, 'lead', _ck, _sk, false, false FROM l WHERE _sk IS NOT NULL AND _owner IS NULL
-            UNION ALL
-            SELECT $1, _mid, 'contact', _ck, _sk, _account IS NOT NULL, _owner IS NOT NULL FROM c
-              WHERE (_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL)
-            ON CONFLICT (run_id, marketo_lead_id) DO UPDATE SET person_type = EXCLUDED.person_type,
+            SELECT ${stagedPending}
+            ${
+              conflicts
+                ? `ON CONFLICT (run_id, marketo_lead_id) DO UPDATE SET person_type = EXCLUDED.person_type,
               external_company_id = EXCLUDED.external_company_id, external_sales_person_id = EXCLUDED.external_sales_person_id,
               account_linked = EXCLUDED.account_linked OR (t.account_linked AND t.external_company_id IS NOT DISTINCT FROM EXCLUDED.external_company_id
                                                            AND t.person_type = EXCLUDED.person_type),
               owner_linked = EXCLUDED.owner_linked OR (t.owner_linked AND t.external_sales_person_id IS NOT DISTINCT FROM EXCLUDED.external_sales_person_id
-                                                       AND t.person_type = EXCLUDED.person_type)),
+                                                       AND t.person_type = EXCLUDED.person_type)`
+                : ''
+            }),
     -- A person linked now but staged as pending by an earlier attempt of its window: mark it the
     -- way stage() would, so no link step rewrites it (a probe that finds nothing otherwise).
     relinked AS (UPDATE ${staging.personRefs} AS t SET person_type = w.type, external_company_id = w._ck, external_sales_person_id = w._sk,
@@ -160,12 +186,12 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
                        UNION ALL
                        SELECT _mid, 'contact', _ck, _sk, _account, _owner FROM c
                          WHERE NOT ((_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL))) w
-                 WHERE t.run_id = $1 AND t.marketo_lead_id = w._mid),
+                 WHERE ${anyStaged}t.run_id = $1 AND t.marketo_lead_id = w._mid),
     -- The uncorrelated EXISTS runs once: with no open entry for the operation the join is skipped.
     led AS (UPDATE ${s}.error_ledger l SET status = 'resolved', last_seen = now() FROM ups
             WHERE EXISTS (SELECT 1 FROM ${s}.error_ledger g WHERE g.operation = $2 AND g.status IN ('open', 'retrying'))
               AND l.entity = ups.type AND l.record_key = ups.mid::text AND l.operation = $2 AND ${open})
-    SELECT count(*)::int AS written FROM ups`;
+    SELECT count(*)::int AS written${mode === 'upsert' ? ', (count(*) FILTER (WHERE fresh))::int AS fresh' : ''} FROM ups`;
   // Statement names are per connection; the text decides the name so two mappings never collide.
   let hash = 0;
   for (let i = 0; i < sql.length; i++) hash = (Math.imul(hash, 31) + sql.charCodeAt(i)) | 0;
@@ -181,12 +207,21 @@ export async function colocatedPersonWriter(
   staging: BootstrapStaging,
   ledger: Pick<ErrorLedgerRepository, 'record'>,
   mapping: PersonMapping,
+  options: ColocatedWriterOptions = {},
 ): Promise<ColocatedPersonWriter | undefined> {
   const lead = compileType(mapping, 'lead', await crm.table('lead'));
   const contact = compileType(mapping, 'contact', await crm.table('contact'));
   if (!lead || !contact || lead.key.field.name !== contact.key.field.name) return undefined;
-  const statement = batchStatement(crm.schema, staging, lead, contact);
+  const session4 = options.session4 === true;
+  const statements = {
+    insert: batchStatement(crm.schema, staging, lead, contact, session4 ? 'session4' : 'insert'),
+    upsert: batchStatement(crm.schema, staging, lead, contact, session4 ? 'session4' : 'upsert'),
+  };
   const encoders = { lead, contact };
+  const knownKeys = new KnownKeys();
+  // Whether the last batch upserted persons that were written already (a retried window): its
+  // next batches most likely were too, so they start as upserts instead of failing as inserts.
+  let rewriting = false;
 
   return {
     async write(runId, rows, profile) {
@@ -220,29 +255,60 @@ export async function colocatedPersonWriter(
         batch.salesKeys.push(sk);
       }
       const keys = [...[...companyKeys].map((k) => ['company', k] as const), ...[...salesKeys].map((k) => ['salesPerson', k] as const)];
-      const params: string[] = [runId, OPERATION];
+      const newKeys = session4 ? keys : knownKeys.unknown(runId, keys);
+      const allMids = [...batches.lead.mids, ...batches.contact.mids];
+      let min = Infinity;
+      let max = -Infinity;
+      for (const mid of allMids) {
+        const n = Number(mid);
+        if (n < min) min = n;
+        if (n > max) max = n;
+      }
+      const params: (string | null)[] = [runId, OPERATION];
+      if (!session4) params.push(allMids.length > 0 ? String(min) : null, allMids.length > 0 ? String(max) : null);
       for (const type of ['lead', 'contact'] as const) {
         const b = batches[type];
         params.push(arrayLiteral(b.mids), arrayLiteral(b.companyKeys), arrayLiteral(b.salesKeys), ...b.values.map((v) => arrayLiteral(v)));
       }
-      const sent = batches.lead.mids.length + batches.contact.mids.length;
+      const sent = allMids.length;
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
+      const run = (mode: 'insert' | 'upsert') =>
+        inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
+          // Refused records are recorded before the statement resolves entries, as the general path does.
+          if (failures.length > 0) await ledger.record(failures, client);
+          const statement = statements[mode];
+          const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: params });
+          const n = out[0]?.written ?? 0;
+          if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
+          return { written: n, fresh: out[0]?.fresh ?? n };
+        });
       try {
         // The keys go in on their own, alongside: an INSERT that meets a key another batch's open
         // transaction inserted waits for that transaction, so inside the batch's transaction every
         // window would queue behind the others. Keys already known are not inserted again.
-        const staged = staging.stageKeys(runId, keys);
+        const staged = staging.stageKeys(runId, newKeys);
         void staged.catch(() => undefined);
-        const written = await inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
-          // Refused records are recorded before the statement resolves entries, as the general path does.
-          if (failures.length > 0) await ledger.record(failures, client);
-          const { rows: out } = await client.query<{ written: number }>({ name: statement.name, text: statement.sql, values: params });
-          const n = out[0]?.written ?? 0;
-          if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
-          return n;
-        });
+        let written: number;
+        if (session4 || rewriting) {
+          const out = await run('upsert');
+          written = out.written;
+          rewriting = !session4 && out.fresh < out.written;
+        } else {
+          try {
+            written = (await run('insert')).written;
+          } catch (err) {
+            // A person of the batch is written already: the batch again, as upserts.
+            if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+            const t = performance.now();
+            const out = await run('upsert');
+            profile?.add('upsert after insert', performance.now() - t);
+            written = out.written;
+            rewriting = out.fresh < out.written;
+          }
+        }
         await staged;
+        if (!session4) knownKeys.add(runId, newKeys);
         profile?.add('statement+commit', performance.now() - t1);
         return { written, failed: failures.length };
       } catch (err) {
@@ -252,6 +318,42 @@ export async function colocatedPersonWriter(
       }
     },
   };
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+export interface ColocatedWriterOptions {
+  /** The statement and key staging as they were before session 5 (the bench's baseline way). */
+  session4?: boolean;
+}
+
+type StagedKey = readonly ['company' | 'salesPerson', string];
+
+/**
+ * Company and salesperson keys this process has staged per run (committed), so a batch sends
+ * only keys it has not seen: after the first batches of a run nearly every key is known. Bounded:
+ * a few runs, and a run's set is dropped when it grows past a limit (keys are then sent again,
+ * which the insert skips).
+ */
+class KnownKeys {
+  private readonly runs = new Map<string, Set<string>>();
+  private static readonly MAX_RUNS = 4;
+  private static readonly MAX_KEYS = 200_000;
+
+  unknown(runId: string, keys: readonly StagedKey[]): StagedKey[] {
+    const known = this.runs.get(runId);
+    return known ? keys.filter((k) => !known.has(`${k[0]}\u001f${k[1]}`)) : [...keys];
+  }
+
+  add(runId: string, keys: readonly StagedKey[]): void {
+    let known = this.runs.get(runId);
+    if (!known || known.size + keys.length > KnownKeys.MAX_KEYS) {
+      this.runs.delete(runId);
+      if (this.runs.size >= KnownKeys.MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
+      this.runs.set(runId, (known = new Set()));
+    }
+    for (const k of keys) known.add(`${k[0]}\u001f${k[1]}`);
+  }
 }
 
 /**

@@ -10,12 +10,16 @@
  * fields) parsed by the ingest's parser, so both ways get what the sink gets.
  * Each way writes into a fresh database (CRM and state store in one, as the bench and compose
  * run them), in one process so the machine's load weighs on both alike:
- *   - baseline: writeLeadBatch's general path (mapping objects, connector upsert, id map link,
+ *   - general: writeLeadBatch's general path (mapping objects, connector upsert, id map link,
  *     ledger, staging: separate transactions);
- *   - new: the same sink with the co-located single-transaction path.
- * Printed per way: rows/s of the writes, the busy time of each step (summed over batches; steps
- * of one batch may overlap), the link steps that finish the references, and a digest of the CRM's
- * persons (mapped values with account and owner as Marketo keys) that must be equal for all ways.
+ *   - baseline: the co-located single-transaction path as session 4 left it (one ON CONFLICT
+ *     statement per batch, every key of a batch sent to bootstrap_keys);
+ *   - new: the co-located path as the sink runs it now.
+ * Printed per way: rows/s of the writes, the CPU the database server (every process of the local
+ * cluster) and this process spent per person while writing, the busy time of each step (summed
+ * over batches; steps of one batch may overlap), the link steps that finish the references, and
+ * a digest of the CRM's persons (mapped values with account and owner as Marketo keys) that must
+ * be equal for all ways.
  * Uses DATABASE_URL, or a local cluster in .data/bench-writes-postgres.
  */
 import { performance } from 'node:perf_hooks';
@@ -25,6 +29,7 @@ import { stringify } from 'csv-stringify/sync';
 import pg from 'pg';
 import { z } from 'zod';
 import { writeLeadBatch, type LeadSinkDeps, type WriteProfile } from '../activities/bootstrap-leads.js';
+import { colocatedPersonWriter } from '../activities/bootstrap-person-batch.js';
 import { createSalesActivities } from '../activities/bootstrap-sales.js';
 import { BootstrapStaging } from '../activities/bootstrap-staging.js';
 import { startEmulator } from '../emulator/index.js';
@@ -37,7 +42,7 @@ import { loadPersonMapping, type MappedPerson, type PersonMapping } from '../src
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { StateStore } from '../src/store/state-store.js';
 
-const WAYS = ['baseline', 'new'] as const;
+const WAYS = ['general', 'baseline', 'new'] as const;
 type WayName = (typeof WAYS)[number];
 
 const Options = z.object({
@@ -60,7 +65,7 @@ const cli = new Command()
   .option('--batch <n>', 'rows per batch write (the bootstrap bench default)', '2000')
   .option('--write-concurrency <n>', 'batch writes in flight per window', '2')
   .option('--loaded <share>', 'share of the named companies and salespersons loaded before the persons are written', '0.7')
-  .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, WAYS.join(','))
+  .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, 'baseline,new')
   .option('--rounds <n>', 'times to run the ways (alternated)', '1');
 const opts = Options.parse(cli.parse(process.argv).opts());
 const log = (line: string) => process.stdout.write(line + '\n');
@@ -91,6 +96,35 @@ async function freshDatabase(name: string): Promise<{ store: StateStore; crm: Po
   const url = new URL(baseUrl);
   url.pathname = `/${db}`;
   return { store: await StateStore.open({ connectionString: url.toString() }), crm: await PostgresCrmConnector.open({ connectionString: url.toString() }) };
+}
+
+/**
+ * CPU time (ms) of every process of the database cluster so far: the postmaster with its exited
+ * children, plus the live ones (backends, WAL writer, checkpointer, autovacuum). Undefined when
+ * the server is not on this machine or its processes cannot be read.
+ */
+async function serverCpuMs(pool: pg.Pool): Promise<number | undefined> {
+  try {
+    const { readFile, readdir } = await import('node:fs/promises');
+    const { rows } = await pool.query<{ dir: string }>(`SELECT current_setting('data_directory') AS dir`);
+    const postmaster = Number((await readFile(`${rows[0]!.dir}/postmaster.pid`, 'utf8')).split('\n')[0]);
+    const tick = 1000 / 100; // USER_HZ: clock ticks of /proc/<pid>/stat, 100 per second on Linux
+    const stat = async (pid: string) => {
+      const text = await readFile(`/proc/${pid}/stat`, 'utf8');
+      return text.slice(text.lastIndexOf(')') + 2).split(' ');
+    };
+    // Fields after the command: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
+    const own = await stat(String(postmaster));
+    let ms = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) * tick;
+    for (const pid of await readdir('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      const f = await stat(pid).catch(() => undefined);
+      if (f && Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * tick;
+    }
+    return ms;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Busy time per step, summed over calls (calls of one batch may overlap). */
@@ -214,14 +248,22 @@ try {
     const profile: WriteProfile = { add: (step, ms) => spans.add(step, ms) };
     const plain: LeadSinkDeps = { crm, store, staging };
     const baseline = timedBaseline(plain, mapping, spans);
-    const write = (batch: RecordRow[]) =>
-      way === 'baseline'
+    const session4 = way === 'baseline' ? await colocatedPersonWriter(crm, staging, store.errors, mapping, { session4: true }) : undefined;
+    if (way === 'baseline' && !session4) throw new Error('the co-located writer does not cover this mapping');
+    const write = async (batch: RecordRow[]) =>
+      way === 'general'
         ? writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false })
-        : writeLeadBatch(plain, mapping, runId, batch, { profile });
+        : way === 'baseline'
+          ? ((await session4!.write(runId, batch, profile)) ?? writeLeadBatch(plain, mapping, runId, batch, { colocated: false }))
+          : writeLeadBatch(plain, mapping, runId, batch, { profile });
     const load = (await import('node:os')).loadavg()[0]!;
+    const server0 = await serverCpuMs(store.pool);
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     const outs = await Promise.all(windows.map((w) => writeWindow(w, write)));
     const writeMs = performance.now() - t0;
+    const server1 = await serverCpuMs(store.pool);
+    const self = process.cpuUsage(self0);
     const written = outs.reduce((n, o) => n + o.written, 0);
     const failed = outs.reduce((n, o) => n + o.failed, 0);
 
@@ -252,6 +294,7 @@ try {
     digests.set(name, f.digest);
     log(
       `${name.padEnd(10)} ${written} written, ${failed} failed in ${(writeMs / 1000).toFixed(2)} s = ${(written / (writeMs / 1000)).toFixed(0)} rows/s (load ${load.toFixed(2)})\n` +
+        `           CPU per person while writing: Postgres ${server0 === undefined || server1 === undefined ? 'n/a (not a local cluster)' : `${(((server1 - server0) / (written + failed)) * 1000).toFixed(0)} µs`}, this process ${(((self.user + self.system) / 1000 / (written + failed)) * 1000).toFixed(0)} µs\n` +
         `           busy: ${spans.line(['map', 'targets', 'CRM', 'id map', 'staging', 'ledger'], written + failed)}\n` +
         `           then link steps: ${linked} persons in ${(linkMs / 1000).toFixed(2)} s; CRM persons ${f.persons}, id map ${f.idmap}, staged ${f.staged}, contacts without account or owner ${f.unlinked}; digest ${f.digest}`,
     );
