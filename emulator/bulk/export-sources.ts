@@ -103,15 +103,10 @@ export function leadExport(sub: Subscription, body: unknown, features: BulkFeatu
     source: () => ({
       header: header(fields, req.columnHeaderNames),
       rows: (function* () {
-        const ids = members ? [...members].sort((a, b) => a - b) : sub.leads.ids();
-        for (const id of ids) {
-          if (!sub.leads.exists(id)) continue;
-          if (range) {
-            const t = kind === 'createdAt' ? sub.leads.createdAt(id) : sub.leads.updatedAt(id);
-            if (t < range.start || t > range.end) continue;
-          }
-          yield fields.map((f) => text(sub.leadValue(id, f)));
-        }
+        const read = sub.leadRowReader(fields);
+        // Exactly one of range and members is set (the filter is createdAt, updatedAt or a static list).
+        const ids = range ? sub.leads.idsBetween(kind === 'createdAt' ? 'createdAt' : 'updatedAt', range.start, range.end) : [...(members ?? [])].sort((a, b) => a - b);
+        for (const id of ids) if (range || sub.leads.exists(id)) yield read(id);
       })(),
     }),
   };

@@ -33,6 +33,8 @@ export class LeadStore {
   private readonly columns = new Map<string, LeadValue[]>();
   private readonly indexes = new Map<string, Map<string, number | number[]>>();
   private liveCount = 0;
+  /** Bumped whenever a column array is added or replaced, so readers holding arrays know to look again. */
+  private columnsVersion = 0;
 
   /** Highest id ever assigned. */
   get maxId(): number {
@@ -78,6 +80,7 @@ export class LeadStore {
       if (!col) {
         col = [];
         this.columns.set(f, col);
+        this.columnsVersion += 1;
       }
       return col;
     });
@@ -103,6 +106,7 @@ export class LeadStore {
   /** Drops the spare capacity arrays keep after growing (called after bulk loads). */
   compact(): void {
     for (const [field, col] of this.columns) this.columns.set(field, col.slice());
+    this.columnsVersion += 1;
   }
 
   get(id: number): LeadRecord | undefined {
@@ -120,6 +124,25 @@ export class LeadStore {
     if (field === 'id') return id;
     const v = this.columns.get(field)?.[id - 1];
     return v === undefined ? null : v;
+  }
+
+  /**
+   * Reads one stored field of many leads: `read(id)` is `value(id, field)` without the per-call
+   * column lookup (bulk exports read millions of cells). Stays right when the column is created
+   * or replaced later.
+   */
+  columnReader(field: string): (id: number) => LeadValue {
+    if (field === 'id') return (id) => id;
+    let version = -1;
+    let col: readonly LeadValue[] | undefined;
+    return (id) => {
+      if (version !== this.columnsVersion) {
+        col = this.columns.get(field);
+        version = this.columnsVersion;
+      }
+      const v = col?.[id - 1];
+      return v === undefined ? null : v;
+    };
   }
 
   createdAt(id: number): number {
@@ -147,6 +170,7 @@ export class LeadStore {
     if (!col) {
       col = [];
       this.columns.set(field, col);
+      this.columnsVersion += 1;
     }
     const row = id - 1;
     const index = this.indexes.get(field);
@@ -185,6 +209,18 @@ export class LeadStore {
   /** Live ids in ascending order. */
   *ids(fromId = 1): Generator<number> {
     for (let row = Math.max(0, fromId - 1); row < this.size; row++) if (this.alive[row] === 1) yield row + 1;
+  }
+
+  /**
+   * Live ids in ascending order whose createdAt (or updatedAt) lies in [start, end] (epoch seconds,
+   * both inclusive); leads added while the caller iterates are seen.
+   */
+  *idsBetween(which: 'createdAt' | 'updatedAt', start: number, end: number): Generator<number> {
+    for (let row = 0; row < this.size; row++) {
+      if (this.alive[row] !== 1) continue;
+      const t = (which === 'createdAt' ? this.created : this.updated)[row] as number;
+      if (t >= start && t <= end) yield row + 1;
+    }
   }
 
   private index(field: string): Map<string, number | number[]> {
