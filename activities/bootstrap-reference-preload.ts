@@ -1,4 +1,4 @@
-import type { SalesObjectLoader } from './sales-object-loader.js';
+import type { LoadOutcome, SalesObjectLoader } from './sales-object-loader.js';
 
 export type PreloadKind = 'company' | 'salesPerson';
 
@@ -6,9 +6,9 @@ export interface ReferencePreloader {
   /**
    * Loads the keys of `kind` that this run has not asked Marketo for yet (Get by external key,
    * 300 a call, written into the CRM and recorded as attempted, found or not), and waits for the
-   * ones another batch of this process is loading. Resolves with the Marketo calls it made.
+   * ones another batch of this process is loading. Resolves with what this call itself loaded.
    */
-  preload(runId: string, kind: PreloadKind, keys: Iterable<string>): Promise<number>;
+  preload(runId: string, kind: PreloadKind, keys: Iterable<string>): Promise<LoadOutcome>;
 }
 
 /**
@@ -42,7 +42,7 @@ export function referencePreloader(loader: Pick<SalesObjectLoader, 'staging' | '
         if (running) others.push(running);
         else candidates.push(key);
       }
-      let calls = 0;
+      let loaded: LoadOutcome = { records: 0, written: 0, failed: 0, apiCalls: 0 };
       if (candidates.length > 0) {
         const done = await attempted(runId, kind, candidates);
         const fresh: string[] = [];
@@ -63,11 +63,11 @@ export function referencePreloader(loader: Pick<SalesObjectLoader, 'staging' | '
           void settled.then(() => {
             for (const key of fresh) if (inFlight.get(slot(runId, kind, key)) === settled) inFlight.delete(slot(runId, kind, key));
           });
-          calls += (await load).apiCalls;
+          loaded = await load;
         }
       }
       await Promise.all(others);
-      return calls;
+      return loaded;
     },
   };
 }

@@ -12,7 +12,7 @@ import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
 import type { RecordFailure } from '../src/store/error-ledger.js';
 import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
-import type { ExportSource, ExportWindow, IngestSink, IngestSummary } from '../workflows/bootstrap-types.js';
+import type { ExportSource, ExportWindow, IngestSink, IngestSummary, LoadedAlongside } from '../workflows/bootstrap-types.js';
 import { marketoCall } from './failures.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
 import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
@@ -96,6 +96,7 @@ const progressSchema = z.object({
   written: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   apiCalls: z.number().int().nonnegative(),
+  loaded: z.partialRecord(z.enum(['company', 'salesPerson']), z.object({ records: z.number().int().nonnegative(), written: z.number().int().nonnegative(), failed: z.number().int().nonnegative(), apiCalls: z.number().int().nonnegative() })).optional(),
 });
 type IngestProgress = z.infer<typeof progressSchema>;
 
@@ -106,6 +107,16 @@ interface InFlightWrite {
   /** Settles once the batch is committed (or failed) and its rows are given back to the budget. */
   written: Promise<void>;
   outcome?: IngestBatchOutcome;
+}
+
+function addLoaded(into: LoadedAlongside | undefined, more: LoadedAlongside): LoadedAlongside {
+  const out: LoadedAlongside = { ...into };
+  for (const kind of ['company', 'salesPerson'] as const) {
+    const a = out[kind];
+    const b = more[kind];
+    if (b) out[kind] = a ? { records: a.records + b.records, written: a.written + b.written, failed: a.failed + b.failed, apiCalls: a.apiCalls + b.apiCalls } : { ...b };
+  }
+  return out;
 }
 
 function targetOf(source: ExportSource): ExportTarget {
@@ -289,6 +300,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             progress.written += done.outcome!.written;
             progress.failed += done.outcome!.failed;
             progress.apiCalls += done.outcome!.apiCalls ?? 0;
+            if (done.outcome!.loaded) progress.loaded = addLoaded(progress.loaded, done.outcome!.loaded);
             progress.position = done.end;
             advanced = true;
           }
@@ -381,7 +393,8 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             // Rows already written came from bytes that did not hash right, and a resume would re-read only
             // the tail: the retry must read the whole file again (writes are upserts, so that is harmless).
             await Promise.allSettled(inflight.map((w) => w.written));
-            ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls });
+            // Records loaded for other phases stay loaded (their keys are not asked for again): keep their counts.
+            ctx.heartbeat({ position: { byteOffset: 0, rows: 0 }, written: 0, failed: 0, apiCalls: progress.apiCalls + calls, ...(progress.loaded ? { loaded: progress.loaded } : {}) });
             throw err;
           }
           await flush(false);
@@ -397,6 +410,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           written: progress.written,
           failed: progress.failed,
           apiCalls: progress.apiCalls + calls,
+          ...(progress.loaded ? { loaded: progress.loaded } : {}),
           resumedFrom: resumed ? resumed.position.byteOffset : 0,
           ingestMs: Date.now() - startedAt,
           startedAt,

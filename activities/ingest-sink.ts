@@ -2,7 +2,7 @@ import type { CrmConnector } from '../src/crm/connector.js';
 import type { RowByKind } from '../src/marketo/bulk/rows.js';
 import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
-import type { ExportSource, ExportWindow } from '../workflows/bootstrap-types.js';
+import type { ExportSource, ExportWindow, LoadedAlongside } from '../workflows/bootstrap-types.js';
 
 /**
  * Where the rows of one bulk export go. `ingestBulkExport` streams the file, parses each row with
@@ -29,6 +29,8 @@ export interface IngestBatchOutcome {
   failed: number;
   /** Marketo calls the sink itself made (e.g. lookups), counted into the phase's API calls. */
   apiCalls?: number;
+  /** Records of other phases the sink loaded first (their calls not in `apiCalls`): counted into those phases. */
+  loaded?: LoadedAlongside;
 }
 
 export interface IngestSinkImpl<K extends keyof RowByKind = keyof RowByKind> {

@@ -98,6 +98,9 @@ export interface BulkExportInput {
 }
 
 /** What the ingest activity returns: counts only, never records. */
+/** Records an ingest loaded for another phase (the lead ingest's companies and salespersons), per kind. */
+export type LoadedAlongside = Partial<Record<'company' | 'salesPerson', { records: number; written: number; failed: number; apiCalls: number }>>;
+
 export interface IngestSummary {
   /** Data records read from the file, malformed ones included. */
   rows: number;
@@ -107,6 +110,8 @@ export interface IngestSummary {
   written: number;
   failed: number;
   apiCalls: number;
+  /** What the sink loaded for other phases (counted there, not in `written` or `apiCalls`). */
+  loaded?: LoadedAlongside;
   /** Byte offset the last attempt resumed from (0: it read the file from the start). */
   resumedFrom: number;
   /** Wall time of the last attempt (download + CRM writes). */

@@ -145,6 +145,15 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       phase.written += result.written;
       phase.failed += result.failed;
       phase.apiCalls += result.apiCalls;
+      // The lead ingest loads the companies and salespersons its batches name: theirs to count.
+      for (const [kind, counts] of Object.entries(result.loaded ?? {})) {
+        const other = progress.phases[kind === 'company' ? 'companies' : 'salesPersons'];
+        if (!other || !counts) continue;
+        other.records += counts.records;
+        other.written += counts.written;
+        other.failed += counts.failed;
+        other.apiCalls += counts.apiCalls;
+      }
     };
     for (let next = 0; next < windows.length; ) {
       await condition(() => stopping() || (!paused && atMarketo() < jobsAtMarketo && childrenRunning < maxChildren));

@@ -7,6 +7,7 @@ import { writeLeadBatch } from '../bootstrap-leads.js';
 import { referencePreloader, type PreloadKind } from '../bootstrap-reference-preload.js';
 import { BootstrapStaging } from '../bootstrap-staging.js';
 import type { IngestSinkDeps, IngestSinkImpl } from '../ingest-sink.js';
+import type { LoadedAlongside } from '../../workflows/bootstrap-types.js';
 import { salesObjectLoader } from '../sales-object-loader.js';
 
 const KEY_FIELD: Record<PreloadKind, 'externalCompanyId' | 'externalSalesPersonId'> = { company: 'externalCompanyId', salesPerson: 'externalSalesPersonId' };
@@ -57,17 +58,21 @@ export function leadsSink(deps: IngestSinkDeps): IngestSinkImpl<'leads'> {
     },
     async write(rows, ctx) {
       const kinds = ctx.source.kind === 'leads' ? (ctx.source.preload ?? []) : [];
-      const calls = await Promise.all(
-        kinds.map((kind) =>
-          preloader.preload(ctx.runId, kind, keysOf(rows, KEY_FIELD[kind])).catch((err: unknown) => {
+      const loads = await Promise.all(
+        kinds.map(async (kind) => {
+          try {
+            return [kind, await preloader.preload(ctx.runId, kind, keysOf(rows, KEY_FIELD[kind]))] as const;
+          } catch (err) {
             warn('loading the records a lead batch names failed; its persons are linked later', { kind, error: err instanceof Error ? err.message : String(err) });
-            return 0;
-          }),
-        ),
+            return undefined;
+          }
+        }),
       );
       const out = await writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, await mapping(), ctx.runId, rows);
-      const apiCalls = calls.reduce((n, c) => n + c, 0);
-      return apiCalls > 0 ? { ...out, apiCalls } : out;
+      // Counted into the companies and salespersons phases (the parent adds them there), not the leads phase.
+      const loaded: LoadedAlongside = {};
+      for (const l of loads) if (l && l[1].apiCalls + l[1].records > 0) loaded[l[0]] = l[1];
+      return Object.keys(loaded).length > 0 ? { ...out, loaded } : out;
     },
   };
 }

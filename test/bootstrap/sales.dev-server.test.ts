@@ -50,6 +50,10 @@ test('every sales entity lands once with every reference set, and the reconcilia
   // 2023-12-01 .. 2024-05-01 in ≤31-day windows: 5 lead exports and 5 Add to Opportunity exports.
   expect(result.progress.phases.leads).toMatchObject({ windowsTotal: 5, records: LEADS, written: LEADS });
   expect(result.progress.phases.opportunities!.records).toBe(seeded.roles + seeded.opportunities);
+  // Companies and salespersons count every record they brought in, whether the lead ingest loaded
+  // it for a batch's persons or the phase itself did.
+  expect(result.progress.phases.companies!.records).toBe(seeded.companies);
+  expect(result.progress.phases.salesPersons!.records).toBe(seeded.salespersons);
 
   expect(await count('accounts')).toBe(seeded.companies);
   expect(await count('users')).toBe(seeded.salespersons);
