@@ -41,15 +41,16 @@ function csvOptions(format: FileFormat) {
 
 /**
  * Turns rows into file lines exactly as csv-stringify writes them with `csvOptions`, but cheaply.
- * With those options csv-stringify leaves a non-empty string that holds no quote, delimiter, CR or
- * LF as it is, and joins cells with the delimiter; only cells holding one of those characters need
- * its quoting, so only they are handed to it (one cell at a time: a cell's text does not depend
- * on its neighbours). Empty and missing values are `null`, numbers and booleans their String().
+ * With those options csv-stringify leaves a non-empty string that holds no quote, delimiter or LF
+ * as it is (an explicit record_delimiter turns off its quoting of a bare CR), and joins cells
+ * with the delimiter; only cells holding one of those characters need its quoting, so only they
+ * are handed to it (one cell at a time: a cell's text does not depend on its neighbours). Empty
+ * and missing values are `null`, numbers and booleans their String().
  */
 export function lineEncoder(format: FileFormat): (row: readonly Cell[]) => string {
   const options = csvOptions(format);
   const delimiter = options.delimiter;
-  const needsQuoting = new RegExp(`["\\n\\r${delimiter === '\t' ? '\\t' : delimiter}]`);
+  const needsQuoting = new RegExp(`["\\n${delimiter === '\t' ? '\\t' : delimiter}]`);
   const quoted = (text: string): string => stringify([[text]], options).slice(0, -options.record_delimiter.length);
   return (row) => {
     let line = '';
