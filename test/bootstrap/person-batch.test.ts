@@ -173,10 +173,14 @@ test('one transaction per batch leaves what the general path leaves: persons, re
   expect(await staged(sides[1]!)).toBeLessThan(59);
 
   // A retried window: the same batches again update in place, no duplicates, the same ledger attempts.
+  const retriesBefore = sides[1]!.steps.filter((s) => s === 'upsert after insert').length;
   for (const side of sides) {
     expect(await side.write(run, batch.slice(0, 30))).toEqual({ written: 26, failed: 4 });
     expect(await side.write(run, batch.slice(30))).toEqual({ written: 30, failed: 0 });
   }
+  // The first retried batch failed as plain inserts and was written again as upserts; the next
+  // one started as upserts (the previous batch rewrote persons).
+  expect(sides[1]!.steps.filter((s) => s === 'upsert after insert').length - retriesBefore).toBe(1);
   const [apart2, together2] = [await state(sides[0]!, run), await state(sides[1]!, run)];
   // Every target is loaded by now, so the rewrite sets every reference; nothing else changes.
   const unlinked = (p: Record<string, unknown>) => ({ ...p, account: null, owner: null });
@@ -219,3 +223,52 @@ test('a batch the database refuses (a loaded account that is gone) falls back to
   expect(apart.ledger.filter((e) => e.code === '23503')).toHaveLength(affected);
   expect(together).toEqual(apart);
 });
+
+test('a person whose CRM record is gone but whose id map entry is left is written again, and the id map points at the new record', async () => {
+  const run = 'gone-run';
+  // Persons no earlier test wrote (ids of their own), so the first write is of new persons only
+  // and leaves the writer starting batches as plain inserts.
+  const batch = rows.slice(40, 50).map((r, i) => ({ ...r, id: String(900_000 + i), email: `gone${i}@example.com` }));
+  for (const side of sides) expect(await side.write(run, batch)).toEqual({ written: 10, failed: 0 });
+  // A CRM user deletes one person: its id map entry stays (nothing removes it during a bootstrap).
+  const victim = batch[3]!.id!;
+  for (const side of sides) {
+    const out = await side.crm.pool.query(`DELETE FROM crm_${side.name}.contacts WHERE marketo_lead_id = $1`, [victim]);
+    const out2 = await side.crm.pool.query(`DELETE FROM crm_${side.name}.leads WHERE marketo_lead_id = $1`, [victim]);
+    expect((out.rowCount ?? 0) + (out2.rowCount ?? 0)).toBe(1);
+  }
+  const retries = sides[1]!.steps.filter((s) => s === 'upsert after insert').length;
+  // Only the deleted person in a batch of its own: the CRM insert succeeds, the id map insert
+  // meets the old entry, and the batch is written again as upserts.
+  const again = batch.filter((r) => r.id === victim);
+  for (const side of sides) expect(await side.write(run, again)).toEqual({ written: 1, failed: 0 });
+  expect(sides[1]!.steps.filter((s) => s === 'upsert after insert').length).toBe(retries + 1);
+  const [apart, together] = [await state(sides[0]!, run), await state(sides[1]!, run)];
+  expect(apart.idMap.filter((m) => m.marketo_id === victim)).toEqual([expect.objectContaining({ points_at: victim })]);
+  expect(together).toEqual(apart);
+});
+
+test('a person the general path staged as pending and that is written linked now is marked linked (no link step rewrites it)', async () => {
+  const run = 'restaged-run';
+  const person = rows.find((r) => r.externalCompanyId && r.externalSalesPersonId && Number(r.id) > 50)!;
+  const type = person.externalCompanyId ? 'contact' : 'lead';
+  for (const side of sides) {
+    // An earlier attempt by the general path staged the person pending, and its CRM write never committed.
+    await side.staging.stage(run, [{ marketoId: person.id!, type, externalCompanyId: person.externalCompanyId!, externalSalesPersonId: person.externalSalesPersonId! }]);
+    await loadTargets(side, run, [person.externalCompanyId!], [person.externalSalesPersonId!]);
+  }
+  expect(await side1Staged(run, person.id!)).toEqual({ account_linked: false, owner_linked: false });
+  for (const side of sides) expect(await side.write(run, [person])).toEqual({ written: 1, failed: 0 });
+  expect(await side1Staged(run, person.id!)).toEqual({ account_linked: true, owner_linked: true });
+  const [apart, together] = [await state(sides[0]!, run), await state(sides[1]!, run)];
+  expect(together.pending).toEqual([]);
+  expect(together).toEqual(apart);
+});
+
+async function side1Staged(run: string, id: string): Promise<{ account_linked: boolean; owner_linked: boolean } | undefined> {
+  const { rows: out } = await sides[1]!.store.pool.query<{ account_linked: boolean; owner_linked: boolean }>(
+    `SELECT account_linked, owner_linked FROM ${sides[1]!.staging.personRefs} WHERE run_id = $1 AND marketo_lead_id = $2`,
+    [run, id],
+  );
+  return out[0];
+}
