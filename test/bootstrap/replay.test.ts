@@ -29,6 +29,9 @@ test('the recorded bootstrap and bulkExport histories replay on the current code
     [path.join(histories, 'bulk-export.pb'), 'bootstrap-leads/leads/3'],
     // Every lead-database phase (sales.dev-server.test.ts).
     [path.join(histories, 'bootstrap-sales.pb'), 'bootstrap-sales'],
+    // The same after the lead ingest began loading the references its batches name
+    // (`bootstrap-preload-references`: the leads source carries `preload`).
+    [path.join(histories, 'bootstrap-sales-preload.pb'), 'bootstrap-sales'],
   ]);
   expect(result.out).toContain('replayed bootstrap-leads\n');
   expect(result.out).toContain('replayed bootstrap-leads/leads/3\n');
