@@ -186,3 +186,27 @@ describe('createExportParser on bytes split anywhere', () => {
     await expect(parseLeads(Buffer.from('a,__proto__\n1,2\n'), [4])).rejects.toThrow(/__proto__/);
   });
 });
+
+describe('createExportParser on awkward input', () => {
+  it('keeps header names that look like code as plain field names', async () => {
+    const names = ['a"b', 'back\\slash', '}', 'x\u2028y', 'constructor', 'toString', '1', 'c[0]', '${x}'];
+    const header = names.map((n) => `"${n.replace(/"/g, '""')}"`).join(',');
+    const items = await parseLeads(Buffer.from(`${header}\n${names.map((_, i) => (i === 2 ? 'null' : `v${i}`)).join(',')}\n`), [5]);
+    const row = items[0]!.row!;
+    expect(Object.keys(row).sort()).toEqual([...names].sort());
+    expect(names.map((n) => row[n])).toEqual(['v0', 'v1', null, 'v3', 'v4', 'v5', 'v6', 'v7', 'v8']);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+  });
+
+  it('refuses resume columns no row could hold', async () => {
+    await expect(parseLeads(Buffer.from('1,2\n'), [4], { columns: ['a', '__proto__'], byteOffset: 10 })).rejects.toThrow(/__proto__/);
+    await expect(parseLeads(Buffer.from('1,2\n'), [4], { columns: ['a', 'a'], byteOffset: 10 })).rejects.toThrow(/repeats column "a"/);
+  });
+
+  it('fails the stream on bytes that are not UTF-8 instead of shifting every later offset', async () => {
+    const file = Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xff]), Buffer.from('\n2,3\n')]);
+    await expect(parseLeads(file, [1])).rejects.toThrow(/not valid UTF-8 \(in bytes 6-6\)/);
+    // A character cut off by the end of the file is no better.
+    await expect(parseLeads(Buffer.from('a,b\n1,Zoë').subarray(0, -1), [64])).rejects.toThrow(/not valid UTF-8/);
+  });
+});

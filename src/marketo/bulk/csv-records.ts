@@ -1,4 +1,4 @@
-import { StringDecoder } from 'node:string_decoder';
+import { isAscii } from 'node:buffer';
 import Papa from 'papaparse';
 
 /** One CSV record: its cells, the file byte offset just past it, and the 1-based line it ends on. */
@@ -48,8 +48,8 @@ function quoteProblem(code: string): string {
  * Splits a CSV byte stream into records of cells, with papaparse doing the CSV work on text and
  * this reader turning its character positions into exact file byte offsets and line numbers.
  *
- * Bytes become text once per chunk (a StringDecoder keeps a multi-byte character split across
- * chunks whole). Papaparse parses the text up to its last complete record; the rest is carried
+ * Bytes become text once per chunk (a streaming TextDecoder keeps a multi-byte character split
+ * across chunks whole; bytes that are not UTF-8 fail the stream). Papaparse parses the text up to its last complete record; the rest is carried
  * into the next chunk's text. Byte offsets are the character offsets while the text is ASCII,
  * and the UTF-8 length of each record's characters otherwise.
  *
@@ -57,7 +57,10 @@ function quoteProblem(code: string): string {
  * throws: nothing after it can be trusted.
  */
 export class CsvRecordReader {
-  private readonly decoder = new StringDecoder('utf8');
+  // Fatal: a byte that is not UTF-8 would become U+FFFD, whose 3 bytes would shift every offset after it.
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** File byte offset just past the bytes fed so far. */
+  private bytesFed: number;
   private readonly delimiter: string;
   private readonly onRecord: CsvRecordSink;
   private parser: Papa.Parser | undefined;
@@ -66,6 +69,7 @@ export class CsvRecordReader {
   private bomPending: boolean;
   /** Text not yet parsed into a complete record, and the file byte offset of its first character. */
   private tail = '';
+  private tailAscii = true;
   private tailByte: number;
   private lineBreaks = 0;
   // State of the parse call in progress, read by the step callback.
@@ -77,20 +81,32 @@ export class CsvRecordReader {
   constructor(options: CsvRecordReaderOptions, onRecord: CsvRecordSink) {
     this.delimiter = options.delimiter;
     this.tailByte = options.byteOffset;
+    this.bytesFed = options.byteOffset;
     this.bomPending = options.bom;
     this.onRecord = onRecord;
   }
 
   write(chunk: Buffer): void {
-    this.feed(this.decoder.write(chunk), false);
+    // An ASCII chunk cannot finish a character held back from the previous chunk, so its text is ASCII too.
+    this.feed(this.decode(chunk), false, isAscii(chunk));
   }
 
   /** Parses what is left as the last record (a file need not end with a line break). */
   end(): void {
-    this.feed(this.decoder.end(), true);
+    this.feed(this.decode(undefined), true, true);
   }
 
-  private feed(decoded: string, final: boolean): void {
+  private decode(chunk: Buffer | undefined): string {
+    const from = this.bytesFed;
+    this.bytesFed += chunk?.length ?? 0;
+    try {
+      return chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+    } catch {
+      throw new Error(`bulk file is not valid UTF-8 (in bytes ${from}-${this.bytesFed - 1})`);
+    }
+  }
+
+  private feed(decoded: string, final: boolean, decodedAscii: boolean): void {
     let text = this.tail + decoded;
     let textByte = this.tailByte;
     if (this.bomPending) {
@@ -105,11 +121,12 @@ export class CsvRecordReader {
     if (!parser) {
       this.tail = text;
       this.tailByte = textByte;
+      this.tailAscii &&= decodedAscii;
       return;
     }
     this.text = text;
-    // Comparing lengths is one native pass; it lets the common all-ASCII text skip per-record UTF-8 counting.
-    this.ascii = Buffer.byteLength(text, 'utf8') === text.length;
+    // All-ASCII text (the common case) needs no per-record UTF-8 count: characters are bytes.
+    this.ascii = decodedAscii && this.tailAscii;
     this.recordStart = 0;
     this.recordStartByte = textByte;
     const result = parser.parse(text, 0, !final) as Papa.ParseResult<string[]>;
@@ -119,6 +136,7 @@ export class CsvRecordReader {
     const consumed = result.meta.cursor;
     this.tailByte = this.byteAt(consumed);
     this.tail = consumed === text.length ? '' : text.slice(consumed);
+    this.tailAscii = this.ascii || Buffer.byteLength(this.tail, 'utf8') === this.tail.length;
     this.text = '';
   }
 

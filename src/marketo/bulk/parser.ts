@@ -1,7 +1,8 @@
 import { Transform } from 'node:stream';
 import type { z } from 'zod';
 import { CsvRecordReader } from './csv-records.js';
-import { delimiterOf, NULL_LITERAL, type ExportFormat } from './formats.js';
+import { delimiterOf, type ExportFormat } from './formats.js';
+import { compileRecordBuilder, type RecordBuilder } from './record-builder.js';
 import { rowSchemaByKind, type ExportKind, type RowByKind } from './rows.js';
 
 /**
@@ -45,6 +46,7 @@ function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ');
 }
 
+/** Field names for a header (or the columns a resume is given), refusing names no row could hold. */
 function fieldsOfHeader(header: readonly string[], headerToField: ReadonlyMap<string, string>): string[] {
   const fields = header.map((h) => headerToField.get(h) ?? h);
   const seen = new Set<string>();
@@ -71,18 +73,18 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
   // Activity rows keep theirs: typed columns, JSON attributes, no unknown columns.
   const schema = TEXT_RECORD_KINDS.has(options.kind) ? undefined : (rowSchemaByKind[options.kind] as z.ZodType<RowByKind[K], unknown>);
   const headerToField = new Map(Object.entries(options.columnHeaderNames ?? {}).map(([field, header]) => [header, field]));
-  let columns: readonly string[] | undefined = options.resume ? [...options.resume.columns] : undefined;
+  let columns: readonly string[] | undefined;
+  let toRecord: RecordBuilder = () => ({});
+  const setColumns = (fields: readonly string[]): void => {
+    columns = fields;
+    toRecord = compileRecordBuilder(fields);
+  };
+  if (options.resume) setColumns(fieldsOfHeader(options.resume.columns, new Map()));
 
   const toParsedRow = (cells: string[], end: number, line: number): ParsedRow<RowByKind[K]> => {
-    const fields = columns!;
-    if (cells.length !== fields.length) {
-      return { malformed: { line, end, reason: `${cells.length} cells where the header has ${fields.length} columns` }, end };
-    }
-    const record: Record<string, string | null> = {};
-    for (let i = 0; i < fields.length; i++) {
-      const cell = cells[i]!;
-      record[fields[i]!] = cell === NULL_LITERAL ? null : cell;
-    }
+    const width = columns!.length;
+    if (cells.length !== width) return { malformed: { line, end, reason: `${cells.length} cells where the header has ${width} columns` }, end };
+    const record = toRecord(cells);
     if (!schema) return { row: record as RowByKind[K], end };
     const result = schema.safeParse(record);
     if (!result.success) return { malformed: { line, end, reason: describeIssues(result.error) }, end };
@@ -113,7 +115,7 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
   const reader = new CsvRecordReader(
     { delimiter: delimiterOf(options.format), byteOffset: options.resume?.byteOffset ?? 0, bom: options.resume === undefined },
     (cells, end, line) => {
-      if (columns === undefined) columns = fieldsOfHeader(cells, headerToField);
+      if (columns === undefined) setColumns(fieldsOfHeader(cells, headerToField));
       else stream.push(toParsedRow(cells, end, line));
     },
   );
