@@ -111,6 +111,8 @@ export class Subscription {
   readonly customActivityTypes = new Map<number, ActivityType>();
   private leadFieldList: FieldDef[] = standardLeadFields();
   private readonly dedupeIndex = new Map<string, Map<string, string>>();
+  /** Bumped whenever a record enters or leaves a dedupe index (or its key moves): cached lookups start over. */
+  private dedupeVersion = 0;
   private nextObjectNum = 1;
   private nextListId = 1001;
   private nextProgramId = 1001;
@@ -257,6 +259,7 @@ export class Subscription {
     this.objectTypes.set(type.name, type);
     this.objects.set(type.name, new Map());
     this.dedupeIndex.set(type.name, new Map());
+    this.dedupeVersion += 1;
   }
 
   private requireType(name: string): ObjectType {
@@ -336,12 +339,37 @@ export class Subscription {
       if (COMPANY_FIELDS.has(field)) return (id, company) => (company ? (company[field] ?? null) : stored(id));
       return stored;
     });
-    const withCompany = fields.some((f) => COMPANY_FIELDS.has(f));
+    const companyOf = fields.some((f) => COMPANY_FIELDS.has(f)) ? this.companyValuesReader() : undefined;
     return (id) => {
-      const company = withCompany ? this.companyValuesForLead(id) : undefined;
+      const company = companyOf?.(id);
       const row = new Array<LeadValue>(readers.length);
       for (let i = 0; i < readers.length; i++) row[i] = (readers[i] as (typeof readers)[number])(id, company);
       return row;
+    };
+  }
+
+  /**
+   * `companyValuesForLead` for many leads: companies found by external id are remembered until a
+   * record enters or leaves a dedupe index (their values are read live, so updates show).
+   */
+  private companyValuesReader(): (id: number) => Record<string, LeadValue> | undefined {
+    const externalId = this.leads.columnReader('externalCompanyId');
+    const found = new Map<string, ObjectRecord | undefined>();
+    let version = this.dedupeVersion;
+    return (id) => {
+      const ext = externalId(id);
+      if (ext === null) return undefined;
+      if (version !== this.dedupeVersion) {
+        found.clear();
+        version = this.dedupeVersion;
+      }
+      const key = String(ext);
+      let company = found.get(key);
+      if (company === undefined && !found.has(key)) {
+        company = this.companyByExternalId(key);
+        found.set(key, company);
+      }
+      return company?.values;
     };
   }
 
@@ -809,6 +837,7 @@ export class Subscription {
     (this.objects.get(type.name) as Map<string, ObjectRecord>).set(storeKey, rec);
     const dk = this.dedupeKey(type, rec.values);
     if (dk !== undefined) this.dedupeIndex.get(type.name)?.set(dk, storeKey);
+    this.dedupeVersion += 1;
     if (logActivities) for (const a of this.objectCreatedActivities(type, rec)) this.addActivity(a);
     return rec;
   }
@@ -862,6 +891,7 @@ export class Subscription {
       const storeKey = String(type.idField === 'id' ? rec.num : rec.marketoGUID);
       if (oldKey !== undefined && index?.get(oldKey) === storeKey) index.delete(oldKey);
       if (newKey !== undefined) index?.set(newKey, storeKey);
+      this.dedupeVersion += 1;
     }
   }
 
@@ -881,6 +911,7 @@ export class Subscription {
       store.delete(String(type.idField === 'id' ? rec.num : rec.marketoGUID));
       const dk = this.dedupeKey(type, rec.values);
       if (dk !== undefined) this.dedupeIndex.get(typeName)?.delete(dk);
+      this.dedupeVersion += 1;
       return this.objectResult(type, seq, 'deleted', rec);
     });
   }

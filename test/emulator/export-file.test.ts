@@ -277,4 +277,22 @@ describe('lead export rows', () => {
     expect(read(1)).toEqual([1, 'Gold', 'changed@example.com']);
     for (const id of [2, 3, 100, 101, 102, 300, 301]) expect(sub.leadRowReader(FIELDS)(id)).toEqual(FIELDS.map((f) => sub.leadValue(id, f)));
   });
+
+  it('a row reader follows companies created, updated and deleted after it first looked', () => {
+    const read = sub.leadRowReader(['id', 'externalCompanyId', 'company', 'industry']);
+    const lead = 102; // names NO-SUCH-COMPANY and stores its own company value
+    const linked = [...sub.leads.ids()].find((id) => id !== lead && sub.companyValuesForLead(id) !== undefined)!;
+    const ext = String(sub.leadValue(linked, 'externalCompanyId'));
+    const current = () => [lead, linked].map((id) => ['id', 'externalCompanyId', 'company', 'industry'].map((f) => sub.leadValue(id, f)));
+    expect([read(lead), read(linked)]).toEqual(current());
+    expect(read(lead)[2]).toBe('Own; Company');
+
+    expect(sub.syncObjects('Company', [{ externalCompanyId: 'NO-SUCH-COMPANY', company: 'Now Real Inc', industry: 'Retail' }])[0]!.status).toBe('created');
+    expect(read(lead)).toEqual([lead, 'NO-SUCH-COMPANY', 'Now Real Inc', 'Retail']);
+    expect(sub.syncObjects('Company', [{ externalCompanyId: ext, industry: 'Changed Industry' }])[0]!.status).toBe('updated');
+    expect(read(linked)[3]).toBe('Changed Industry');
+    expect(sub.deleteObjects('Company', [{ externalCompanyId: 'NO-SUCH-COMPANY' }])[0]!.status).toBe('deleted');
+    expect(read(lead)[2]).toBe('Own; Company');
+    expect([read(lead), read(linked)]).toEqual(current());
+  });
 });
