@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { createExportParser, type ParsedRow } from '../../src/marketo/bulk/parser.js';
 import type { RecordRow } from '../../src/marketo/bulk/rows.js';
+import { delimiterOf, type ExportFormat } from '../../src/marketo/bulk/formats.js';
 
 type Item = ParsedRow<RecordRow>;
 
@@ -16,8 +17,8 @@ function pieces(bytes: Buffer, sizes: readonly number[]): Buffer[] {
   return out;
 }
 
-async function parseLeads(bytes: Buffer, sizes: readonly number[], resume?: { columns: readonly string[]; byteOffset: number }): Promise<Item[]> {
-  const parser = createExportParser({ kind: 'leads', format: 'CSV', resume });
+async function parseLeads(bytes: Buffer, sizes: readonly number[], resume?: { columns: readonly string[]; byteOffset: number }, format: ExportFormat = 'CSV'): Promise<Item[]> {
+  const parser = createExportParser({ kind: 'leads', format, resume });
   const out: Item[] = [];
   for await (const item of Readable.from(pieces(bytes, sizes)).pipe(parser.stream)) out.push(item as Item);
   return out;
@@ -35,9 +36,10 @@ function lineOf(bytes: Buffer, end: number): number {
  * same file must give the same rows, byte ends and malformed reasons. Lines come from counting
  * line breaks in the bytes instead: csv-parse also counts each '\r' inside a quoted cell as one.
  */
-async function oracle(bytes: Buffer): Promise<Item[]> {
+async function oracle(bytes: Buffer, format: ExportFormat): Promise<Item[]> {
   let width = 0;
   const stream = parse({
+    delimiter: delimiterOf(format),
     bom: true,
     columns: (header: string[]) => {
       width = header.length;
@@ -68,13 +70,13 @@ function random(seed: number): () => number {
 }
 
 const PLAIN = ['', 'null', 'Russell', '12345', 'Zoë', 'Łódź', '日本語', 'emoji 😀 here', 'a b', '\uFEFFmid-file BOM'];
-const NEEDS_QUOTES = ['a,b', 'Smith, "Jr"', 'two\nlines', 'crlf\r\ninside', '"', ',', '😀,"😀"\n😀', 'null'];
+const NEEDS_QUOTES = ['a,b', 'Smith, "Jr"', 'two\nlines', 'crlf\r\ninside', '"', ',', '😀,"😀"\n😀', 'null', 'tab\there', 'semi;colon'];
 
 /** A random export file: mixed cells, quoted cells with delimiters, quotes and line breaks, ragged lines. */
-function randomFile(rnd: () => number, crlf: boolean, bom: boolean, finalBreak: boolean): Buffer {
+function randomFile(rnd: () => number, crlf: boolean, bom: boolean, finalBreak: boolean, delimiter = ','): Buffer {
   const eol = crlf ? '\r\n' : '\n';
   const width = 1 + Math.floor(rnd() * 5);
-  const lines = [Array.from({ length: width }, (_, i) => `col${i}`).join(',')];
+  const lines = [Array.from({ length: width }, (_, i) => `col${i}`).join(delimiter)];
   const count = 1 + Math.floor(rnd() * 25);
   for (let r = 0; r < count; r++) {
     // One line in eight has a wrong cell count.
@@ -84,7 +86,7 @@ function randomFile(rnd: () => number, crlf: boolean, bom: boolean, finalBreak: 
       if (rnd() < 0.3) line.push(`"${NEEDS_QUOTES[Math.floor(rnd() * NEEDS_QUOTES.length)]!.replace(/"/g, '""')}"`);
       else line.push(PLAIN[Math.floor(rnd() * PLAIN.length)]!);
     }
-    lines.push(line.join(','));
+    lines.push(line.join(delimiter));
   }
   return Buffer.from(`${bom ? '\uFEFF' : ''}${lines.join(eol)}${finalBreak ? eol : ''}`);
 }
@@ -94,12 +96,14 @@ const CHUNKINGS: readonly (readonly number[])[] = [[1], [2, 3], [7], [5, 1, 11],
 describe('createExportParser on bytes split anywhere', () => {
   it('gives the rows, byte ends and malformed lines csv-parse gives, for any chunking', async () => {
     const rnd = random(20261128);
+    const formats: readonly ExportFormat[] = ['CSV', 'CSV', 'TSV', 'SSV'];
     for (let n = 0; n < 60; n++) {
-      const file = randomFile(rnd, n % 2 === 1, n % 3 === 0, n % 4 !== 3);
-      const expected = await oracle(file);
+      const format = formats[n % formats.length]!;
+      const file = randomFile(rnd, n % 2 === 1, n % 3 === 0, n % 5 !== 4, delimiterOf(format));
+      const expected = await oracle(file, format);
       for (const sizes of CHUNKINGS) {
-        const label = `file ${n}, pieces of ${sizes.join('/')}`;
-        expect({ label, items: await parseLeads(file, sizes) }).toEqual({ label, items: expected });
+        const label = `file ${n} (${format}), pieces of ${sizes.join('/')}`;
+        expect({ label, items: await parseLeads(file, sizes, undefined, format) }).toEqual({ label, items: expected });
       }
     }
   });
