@@ -49,9 +49,10 @@ function quoteProblem(code: string): string {
  * this reader turning its character positions into exact file byte offsets and line numbers.
  *
  * Bytes become text once per chunk (a streaming TextDecoder keeps a multi-byte character split
- * across chunks whole; bytes that are not UTF-8 fail the stream). Papaparse parses the text up to its last complete record; the rest is carried
- * into the next chunk's text. Byte offsets are the character offsets while the text is ASCII,
- * and the UTF-8 length of each record's characters otherwise.
+ * across chunks whole; bytes that are not UTF-8 fail the stream). Papaparse parses the text up
+ * to its last complete record; the rest is carried into the next chunk's text. Byte offsets are
+ * the character offsets while the text is ASCII, and the UTF-8 length of each record's
+ * characters otherwise.
  *
  * Broken quoting (a quote left open at the end, a closing quote followed by other characters)
  * throws: nothing after it can be trusted.
@@ -102,6 +103,7 @@ export class CsvRecordReader {
     try {
       return chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
     } catch {
+      if (!chunk) throw new Error('bulk file is not valid UTF-8 (it ends inside a character)');
       throw new Error(`bulk file is not valid UTF-8 (in bytes ${from}-${this.bytesFed - 1})`);
     }
   }
