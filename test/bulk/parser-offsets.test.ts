@@ -79,7 +79,11 @@ function randomFile(rnd: () => number, crlf: boolean, bom: boolean, finalBreak: 
   const lines = [Array.from({ length: width }, (_, i) => `col${i}`).join(delimiter)];
   const count = 1 + Math.floor(rnd() * 25);
   for (let r = 0; r < count; r++) {
-    // One line in eight has a wrong cell count.
+    // One line in twenty is empty (one empty cell), one in eight has a wrong cell count.
+    if (rnd() < 0.05) {
+      lines.push('');
+      continue;
+    }
     const cells = rnd() < 0.125 ? Math.max(1, width + (rnd() < 0.5 ? -1 : 1)) : width;
     const line: string[] = [];
     for (let c = 0; c < cells; c++) {
