@@ -96,20 +96,33 @@ export async function writeExportFile(source: ExportSource, options: WriteExport
   signal.throwIfAborted();
   const file = await open(options.path, 'w');
   try {
-    const write = async (text: string): Promise<void> => {
-      const chunk = Buffer.from(text, 'utf8');
-      hash.update(chunk);
-      bytes += chunk.length;
-      await file.write(chunk);
+    // One buffer reused for every chunk: each line is encoded straight into it (joining a chunk's
+    // lines into one string first cost more than the encoding).
+    let buffer = Buffer.allocUnsafe(256 * 1024);
+    let used = 0;
+    const append = (text: string): void => {
+      // UTF-8 needs at most 3 bytes per UTF-16 code unit.
+      if (buffer.length - used < text.length * 3) {
+        const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, used + text.length * 3));
+        buffer.copy(bigger, 0, 0, used);
+        buffer = bigger;
+      }
+      used += buffer.write(text, used, 'utf8');
+    };
+    const flush = async (): Promise<void> => {
+      hash.update(buffer.subarray(0, used));
+      bytes += used;
+      for (let at = 0; at < used; ) at += (await file.write(buffer, at, used - at)).bytesWritten;
+      used = 0;
     };
     // The header goes through csv-stringify itself: header names are not cells (no `null` for '').
-    await write(stringify([source.header], csvOptions(options.format)));
+    append(stringify([source.header], csvOptions(options.format)));
+    await flush();
     const started = now();
     let chunkRows = rowsPerSecond > 0 ? Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor((rowsPerSecond * PACED_CHUNK_MS) / 1000))) : MAX_CHUNK_ROWS;
     const iterator = source.rows[Symbol.iterator]();
     for (let done = false; !done; ) {
       signal.throwIfAborted();
-      let text = '';
       let n = 0;
       while (n < chunkRows) {
         const next = iterator.next();
@@ -117,11 +130,11 @@ export async function writeExportFile(source: ExportSource, options: WriteExport
           done = true;
           break;
         }
-        text += encode(next.value);
+        append(encode(next.value));
         n++;
       }
       if (n === 0) break;
-      await write(text);
+      await flush();
       rows += n;
       if (!paced) continue;
       if (bytesPerSecond > 0) {
