@@ -12,7 +12,7 @@ import type { RecordRow } from '../src/marketo/bulk/rows.js';
 import { textOrNull } from '../src/marketo/values.js';
 import type { PersonMapping, PersonType } from '../src/reconcile/person-mapping.js';
 import type { ErrorLedgerRepository, RecordFailure } from '../src/store/error-ledger.js';
-import type { BootstrapStaging } from './bootstrap-staging.js';
+import type { BootstrapStaging, LoadedTargets } from './bootstrap-staging.js';
 
 /**
  * The bootstrap's person write when the CRM is the Postgres connector and the state store lives
@@ -129,9 +129,11 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
   const conflicts = mode !== 'insert';
   // $3 and $4 (insert, upsert): the batch's smallest and largest Marketo id.
   let param = mode === 'session4' ? 3 : 5;
+  // insert, upsert: account (contacts) and owner CRM ids come resolved, per row, after the keys.
+  const refs = (enc: TypeEncoder) => (mode === 'session4' ? [] : enc.type === 'contact' ? ['_account', '_owner'] : ['_owner']);
   const source = (enc: TypeEncoder) => {
-    const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
-    const names = ['_mid', '_ck', '_sk', ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
+    const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...refs(enc).map(() => `$${param++}::text[]`), ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
+    const names = ['_mid', '_ck', '_sk', ...refs(enc), ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
     return `unnest(${casts.join(', ')}) AS s(${names.join(', ')})`;
   };
   const target = (enc: TypeEncoder) => `${escapeIdentifier(crmSchema)}.${escapeIdentifier(enc.table.table)}`;
@@ -154,12 +156,21 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
   // A staging row of this batch's persons, if any, lies between its smallest and largest id: with
   // none there (batches of new persons, in id order) the re-mark below is never executed.
   const anyStaged = mode === 'session4' ? '' : `EXISTS (SELECT 1 FROM ${staging.personRefs} r WHERE r.run_id = $1 AND r.marketo_lead_id BETWEEN $3 AND $4) AND `;
-  const sql = `WITH
-    l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
+  // session4 joins bootstrap_loaded here. Planned generically (a prepared statement after five
+  // runs) the unnest counts as 10 rows, and a join became a nested loop comparing every row with
+  // every loaded salesperson of the run (231,118 comparisons for one batch of 2,000 at 178
+  // salespersons; at 1M leads, 5,000 of them): the other modes get the CRM ids resolved.
+  const sources =
+    mode === 'session4'
+      ? `l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
           LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
     c AS (SELECT s.*, a.crm_id AS _account, o.crm_id AS _owner FROM ${contactSource}
           LEFT JOIN ${loaded} a ON a.run_id = $1 AND a.kind = 'company' AND a.key = s._ck AND a.crm_id IS NOT NULL
-          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
+          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),`
+      : `l AS (SELECT * FROM ${leadSource}),
+    c AS (SELECT * FROM ${contactSource}),`;
+  const sql = `WITH
+    ${sources}
     li AS (${upsert(lead, lead.table.columns.has('owner_id') ? ['owner_id'] : [])}),
     ci AS (${upsert(contact, [...(contact.table.columns.has('account_id') ? ['account_id'] : []), ...(contact.table.columns.has('owner_id') ? ['owner_id'] : [])])}),
     ups AS (SELECT 'lead'::text AS type, id, mid${mode === 'upsert' ? ', fresh' : ''} FROM li UNION ALL SELECT 'contact', id, mid${mode === 'upsert' ? ', fresh' : ''} FROM ci),
@@ -192,10 +203,14 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
             WHERE EXISTS (SELECT 1 FROM ${s}.error_ledger g WHERE g.operation = $2 AND g.status IN ('open', 'retrying'))
               AND l.entity = ups.type AND l.record_key = ups.mid::text AND l.operation = $2 AND ${open})
     SELECT count(*)::int AS written${mode === 'upsert' ? ', (count(*) FILTER (WHERE fresh))::int AS fresh' : ''} FROM ups`;
-  // Statement names are per connection; the text decides the name so two mappings never collide.
+  return { sql, name: statementName('bootstrap_persons', sql) };
+}
+
+/** Statement names are per connection; the text decides the name so two mappings never collide. */
+function statementName(prefix: string, sql: string): string {
   let hash = 0;
   for (let i = 0; i < sql.length; i++) hash = (Math.imul(hash, 31) + sql.charCodeAt(i)) | 0;
-  return { sql, name: `bootstrap_persons_${(hash >>> 0).toString(36)}` };
+  return `${prefix}_${(hash >>> 0).toString(36)}`;
 }
 
 /**
@@ -264,12 +279,25 @@ export async function colocatedPersonWriter(
         if (n < min) min = n;
         if (n > max) max = n;
       }
-      const params: (string | null)[] = [runId, OPERATION];
-      if (!session4) params.push(allMids.length > 0 ? String(min) : null, allMids.length > 0 ? String(max) : null);
-      for (const type of ['lead', 'contact'] as const) {
-        const b = batches[type];
-        params.push(arrayLiteral(b.mids), arrayLiteral(b.companyKeys), arrayLiteral(b.salesKeys), ...b.values.map((v) => arrayLiteral(v)));
-      }
+      const columns = { lead: batches.lead.values.map((v) => arrayLiteral(v)), contact: batches.contact.values.map((v) => arrayLiteral(v)) };
+      const keyArrays = {
+        lead: [arrayLiteral(batches.lead.mids), arrayLiteral(batches.lead.companyKeys), arrayLiteral(batches.lead.salesKeys)],
+        contact: [arrayLiteral(batches.contact.mids), arrayLiteral(batches.contact.companyKeys), arrayLiteral(batches.contact.salesKeys)],
+      };
+      const params = (targets: LoadedTargets | undefined): (string | null)[] => {
+        const out: (string | null)[] = [runId, OPERATION];
+        if (!targets) {
+          for (const type of ['lead', 'contact'] as const) out.push(...keyArrays[type], ...columns[type]);
+          return out;
+        }
+        out.push(allMids.length > 0 ? String(min) : null, allMids.length > 0 ? String(max) : null);
+        const owners = (b: Batch) => arrayLiteral(b.salesKeys.map((k) => (k === null ? null : (targets.salesPersons.get(k) ?? null))));
+        out.push(...keyArrays.lead, owners(batches.lead), ...columns.lead);
+        const accounts = arrayLiteral(batches.contact.companyKeys.map((k) => (k === null ? null : (targets.companies.get(k) ?? null))));
+        out.push(...keyArrays.contact, accounts, owners(batches.contact), ...columns.contact);
+        return out;
+      };
+      const contactCompanies = [...new Set(batches.contact.companyKeys.filter((k): k is string => k !== null))];
       const sent = allMids.length;
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
@@ -278,7 +306,9 @@ export async function colocatedPersonWriter(
           // Refused records are recorded before the statement resolves entries, as the general path does.
           if (failures.length > 0) await ledger.record(failures, client);
           const statement = statements[mode];
-          const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: params });
+          // What is loaded when the batch is written, read in its transaction (as the join did).
+          const targets = session4 ? undefined : await loadedTargets(client, staging, runId, contactCompanies, [...salesKeys]);
+          const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: params(targets) });
           const n = out[0]?.written ?? 0;
           if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
           return { written: n, fresh: out[0]?.fresh ?? n };
@@ -321,6 +351,24 @@ export async function colocatedPersonWriter(
 }
 
 const UNIQUE_VIOLATION = '23505';
+
+/**
+ * CRM ids of the loaded companies and salespersons among these keys, on the batch's connection:
+ * one probe of the primary key per distinct key (a few hundred per batch), whatever the plan.
+ */
+async function loadedTargets(client: pg.PoolClient, staging: BootstrapStaging, runId: string, companies: string[], salesPersons: string[]): Promise<LoadedTargets> {
+  const out: LoadedTargets = { companies: new Map(), salesPersons: new Map() };
+  if (companies.length === 0 && salesPersons.length === 0) return out;
+  const text = `SELECT kind, key, crm_id FROM ${staging.loaded}
+    WHERE run_id = $1 AND crm_id IS NOT NULL AND ((kind = 'company' AND key = ANY($2::text[])) OR (kind = 'salesPerson' AND key = ANY($3::text[])))`;
+  const { rows } = await client.query<{ kind: string; key: string; crm_id: string }>({
+    name: statementName('bootstrap_targets', text),
+    text,
+    values: [runId, arrayLiteral(companies), arrayLiteral(salesPersons)],
+  });
+  for (const r of rows) (r.kind === 'company' ? out.companies : out.salesPersons).set(r.key, r.crm_id);
+  return out;
+}
 
 export interface ColocatedWriterOptions {
   /** The statement and key staging as they were before session 5 (the bench's baseline way). */

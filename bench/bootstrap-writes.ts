@@ -2,6 +2,7 @@
  * The bootstrap's person write path on its own, no Temporal (issue 5's ingest ratio):
  *   npx tsx bench/bootstrap-writes.ts [--windows 3] [--window-rows 17000] [--batch 2000]
  *     [--write-concurrency 2] [--loaded 0.7] [--ways baseline,new] [--rounds 1]
+ *     [--companies 20000] [--salespersons 5000]
  * Shaped like one moment of the 1M bootstrap: `windows` lead windows of `window-rows` persons
  * ingest at once, each in batches of `batch` with `write-concurrency` batch writes in flight (what
  * ingestBulkExport does), with a share `loaded` of the companies and salespersons the persons name
@@ -57,6 +58,8 @@ const Options = z.object({
     return names as WayName[];
   }),
   rounds: z.coerce.number().int().min(1),
+  companies: z.coerce.number().int().min(1).optional(),
+  salespersons: z.coerce.number().int().min(1).optional(),
 });
 
 const cli = new Command()
@@ -66,7 +69,10 @@ const cli = new Command()
   .option('--write-concurrency <n>', 'batch writes in flight per window', '2')
   .option('--loaded <share>', 'share of the named companies and salespersons loaded before the persons are written', '0.7')
   .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, 'baseline,new')
-  .option('--rounds <n>', 'times to run the ways (alternated)', '1');
+  .option('--rounds <n>', 'times to run the ways (alternated)', '1')
+  // The 1M run names 20,000 companies and 5,000 salespersons; the emulator's default is leads/50 and leads/200.
+  .option('--companies <n>', 'companies the leads name (default: leads/50)')
+  .option('--salespersons <n>', 'salespersons the leads name (default: leads/200)');
 const opts = Options.parse(cli.parse(process.argv).opts());
 const log = (line: string) => process.stdout.write(line + '\n');
 const leads = opts.windows * opts.windowRows;
@@ -74,7 +80,16 @@ const leads = opts.windows * opts.windowRows;
 const emulator = await startEmulator({
   clientId: 'bw-id',
   clientSecret: 'bw-secret',
-  seed: { leads, opportunities: 0, programs: 0, lists: 0, customObjects: 0, changeRate: 0 },
+  seed: {
+    leads,
+    ...(opts.companies ? { companies: opts.companies } : {}),
+    ...(opts.salespersons ? { salespersons: opts.salespersons } : {}),
+    opportunities: 0,
+    programs: 0,
+    lists: 0,
+    customObjects: 0,
+    changeRate: 0,
+  },
 });
 const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'bw-id', clientSecret: 'bw-secret' });
 const localPg = process.env.DATABASE_URL ? undefined : await ensureLocalPostgres({ dataDir: '.data/bench-writes-postgres' });
