@@ -213,12 +213,17 @@ export function programMemberExport(sub: Subscription, body: unknown): ExportSpe
     source: () => ({
       header: header(fields, req.columnHeaderNames),
       rows: (function* () {
+        // Lead fields of the member are read by one row reader; `leadColumn[i]` is field i's place in its row.
+        const leadFields = fields.filter((field) => !(MEMBER_FIELDS as readonly string[]).includes(field));
+        const leadColumn = fields.map((field) => leadFields.indexOf(field));
+        const readLead = sub.leadRowReader(leadFields);
         for (const p of programs) {
           for (const [leadId, m] of p.members) {
             if (f.isExhausted !== undefined && m.isExhausted !== f.isExhausted) continue;
             if (statuses && !statuses.has(m.progressionStatus)) continue;
             if (range && (m.updatedAt < range.start || m.updatedAt > range.end)) continue;
-            yield fields.map((field): Cell => {
+            const lead = leadFields.length > 0 ? readLead(leadId) : [];
+            yield fields.map((field, i): Cell => {
               switch (field) {
                 case 'programId':
                   return p.id;
@@ -235,7 +240,7 @@ export function programMemberExport(sub: Subscription, body: unknown): ExportSpe
                 case 'isExhausted':
                   return m[field];
                 default:
-                  return text(sub.leadValue(leadId, field));
+                  return text(lead[leadColumn[i] as number]);
               }
             });
           }

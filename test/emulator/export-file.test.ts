@@ -5,7 +5,7 @@ import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { writeExportFile, type Cell, type ExportSource } from '../../emulator/bulk/export-file.js';
 import type { FileFormat } from '../../emulator/bulk/export-jobs.js';
-import { leadExport } from '../../emulator/bulk/export-sources.js';
+import { leadExport, programMemberExport } from '../../emulator/bulk/export-sources.js';
 import { seedSubscription } from '../../emulator/seed.js';
 import { Subscription } from '../../emulator/subscription.js';
 
@@ -294,5 +294,23 @@ describe('lead export rows', () => {
     expect(sub.deleteObjects('Company', [{ externalCompanyId: 'NO-SUCH-COMPANY' }])[0]!.status).toBe('deleted');
     expect(read(lead)[2]).toBe('Own; Company');
     expect([read(lead), read(linked)]).toEqual(current());
+  });
+});
+
+describe('program member export rows', () => {
+  it('member columns and lead columns (company ones too) as leadValue shows them, several programs with the leading programId', async () => {
+    const sub = new Subscription();
+    seedSubscription(sub, { leads: 200, companies: 10, programs: 2, lists: 0, membershipRate: 0.3 });
+    const programs = [...sub.programs.values()];
+    const fields = ['leadId', 'email', 'progressionStatus', 'updatedAt', 'company', 'reachedSuccess', 'membershipDate', 'leadScore'];
+    const spec = programMemberExport(sub, { fields, format: 'SSV', filter: { programIds: programs.map((p) => p.id) } });
+    const file = newPath();
+    await writeExportFile(spec.source(), { path: file, format: 'SSV', rate: unpaced, signal: new AbortController().signal });
+    const iso = (s: number) => new Date(s * 1000).toISOString().slice(0, 19) + 'Z';
+    const rows = programs.flatMap((p) =>
+      [...p.members].map(([leadId, m]) => [p.id, leadId, sub.leadValue(leadId, 'email'), m.progressionStatus, iso(m.updatedAt), sub.leadValue(leadId, 'company'), m.reachedSuccess, iso(m.membershipDate), sub.leadValue(leadId, 'leadScore')]),
+    );
+    expect(rows.length).toBeGreaterThan(20);
+    expect(readFileSync(file, 'utf8')).toBe(expectedText('SSV', ['programId', ...fields], rows));
   });
 });
