@@ -15,6 +15,7 @@
 import { Readable, type Duplex } from 'node:stream';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parse } from 'csv-parse';
 import { createExportParser, type ParsedRow } from '../src/marketo/bulk/parser.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
@@ -91,19 +92,27 @@ const parsers = (
   .map(([, name, run]) => [name, run] as const);
 
 console.log(`${rows} rows x ${columns.length} columns, ${(file.length / 1024 / 1024).toFixed(1)} MB${values.utf8 ? ' (a multi-byte cell per row)' : ''}, ${chunks.length} chunks of ${chunkSize} bytes`);
+// Collector pauses while a parser runs (part of its CPU figure): the worker's profile showed GC as its second cost.
+let gcMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
 const cpuPerRow = new Map<string, number[]>();
 for (let round = 1; round <= Number(values.rounds); round++) {
   for (const [name, run] of parsers) {
     const load = loadavg()[0]!;
     const cpu = process.cpuUsage();
     const t = performance.now();
+    gcMs = 0;
     const result = await run();
+    // GC entries are delivered asynchronously: let the last ones arrive before reading the sum.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const ms = performance.now() - t;
     const used = process.cpuUsage(cpu);
     if (result.rows !== rows || result.end !== file.length) throw new Error(`${name} parsed ${result.rows} rows of ${rows}, ending at byte ${result.end} of ${file.length}`);
     const us = (used.user + used.system) / rows;
     cpuPerRow.set(name, [...(cpuPerRow.get(name) ?? []), us]);
-    console.log(`round ${round} ${name.padEnd(38)} ${Math.round(rows / (ms / 1000)).toString().padStart(7)} rows/s, ${us.toFixed(1).padStart(5)} µs CPU/row (load ${load.toFixed(1)})`);
+    console.log(`round ${round} ${name.padEnd(38)} ${Math.round(rows / (ms / 1000)).toString().padStart(7)} rows/s, ${us.toFixed(1).padStart(5)} µs CPU/row, GC ${Math.round(gcMs).toString().padStart(5)} ms (load ${load.toFixed(1)})`);
   }
 }
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
