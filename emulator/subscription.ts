@@ -113,6 +113,7 @@ export class Subscription {
   private readonly dedupeIndex = new Map<string, Map<string, string>>();
   /** Bumped whenever a record enters or leaves a dedupe index (or its key moves): cached lookups start over. */
   private dedupeVersion = 0;
+  private companies: { version: number; byExternalId: Map<string, ObjectRecord | undefined> } = { version: -1, byExternalId: new Map() };
   private nextObjectNum = 1;
   private nextListId = 1001;
   private nextProgramId = 1001;
@@ -339,37 +340,14 @@ export class Subscription {
       if (COMPANY_FIELDS.has(field)) return (id, company) => (company ? (company[field] ?? null) : stored(id));
       return stored;
     });
-    const companyOf = fields.some((f) => COMPANY_FIELDS.has(f)) ? this.companyValuesReader() : undefined;
+    const withCompany = fields.some((f) => COMPANY_FIELDS.has(f));
+    const externalCompanyId = this.leads.columnReader('externalCompanyId');
     return (id) => {
-      const company = companyOf?.(id);
+      const ext = withCompany ? externalCompanyId(id) : null;
+      const company = ext === null ? undefined : this.companyByExternalId(String(ext))?.values;
       const row = new Array<LeadValue>(readers.length);
       for (let i = 0; i < readers.length; i++) row[i] = (readers[i] as (typeof readers)[number])(id, company);
       return row;
-    };
-  }
-
-  /**
-   * `companyValuesForLead` for many leads: companies found by external id are remembered until a
-   * record enters or leaves a dedupe index (their values are read live, so updates show).
-   */
-  private companyValuesReader(): (id: number) => Record<string, LeadValue> | undefined {
-    const externalId = this.leads.columnReader('externalCompanyId');
-    const found = new Map<string, ObjectRecord | undefined>();
-    let version = this.dedupeVersion;
-    return (id) => {
-      const ext = externalId(id);
-      if (ext === null) return undefined;
-      if (version !== this.dedupeVersion) {
-        found.clear();
-        version = this.dedupeVersion;
-      }
-      const key = String(ext);
-      let company = found.get(key);
-      if (company === undefined && !found.has(key)) {
-        company = this.companyByExternalId(key);
-        found.set(key, company);
-      }
-      return company?.values;
     };
   }
 
@@ -916,8 +894,20 @@ export class Subscription {
     });
   }
 
+  /**
+   * Companies by external id, remembered until a record enters or leaves a dedupe index (values
+   * are read live from the record, so updates show): lead reads and exports look companies up for
+   * every lead.
+   */
   private companyByExternalId(externalCompanyId: string): ObjectRecord | undefined {
-    return this.findObjectByKey('Company', 'dedupeFields', { externalCompanyId });
+    if (this.companies.version !== this.dedupeVersion) this.companies = { version: this.dedupeVersion, byExternalId: new Map() };
+    const known = this.companies.byExternalId;
+    let company = known.get(externalCompanyId);
+    if (company === undefined && !known.has(externalCompanyId)) {
+      company = this.findObjectByKey('Company', 'dedupeFields', { externalCompanyId });
+      known.set(externalCompanyId, company);
+    }
+    return company;
   }
 
   /** Company field values a lead shows when linked to a company by externalCompanyId. */
