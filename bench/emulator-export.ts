@@ -77,7 +77,9 @@ function baselineLeadValue(sub: Subscription, id: number, field: string): Cell {
   if (field === 'updatedAt') return baselineIsoZ(sub.leads.updatedAt(id));
   if (field === 'leadPartitionId') return sub.leads.partitionOf(id);
   if (COMPANY_FIELDS.has(field)) {
-    const company = sub.companyValuesForLead(id);
+    // The old companyValuesForLead: a dedupe-index lookup per company cell.
+    const ext = sub.leads.value(id, 'externalCompanyId');
+    const company = ext === null ? undefined : sub.findObjectByKey('Company', 'dedupeFields', { externalCompanyId: String(ext) })?.values;
     if (company) return company[field] ?? null;
   }
   return sub.leads.value(id, field);
