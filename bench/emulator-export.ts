@@ -241,11 +241,16 @@ try {
     }
   }
   log(`\nload average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  for (const [key, perRow] of results) log(`${key.padEnd(18)} CPU µs/row: ${perRow.map((x) => x.toFixed(2)).join(', ')} (best ${Math.min(...perRow).toFixed(2)})`);
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  };
+  for (const [key, perRow] of results) log(`${key.padEnd(18)} CPU µs/row: ${perRow.map((x) => x.toFixed(2)).join(', ')} (median ${median(perRow).toFixed(2)}, best ${Math.min(...perRow).toFixed(2)})`);
   for (const rate of opts.rates) {
     const base = results.get(`baseline @ ${rate}`);
     const cur = results.get(`current @ ${rate}`);
-    if (base && cur) log(`rate ${rate}: baseline / current (best of each) = ${(Math.min(...base) / Math.min(...cur)).toFixed(2)}x`);
+    if (base && cur) log(`rate ${rate}: baseline / current = ${(median(base) / median(cur)).toFixed(2)}x (medians), ${(Math.min(...base) / Math.min(...cur)).toFixed(2)}x (bests)`);
   }
   log(opts.ways.length > 1 ? (mismatches.length ? `FILES DIFFER: ${mismatches.join('; ')}` : 'files byte-identical between the ways (sha256, size, records) in every window') : '');
 } finally {
