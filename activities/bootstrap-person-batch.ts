@@ -301,13 +301,11 @@ export async function colocatedPersonWriter(
       const sent = allMids.length;
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
-      const run = (mode: 'insert' | 'upsert') =>
+      const run = (mode: 'insert' | 'upsert', targets: LoadedTargets | undefined) =>
         inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
           // Refused records are recorded before the statement resolves entries, as the general path does.
           if (failures.length > 0) await ledger.record(failures, client);
           const statement = statements[mode];
-          // What is loaded when the batch is written, read in its transaction (as the join did).
-          const targets = session4 ? undefined : await loadedTargets(client, staging, runId, contactCompanies, [...salesKeys]);
           const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: params(targets) });
           const n = out[0]?.written ?? 0;
           if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
@@ -319,19 +317,23 @@ export async function colocatedPersonWriter(
         // window would queue behind the others. Keys already known are not inserted again.
         const staged = staging.stageKeys(runId, newKeys);
         void staged.catch(() => undefined);
+        // What is loaded now, read alongside the keys and before the batch's transaction (the CRM
+        // connection is held only for the write). A target loaded in between leaves its persons
+        // staged for the link steps; one deleted in between fails its foreign key (general path).
+        const targets = session4 ? undefined : await loadedTargets(staging.pool, staging, runId, contactCompanies, [...salesKeys]);
         let written: number;
         if (session4 || rewriting) {
-          const out = await run('upsert');
+          const out = await run('upsert', targets);
           written = out.written;
           rewriting = !session4 && out.fresh < out.written;
         } else {
           try {
-            written = (await run('insert')).written;
+            written = (await run('insert', targets)).written;
           } catch (err) {
             // A person of the batch is written already: the batch again, as upserts.
             if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
             const t = performance.now();
-            const out = await run('upsert');
+            const out = await run('upsert', targets);
             profile?.add('upsert after insert', performance.now() - t);
             written = out.written;
             rewriting = out.fresh < out.written;
@@ -353,10 +355,10 @@ export async function colocatedPersonWriter(
 const UNIQUE_VIOLATION = '23505';
 
 /**
- * CRM ids of the loaded companies and salespersons among these keys, on the batch's connection:
- * one probe of the primary key per distinct key (a few hundred per batch), whatever the plan.
+ * CRM ids of the loaded companies and salespersons among these keys: one probe of the primary key
+ * per distinct key (a few hundred to a few thousand per batch), whatever the plan.
  */
-async function loadedTargets(client: pg.PoolClient, staging: BootstrapStaging, runId: string, companies: string[], salesPersons: string[]): Promise<LoadedTargets> {
+async function loadedTargets(client: pg.Pool | pg.PoolClient, staging: BootstrapStaging, runId: string, companies: string[], salesPersons: string[]): Promise<LoadedTargets> {
   const out: LoadedTargets = { companies: new Map(), salesPersons: new Map() };
   if (companies.length === 0 && salesPersons.length === 0) return out;
   const text = `SELECT kind, key, crm_id FROM ${staging.loaded}
