@@ -22,7 +22,8 @@ import type { BootstrapStaging, LoadedTargets } from './bootstrap-staging.js';
  *   - Each row is mapped and checked straight into the text the database takes (no mapped record
  *     object, no second pass over it); the values are the general path's: the same compiled field
  *     transforms, the same column checks, the same failures (code and reason) for the ledger.
- *   - One statement resolves the account and owner from what the sales phases loaded, upserts
+ *   - The account and owner CRM ids come from what the sales phases loaded (one lookup of the
+ *     batch's distinct keys); one statement then upserts
  *     leads and contacts keyed on the Marketo lead id (ON CONFLICT: a retried window updates),
  *     links the id map from what the upserts return, stages only the persons with a reference left
  *     to set (a person linked at write time needs no staging row), and resolves ledger entries
