@@ -19,8 +19,10 @@ export interface ReceiverProcess {
  * The real receiver as operators run it (`marketo-sync webhook serve`), in a child process on a
  * free port, starting workflows on the scenario's task queue.
  */
-export async function startReceiverProcess(s: Scenario): Promise<ReceiverProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli.ts', 'webhook', 'serve', '--port', '0'], {
+/** `waitMs`: the receiver's `--wait` (default: the CLI's own, wait mode); 0 answers 202 queued at once. */
+export async function startReceiverProcess(s: Scenario, options: { waitMs?: number } = {}): Promise<ReceiverProcess> {
+  const wait = options.waitMs === undefined ? [] : ['--wait', String(options.waitMs)];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli.ts', 'webhook', 'serve', '--port', '0', ...wait], {
     cwd: root,
     env: { ...process.env, WEBHOOK_SECRET, TEMPORAL_ADDRESS: s.host.temporalAddress, TEMPORAL_TASK_QUEUE: s.taskQueue },
     stdio: ['ignore', 'pipe', 'pipe'],
