@@ -45,7 +45,7 @@ test('closing a lease gives back what it holds and refuses its waits, other leas
 });
 
 test('the default budget is a quarter of the heap limit at 4 KB a row', () => {
-  expect(defaultRowBudget(256 * 1048576)).toBe(8_192);
+  expect(defaultRowBudget(256 * 1048576)).toBe(16_384);
   expect(defaultRowBudget(1048576)).toBe(1000);
   expect(() => new RowBudget(0)).toThrow(/positive/);
 });

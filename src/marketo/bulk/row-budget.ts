@@ -106,11 +106,13 @@ export class RowLease {
 export const BYTES_PER_ROW_IN_FLIGHT = 4096;
 
 /**
- * Rows in flight for this process: an eighth of V8's heap limit (`--max-old-space-size`) at
+ * Rows in flight for this process: a quarter of V8's heap limit (`--max-old-space-size`) at
  * `BYTES_PER_ROW_IN_FLIGHT` each, leaving the rest for the worker itself and the collector's slack.
- * A quarter (19,456 rows at 256 MB) peaked at 350 MB RSS in the 1M bench and did not ingest
- * faster: more windows writing at once only queue on the CRM's connections (docs/bootstrap.md).
+ * A held row takes 1.4-1.9 KB of heap (docs/bulk.md), so the estimate is generous. Session 4 chose
+ * an eighth when a quarter peaked at 350 MB RSS; with the cheaper parser, person writes and a 4 MB
+ * young generation (docker-compose's NODE_OPTIONS), the 1M bench peaked at 284 MB with a quarter
+ * (270 MB with an eighth) and ingested faster: 223.7 s against 286.1 s (docs/bootstrap.md).
  */
 export function defaultRowBudget(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
-  return Math.max(1000, Math.floor(heapLimitBytes / 8 / BYTES_PER_ROW_IN_FLIGHT));
+  return Math.max(1000, Math.floor(heapLimitBytes / 4 / BYTES_PER_ROW_IN_FLIGHT));
 }
