@@ -1,6 +1,7 @@
+import type { PreloadKind } from '../workflows/bootstrap-types.js';
 import type { LoadOutcome, SalesObjectLoader } from './sales-object-loader.js';
 
-export type PreloadKind = 'company' | 'salesPerson';
+export type { PreloadKind };
 
 export interface ReferencePreloader {
   /**

@@ -8,6 +8,7 @@ import type { StateStore } from '../src/store/state-store.js';
 import { recordAttempts, type Attempt } from './bootstrap-keys.js';
 import { loadObjectMappings, SALES_OBJECTS, type ObjectMapping, type SalesObject } from './bootstrap-object-mapping.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
+import type { LoadCounts } from '../workflows/bootstrap-types.js';
 
 export interface SalesLoaderDeps {
   marketo: MarketoClient;
@@ -37,20 +38,27 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** What one load by keys did: counts only. */
-export interface LoadOutcome {
-  records: number;
-  written: number;
-  failed: number;
-  apiCalls: number;
-}
+export type LoadOutcome = LoadCounts;
 
 /**
  * Fetching and writing the sales objects (companies, salespersons, opportunities, roles) by their
  * keys, shared by the sales phases' activities and the lead ingest, which loads the companies and
- * salespersons a batch names before writing its persons. The mappings (five describe calls) are
- * loaded once per loader.
+ * salespersons a batch names before writing its persons. One loader per set of dependencies, so
+ * both share the mappings (five describe calls, once per worker process).
  */
-export function salesObjectLoader(deps: SalesLoaderDeps) {
+export function salesObjectLoader(deps: SalesLoaderDeps): SalesObjectLoader {
+  let byStore = loaders.get(deps.marketo);
+  if (!byStore) loaders.set(deps.marketo, (byStore = new WeakMap()));
+  let byCrm = byStore.get(deps.store);
+  if (!byCrm) byStore.set(deps.store, (byCrm = new WeakMap()));
+  let loader = byCrm.get(deps.crm);
+  if (!loader) byCrm.set(deps.crm, (loader = createLoader(deps)));
+  return loader;
+}
+
+const loaders = new WeakMap<object, WeakMap<object, WeakMap<object, SalesObjectLoader>>>();
+
+function createLoader(deps: SalesLoaderDeps) {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   let mappings: Promise<Record<SalesObject, ObjectMapping>> | undefined;
   // Once per worker process: five describe calls, not five per step.
@@ -150,4 +158,4 @@ export function salesObjectLoader(deps: SalesLoaderDeps) {
   return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys };
 }
 
-export type SalesObjectLoader = ReturnType<typeof salesObjectLoader>;
+export type SalesObjectLoader = ReturnType<typeof createLoader>;

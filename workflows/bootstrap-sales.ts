@@ -2,6 +2,7 @@ import { patched, proxyActivities } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
 import type { StepOutcome } from '../activities/bootstrap-sales.js';
 import type { PhaseContext } from './bootstrap-phase.js';
+import { PRELOAD_PHASE, type PreloadKind } from './bootstrap-types.js';
 import type { FollowingPhaseContext, PhaseSpec } from './bootstrap.js';
 
 // The sales steps heartbeat on a timer (activities/liveness.ts); the other activities called here
@@ -57,7 +58,7 @@ async function inRounds(ctx: FollowingPhaseContext, round: (last: boolean) => Pr
 async function leadsPhase(ctx: PhaseContext): Promise<void> {
   const windows = await planWindows(ctx);
   const preload = patched('bootstrap-preload-references')
-    ? (['company', 'salesPerson'] as const).filter((kind) => ctx.enabled(kind === 'company' ? 'companies' : 'salesPersons'))
+    ? (Object.keys(PRELOAD_PHASE) as PreloadKind[]).filter((kind) => ctx.enabled(PRELOAD_PHASE[kind]))
     : [];
   await ctx.runWindows(preload.length > 0 ? { kind: 'leads', preload } : { kind: 'leads' }, 'leads', windows);
 }

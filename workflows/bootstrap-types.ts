@@ -14,7 +14,7 @@ export type ExportSource =
        * Records the lead ingest loads before writing a batch's persons, so they are written with
        * their account and owner (the leads phase names the enabled companies / salesPersons phases).
        */
-      preload?: ('company' | 'salesPerson')[];
+      preload?: PreloadKind[];
     }
   | { kind: 'activities'; activityTypeIds: number[] }
   | { kind: 'programMembers'; programIds: number[] }
@@ -97,10 +97,22 @@ export interface BulkExportInput {
   maxExpiredJobs?: number;
 }
 
-/** What the ingest activity returns: counts only, never records. */
-/** Records an ingest loaded for another phase (the lead ingest's companies and salespersons), per kind. */
-export type LoadedAlongside = Partial<Record<'company' | 'salesPerson', { records: number; written: number; failed: number; apiCalls: number }>>;
+/** One load of records by key: read from Marketo, written to the CRM, refused, and the calls it took. */
+export interface LoadCounts {
+  records: number;
+  written: number;
+  failed: number;
+  apiCalls: number;
+}
 
+/** The phase that counts what the lead ingest loads of each kind before writing a batch's persons. */
+export const PRELOAD_PHASE = { company: 'companies', salesPerson: 'salesPersons' } as const;
+export type PreloadKind = keyof typeof PRELOAD_PHASE;
+
+/** Records an ingest loaded for another phase (the lead ingest's companies and salespersons), per kind. */
+export type LoadedAlongside = Partial<Record<PreloadKind, LoadCounts>>;
+
+/** What the ingest activity returns: counts only, never records. */
 export interface IngestSummary {
   /** Data records read from the file, malformed ones included. */
   rows: number;

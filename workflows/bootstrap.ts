@@ -8,6 +8,7 @@ import {
   AT_MARKETO,
   BOOTSTRAP_ENTITIES,
   DEFAULT_POLL,
+  PRELOAD_PHASE,
   type BootstrapEntity,
   type BootstrapInput,
   type BootstrapProgress,
@@ -18,6 +19,7 @@ import {
   type IngestSink,
   type PhaseProgress,
   type PollSettings,
+  type PreloadKind,
 } from './bootstrap-types.js';
 import { bulkExport } from './bulk-export.js';
 import { markSyncState } from './search-attributes.js';
@@ -146,8 +148,9 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       phase.failed += result.failed;
       phase.apiCalls += result.apiCalls;
       // The lead ingest loads the companies and salespersons its batches name: theirs to count.
-      for (const [kind, counts] of Object.entries(result.loaded ?? {})) {
-        const other = progress.phases[kind === 'company' ? 'companies' : 'salesPersons'];
+      for (const kind of Object.keys(PRELOAD_PHASE) as PreloadKind[]) {
+        const counts = result.loaded?.[kind];
+        const other = progress.phases[PRELOAD_PHASE[kind]];
         if (!other || !counts) continue;
         other.records += counts.records;
         other.written += counts.written;
