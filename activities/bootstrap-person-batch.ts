@@ -119,19 +119,20 @@ function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta)
  *     again as `upsert`, so what it leaves is what `upsert` leaves.
  *   - `upsert`: ON CONFLICT throughout (a retried window updates in place); also counts the CRM
  *     rows it inserted, so the writer knows when batches are new again.
- *   - `session4`: the statement as it was before session 5 (the bench's baseline).
  */
-export type StatementMode = 'insert' | 'upsert' | 'session4';
+export type StatementMode = 'insert' | 'upsert';
 
 /** The statement writing one batch; fixed per pair of encoders and mode, so prepared once per connection. */
 function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: TypeEncoder, contact: TypeEncoder, mode: StatementMode): { sql: string; name: string } {
   const s = staging.qschema;
-  const loaded = staging.loaded;
-  const conflicts = mode !== 'insert';
-  // $3 and $4 (insert, upsert): the batch's smallest and largest Marketo id.
-  let param = mode === 'session4' ? 3 : 5;
-  // insert, upsert: account (contacts) and owner CRM ids come resolved, per row, after the keys.
-  const refs = (enc: TypeEncoder) => (mode === 'session4' ? [] : enc.type === 'contact' ? ['_account', '_owner'] : ['_owner']);
+  const conflicts = mode === 'upsert';
+  // $3 and $4: the batch's smallest and largest Marketo id.
+  let param = 5;
+  // Account (contacts) and owner CRM ids come resolved, per row, after the keys: joined here on
+  // bootstrap_loaded, the generic plan of a prepared statement (after five runs) counts the unnest
+  // as 10 rows and made a nested loop comparing every row with every loaded salesperson of the run
+  // (231,118 comparisons for one batch of 2,000 at 178 salespersons; at 1M leads, 5,000 of them).
+  const refs = (enc: TypeEncoder) => (enc.type === 'contact' ? ['_account', '_owner'] : ['_owner']);
   const source = (enc: TypeEncoder) => {
     const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...refs(enc).map(() => `$${param++}::text[]`), ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
     const names = ['_mid', '_ck', '_sk', ...refs(enc), ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
@@ -156,22 +157,10 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
               WHERE (_ck IS NOT NULL AND _account IS NULL) OR (_sk IS NOT NULL AND _owner IS NULL)`;
   // A staging row of this batch's persons, if any, lies between its smallest and largest id: with
   // none there (batches of new persons, in id order) the re-mark below is never executed.
-  const anyStaged = mode === 'session4' ? '' : `EXISTS (SELECT 1 FROM ${staging.personRefs} r WHERE r.run_id = $1 AND r.marketo_lead_id BETWEEN $3 AND $4) AND `;
-  // session4 joins bootstrap_loaded here. Planned generically (a prepared statement after five
-  // runs) the unnest counts as 10 rows, and a join became a nested loop comparing every row with
-  // every loaded salesperson of the run (231,118 comparisons for one batch of 2,000 at 178
-  // salespersons; at 1M leads, 5,000 of them): the other modes get the CRM ids resolved.
-  const sources =
-    mode === 'session4'
-      ? `l AS (SELECT s.*, o.crm_id AS _owner FROM ${leadSource}
-          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),
-    c AS (SELECT s.*, a.crm_id AS _account, o.crm_id AS _owner FROM ${contactSource}
-          LEFT JOIN ${loaded} a ON a.run_id = $1 AND a.kind = 'company' AND a.key = s._ck AND a.crm_id IS NOT NULL
-          LEFT JOIN ${loaded} o ON o.run_id = $1 AND o.kind = 'salesPerson' AND o.key = s._sk AND o.crm_id IS NOT NULL),`
-      : `l AS (SELECT * FROM ${leadSource}),
-    c AS (SELECT * FROM ${contactSource}),`;
+  const anyStaged = `EXISTS (SELECT 1 FROM ${staging.personRefs} r WHERE r.run_id = $1 AND r.marketo_lead_id BETWEEN $3 AND $4) AND `;
   const sql = `WITH
-    ${sources}
+    l AS (SELECT * FROM ${leadSource}),
+    c AS (SELECT * FROM ${contactSource}),
     li AS (${upsert(lead, lead.table.columns.has('owner_id') ? ['owner_id'] : [])}),
     ci AS (${upsert(contact, [...(contact.table.columns.has('account_id') ? ['account_id'] : []), ...(contact.table.columns.has('owner_id') ? ['owner_id'] : [])])}),
     ups AS (SELECT 'lead'::text AS type, id, mid${mode === 'upsert' ? ', fresh' : ''} FROM li UNION ALL SELECT 'contact', id, mid${mode === 'upsert' ? ', fresh' : ''} FROM ci),
@@ -223,15 +212,13 @@ export async function colocatedPersonWriter(
   staging: BootstrapStaging,
   ledger: Pick<ErrorLedgerRepository, 'record'>,
   mapping: PersonMapping,
-  options: ColocatedWriterOptions = {},
 ): Promise<ColocatedPersonWriter | undefined> {
   const lead = compileType(mapping, 'lead', await crm.table('lead'));
   const contact = compileType(mapping, 'contact', await crm.table('contact'));
   if (!lead || !contact || lead.key.field.name !== contact.key.field.name) return undefined;
-  const session4 = options.session4 === true;
   const statements = {
-    insert: batchStatement(crm.schema, staging, lead, contact, session4 ? 'session4' : 'insert'),
-    upsert: batchStatement(crm.schema, staging, lead, contact, session4 ? 'session4' : 'upsert'),
+    insert: batchStatement(crm.schema, staging, lead, contact, 'insert'),
+    upsert: batchStatement(crm.schema, staging, lead, contact, 'upsert'),
   };
   const encoders = { lead, contact };
   const knownKeys = new KnownKeys();
@@ -271,7 +258,7 @@ export async function colocatedPersonWriter(
         batch.salesKeys.push(sk);
       }
       const keys = [...[...companyKeys].map((k) => ['company', k] as const), ...[...salesKeys].map((k) => ['salesPerson', k] as const)];
-      const newKeys = session4 ? keys : knownKeys.unknown(runId, keys);
+      const newKeys = knownKeys.unknown(runId, keys);
       const allMids = [...batches.lead.mids, ...batches.contact.mids];
       let min = Infinity;
       let max = -Infinity;
@@ -285,12 +272,8 @@ export async function colocatedPersonWriter(
         lead: [arrayLiteral(batches.lead.mids), arrayLiteral(batches.lead.companyKeys), arrayLiteral(batches.lead.salesKeys)],
         contact: [arrayLiteral(batches.contact.mids), arrayLiteral(batches.contact.companyKeys), arrayLiteral(batches.contact.salesKeys)],
       };
-      const params = (targets: LoadedTargets | undefined): (string | null)[] => {
+      const params = (targets: LoadedTargets): (string | null)[] => {
         const out: (string | null)[] = [runId, OPERATION];
-        if (!targets) {
-          for (const type of ['lead', 'contact'] as const) out.push(...keyArrays[type], ...columns[type]);
-          return out;
-        }
         out.push(allMids.length > 0 ? String(min) : null, allMids.length > 0 ? String(max) : null);
         const owners = (b: Batch) => arrayLiteral(b.salesKeys.map((k) => (k === null ? null : (targets.salesPersons.get(k) ?? null))));
         out.push(...keyArrays.lead, owners(batches.lead), ...columns.lead);
@@ -302,7 +285,7 @@ export async function colocatedPersonWriter(
       const sent = allMids.length;
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
-      const run = (mode: 'insert' | 'upsert', targets: LoadedTargets | undefined) =>
+      const run = (mode: 'insert' | 'upsert', targets: LoadedTargets) =>
         inTransaction(crm.pool, crm.origin, async (client: pg.PoolClient) => {
           // Refused records are recorded before the statement resolves entries, as the general path does.
           if (failures.length > 0) await ledger.record(failures, client);
@@ -321,12 +304,12 @@ export async function colocatedPersonWriter(
         // What is loaded now, read alongside the keys and before the batch's transaction (the CRM
         // connection is held only for the write). A target loaded in between leaves its persons
         // staged for the link steps; one deleted in between fails its foreign key (general path).
-        const targets = session4 ? undefined : await loadedTargets(staging.pool, staging, runId, contactCompanies, [...salesKeys]);
+        const targets = await loadedTargets(staging.pool, staging, runId, contactCompanies, [...salesKeys]);
         let written: number;
-        if (session4 || rewriting) {
+        if (rewriting) {
           const out = await run('upsert', targets);
           written = out.written;
-          rewriting = !session4 && out.fresh < out.written;
+          rewriting = out.fresh < out.written;
         } else {
           try {
             written = (await run('insert', targets)).written;
@@ -341,7 +324,7 @@ export async function colocatedPersonWriter(
           }
         }
         await staged;
-        if (!session4) knownKeys.add(runId, newKeys);
+        knownKeys.add(runId, newKeys);
         profile?.add('statement+commit', performance.now() - t1);
         return { written, failed: failures.length };
       } catch (err) {
@@ -371,11 +354,6 @@ async function loadedTargets(client: pg.Pool | pg.PoolClient, staging: Bootstrap
   });
   for (const r of rows) (r.kind === 'company' ? out.companies : out.salesPersons).set(r.key, r.crm_id);
   return out;
-}
-
-export interface ColocatedWriterOptions {
-  /** The statement and key staging as they were before session 5 (the bench's baseline way). */
-  session4?: boolean;
 }
 
 type StagedKey = readonly ['company' | 'salesPerson', string];

@@ -1,7 +1,7 @@
 /**
  * The bootstrap's person write path on its own, no Temporal (issue 5's ingest ratio):
  *   npx tsx bench/bootstrap-writes.ts [--windows 3] [--window-rows 17000] [--batch 2000]
- *     [--write-concurrency 2] [--loaded 0.7] [--ways baseline,new] [--rounds 1]
+ *     [--write-concurrency 2] [--loaded 0.7] [--ways general,new] [--rounds 1]
  *     [--companies 20000] [--salespersons 5000]
  * Shaped like one moment of the 1M bootstrap: `windows` lead windows of `window-rows` persons
  * ingest at once, each in batches of `batch` with `write-concurrency` batch writes in flight (what
@@ -13,9 +13,9 @@
  * run them), in one process so the machine's load weighs on both alike:
  *   - general: writeLeadBatch's general path (mapping objects, connector upsert, id map link,
  *     ledger, staging: separate transactions);
- *   - baseline: the co-located single-transaction path as session 4 left it (one ON CONFLICT
- *     statement per batch, every key of a batch sent to bootstrap_keys);
- *   - new: the co-located path as the sink runs it now.
+ *   - new: the co-located single-transaction path, as the sink runs it.
+ * (Session 5's figures compared `new` with the co-located path as session 4 left it, a `baseline`
+ * way that was removed with that statement afterwards: check out 10b608b to run it again.)
  * Printed per way: rows/s of the writes, the CPU the database server (every process of the local
  * cluster) and this process spent per person while writing, the busy time of each step (summed
  * over batches; steps of one batch may overlap), the link steps that finish the references, and
@@ -30,7 +30,6 @@ import { stringify } from 'csv-stringify/sync';
 import pg from 'pg';
 import { z } from 'zod';
 import { writeLeadBatch, type LeadSinkDeps, type WriteProfile } from '../activities/bootstrap-leads.js';
-import { colocatedPersonWriter } from '../activities/bootstrap-person-batch.js';
 import { createSalesActivities } from '../activities/bootstrap-sales.js';
 import { BootstrapStaging } from '../activities/bootstrap-staging.js';
 import { startEmulator } from '../emulator/index.js';
@@ -43,7 +42,7 @@ import { loadPersonMapping, type MappedPerson, type PersonMapping } from '../src
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { StateStore } from '../src/store/state-store.js';
 
-const WAYS = ['general', 'baseline', 'new'] as const;
+const WAYS = ['general', 'new'] as const;
 type WayName = (typeof WAYS)[number];
 
 const Options = z.object({
@@ -68,7 +67,7 @@ const cli = new Command()
   .option('--batch <n>', 'rows per batch write (the bootstrap bench default)', '2000')
   .option('--write-concurrency <n>', 'batch writes in flight per window', '2')
   .option('--loaded <share>', 'share of the named companies and salespersons loaded before the persons are written', '0.7')
-  .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, 'baseline,new')
+  .option('--ways <list>', `ways to run, in this order each round (${WAYS.join(', ')})`, 'general,new')
   .option('--rounds <n>', 'times to run the ways (alternated)', '1')
   // The 1M run names 20,000 companies and 5,000 salespersons; the emulator's default is leads/50 and leads/200.
   .option('--companies <n>', 'companies the leads name (default: leads/50)')
@@ -263,14 +262,8 @@ try {
     const profile: WriteProfile = { add: (step, ms) => spans.add(step, ms) };
     const plain: LeadSinkDeps = { crm, store, staging };
     const baseline = timedBaseline(plain, mapping, spans);
-    const session4 = way === 'baseline' ? await colocatedPersonWriter(crm, staging, store.errors, mapping, { session4: true }) : undefined;
-    if (way === 'baseline' && !session4) throw new Error('the co-located writer does not cover this mapping');
     const write = async (batch: RecordRow[]) =>
-      way === 'general'
-        ? writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false })
-        : way === 'baseline'
-          ? ((await session4!.write(runId, batch, profile)) ?? writeLeadBatch(plain, mapping, runId, batch, { colocated: false }))
-          : writeLeadBatch(plain, mapping, runId, batch, { profile });
+      way === 'general' ? writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false }) : writeLeadBatch(plain, mapping, runId, batch, { profile });
     const load = (await import('node:os')).loadavg()[0]!;
     const server0 = await serverCpuMs(store.pool);
     const self0 = process.cpuUsage();
