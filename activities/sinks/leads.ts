@@ -4,7 +4,7 @@ import type { RecordRow } from '../../src/marketo/bulk/rows.js';
 import { textOrNull } from '../../src/marketo/values.js';
 import { loadPersonMapping, type PersonMapping } from '../../src/reconcile/person-mapping.js';
 import { writeLeadBatch } from '../bootstrap-leads.js';
-import { referencePreloader, type PreloadKind } from '../bootstrap-reference-preload.js';
+import { PreloadError, referencePreloader, type PreloadKind } from '../bootstrap-reference-preload.js';
 import { BootstrapStaging } from '../bootstrap-staging.js';
 import type { IngestSinkDeps, IngestSinkImpl } from '../ingest-sink.js';
 import type { LoadedAlongside } from '../../workflows/bootstrap-types.js';
@@ -64,11 +64,14 @@ export function leadsSink(deps: IngestSinkDeps): IngestSinkImpl<'leads'> {
             return [kind, await preloader.preload(ctx.runId, kind, keysOf(rows, KEY_FIELD[kind]))] as const;
           } catch (err) {
             warn('loading the records a lead batch names failed; its persons are linked later', { kind, error: err instanceof Error ? err.message : String(err) });
-            return undefined;
+            // Calls of the batch that did succeed still count (each call is credited to one batch only).
+            return err instanceof PreloadError ? ([kind, err.loaded] as const) : undefined;
           }
         }),
       );
-      const out = await writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, await mapping(), ctx.runId, rows);
+      const write = async () => writeLeadBatch({ crm: deps.crm, store: deps.store, staging }, await mapping(), ctx.runId, rows);
+      // While this batch writes, partial Gets of the run wait for the keys of the batch that follows it.
+      const out = kinds.length > 0 ? await preloader.writing(ctx.runId, write) : await write();
       // Counted into the companies and salespersons phases (the parent adds them there), not the leads phase.
       const loaded: LoadedAlongside = {};
       for (const l of loads) if (l && l[1].apiCalls + l[1].records > 0) loaded[l[0]] = l[1];
