@@ -211,10 +211,11 @@ describe('createExportParser on awkward input', () => {
     await expect(parseLeads(Buffer.from('1,2\n'), [4], { columns: ['a', 'a'], byteOffset: 10 })).rejects.toThrow(/repeats column "a"/);
   });
 
-  it('fails the stream on bytes that are not UTF-8 instead of shifting every later offset', async () => {
+  it('reports a record with bytes that are not UTF-8 in place without shifting any later offset (more in parser-invalid-utf8.test.ts)', async () => {
     const file = Buffer.concat([Buffer.from('a,b\n1,'), Buffer.from([0xff]), Buffer.from('\n2,3\n')]);
-    await expect(parseLeads(file, [1])).rejects.toThrow(/not valid UTF-8 \(in bytes 6-6\)/);
-    // A character cut off by the end of the file is no better.
-    await expect(parseLeads(Buffer.from('a,b\n1,Zoë').subarray(0, -1), [64])).rejects.toThrow(/not valid UTF-8 \(it ends inside a character\)/);
+    expect(await parseLeads(file, [1])).toEqual([
+      { malformed: { line: 2, end: 8, reason: 'invalid UTF-8 in column b' }, end: 8 },
+      { row: { a: '2', b: '3' }, end: 12 },
+    ]);
   });
 });

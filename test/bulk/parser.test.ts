@@ -79,7 +79,7 @@ describe('createExportParser', () => {
     const text = 'marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n3,13,{}\n';
     const rows = await parseText(text, 'activities');
     expect(rows.map((r) => r.row?.marketoGUID ?? r.malformed?.line)).toEqual(['1', 3, '3']);
-    expect(rows[1]!.malformed).toEqual({ line: 3, end: Buffer.byteLength('marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n'), reason: 'leadId: expected an integer' });
+    expect(rows[1]!.malformed).toEqual({ line: 3, end: Buffer.byteLength('marketoGUID,leadId,attributes\n1,12,{}\n2,twelve,{}\n'), reason: 'leadId: expected an integer', id: '2' });
     expect(rows[1]!.malformed!.reason).not.toContain('twelve');
     expect((await parseText('marketoGUID,attributes\n1,"{not json"\n', 'activities'))[0]!.malformed?.reason).toMatch(/attributes/);
     expect((await parseText('marketoGUID,bogus\n1,2\n', 'activities'))[0]!.malformed?.reason).toMatch(/bogus/);

@@ -1,8 +1,11 @@
 import { isAscii } from 'node:buffer';
 import Papa from 'papaparse';
 
-/** One CSV record: its cells, the file byte offset just past it, and the 1-based line it ends on. */
-export type CsvRecordSink = (cells: string[], end: number, line: number) => void;
+/**
+ * One CSV record: its cells, the file byte offset just past it, the 1-based line it ends on, and
+ * the indexes of the cells that held bytes that are not UTF-8 (undefined when none did).
+ */
+export type CsvRecordSink = (cells: string[], end: number, line: number, invalidCells: readonly number[] | undefined) => void;
 
 export interface CsvRecordReaderOptions {
   delimiter: string;
@@ -40,6 +43,105 @@ function detectNewline(text: string, final: boolean): Newline | undefined {
   return final ? '\n' : undefined;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Stands for one byte that is not UTF-8: a lone low surrogate (U+DC80–U+DCFF, as Python's
+ * surrogateescape), which decoding valid UTF-8 never yields. One character per byte keeps the
+ * file's byte offsets countable, and the byte can never be a quote, delimiter or line break
+ * (those are ASCII), so the CSV structure around it reads as written.
+ */
+function stand(byte: number): string {
+  return String.fromCharCode(0xdc00 | byte);
+}
+
+/** A stand-in character: a low surrogate not preceded by a high one. */
+const STAND_IN = /(?<![\uD800-\uDBFF])[\uDC80-\uDCFF]/;
+
+/**
+ * Length of the well-formed UTF-8 sequence at `i` (Unicode table 3-7), 0 when the byte there
+ * cannot start one, -1 when the bytes end inside a sequence that is well-formed so far.
+ */
+function sequenceLength(bytes: Buffer, i: number): number {
+  const b = bytes[i]!;
+  let need: number;
+  let low = 0x80;
+  let high = 0xbf;
+  if (b >= 0xc2 && b <= 0xdf) need = 1;
+  else if (b >= 0xe0 && b <= 0xef) {
+    need = 2;
+    if (b === 0xe0) low = 0xa0;
+    else if (b === 0xed) high = 0x9f;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    need = 3;
+    if (b === 0xf0) low = 0x90;
+    else if (b === 0xf4) high = 0x8f;
+  } else return 0;
+  for (let k = 1; k <= need; k++) {
+    if (i + k >= bytes.length) return -1;
+    const c = bytes[i + k]!;
+    if (c < low || c > high) return 0;
+    low = 0x80;
+    high = 0xbf;
+  }
+  return need + 1;
+}
+
+/**
+ * Decodes bytes that a strict decoder refused: well-formed runs as UTF-8, every other byte as
+ * its stand-in. A sequence cut off by the end of the bytes is returned as `carry` for the next
+ * chunk, unless this is the end of the file.
+ */
+function decodeLenient(bytes: Buffer, final: boolean): { text: string; carry: Buffer } {
+  let text = '';
+  let run = 0;
+  for (let i = 0; i < bytes.length; ) {
+    if (bytes[i]! < 0x80) {
+      i += 1;
+      continue;
+    }
+    const length = sequenceLength(bytes, i);
+    if (length > 0) {
+      i += length;
+      continue;
+    }
+    if (length < 0 && !final) return { text: text + bytes.toString('utf8', run, i), carry: Buffer.from(bytes.subarray(i)) };
+    text += bytes.toString('utf8', run, i) + stand(bytes[i]!);
+    i += 1;
+    run = i;
+  }
+  return { text: text + bytes.toString('utf8', run), carry: EMPTY };
+}
+
+/** Bytes at the end of valid UTF-8 that begin a character still to be completed (what a streaming decoder holds). */
+function unfinishedCharacter(held: Buffer, chunk: Buffer): Buffer {
+  const bytes = chunk.length >= 3 || held.length === 0 ? chunk : Buffer.concat([held, chunk]);
+  for (let k = 1; k <= Math.min(3, bytes.length); k++) {
+    const b = bytes[bytes.length - k]!;
+    if ((b & 0xc0) === 0x80) continue;
+    const length = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return length > k ? Buffer.from(bytes.subarray(bytes.length - k)) : EMPTY;
+  }
+  return EMPTY;
+}
+
+/** UTF-8 length of text that holds stand-ins, each of which was one byte of the file. */
+function byteLengthWithStandIns(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      // Decoded text has no lone high surrogate: this one and the next are one 4-byte character.
+      n += 4;
+      i += 1;
+    } else if (c >= 0xdc00 && c <= 0xdfff) n += 1;
+    else n += 3;
+  }
+  return n;
+}
+
 function quoteProblem(code: string): string {
   return code === 'MissingQuotes' ? 'a quoted cell is never closed (unclosed quote)' : 'a closing quote is followed by other characters than a delimiter or line break';
 }
@@ -49,17 +151,23 @@ function quoteProblem(code: string): string {
  * this reader turning its character positions into exact file byte offsets and line numbers.
  *
  * Bytes become text once per chunk (a streaming TextDecoder keeps a multi-byte character split
- * across chunks whole; bytes that are not UTF-8 fail the stream). Papaparse parses the text up
- * to its last complete record; the rest is carried into the next chunk's text. Byte offsets are
- * the character offsets while the text is ASCII, and the UTF-8 length of each record's
- * characters otherwise.
+ * across chunks whole). Papaparse parses the text up to its last complete record; the rest is
+ * carried into the next chunk's text. Byte offsets are the character offsets while the text is
+ * ASCII, and the UTF-8 length of each record's characters otherwise.
+ *
+ * A chunk with bytes that are not UTF-8 is decoded again byte by byte, each bad byte as one
+ * stand-in character: offsets stay exact, the record around it is parsed as usual, and the sink
+ * is told which of its cells held such bytes. One damaged record costs that record, not the file.
  *
  * Broken quoting (a quote left open at the end, a closing quote followed by other characters)
  * throws: nothing after it can be trusted.
  */
 export class CsvRecordReader {
-  // Fatal: a byte that is not UTF-8 would become U+FFFD, whose 3 bytes would shift every offset after it.
-  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  // Fatal: a byte that is not UTF-8 would become U+FFFD, whose 3 bytes would shift every offset
+  // after it; such a chunk is decoded again by `decodeLenient` instead.
+  private decoder = newDecoder();
+  /** The start of a character the decoder holds until the next chunk completes it. */
+  private held: Buffer = EMPTY;
   /** File byte offset just past the bytes fed so far. */
   private bytesFed: number;
   private readonly delimiter: string;
@@ -71,11 +179,14 @@ export class CsvRecordReader {
   /** Text not yet parsed into a complete record, and the file byte offset of its first character. */
   private tail = '';
   private tailAscii = true;
+  private tailLossy = false;
   private tailByte: number;
   private lineBreaks = 0;
   // State of the parse call in progress, read by the step callback.
   private text = '';
   private ascii = true;
+  /** The text holds stand-ins for bytes that are not UTF-8. */
+  private lossy = false;
   private recordStart = 0;
   private recordStartByte = 0;
 
@@ -88,27 +199,45 @@ export class CsvRecordReader {
   }
 
   write(chunk: Buffer): void {
-    // An ASCII chunk cannot finish a character held back from the previous chunk, so its text is ASCII too.
-    this.feed(this.decode(chunk), false, isAscii(chunk));
+    this.bytesFed += chunk.length;
+    let decoded: string;
+    try {
+      decoded = this.decoder.decode(chunk, { stream: true });
+    } catch {
+      this.feed(this.decodeAgain(Buffer.concat([this.held, chunk]), false), false, false, true);
+      return;
+    }
+    // An ASCII chunk cannot finish a character held back from the previous chunk (it would have
+    // failed), so its text is ASCII too and the decoder holds nothing after it.
+    const ascii = isAscii(chunk);
+    this.held = ascii ? EMPTY : unfinishedCharacter(this.held, chunk);
+    this.feed(decoded, false, ascii, false);
   }
 
   /** Parses what is left as the last record (a file need not end with a line break). */
   end(): void {
-    this.feed(this.decode(undefined), true, true);
-  }
-
-  private decode(chunk: Buffer | undefined): string {
-    const from = this.bytesFed;
-    this.bytesFed += chunk?.length ?? 0;
+    let decoded: string;
     try {
-      return chunk ? this.decoder.decode(chunk, { stream: true }) : this.decoder.decode();
+      decoded = this.decoder.decode();
     } catch {
-      if (!chunk) throw new Error('bulk file is not valid UTF-8 (it ends inside a character)');
-      throw new Error(`bulk file is not valid UTF-8 (in bytes ${from}-${this.bytesFed - 1})`);
+      // The file ends inside a character: its bytes are not UTF-8.
+      this.feed(this.decodeAgain(this.held, true), true, false, true);
+      return;
     }
+    this.feed(decoded, true, true, false);
   }
 
-  private feed(decoded: string, final: boolean, decodedAscii: boolean): void {
+  /** Bytes the strict decoder refused (with the character start it held): stand-ins for the bad bytes, and a fresh decoder. */
+  private decodeAgain(bytes: Buffer, final: boolean): string {
+    const { text, carry } = decodeLenient(bytes, final);
+    this.decoder = newDecoder();
+    // A character cut by the chunk's end waits in the new decoder, as it would have in the old one.
+    if (carry.length > 0) this.decoder.decode(carry, { stream: true });
+    this.held = carry;
+    return text;
+  }
+
+  private feed(decoded: string, final: boolean, decodedAscii: boolean, decodedLossy: boolean): void {
     let text = this.tail + decoded;
     let textByte = this.tailByte;
     if (this.bomPending) {
@@ -124,11 +253,13 @@ export class CsvRecordReader {
       this.tail = text;
       this.tailByte = textByte;
       this.tailAscii &&= decodedAscii;
+      this.tailLossy ||= decodedLossy;
       return;
     }
     this.text = text;
     // All-ASCII text (the common case) needs no per-record UTF-8 count: characters are bytes.
     this.ascii = decodedAscii && this.tailAscii;
+    this.lossy = decodedLossy || this.tailLossy;
     this.recordStart = 0;
     this.recordStartByte = textByte;
     const result = parser.parse(text, 0, !final) as Papa.ParseResult<string[]>;
@@ -139,6 +270,7 @@ export class CsvRecordReader {
     this.tailByte = this.byteAt(consumed);
     this.tail = consumed === text.length ? '' : text.slice(consumed);
     this.tailAscii = this.ascii || Buffer.byteLength(this.tail, 'utf8') === this.tail.length;
+    this.tailLossy = this.lossy && this.tail.length > 0;
     this.text = '';
   }
 
@@ -174,13 +306,15 @@ export class CsvRecordReader {
     const byteEnd = this.byteAt(end);
     this.recordStart = end;
     this.recordStartByte = byteEnd;
-    this.onRecord(result.data[0]!, byteEnd, line);
+    const cells = result.data[0]!;
+    this.onRecord(cells, byteEnd, line, this.lossy ? cellsWithStandIns(cells) : undefined);
   }
 
   /** File byte offset of a character position of the current text at or past the current record's start. */
   private byteAt(position: number): number {
     if (this.ascii) return this.recordStartByte + position - this.recordStart;
     if (position === this.recordStart) return this.recordStartByte;
+    if (this.lossy) return this.recordStartByte + byteLengthWithStandIns(this.text, this.recordStart, position);
     return this.recordStartByte + Buffer.byteLength(this.text.slice(this.recordStart, position), 'utf8');
   }
 
@@ -188,4 +322,14 @@ export class CsvRecordReader {
   private fail(code: string, startLine: number): never {
     throw new Error(`bulk file record starting on line ${startLine}: ${quoteProblem(code)}`);
   }
+}
+
+function newDecoder() {
+  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+}
+
+function cellsWithStandIns(cells: readonly string[]): number[] | undefined {
+  let found: number[] | undefined;
+  for (let i = 0; i < cells.length; i++) if (STAND_IN.test(cells[i]!)) (found ??= []).push(i);
+  return found;
 }

@@ -6,8 +6,9 @@ import { compileRecordBuilder, type RecordBuilder } from './record-builder.js';
 import { rowSchemaByKind, type ExportKind, type RowByKind } from './rows.js';
 
 /**
- * A data line of the file that cannot become a row: wrong column count or a cell its kind's
- * schema refuses. Holds where it is and why, never the line's values (they may be lead data).
+ * A data line of the file that cannot become a row: wrong column count, bytes that are not
+ * UTF-8, or a cell its kind's schema refuses. Holds where it is and why, never the line's values
+ * (they may be lead data) beyond the record's own key.
  */
 export interface MalformedRow {
   /** 1-based line of the file where the record ends (a quoted cell may span lines). */
@@ -15,6 +16,12 @@ export interface MalformedRow {
   /** File byte offset just past the record. */
   end: number;
   reason: string;
+  /**
+   * The record's Marketo key (`id` of a lead, `marketoGUID` of an activity or custom object,
+   * `leadId` of a program member) when the line has the header's cell count and that cell reads
+   * as a key: what to fetch the record again by. Absent otherwise.
+   */
+  id?: string;
 }
 
 /**
@@ -42,6 +49,11 @@ export interface ExportParser {
 
 const TEXT_RECORD_KINDS: ReadonlySet<ExportKind> = new Set<ExportKind>(['leads', 'programMembers', 'customObjects']);
 
+/** The column that names a record of each kind, for `MalformedRow.id`. */
+const KEY_COLUMN: Record<ExportKind, string> = { leads: 'id', activities: 'marketoGUID', programMembers: 'leadId', customObjects: 'marketoGUID' };
+/** What a Marketo key looks like (an integer id or a GUID): anything else is not reported as one. */
+const KEY = /^[A-Za-z0-9-]{1,64}$/;
+
 function describeIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(row)'}: ${i.message}`).join('; ');
 }
@@ -64,8 +76,10 @@ function fieldsOfHeader(header: readonly string[], headerToField: ReadonlyMap<st
  * Streaming parser of a bulk export file into typed rows; `CsvRecordReader` (papaparse) does the
  * CSV work and the byte offsets. Bare `null` cells become null. A line with the wrong number of
  * cells, or one that does not match its kind's schema, comes out as a `malformed` item naming the
- * line, bytes and field, so one bad line neither stops the file nor is silently dropped. Broken
- * CSV structure (an unclosed quote) still fails the stream: nothing after it can be trusted.
+ * line, bytes and field, so one bad line neither stops the file nor is silently dropped. So
+ * does a line with bytes that are not UTF-8 (named by column; the rest of the file is parsed as
+ * usual). Broken CSV structure (an unclosed quote) still fails the stream: nothing after it can
+ * be trusted; nor can a header that is not UTF-8.
  */
 export function createExportParser<K extends ExportKind>(options: ExportParserOptions<K>): ExportParser {
   // Record kinds are text-or-null by construction (cells are strings; `null` cells are replaced
@@ -75,19 +89,35 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
   const headerToField = new Map(Object.entries(options.columnHeaderNames ?? {}).map(([field, header]) => [header, field]));
   let columns: readonly string[] | undefined;
   let toRecord: RecordBuilder = () => ({});
+  let keyIndex = -1;
   const setColumns = (fields: readonly string[]): void => {
     columns = fields;
     toRecord = compileRecordBuilder(fields);
+    keyIndex = fields.indexOf(KEY_COLUMN[options.kind]);
   };
   if (options.resume) setColumns(fieldsOfHeader(options.resume.columns, new Map()));
 
-  const toParsedRow = (cells: string[], end: number, line: number): ParsedRow<RowByKind[K]> => {
+  const malformed = (cells: readonly string[], end: number, line: number, reason: string, invalidCells?: readonly number[]): ParsedRow<RowByKind[K]> => {
+    const bad: MalformedRow = { line, end, reason };
+    const key = cells[keyIndex];
+    if (key !== undefined && KEY.test(key) && !invalidCells?.includes(keyIndex)) bad.id = key;
+    return { malformed: bad, end };
+  };
+
+  const toParsedRow = (cells: string[], end: number, line: number, invalidCells: readonly number[] | undefined): ParsedRow<RowByKind[K]> => {
     const width = columns!.length;
-    if (cells.length !== width) return { malformed: { line, end, reason: `${cells.length} cells where the header has ${width} columns` }, end };
+    if (cells.length !== width) {
+      const bytes = invalidCells ? ', and bytes that are not UTF-8' : '';
+      return { malformed: { line, end, reason: `${cells.length} cells where the header has ${width} columns${bytes}` }, end };
+    }
+    if (invalidCells) {
+      const names = invalidCells.map((i) => columns![i]).join(', ');
+      return malformed(cells, end, line, `invalid UTF-8 in column${invalidCells.length === 1 ? '' : 's'} ${names}`, invalidCells);
+    }
     const record = toRecord(cells);
     if (!schema) return { row: record as RowByKind[K], end };
     const result = schema.safeParse(record);
-    if (!result.success) return { malformed: { line, end, reason: describeIssues(result.error) }, end };
+    if (!result.success) return malformed(cells, end, line, describeIssues(result.error));
     return { row: result.data, end };
   };
 
@@ -114,9 +144,10 @@ export function createExportParser<K extends ExportKind>(options: ExportParserOp
   });
   const reader = new CsvRecordReader(
     { delimiter: delimiterOf(options.format), byteOffset: options.resume?.byteOffset ?? 0, bom: options.resume === undefined },
-    (cells, end, line) => {
-      if (columns === undefined) setColumns(fieldsOfHeader(cells, headerToField));
-      else stream.push(toParsedRow(cells, end, line));
+    (cells, end, line, invalidCells) => {
+      if (columns !== undefined) stream.push(toParsedRow(cells, end, line, invalidCells));
+      else if (invalidCells) throw new Error(`bulk file header is not valid UTF-8 (column ${invalidCells.map((i) => i + 1).join(', ')}, line ${line})`);
+      else setColumns(fieldsOfHeader(cells, headerToField));
     },
   );
   return { stream, columns: () => columns };
