@@ -26,7 +26,7 @@ async function parse<K extends ExportKind = 'leads'>(bytes: Buffer, sizes: reado
   return out;
 }
 
-const bytes = (...parts: (string | number[])[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+const bytes = (...parts: (string | number[] | Buffer)[]): Buffer => Buffer.concat(parts.map((p) => (Buffer.isBuffer(p) ? p : typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 const CHUNKINGS: readonly (readonly number[])[] = [[1], [2, 3], [7], [5, 1, 11], [64 * 1024]];
 
 describe('export parser on bytes that are not UTF-8', () => {
