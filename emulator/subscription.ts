@@ -98,6 +98,8 @@ export interface Partition {
 export const NewLeadFieldInput = FieldDef.omit({ id: true, searchable: true }).extend({ searchable: z.boolean().optional() });
 
 const DEFAULT_SOURCE = 'Web service API';
+/** The lead field that links a lead to a record of this kind, by that record's dedupe key. */
+const LEAD_LINK_FIELD: Partial<Record<ObjectType['kind'], string>> = { company: 'externalCompanyId', salesperson: 'externalSalesPersonId' };
 const COMPANY_FIELDS = new Set(['company', 'annualRevenue', 'industry', 'numberOfEmployees', 'site', 'billingStreet', 'billingCity', 'billingState', 'billingCountry', 'billingPostalCode', 'mainPhone', 'sicCode', 'website']);
 
 export class Subscription {
@@ -768,9 +770,13 @@ export class Subscription {
       const existing = this.findObjectByKey(typeName, dedupeBy, values);
       if (existing) {
         if (action === 'createOnly') return skip('1017', 'Object already exists');
+        if (dedupeBy === 'idField') {
+          const problem = this.keyChangeProblem(type, existing, values);
+          if (problem) return skip(problem.code, problem.message);
+        }
         const problem = this.checkObjectReferences(type, { ...existing.values, ...values });
         if (problem) return skip(problem.code, problem.message);
-        this.updateObject(type, existing, values);
+        this.updateObject(type, existing, values, dedupeBy === 'idField');
         return this.objectResult(type, seq, 'updated', existing);
       }
       if (action === 'updateOnly') return skip('1013', type.kind === 'custom' ? 'Object not found' : 'Record not found');
@@ -849,12 +855,36 @@ export class Subscription {
     return out;
   }
 
-  private updateObject(type: ObjectType, rec: ObjectRecord, values: Record<string, LeadValue>): void {
+  /**
+   * An update by idField that moves a record's dedupe key: the new key must be whole and free
+   * (two records with one key would make every lookup by it ambiguous).
+   */
+  private keyChangeProblem(type: ObjectType, rec: ObjectRecord, values: Record<string, LeadValue>): ErrorItem | undefined {
+    if (!type.dedupeFields.some((f) => f in values)) return undefined;
+    const blank = type.dedupeFields.find((f) => f in values && (values[f] === null || values[f] === ''));
+    if (blank) return reason('1003', `Value for required field '${blank}' not specified`);
+    const newKey = this.dedupeKey(type, { ...rec.values, ...values });
+    const owner = newKey === undefined ? undefined : this.dedupeIndex.get(type.name)?.get(newKey);
+    if (owner !== undefined && owner !== this.storeKey(type, rec)) return reason('1017', 'Object already exists');
+    return undefined;
+  }
+
+  private storeKey(type: ObjectType, rec: ObjectRecord): string {
+    return String(type.idField === 'id' ? rec.num : rec.marketoGUID);
+  }
+
+  /**
+   * `keysWritable`: an update by idField (the record named by its system id) may change its dedupe
+   * fields, which describe shows read-only (Marketo changes an externalCompanyId only through the
+   * API, this way); the leads of a company or salesperson move with it to the new key.
+   */
+  private updateObject(type: ObjectType, rec: ObjectRecord, values: Record<string, LeadValue>, keysWritable = false): void {
     const oldKey = this.dedupeKey(type, rec.values);
+    const oldValues = { ...rec.values };
     let changed = false;
     for (const [k, v] of Object.entries(values)) {
       const field = type.fields.find((f) => f.name === k);
-      if (!field || !field.updateable) continue;
+      if (!field || !(field.updateable || (keysWritable && type.dedupeFields.includes(k)))) continue;
       if (rec.values[k] === v || (v === null && rec.values[k] === undefined)) continue;
       if (v === null) delete rec.values[k];
       else rec.values[k] = v;
@@ -866,10 +896,15 @@ export class Subscription {
     const newKey = this.dedupeKey(type, rec.values);
     if (newKey !== oldKey) {
       const index = this.dedupeIndex.get(type.name);
-      const storeKey = String(type.idField === 'id' ? rec.num : rec.marketoGUID);
+      const storeKey = this.storeKey(type, rec);
       if (oldKey !== undefined && index?.get(oldKey) === storeKey) index.delete(oldKey);
       if (newKey !== undefined) index?.set(newKey, storeKey);
       this.dedupeVersion += 1;
+      const leadField = LEAD_LINK_FIELD[type.kind];
+      // A lead belongs to the company record, not to its key text: it follows the record.
+      if (leadField && oldValues[leadField] !== undefined && oldValues[leadField] !== null) {
+        for (const id of this.leads.find(leadField, String(oldValues[leadField]))) this.leads.setValue(id, leadField, rec.values[leadField] ?? null);
+      }
     }
   }
 
