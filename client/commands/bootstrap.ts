@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
-import type { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting, type PhaseProgress } from '../../workflows/bootstrap-types.js';
+import { BOOTSTRAP_ENTITIES, type BootstrapEntity, type BootstrapInput, type BootstrapProgress, type EntitySetting } from '../../workflows/bootstrap-types.js';
+import { expiredNote, formatBytes } from '../output/bootstrap-progress.js';
 import { parseOptions } from '../output/options.js';
 import { printResult } from '../output/print.js';
 
@@ -63,19 +63,6 @@ export function entitySettings(opts: z.output<typeof optionsSchema>): BootstrapI
   return out;
 }
 
-function formatBytes(n: number): string {
-  return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`;
-}
-
-/**
- * Exports Marketo forgot while their window waited and that were created again: each one costs
- * export quota and time, so the operator sees it; nothing when none expired.
- */
-export function expiredNote(phase: Pick<PhaseProgress, 'expiredExports'>): string {
-  const n = phase.expiredExports ?? 0;
-  return n > 0 ? `${n} expired export${n === 1 ? '' : 's'} recreated` : '';
-}
-
 /** The progress as text, one line per phase (what `bootstrap status` prints). */
 export function describeProgress(p: BootstrapProgress): string {
   const lines = [`bootstrap ${p.state}, high watermark ${p.highWatermark}`];
@@ -90,27 +77,10 @@ export function describeProgress(p: BootstrapProgress): string {
   return lines.join('\n');
 }
 
-/** One progress bar's tokens (the bar's format names them). */
-export function barPayload(name: string, phase: PhaseProgress, p: Pick<BootstrapProgress, 'quotaWait'>): Record<string, string | number> {
-  const expired = expiredNote(phase);
-  return {
-    phase: name.padEnd(16),
-    records: phase.records,
-    bytes: formatBytes(phase.bytes),
-    calls: phase.apiCalls,
-    state: p.quotaWait ? `quota paused until ${p.quotaWait.resetAt}` : phase.state,
-    expired: expired ? ` | ${expired}` : '',
-  };
-}
-
 async function showLive(client: Client, workflowId: string): Promise<BootstrapProgress> {
-  const [{ default: cliProgress }, { bootstrapProgressQuery }] = await Promise.all([import('cli-progress'), import('../../workflows/index.js')]);
+  const [{ BootstrapBars }, { bootstrapProgressQuery }] = await Promise.all([import('../output/bootstrap-bars.js'), import('../../workflows/index.js')]);
   const handle = client.workflow.getHandle(workflowId);
-  const bars = new cliProgress.MultiBar(
-    { format: '{phase} |{bar}| {value}/{total} windows | {records} records | {bytes} | {calls} calls | {state}{expired}', hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  );
-  const byPhase = new Map<string, SingleBar>();
+  const bars = new BootstrapBars();
   const finished = handle.result().then(
     () => undefined,
     (err: unknown) => err,
@@ -121,13 +91,7 @@ async function showLive(client: Client, workflowId: string): Promise<BootstrapPr
   try {
     for (;;) {
       last = await handle.query(bootstrapProgressQuery);
-      for (const [name, phase] of Object.entries(last.phases)) {
-        const payload = barPayload(name, phase, last);
-        let bar = byPhase.get(name);
-        if (!bar) byPhase.set(name, (bar = bars.create(Math.max(phase.windowsTotal, 1), phase.windowsDone, payload)));
-        bar.setTotal(Math.max(phase.windowsTotal, 1));
-        bar.update(phase.windowsDone, payload);
-      }
+      bars.show(last);
       if (done) break;
       await Promise.race([finished, new Promise((r) => setTimeout(r, 1_000))]);
     }

@@ -1,10 +1,10 @@
 import crypto from 'node:crypto';
-import cliProgress from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { reconcile, type ReconcileResult } from '../../src/reconcile/index.js';
 import { BOOTSTRAP_ENTITIES, type BootstrapInput, type BootstrapProgress } from '../../workflows/bootstrap-types.js';
 import { bootstrap, bootstrapProgressQuery, onDemandStatusQuery, schemaRefresh, syncLoop } from '../../workflows/index.js';
+import { BootstrapBars, type BootstrapBarsOptions } from '../output/bootstrap-bars.js';
 import { DEFAULT_WAIT_MS } from '../webhook/limits.js';
 import { createWebhookServer, listen, WEBHOOK_PATH } from '../webhook/server.js';
 import { temporalSyncAwaiter, temporalSyncStarter } from '../webhook/temporal-starter.js';
@@ -36,14 +36,15 @@ const EMULATOR_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };
 const stamp = () => new Date().toISOString().replace(/[:.]/g, '-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** The bootstrap with one progress bar per phase (windows done of planned), from its `progress` query. */
+/** The demo's bootstrap bars: those of `marketo-sync bootstrap`, indented into the story. */
+export function demoBootstrapBars(options: BootstrapBarsOptions = {}): BootstrapBars {
+  return new BootstrapBars({ indent: '  ', ...options });
+}
+
+/** The bootstrap with the bars `marketo-sync bootstrap` draws (windows, records, bytes, calls, state, expired exports), from its `progress` query. */
 async function bootstrapWithBars(client: Client, marked: MarkedStarter, taskQueue: string, workflowId: string, input: BootstrapInput): Promise<BootstrapProgress> {
   const handle = await marked.start('bootstrap', 'running', (attributes) => client.workflow.start(bootstrap, { taskQueue, workflowId, args: [input], ...attributes }));
-  const bars = new cliProgress.MultiBar(
-    { format: '  {phase} |{bar}| {value}/{total} windows | {records} records | {calls} calls | {state}', hideCursor: true, clearOnComplete: false },
-    cliProgress.Presets.shades_classic,
-  );
-  const byPhase = new Map<string, cliProgress.SingleBar>();
+  const bars = demoBootstrapBars();
   let done = false;
   const result = handle.result().finally(() => (done = true));
   try {
@@ -55,13 +56,7 @@ async function bootstrapWithBars(client: Client, marked: MarkedStarter, taskQueu
       } catch {
         // The first workflow task has not run yet: no query handler to answer.
       }
-      for (const [name, phase] of Object.entries(progress?.phases ?? {})) {
-        const payload = { phase: name.padEnd(16), records: phase.records, calls: phase.apiCalls, state: phase.state };
-        let bar = byPhase.get(name);
-        if (!bar) byPhase.set(name, (bar = bars.create(Math.max(phase.windowsTotal, 1), phase.windowsDone, payload)));
-        bar.setTotal(Math.max(phase.windowsTotal, 1));
-        bar.update(phase.windowsDone, payload);
-      }
+      if (progress) bars.show(progress);
       if (finished) break;
       await Promise.race([result.catch(() => undefined), sleep(500)]);
     }

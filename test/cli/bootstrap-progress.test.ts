@@ -1,4 +1,5 @@
-import { barPayload, describeProgress, expiredNote } from '../../client/commands/bootstrap.js';
+import { describeProgress } from '../../client/commands/bootstrap.js';
+import { barPayload, expiredNote } from '../../client/output/bootstrap-progress.js';
 import type { BootstrapProgress, PhaseProgress } from '../../workflows/bootstrap-types.js';
 
 // What `bootstrap status` prints and what the live bars show, from the workflow's progress query:
