@@ -4,7 +4,7 @@ import type { RecordRow } from '../../src/marketo/bulk/rows.js';
 import { textOrNull } from '../../src/marketo/values.js';
 import { loadPersonMapping, type PersonMapping } from '../../src/reconcile/person-mapping.js';
 import { writeLeadBatch } from '../bootstrap-leads.js';
-import { PreloadError, referencePreloader, type PreloadKind } from '../bootstrap-reference-preload.js';
+import { PreloadError, referencePreloader, type PreloadKind, type ReferencePreloader } from '../bootstrap-reference-preload.js';
 import { BootstrapStaging } from '../bootstrap-staging.js';
 import type { IngestSinkDeps, IngestSinkImpl } from '../ingest-sink.js';
 import type { LoadedAlongside } from '../../workflows/bootstrap-types.js';
@@ -37,9 +37,10 @@ function warn(message: string, meta: Record<string, unknown>): void {
  * set by the leads phase for the enabled companies and salespersons phases), the companies and
  * salespersons a batch names are loaded first, so its persons are written linked.
  */
-export function leadsSink(deps: IngestSinkDeps): IngestSinkImpl<'leads'> {
+export function leadsSink(deps: IngestSinkDeps, options: { preloader?: ReferencePreloader } = {}): IngestSinkImpl<'leads'> {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
-  const preloader = referencePreloader(salesObjectLoader(deps));
+  // One per sink, so one per worker process; a benchmark may bring another to compare.
+  const preloader = options.preloader ?? referencePreloader(salesObjectLoader(deps));
   let personMapping: Promise<PersonMapping> | undefined;
   const mapping = (): Promise<PersonMapping> => {
     personMapping ??= loadPersonMapping(
