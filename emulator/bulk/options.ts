@@ -49,6 +49,8 @@ export const BulkOptions = z
         corruptDownloads: z.number().int().nonnegative().default(0),
         /** The next N export files get one short row (2 columns) after their first data row. */
         malformedRows: z.number().int().nonnegative().default(0),
+        /** The next N export files get one byte of their first data row replaced by 0xFF (not UTF-8); size and checksum describe the damaged file. */
+        invalidUtf8Rows: z.number().int().nonnegative().default(0),
       })
       .strict()
       .prefault({}),

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, unlink } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from '../subscription.js';
 import { writeExportFile } from './export-file.js';
-import { ExportJobs } from './export-jobs.js';
+import { ExportJobs, type ProducedFile } from './export-jobs.js';
 import type { ExportSpec } from './export-sources.js';
 import type { Cell, ExportSource } from './export-file.js';
 import { ImportJobs } from './import-jobs.js';
@@ -23,7 +25,7 @@ export class BulkService {
   readonly imports: ImportJobs<ImportSpec>;
   readonly dir: string;
   /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
-  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number };
+  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number };
   private fileSeq = 0;
 
   constructor(
@@ -41,6 +43,7 @@ export class BulkService {
       queueFull: o.faults.queueFull,
       corruptDownloads: o.faults.corruptDownloads,
       malformedRows: o.faults.malformedRows,
+      invalidUtf8Rows: o.faults.invalidUtf8Rows,
     };
     this.exports = new ExportJobs<ExportSpec>({
       now,
@@ -51,13 +54,15 @@ export class BulkService {
         fileRetentionMs: o.export.fileRetentionDays * DAY,
       },
       discardFile: discard,
-      processor: (job, signal) =>
-        writeExportFile(this.withMalformedRow(job.spec.source()), {
-          path: this.newPath(`export-${job.exportId}`),
-          format: job.format,
-          rate: { rowsPerSecond: o.export.rowsPerSecond, bytesPerSecond: o.export.bytesPerSecond },
-          signal,
-        }),
+      processor: async (job, signal) =>
+        this.withInvalidByte(
+          await writeExportFile(this.withMalformedRow(job.spec.source()), {
+            path: this.newPath(`export-${job.exportId}`),
+            format: job.format,
+            rate: { rowsPerSecond: o.export.rowsPerSecond, bytesPerSecond: o.export.bytesPerSecond },
+            signal,
+          }),
+        ),
     });
     this.exports.failNext = o.faults.failExports;
     this.imports = new ImportJobs<ImportSpec>({
@@ -85,6 +90,25 @@ export class BulkService {
     if (this.faults.malformedRows <= 0) return source;
     this.faults.malformedRows -= 1;
     return { header: source.header, rows: insertAfterFirst(source.rows, ['malformed', 'row']) };
+  }
+
+  /**
+   * The "invalid UTF-8" fault: the last letter or digit of the next N files' first data row
+   * becomes the byte 0xFF, as a damaged export would hold it (same size; the checksum is the
+   * damaged file's, as Marketo's would be). A file without such a byte is left alone.
+   */
+  private async withInvalidByte(produced: ProducedFile): Promise<ProducedFile> {
+    if (this.faults.invalidUtf8Rows <= 0) return produced;
+    const bytes = await readFile(produced.path);
+    const start = bytes.indexOf(0x0a) + 1;
+    const end = start > 0 ? bytes.indexOf(0x0a, start) : -1;
+    let at = end - 1;
+    while (at >= start && !isAlphanumeric(bytes[at]!)) at--;
+    if (end < 0 || at < start) return produced;
+    this.faults.invalidUtf8Rows -= 1;
+    bytes[at] = 0xff;
+    await writeFile(produced.path, bytes);
+    return { ...produced, sha256: createHash('sha256').update(bytes).digest('hex') };
   }
 
   newPath(stem: string): string {
@@ -121,6 +145,10 @@ function trackDir(dir: string): void {
 
 function discard(path: string): void {
   unlink(path, () => undefined);
+}
+
+function isAlphanumeric(byte: number): boolean {
+  return (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a);
 }
 
 function* insertAfterFirst(rows: Iterable<Cell[]>, extra: Cell[]): Iterable<Cell[]> {

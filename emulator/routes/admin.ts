@@ -30,6 +30,7 @@ const BulkFaultsBody = z
     queueFull: z.number().int().nonnegative(),
     corruptDownloads: z.number().int().nonnegative(),
     malformedRows: z.number().int().nonnegative(),
+    invalidUtf8Rows: z.number().int().nonnegative(),
     failExports: z.number().int().nonnegative(),
     failImports: z.number().int().nonnegative(),
   })
