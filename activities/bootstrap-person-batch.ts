@@ -1,17 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
-import { arrayLiteral } from '../src/crm/postgres/bulk-upsert.js';
-import { checkValue, type Checked } from '../src/crm/postgres/copy-encoding.js';
+import { arrayElement, arrayLiteralOf } from '../src/crm/postgres/copy-encoding.js';
 import { inTransaction } from '../src/crm/postgres/db.js';
-import type { ColumnMeta, TableMeta } from '../src/crm/postgres/introspect.js';
 import type { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
-import { routeLead, type FieldStep } from '../src/mapping/apply.js';
-import type { Transformed } from '../src/mapping/transforms.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
-import { textOrNull } from '../src/marketo/values.js';
-import type { PersonMapping, PersonType } from '../src/reconcile/person-mapping.js';
-import type { ErrorLedgerRepository, RecordFailure } from '../src/store/error-ledger.js';
+import type { PersonMapping } from '../src/reconcile/person-mapping.js';
+import type { ErrorLedgerRepository } from '../src/store/error-ledger.js';
+import { compilePersonBatchEncoder, type EncodedBatch, type EncodedPersons, type PersonBatchEncoderFactory, type PersonColumns } from './bootstrap-person-encoder.js';
 import type { BootstrapStaging, LoadedTargets } from './bootstrap-staging.js';
 
 /**
@@ -19,8 +15,8 @@ import type { BootstrapStaging, LoadedTargets } from './bootstrap-staging.js';
  * in the same database: one transaction and one statement per batch instead of a transaction each
  * for the lead upsert, the contact upsert, the id map, the ledger and the staging rows.
  *
- *   - Each row is mapped and checked straight into the text the database takes (no mapped record
- *     object, no second pass over it); the values are the general path's: the same compiled field
+ *   - Each row is mapped and checked straight into the array elements the statement takes, in one
+ *     pass (bootstrap-person-encoder.ts); the values are the general path's: the same field
  *     transforms, the same column checks, the same failures (code and reason) for the ledger.
  *   - The account and owner CRM ids come from what the sales phases loaded (one lookup of the
  *     batch's distinct keys); one statement then upserts
@@ -49,67 +45,16 @@ export interface BatchProfile {
   add(step: string, ms: number): void;
 }
 
-/** Per column of one CRM table: the checked text of every row that goes through (null = SQL NULL). */
-interface TypeEncoder {
-  type: PersonType;
-  table: TableMeta;
-  /** Written columns, sorted by name (the connector checks in this order, so names the same first bad value). */
-  columns: ColumnMeta[];
-  key: ColumnMeta;
-  steps: { from: string; convert: FieldStep['convert']; onNull: Transformed; column: number }[];
-  /** `checkValue` of a null per column, computed once (most cells of an export are empty). */
-  nullChecked: Checked[];
-  /** Columns whose null the general path leaves out of the record (required, not boolean). */
-  absentWhenNull: boolean[];
-  /** Scratch: the converted value per column of the row being encoded (every column is set per row). */
-  converted: unknown[];
-}
-
-interface Batch {
-  mids: string[];
-  companyKeys: (string | null)[];
-  salesKeys: (string | null)[];
-  values: (string | null)[][];
-  seen: Set<string>;
-}
-
 export interface ColocatedPersonWriter {
   write(runId: string, rows: readonly RecordRow[], profile?: BatchProfile): Promise<ColocatedBatchOutcome | undefined>;
 }
 
-const OPERATION = 'bootstrap';
-
-function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta): TypeEncoder | undefined {
-  const idField = mapping.config.leadKey.crmMarketoIdField;
-  const key = table.columns.get(idField);
-  if (!key?.field.unique) return undefined;
-  const { steps, required } = mapping.plan[type];
-  const names = [...new Set(steps.filter((s) => s.keep && s.to !== idField).map((s) => s.to))].sort();
-  const columns: ColumnMeta[] = [];
-  for (const name of names) {
-    const column = table.columns.get(name);
-    // The connector refuses these per record (UNKNOWN_FIELD, READ_ONLY_FIELD): leave them to it.
-    if (!column?.field.updateable || name === 'id' || name === 'account_id' || name === 'owner_id') return undefined;
-    columns.push(column);
-  }
-  const requiredNonBoolean = new Set(required.filter((r) => !r.boolean).map((r) => r.name));
-  return {
-    type,
-    table,
-    columns,
-    key,
-    // A later step writing the same CRM field wins, as in the mapped record.
-    steps: steps.map((s, i) => ({
-      from: s.from,
-      convert: s.convert,
-      onNull: s.convert(null),
-      column: s.keep && s.to !== idField && !steps.slice(i + 1).some((later) => later.keep && later.to === s.to) ? names.indexOf(s.to) : -1,
-    })),
-    nullChecked: columns.map((c) => checkValue(c, null)),
-    absentWhenNull: columns.map((c) => requiredNonBoolean.has(c.field.name)),
-    converted: columns.map(() => undefined),
-  };
+export interface ColocatedWriterOptions {
+  /** How rows become the statement's arrays (benchmarks compare encoders); default the product's. */
+  encoder?: PersonBatchEncoderFactory;
 }
+
+const OPERATION = 'bootstrap';
 
 /**
  * How a batch statement writes:
@@ -123,7 +68,7 @@ function compileType(mapping: PersonMapping, type: PersonType, table: TableMeta)
 export type StatementMode = 'insert' | 'upsert';
 
 /** The statement writing one batch; fixed per pair of encoders and mode, so prepared once per connection. */
-function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: TypeEncoder, contact: TypeEncoder, mode: StatementMode): { sql: string; name: string } {
+function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: PersonColumns, contact: PersonColumns, mode: StatementMode): { sql: string; name: string } {
   const s = staging.qschema;
   const conflicts = mode === 'upsert';
   // $3 and $4: the batch's smallest and largest Marketo id.
@@ -132,15 +77,15 @@ function batchStatement(crmSchema: string, staging: BootstrapStaging, lead: Type
   // bootstrap_loaded, the generic plan of a prepared statement (after five runs) counts the unnest
   // as 10 rows and made a nested loop comparing every row with every loaded salesperson of the run
   // (231,118 comparisons for one batch of 2,000 at 178 salespersons; at 1M leads, 5,000 of them).
-  const refs = (enc: TypeEncoder) => (enc.type === 'contact' ? ['_account', '_owner'] : ['_owner']);
-  const source = (enc: TypeEncoder) => {
+  const refs = (enc: PersonColumns) => (enc.type === 'contact' ? ['_account', '_owner'] : ['_owner']);
+  const source = (enc: PersonColumns) => {
     const casts = [`$${param++}::${enc.key.sqlType}[]`, `$${param++}::text[]`, `$${param++}::text[]`, ...refs(enc).map(() => `$${param++}::text[]`), ...enc.columns.map((c) => `$${param++}::${c.sqlType}[]`)];
     const names = ['_mid', '_ck', '_sk', ...refs(enc), ...enc.columns.map((c) => escapeIdentifier(c.field.name))];
     return `unnest(${casts.join(', ')}) AS s(${names.join(', ')})`;
   };
-  const target = (enc: TypeEncoder) => `${escapeIdentifier(crmSchema)}.${escapeIdentifier(enc.table.table)}`;
+  const target = (enc: PersonColumns) => `${escapeIdentifier(crmSchema)}.${escapeIdentifier(enc.table.table)}`;
   const key = escapeIdentifier(lead.key.field.name);
-  const upsert = (enc: TypeEncoder, refs: string[]) => {
+  const upsert = (enc: PersonColumns, refs: string[]) => {
     const cols = enc.columns.map((c) => escapeIdentifier(c.field.name));
     const set = [...cols.map((c) => `${c} = EXCLUDED.${c}`), ...refs.map((r) => `${r} = coalesce(EXCLUDED.${r}, t.${r})`)];
     return `INSERT INTO ${target(enc)} AS t (${[key, ...cols, ...refs].join(', ')})
@@ -212,15 +157,14 @@ export async function colocatedPersonWriter(
   staging: BootstrapStaging,
   ledger: Pick<ErrorLedgerRepository, 'record'>,
   mapping: PersonMapping,
+  options: ColocatedWriterOptions = {},
 ): Promise<ColocatedPersonWriter | undefined> {
-  const lead = compileType(mapping, 'lead', await crm.table('lead'));
-  const contact = compileType(mapping, 'contact', await crm.table('contact'));
-  if (!lead || !contact || lead.key.field.name !== contact.key.field.name) return undefined;
+  const encoder = (options.encoder ?? compilePersonBatchEncoder)(mapping, { lead: await crm.table('lead'), contact: await crm.table('contact') });
+  if (!encoder) return undefined;
   const statements = {
-    insert: batchStatement(crm.schema, staging, lead, contact, 'insert'),
-    upsert: batchStatement(crm.schema, staging, lead, contact, 'upsert'),
+    insert: batchStatement(crm.schema, staging, encoder.lead, encoder.contact, 'insert'),
+    upsert: batchStatement(crm.schema, staging, encoder.lead, encoder.contact, 'upsert'),
   };
-  const encoders = { lead, contact };
   const knownKeys = new KnownKeys();
   // Whether the last batch upserted persons that were written already (a retried window): its
   // next batches most likely were too, so they start as upserts instead of failing as inserts.
@@ -229,60 +173,12 @@ export async function colocatedPersonWriter(
   return {
     async write(runId, rows, profile) {
       const t0 = performance.now();
-      const batches: Record<PersonType, Batch> = {
-        lead: { mids: [], companyKeys: [], salesKeys: [], values: lead.columns.map(() => []), seen: new Set() },
-        contact: { mids: [], companyKeys: [], salesKeys: [], values: contact.columns.map(() => []), seen: new Set() },
-      };
-      const failures: RecordFailure[] = [];
-      const companyKeys = new Set<string>();
-      const salesKeys = new Set<string>();
-      const scratch: (string | null)[] = [];
-      for (const row of rows) {
-        const marketoId = textOrNull(row.id);
-        // The general path refuses the whole batch for this (the export must include id).
-        if (marketoId === null) return undefined;
-        const type = routeLead(mapping.config, row);
-        const enc = encoders[type];
-        const ck = textOrNull(row.externalCompanyId);
-        const sk = textOrNull(row.externalSalesPersonId);
-        if (ck !== null) companyKeys.add(ck);
-        if (sk !== null) salesKeys.add(sk);
-        const outcome = encodeRow(enc, row, marketoId, batches[type], scratch);
-        if (outcome === 'fallback') return undefined;
-        if (outcome !== 'ok') {
-          failures.push({ entity: type, recordKey: marketoId, operation: OPERATION, ...outcome });
-          continue;
-        }
-        const batch = batches[type];
-        batch.companyKeys.push(ck);
-        batch.salesKeys.push(sk);
-      }
-      const keys = [...[...companyKeys].map((k) => ['company', k] as const), ...[...salesKeys].map((k) => ['salesPerson', k] as const)];
-      const newKeys = knownKeys.unknown(runId, keys);
-      const allMids = [...batches.lead.mids, ...batches.contact.mids];
-      let min = Infinity;
-      let max = -Infinity;
-      for (const mid of allMids) {
-        const n = Number(mid);
-        if (n < min) min = n;
-        if (n > max) max = n;
-      }
-      const columns = { lead: batches.lead.values.map((v) => arrayLiteral(v)), contact: batches.contact.values.map((v) => arrayLiteral(v)) };
-      const keyArrays = {
-        lead: [arrayLiteral(batches.lead.mids), arrayLiteral(batches.lead.companyKeys), arrayLiteral(batches.lead.salesKeys)],
-        contact: [arrayLiteral(batches.contact.mids), arrayLiteral(batches.contact.companyKeys), arrayLiteral(batches.contact.salesKeys)],
-      };
-      const params = (targets: LoadedTargets): (string | null)[] => {
-        const out: (string | null)[] = [runId, OPERATION];
-        out.push(allMids.length > 0 ? String(min) : null, allMids.length > 0 ? String(max) : null);
-        const owners = (b: Batch) => arrayLiteral(b.salesKeys.map((k) => (k === null ? null : (targets.salesPersons.get(k) ?? null))));
-        out.push(...keyArrays.lead, owners(batches.lead), ...columns.lead);
-        const accounts = arrayLiteral(batches.contact.companyKeys.map((k) => (k === null ? null : (targets.companies.get(k) ?? null))));
-        out.push(...keyArrays.contact, accounts, owners(batches.contact), ...columns.contact);
-        return out;
-      };
-      const contactCompanies = [...new Set(batches.contact.companyKeys.filter((k): k is string => k !== null))];
-      const sent = allMids.length;
+      const batch = encoder.encode(rows, OPERATION);
+      if (!batch) return undefined;
+      const { failures } = batch;
+      const newKeys = knownKeys.unknown(runId, batch.companyKeys, batch.salesKeys);
+      const sent = batch.lead.mids.length + batch.contact.mids.length;
+      const contactCompanies = [...new Set(batch.contact.companyKeys.filter((k): k is string => k !== null))];
       const t1 = performance.now();
       profile?.add('map+encode', t1 - t0);
       const run = (mode: 'insert' | 'upsert', targets: LoadedTargets) =>
@@ -290,7 +186,7 @@ export async function colocatedPersonWriter(
           // Refused records are recorded before the statement resolves entries, as the general path does.
           if (failures.length > 0) await ledger.record(failures, client);
           const statement = statements[mode];
-          const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: params(targets) });
+          const { rows: out } = await client.query<{ written: number; fresh?: number }>({ name: statement.name, text: statement.sql, values: statementParams(runId, OPERATION, batch, targets) });
           const n = out[0]?.written ?? 0;
           if (n !== sent) throw Object.assign(new Error(`the batch statement wrote ${n} of ${sent} persons`), { code: 'XX000' });
           return { written: n, fresh: out[0]?.fresh ?? n };
@@ -304,7 +200,7 @@ export async function colocatedPersonWriter(
         // What is loaded now, read alongside the keys and before the batch's transaction (the CRM
         // connection is held only for the write). A target loaded in between leaves its persons
         // staged for the link steps; one deleted in between fails its foreign key (general path).
-        const targets = await loadedTargets(staging.pool, staging, runId, contactCompanies, [...salesKeys]);
+        const targets = await loadedTargets(staging.pool, staging, runId, contactCompanies, [...batch.salesKeys]);
         let written: number;
         if (rewriting) {
           const out = await run('upsert', targets);
@@ -336,6 +232,45 @@ export async function colocatedPersonWriter(
   };
 }
 
+/** The batch statement's parameters: an encoded batch with the account and owner CRM ids of the targets loaded now. */
+export function statementParams(runId: string, operation: string, batch: EncodedBatch, targets: LoadedTargets): (string | null)[] {
+  const { lead, contact } = batch;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const mids of [lead.mids, contact.mids]) {
+    for (const mid of mids) {
+      const n = Number(mid);
+      if (n < min) min = n;
+      if (n > max) max = n;
+    }
+  }
+  const any = lead.mids.length + contact.mids.length > 0;
+  const owners = (p: EncodedPersons) => literal(p.salesKeys.map((k) => (k === null ? null : (targets.salesPersons.get(k) ?? null))));
+  const accounts = literal(contact.companyKeys.map((k) => (k === null ? null : (targets.companies.get(k) ?? null))));
+  return [
+    runId,
+    operation,
+    any ? String(min) : null,
+    any ? String(max) : null,
+    literal(lead.mids),
+    literal(lead.companyKeys),
+    literal(lead.salesKeys),
+    owners(lead),
+    ...lead.columns,
+    literal(contact.mids),
+    literal(contact.companyKeys),
+    literal(contact.salesKeys),
+    accounts,
+    owners(contact),
+    ...contact.columns,
+  ];
+}
+
+/** Texts (null = SQL NULL) as an array literal. */
+function literal(values: readonly (string | null)[]): string {
+  return arrayLiteralOf(values.map(arrayElement));
+}
+
 const UNIQUE_VIOLATION = '23505';
 
 /**
@@ -350,7 +285,7 @@ async function loadedTargets(client: pg.Pool | pg.PoolClient, staging: Bootstrap
   const { rows } = await client.query<{ kind: string; key: string; crm_id: string }>({
     name: statementName('bootstrap_targets', text),
     text,
-    values: [runId, arrayLiteral(companies), arrayLiteral(salesPersons)],
+    values: [runId, literal(companies), literal(salesPersons)],
   });
   for (const r of rows) (r.kind === 'company' ? out.companies : out.salesPersons).set(r.key, r.crm_id);
   return out;
@@ -365,68 +300,27 @@ type StagedKey = readonly ['company' | 'salesPerson', string];
  * which the insert skips).
  */
 class KnownKeys {
-  private readonly runs = new Map<string, Set<string>>();
+  private readonly runs = new Map<string, Record<StagedKey[0], Set<string>>>();
   private static readonly MAX_RUNS = 4;
   private static readonly MAX_KEYS = 200_000;
 
-  unknown(runId: string, keys: readonly StagedKey[]): StagedKey[] {
+  unknown(runId: string, companies: ReadonlySet<string>, salesPersons: ReadonlySet<string>): StagedKey[] {
     const known = this.runs.get(runId);
-    return known ? keys.filter((k) => !known.has(`${k[0]}\u001f${k[1]}`)) : [...keys];
+    const out: StagedKey[] = [];
+    for (const k of companies) if (!known?.company.has(k)) out.push(['company', k]);
+    for (const k of salesPersons) if (!known?.salesPerson.has(k)) out.push(['salesPerson', k]);
+    return out;
   }
 
   add(runId: string, keys: readonly StagedKey[]): void {
     let known = this.runs.get(runId);
-    if (!known || known.size + keys.length > KnownKeys.MAX_KEYS) {
+    if (!known || known.company.size + known.salesPerson.size + keys.length > KnownKeys.MAX_KEYS) {
       this.runs.delete(runId);
       if (this.runs.size >= KnownKeys.MAX_RUNS) this.runs.delete(this.runs.keys().next().value!);
-      this.runs.set(runId, (known = new Set()));
+      this.runs.set(runId, (known = { company: new Set(), salesPerson: new Set() }));
     }
-    for (const k of keys) known.add(`${k[0]}\u001f${k[1]}`);
+    for (const [kind, key] of keys) known[kind].add(key);
   }
-}
-
-/**
- * Maps and checks one row into `scratch` (one text per column), as `PersonMapping.map` and the
- * connector's checks would: a failure carries the code and reason the general path records.
- */
-function encodeRow(
-  enc: TypeEncoder,
-  row: RecordRow,
-  marketoId: string,
-  batch: Batch,
-  scratch: (string | null)[],
-): 'ok' | 'fallback' | Pick<RecordFailure, 'source' | 'code' | 'reason'> {
-  scratch.length = enc.columns.length;
-  const converted = enc.converted;
-  let errors: string[] | undefined;
-  for (const step of enc.steps) {
-    const raw = row[step.from];
-    if (raw === undefined) return 'fallback';
-    const t = raw === null ? step.onNull : step.convert(raw);
-    if (!t.ok) (errors ??= []).push(t.error);
-    else if (step.column >= 0) converted[step.column] = t.value;
-  }
-  if (errors) return { source: 'marketo', code: 'MAPPING', reason: errors.join('; ') };
-  const keyChecked = checkValue(enc.key, Number(marketoId));
-  if (keyChecked === null || typeof keyChecked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: keyChecked?.error ?? `key field '${enc.key.field.name}' is empty` };
-  if (batch.seen.has(keyChecked)) return { source: 'crm', code: 'DUPLICATE_IN_BATCH', reason: `another record of this batch has the same '${enc.key.field.name}'` };
-  for (let c = 0; c < enc.columns.length; c++) {
-    const value = converted[c];
-    if (value === null || value === undefined) {
-      if (enc.absentWhenNull[c]) return 'fallback';
-      const checked = enc.nullChecked[c]!;
-      if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
-      scratch[c] = checked;
-      continue;
-    }
-    const checked = checkValue(enc.columns[c]!, value);
-    if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
-    scratch[c] = checked;
-  }
-  batch.seen.add(keyChecked);
-  batch.mids.push(keyChecked);
-  for (let c = 0; c < scratch.length; c++) batch.values[c]!.push(scratch[c]!);
-  return 'ok';
 }
 
 /** A statement the database refused (constraint, conflict, bad value): the general path isolates it. */

@@ -23,26 +23,34 @@
  * be equal for all ways.
  * Uses DATABASE_URL, or a local cluster in .data/bench-writes-postgres.
  */
-import { performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
 import pg from 'pg';
 import { z } from 'zod';
 import { writeLeadBatch, type LeadSinkDeps, type WriteProfile } from '../activities/bootstrap-leads.js';
+import { colocatedPersonWriter, statementParams } from '../activities/bootstrap-person-batch.js';
+import { compilePersonBatchEncoder, personColumns, stepColumns, type EncodedPersons, type PersonBatchEncoder, type PersonBatchEncoderFactory } from '../activities/bootstrap-person-encoder.js';
 import { createSalesActivities } from '../activities/bootstrap-sales.js';
-import { BootstrapStaging } from '../activities/bootstrap-staging.js';
+import { BootstrapStaging, type LoadedTargets } from '../activities/bootstrap-staging.js';
 import { startEmulator } from '../emulator/index.js';
+import { arrayLiteral } from '../src/crm/postgres/bulk-upsert.js';
+import { checkValue, type Checked } from '../src/crm/postgres/copy-encoding.js';
+import type { ColumnMeta } from '../src/crm/postgres/introspect.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
-import type { MarketoRecord } from '../src/mapping/apply.js';
+import { routeLead, type MarketoRecord } from '../src/mapping/apply.js';
+import type { Transformed } from '../src/mapping/transforms.js';
 import { createExportParser } from '../src/marketo/bulk/parser.js';
 import type { RecordRow } from '../src/marketo/bulk/rows.js';
 import { MarketoClient } from '../src/marketo/index.js';
-import { loadPersonMapping, type MappedPerson, type PersonMapping } from '../src/reconcile/person-mapping.js';
+import { textOrNull } from '../src/marketo/values.js';
+import { loadPersonMapping, type MappedPerson, type PersonMapping, type PersonType } from '../src/reconcile/person-mapping.js';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
+import type { RecordFailure } from '../src/store/error-ledger.js';
 import { StateStore } from '../src/store/state-store.js';
 
-const WAYS = ['general', 'new'] as const;
+const WAYS = ['general', 'session5', 'new'] as const;
 type WayName = (typeof WAYS)[number];
 
 const Options = z.object({
@@ -59,6 +67,7 @@ const Options = z.object({
   rounds: z.coerce.number().int().min(1),
   companies: z.coerce.number().int().min(1).optional(),
   salespersons: z.coerce.number().int().min(1).optional(),
+  encodeOnly: z.boolean().default(false),
 });
 
 const cli = new Command()
@@ -71,7 +80,8 @@ const cli = new Command()
   .option('--rounds <n>', 'times to run the ways (alternated)', '1')
   // The 1M run names 20,000 companies and 5,000 salespersons; the emulator's default is leads/50 and leads/200.
   .option('--companies <n>', 'companies the leads name (default: leads/50)')
-  .option('--salespersons <n>', 'salespersons the leads name (default: leads/200)');
+  .option('--salespersons <n>', 'salespersons the leads name (default: leads/200)')
+  .option('--encode-only', 'measure the encoders alone and stop (no writes)');
 const opts = Options.parse(cli.parse(process.argv).opts());
 const log = (line: string) => process.stdout.write(line + '\n');
 const leads = opts.windows * opts.windowRows;
@@ -193,6 +203,159 @@ function timedBaseline(deps: LeadSinkDeps, mapping: PersonMapping, spans: Spans)
   };
 }
 
+/**
+ * The co-located path's encoder as session 5 left it (the `session5` way): per cell the mapping's
+ * `convert` (a result object per value), `checkValue`, and the connector's `arrayLiteral`
+ * appended one element at a time; the keys read in a pass of their own.
+ */
+const session5Encoder: PersonBatchEncoderFactory = (mapping, tables) => {
+  interface TypeEncoder {
+    columns: ColumnMeta[];
+    key: ColumnMeta;
+    steps: { from: string; convert: (value: unknown) => Transformed; onNull: Transformed; column: number }[];
+    nullChecked: Checked[];
+    absentWhenNull: boolean[];
+    converted: unknown[];
+  }
+  interface Batch {
+    mids: string[];
+    companyKeys: (string | null)[];
+    salesKeys: (string | null)[];
+    values: (string | null)[][];
+    seen: Set<string>;
+  }
+  const lead = personColumns(mapping, 'lead', tables.lead);
+  const contact = personColumns(mapping, 'contact', tables.contact);
+  if (!lead || !contact || lead.key.field.name !== contact.key.field.name) return undefined;
+  const compile = (type: PersonType): TypeEncoder => {
+    const shape = type === 'lead' ? lead : contact;
+    const { steps, required } = mapping.plan[type];
+    const targets = stepColumns(mapping, shape);
+    const requiredNonBoolean = new Set(required.filter((r) => !r.boolean).map((r) => r.name));
+    return {
+      columns: shape.columns,
+      key: shape.key,
+      steps: steps.map((s, i) => ({ from: s.from, convert: s.convert, onNull: s.convert(null), column: targets[i]! })),
+      nullChecked: shape.columns.map((c) => checkValue(c, null)),
+      absentWhenNull: shape.columns.map((c) => requiredNonBoolean.has(c.field.name)),
+      converted: shape.columns.map(() => undefined),
+    };
+  };
+  const encoders = { lead: compile('lead'), contact: compile('contact') };
+  function encodeRow(enc: TypeEncoder, row: RecordRow, marketoId: string, batch: Batch, scratch: (string | null)[]): 'ok' | 'fallback' | Pick<RecordFailure, 'source' | 'code' | 'reason'> {
+    scratch.length = enc.columns.length;
+    const converted = enc.converted;
+    let errors: string[] | undefined;
+    for (const step of enc.steps) {
+      const raw = row[step.from];
+      if (raw === undefined) return 'fallback';
+      const t = raw === null ? step.onNull : step.convert(raw);
+      if (!t.ok) (errors ??= []).push(t.error);
+      else if (step.column >= 0) converted[step.column] = t.value;
+    }
+    if (errors) return { source: 'marketo', code: 'MAPPING', reason: errors.join('; ') };
+    const keyChecked = checkValue(enc.key, Number(marketoId));
+    if (keyChecked === null || typeof keyChecked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: keyChecked?.error ?? `key field '${enc.key.field.name}' is empty` };
+    if (batch.seen.has(keyChecked)) return { source: 'crm', code: 'DUPLICATE_IN_BATCH', reason: `another record of this batch has the same '${enc.key.field.name}'` };
+    for (let c = 0; c < enc.columns.length; c++) {
+      const value = converted[c];
+      if (value === null || value === undefined) {
+        if (enc.absentWhenNull[c]) return 'fallback';
+        const checked = enc.nullChecked[c]!;
+        if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
+        scratch[c] = checked;
+        continue;
+      }
+      const checked = checkValue(enc.columns[c]!, value);
+      if (checked !== null && typeof checked !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: checked.error };
+      scratch[c] = checked;
+    }
+    batch.seen.add(keyChecked);
+    batch.mids.push(keyChecked);
+    for (let c = 0; c < scratch.length; c++) batch.values[c]!.push(scratch[c]!);
+    return 'ok';
+  }
+  const encoder: PersonBatchEncoder = {
+    lead,
+    contact,
+    encode(rows, operation) {
+      const batches: Record<PersonType, Batch> = {
+        lead: { mids: [], companyKeys: [], salesKeys: [], values: lead.columns.map(() => []), seen: new Set() },
+        contact: { mids: [], companyKeys: [], salesKeys: [], values: contact.columns.map(() => []), seen: new Set() },
+      };
+      const failures: RecordFailure[] = [];
+      const companyKeys = new Set<string>();
+      const salesKeys = new Set<string>();
+      const scratch: (string | null)[] = [];
+      for (const row of rows) {
+        const marketoId = textOrNull(row.id);
+        if (marketoId === null) return undefined;
+        const type = routeLead(mapping.config, row);
+        const ck = textOrNull(row.externalCompanyId);
+        const sk = textOrNull(row.externalSalesPersonId);
+        if (ck !== null) companyKeys.add(ck);
+        if (sk !== null) salesKeys.add(sk);
+        const outcome = encodeRow(encoders[type], row, marketoId, batches[type], scratch);
+        if (outcome === 'fallback') return undefined;
+        if (outcome !== 'ok') {
+          failures.push({ entity: type, recordKey: marketoId, operation, ...outcome });
+          continue;
+        }
+        batches[type].companyKeys.push(ck);
+        batches[type].salesKeys.push(sk);
+      }
+      const done = (b: Batch): EncodedPersons => ({ mids: b.mids, companyKeys: b.companyKeys, salesKeys: b.salesKeys, columns: b.values.map((v) => arrayLiteral(v)) });
+      return { lead: done(batches.lead), contact: done(batches.contact), failures, companyKeys, salesKeys };
+    },
+  };
+  return encoder;
+};
+
+interface EncodeCost {
+  /** ms over all rows: this process' CPU, then the wall time of each part and of GC pauses. */
+  cpu: number;
+  encode: number;
+  params: number;
+  bind: number;
+  gc: number;
+}
+
+/**
+ * One encoder over every row, in batches of --batch, without a database: the encoding, the
+ * statement's parameters, and what the driver does with each (pg's bind measures every string
+ * and writes it into its buffer, flattening a string appended piece by piece first).
+ */
+async function encodeOnly(encoder: PersonBatchEncoder, rows: readonly RecordRow[], targets: LoadedTargets): Promise<EncodeCost> {
+  let gc = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gc += e.duration;
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  const buffer = Buffer.alloc(16 << 20);
+  const cost = { cpu: 0, encode: 0, params: 0, bind: 0, gc: 0 };
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < rows.length; i += opts.batch) {
+    const t0 = performance.now();
+    const batch = encoder.encode(rows.slice(i, i + opts.batch), 'bootstrap');
+    if (!batch) throw new Error('the encoder handed a batch back');
+    const t1 = performance.now();
+    const params = statementParams('bench', 'bootstrap', batch, targets);
+    const t2 = performance.now();
+    let offset = 0;
+    for (const p of params) if (p !== null) offset += Buffer.byteLength(p) + buffer.write(p, offset % (8 << 20));
+    const t3 = performance.now();
+    cost.encode += t1 - t0;
+    cost.params += t2 - t1;
+    cost.bind += t3 - t2;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  cost.cpu = (cpu.user + cpu.system) / 1000;
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+  cost.gc = gc;
+  return cost;
+}
+
 /** Writes one window the way ingestBulkExport does: batches in order, up to `concurrency` in flight. */
 async function writeWindow(rows: readonly RecordRow[], write: (batch: RecordRow[]) => Promise<{ written: number; failed: number }>): Promise<{ written: number; failed: number }> {
   const inFlight = new Set<Promise<void>>();
@@ -214,6 +377,7 @@ async function writeWindow(rows: readonly RecordRow[], write: (batch: RecordRow[
 try {
   const first = await freshDatabase('mapping');
   const mapping = await loadPersonMapping({ marketo, crm: first.crm, currentMapping: async () => undefined }, { csv: true });
+  const tables = { lead: await first.crm.table('lead'), contact: await first.crm.table('contact') };
   await first.store.close();
   await first.crm.close();
 
@@ -243,6 +407,22 @@ try {
   log(`loaded before the writes: ${loadedCompanies.length} companies, ${loadedOwners.length} salespersons (share ${opts.loaded})`);
   log(`${opts.windows} windows × ${opts.windowRows} persons at once, batches of ${opts.batch}, ${opts.writeConcurrency} writes in flight per window; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
+  // The encoders alone, best of three passes each, alternated.
+  const targets: LoadedTargets = { companies: new Map(loadedCompanies.map((k, i) => [k, `A${i}`])), salesPersons: new Map(loadedOwners.map((k, i) => [k, `U${i}`])) };
+  const encoders = { session5: session5Encoder, new: compilePersonBatchEncoder };
+  const best = new Map<string, EncodeCost>();
+  for (let pass = 0; pass < 3; pass++) {
+    for (const [name, factory] of Object.entries(encoders)) {
+      const cost = await encodeOnly(factory(mapping, tables)!, rows, targets);
+      const prev = best.get(name);
+      if (!prev || cost.cpu < prev.cpu) best.set(name, cost);
+    }
+  }
+  for (const [name, c] of best) {
+    const us = (ms: number) => `${((ms / rows.length) * 1000).toFixed(1)} µs`;
+    log(`encoder ${name.padEnd(8)} (no database, best of 3): CPU ${us(c.cpu)} per person = encode ${us(c.encode)} + parameters ${us(c.params)} + driver's measure and copy ${us(c.bind)}; GC pauses ${us(c.gc)}`);
+  }
+
   const digests = new Map<string, string>();
 
   async function run(way: WayName, round: number): Promise<void> {
@@ -262,14 +442,21 @@ try {
     const profile: WriteProfile = { add: (step, ms) => spans.add(step, ms) };
     const plain: LeadSinkDeps = { crm, store, staging };
     const baseline = timedBaseline(plain, mapping, spans);
-    const write = async (batch: RecordRow[]) =>
-      way === 'general' ? writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false }) : writeLeadBatch(plain, mapping, runId, batch, { profile });
+    // session5: the co-located writer with session 5's encoder; a batch it hands back goes the general way, as in the sink.
+    const session5 = way === 'session5' ? await colocatedPersonWriter(crm, staging, store.errors, mapping, { encoder: session5Encoder }) : undefined;
+    const write = async (batch: RecordRow[]) => {
+      if (way === 'general') return writeLeadBatch(baseline.deps, baseline.mapping, runId, batch, { colocated: false });
+      if (way === 'session5') return (await session5!.write(runId, batch, profile)) ?? writeLeadBatch(plain, mapping, runId, batch, { colocated: false });
+      return writeLeadBatch(plain, mapping, runId, batch, { profile });
+    };
     const load = (await import('node:os')).loadavg()[0]!;
     const server0 = await serverCpuMs(store.pool);
     const self0 = process.cpuUsage();
     const t0 = performance.now();
     const outs = await Promise.all(windows.map((w) => writeWindow(w, write)));
     const writeMs = performance.now() - t0;
+    // BENCH_MARKS=1: the write phase on the monotonic clock in µs, as a --cpu-prof profile's sample times count.
+    if (process.env.BENCH_MARKS) log(`marks ${name} ${process.hrtime.bigint() / 1000n - BigInt(Math.round(writeMs * 1000))} ${process.hrtime.bigint() / 1000n}`);
     const server1 = await serverCpuMs(store.pool);
     const self = process.cpuUsage(self0);
     const written = outs.reduce((n, o) => n + o.written, 0);
@@ -310,10 +497,12 @@ try {
     await crm.close();
   }
 
-  for (let round = 1; round <= opts.rounds; round++) for (const way of opts.ways) await run(way, round);
-  const distinct = new Set(digests.values());
-  log(distinct.size === 1 ? 'every way left the same CRM persons (digest equal)' : `DIGESTS DIFFER: ${JSON.stringify(Object.fromEntries(digests))}`);
-  if (distinct.size !== 1) process.exitCode = 1;
+  if (!opts.encodeOnly) {
+    for (let round = 1; round <= opts.rounds; round++) for (const way of opts.ways) await run(way, round);
+    const distinct = new Set(digests.values());
+    log(distinct.size === 1 ? 'every way left the same CRM persons (digest equal)' : `DIGESTS DIFFER: ${JSON.stringify(Object.fromEntries(digests))}`);
+    if (distinct.size !== 1) process.exitCode = 1;
+  }
 } finally {
   await emulator.close();
   for (const db of databases) await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);

@@ -1,7 +1,7 @@
 import type { CrmDescribe, CrmField, CrmRecord, CrmValue } from '../crm/connector.js';
 import type { EntityMapping, MappingConfig } from './mapping-config.js';
 import { marketoObject, type MarketoField, type MarketoObjectName, type MarketoSchemas } from './marketo-schema.js';
-import { compileMarketoToCrm, crmToMarketo, type Transformed, type TransformOptions } from './transforms.js';
+import { compileMarketoToCrm, compileMarketoToCrmValue, crmToMarketo, type Transformed, type TransformError, type TransformOptions } from './transforms.js';
 
 export type MarketoRecord = Record<string, unknown>;
 export type MapOutcome<T> = { ok: true; record: T } | { ok: false; record: T; errors: string[] };
@@ -75,6 +75,8 @@ export interface FieldStep {
   /** False for fields converted (a bad value is an error) but left out of the record. */
   keep: boolean;
   convert: (value: unknown) => Transformed;
+  /** `convert` answering the value itself or a `TransformError` (no result object per value). */
+  convertValue: (value: unknown) => CrmValue | TransformError;
 }
 
 /** The steps `compileToCrm` runs, for writers that encode values straight into their own form. */
@@ -91,6 +93,7 @@ export function compileToCrmPlan(
     to: step.crm.name,
     keep: !options.omit?.has(step.crm.name),
     convert: compileMarketoToCrm(step.marketo, step.crm, step.options),
+    convertValue: compileMarketoToCrmValue(step.marketo, step.crm, step.options),
   }));
 }
 

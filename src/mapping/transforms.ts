@@ -56,6 +56,92 @@ export function compileMarketoToCrm(_from: MarketoField, to: CrmField, options: 
   };
 }
 
+/**
+ * A failed transform as `compileMarketoToCrmValue` answers it: a batch encoder tells a failure from
+ * a value with `instanceof` and needs no result object per value.
+ */
+export class TransformError {
+  constructor(readonly error: string) {}
+}
+
+/**
+ * `compileMarketoToCrm` answering the value itself, or a `TransformError`, for writers that convert
+ * every cell of a million rows. What a bulk export hands over (a string, no picklist translation)
+ * takes a path of its own per family with its errors made once per field; anything else (other
+ * input types, translated values, truncation, dates) goes through `compileMarketoToCrm`. Same
+ * values and errors either way.
+ */
+export function compileMarketoToCrmValue(from: MarketoField, to: CrmField, options: TransformOptions = {}): (value: unknown) => CrmValue | TransformError {
+  const general = compileMarketoToCrm(from, to, options);
+  const slow = (value: unknown): CrmValue | TransformError => {
+    const t = general(value);
+    return t.ok ? t.value : new TransformError(t.error);
+  };
+  const target: Target = { name: to.name, family: CRM_FAMILY[to.type], type: to.type, length: to.length };
+  const fast = stringConverter(target, options, slow);
+  if (!fast) return slow;
+  const { valueMap, csvNulls } = options;
+  // The general path's null: a CRM flag that cannot be null takes false.
+  const nullValue = to.type === 'boolean' && !to.nullable ? false : null;
+  return (value) => {
+    if (typeof value !== 'string' || (valueMap !== undefined && Object.hasOwn(valueMap, value))) return slow(value);
+    if (value === '' || (csvNulls === true && value === 'null')) return nullValue;
+    return fast(value);
+  };
+}
+
+/** `convert` of a non-empty string into the CRM side, per family; undefined where it gains nothing. */
+function stringConverter(target: Target, options: TransformOptions, slow: (value: string) => CrmValue | TransformError): ((value: string) => CrmValue | TransformError) | undefined {
+  const error = (expected: string) => new TransformError(badMessage(target, expected));
+  switch (target.family) {
+    case 'text':
+    case 'reference': {
+      const { length } = target;
+      const email = target.type === 'email';
+      const notEmail = error('an email address');
+      const tooLong = new TransformError(tooLongMessage(target));
+      return (value) => {
+        let s = value;
+        if (email) {
+          s = s.trim();
+          if (!EMAIL.test(s)) return notEmail;
+        }
+        if (length !== undefined && s.length > length && [...s].length > length) return options.truncate ? slow(value) : tooLong;
+        return s;
+      };
+    }
+    case 'integer': {
+      const notInteger = error('an integer');
+      return (value) => {
+        const s = value.trim();
+        // Either pattern's digits read as the same number as the whole text.
+        if (INTEGER.test(s) || WHOLE_DECIMAL.test(s)) {
+          const n = Number(s);
+          if (Number.isSafeInteger(n)) return n;
+        }
+        return notInteger;
+      };
+    }
+    case 'decimal': {
+      const notNumber = error('a number');
+      return (value) => {
+        const s = value.trim();
+        return DECIMAL.test(s) ? Number(s) : notNumber;
+      };
+    }
+    case 'boolean': {
+      const notBoolean = error('a boolean');
+      return (value) => {
+        const s = value.trim().toLowerCase();
+        return TRUE.has(s) ? true : FALSE.has(s) ? false : notBoolean;
+      };
+    }
+    case 'date':
+    case 'datetime':
+      return undefined;
+  }
+}
+
 export function crmToMarketo(value: unknown, _from: CrmField, to: MarketoField, options: TransformOptions = {}): Transformed {
   const length = to.length ?? (to.dataType === 'text' ? MARKETO_TEXT_LENGTH : to.dataType === 'string' ? MARKETO_STRING_LENGTH : undefined);
   const target: Target = { name: to.name, family: MARKETO_FAMILY[to.dataType], type: to.dataType, length: length ?? undefined };
@@ -83,7 +169,7 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
         if (!EMAIL.test(s) || (side === 'marketo' && /[^\x20-\x7e]/.test(s))) return bad(target, 'an email address');
       }
       if (target.length !== undefined && s.length > target.length && [...s].length > target.length) {
-        if (!options.truncate) return { ok: false, error: `value too long for field '${target.name}' (max ${target.length} characters)` };
+        if (!options.truncate) return { ok: false, error: tooLongMessage(target) };
         s = [...s].slice(0, target.length).join('');
       }
       return { ok: true, value: s };
@@ -136,7 +222,15 @@ function convert(value: unknown, target: Target, options: TransformOptions, side
 
 // Module level, not a closure per call: convert runs once per mapped cell.
 function bad(target: Target, expected: string): Transformed {
-  return { ok: false, error: `invalid value for field '${target.name}': expected ${expected}` };
+  return { ok: false, error: badMessage(target, expected) };
+}
+
+function badMessage(target: Target, expected: string): string {
+  return `invalid value for field '${target.name}': expected ${expected}`;
+}
+
+function tooLongMessage(target: Target): string {
+  return `value too long for field '${target.name}' (max ${target.length} characters)`;
 }
 
 function isRealDate(y: number, m: number, d: number): boolean {
