@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { checkBatch, parseBody } from '../http/body.js';
 import { isoSeconds, MarketoError, reason, success } from '../http/envelope.js';
 import { json, type RequestContext, type Route } from '../http/route.js';
-import type { StaticList } from '../subscription.js';
+import type { Program, StaticList } from '../subscription.js';
 import { leadFieldsParam, viewLead } from './lead-view.js';
 import { batchSize, page, pageOffset } from './paging.js';
 
@@ -38,6 +38,20 @@ function requireList(ctx: RequestContext): StaticList {
   const list = ctx.subscription.lists.get(Number(ctx.pathParams.listId));
   if (!list) throw new MarketoError('1013', 'Object not found');
   return list;
+}
+
+function requireProgram(ctx: RequestContext): Program {
+  const program = ctx.subscription.programs.get(Number(ctx.pathParams.programId));
+  if (!program) throw new MarketoError('1013', 'Object not found');
+  return program;
+}
+
+/** A program member write (`{"input":[{"leadId":1}]}`): one answer per item, after its `seq`. */
+function eachMember(ctx: RequestContext, answer: (item: Record<string, unknown>, leadId: number, program: Program) => Record<string, unknown>) {
+  const req = parseBody(MemberInput, ctx.body);
+  checkBatch(req.input, ctx.limits.maxBatch);
+  const program = requireProgram(ctx);
+  return json(success(ctx.requestId, req.input.map((item, seq) => ({ seq, ...answer(item, Number(item.leadId), program) }))));
 }
 
 /** Lead ids from a JSON body `{"input":[{"id":1}]}` or the `id` query parameter. */
@@ -211,43 +225,29 @@ export const listRoutes: Route[] = [
   },
   {
     method: 'POST', path: '/rest/v1/programs/:programId/members.json',
-    handler: (ctx) => {
-      const req = parseBody(MemberInput, ctx.body);
-      checkBatch(req.input, ctx.limits.maxBatch);
-      const program = ctx.subscription.programs.get(Number(ctx.pathParams.programId));
-      if (!program) throw new MarketoError('1013', 'Object not found');
-      return json(success(ctx.requestId, req.input.map((item, seq) => {
-        const leadId = Number(item.leadId);
+    handler: (ctx) =>
+      eachMember(ctx, (item, leadId, program) => {
         const unknown = Object.keys(item).find((k) => k !== 'leadId');
-        if (unknown) return { seq, status: 'skipped', reasons: [reason('1006', `Field '${unknown}' not found`)] };
-        const m = program.members.get(leadId);
-        if (!m) return { seq, status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
-        return { seq, status: 'updated', leadId };
-      })));
-    },
+        if (unknown) return { status: 'skipped', reasons: [reason('1006', `Field '${unknown}' not found`)] };
+        if (!program.members.has(leadId)) return { status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
+        return { status: 'updated', leadId };
+      }),
   },
   {
     method: 'POST', path: '/rest/v1/programs/:programId/members/delete.json',
-    handler: (ctx) => {
-      const req = parseBody(MemberInput, ctx.body);
-      checkBatch(req.input, ctx.limits.maxBatch);
-      const program = ctx.subscription.programs.get(Number(ctx.pathParams.programId));
-      if (!program) throw new MarketoError('1013', 'Object not found');
-      return json(success(ctx.requestId, req.input.map((item, seq) => {
-        const leadId = Number(item.leadId);
-        if (!program.members.delete(leadId)) return { seq, status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
-        return { seq, status: 'deleted', leadId };
-      })));
-    },
+    handler: (ctx) =>
+      eachMember(ctx, (_item, leadId, program) => {
+        if (!program.members.delete(leadId)) return { status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
+        return { status: 'deleted', leadId };
+      }),
   },
   {
     method: 'POST', path: '/rest/v1/programs/:programId/members/status.json',
     handler: (ctx) => {
       const req = parseBody(StatusRequest, ctx.body);
       checkBatch(req.input, ctx.limits.maxBatch);
-      const programId = Number(ctx.pathParams.programId);
-      const program = ctx.subscription.programs.get(programId);
-      if (!program) throw new MarketoError('1013', 'Object not found');
+      const program = requireProgram(ctx);
+      const programId = program.id;
       if (!program.statuses.includes(req.statusName)) throw new MarketoError('1025', 'Program status not found');
       return json(success(ctx.requestId, req.input.map(({ leadId }, seq) => {
         if (!ctx.subscription.leads.exists(leadId)) return { seq, status: 'skipped', reasons: [reason('1004', 'Lead not found')] };
