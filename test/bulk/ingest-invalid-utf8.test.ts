@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createBulkExportActivities, type ExportJobView } from '../../activities/bulk-export.js';
+import { createBulkExportActivities } from '../../activities/bulk-export.js';
 import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startBulkEmulator, type BulkTestEmulator } from './support/emulator.js';
+import { completedLeadExport, inActivity } from './support/export-activity.js';
 
 // An export file with a byte that is not UTF-8 (the emulator's "invalid UTF-8" fault: a byte of
 // the first data row becomes 0xFF, size and checksum those of the damaged file) used to fail the
@@ -37,26 +38,10 @@ afterAll(async () => {
   await bulk?.close();
 });
 
-function inActivity<T>(env: MockActivityEnvironment, step: () => Promise<T>): Promise<T> {
-  return env.run(step) as Promise<T>;
-}
-
-async function completedJob(acts: ReturnType<typeof createBulkExportActivities>, env: MockActivityEnvironment): Promise<ExportJobView> {
-  const created = await inActivity(env, () => acts.createBulkExport({ source: SOURCE, sink: 'leads', window: WINDOW }));
-  const enqueued = await inActivity(env, () => acts.enqueueBulkExport({ source: SOURCE, exportId: created.exportId, queueFullMs: 1000 }));
-  if (enqueued.queueFull || 'missing' in enqueued) throw new Error(`enqueue answered ${JSON.stringify(enqueued)}`);
-  for (;;) {
-    const job = await inActivity(env, () => acts.bulkExportStatus({ source: SOURCE, exportId: created.exportId }));
-    if (job.status === 'Completed') return job;
-    if (job.status !== 'Queued' && job.status !== 'Processing') throw new Error(`export ended ${job.status}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('a record with a byte that is not UTF-8 becomes one ledger entry naming its column, and every other lead arrives', async () => {
   const acts = createBulkExportActivities({ marketo: bulk.client, store, crm, batchSize: 10 });
   const env = new MockActivityEnvironment();
-  const job = await completedJob(acts, env);
+  const job = await completedLeadExport(acts, env, SOURCE, WINDOW);
   expect(job.numberOfRecords).toBe(LEADS);
 
   // The file as served really holds the bad byte, and its checksum is the damaged file's.

@@ -4,20 +4,10 @@ import { downloadExport, type DownloadPosition } from '../../src/marketo/bulk/do
 import { createExportParser, type MalformedRow, type ParsedRow } from '../../src/marketo/bulk/parser.js';
 import type { ExportKind, RecordRow, RowByKind } from '../../src/marketo/bulk/rows.js';
 import { startRangeServer, gotOpener } from './support/range-server.js';
+import { pieces } from './support/pieces.js';
 
 // A real export is UTF-8; a damaged one loses the records with bad bytes (each reported in place,
 // naming line, column and key), never the rest of its file.
-
-/** Feeds `bytes` in pieces of the given sizes (cycled). */
-function pieces(bytes: Buffer, sizes: readonly number[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0, i = 0; at < bytes.length; i++) {
-    const size = sizes[i % sizes.length]!;
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
 
 async function parse<K extends ExportKind = 'leads'>(bytes: Buffer, sizes: readonly number[], kind: K = 'leads' as K): Promise<ParsedRow<RowByKind[K]>[]> {
   const parser = createExportParser({ kind, format: 'CSV' });

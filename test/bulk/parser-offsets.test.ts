@@ -3,19 +3,9 @@ import { parse } from 'csv-parse';
 import { createExportParser, type ParsedRow } from '../../src/marketo/bulk/parser.js';
 import type { RecordRow } from '../../src/marketo/bulk/rows.js';
 import { delimiterOf, type ExportFormat } from '../../src/marketo/bulk/formats.js';
+import { pieces } from './support/pieces.js';
 
 type Item = ParsedRow<RecordRow>;
-
-/** Feeds `bytes` in pieces of the given sizes (cycled), so record and character boundaries fall anywhere. */
-function pieces(bytes: Buffer, sizes: readonly number[]): Buffer[] {
-  const out: Buffer[] = [];
-  for (let at = 0, i = 0; at < bytes.length; i++) {
-    const size = sizes[i % sizes.length]!;
-    out.push(bytes.subarray(at, at + size));
-    at += size;
-  }
-  return out;
-}
 
 async function parseLeads(bytes: Buffer, sizes: readonly number[], resume?: { columns: readonly string[]; byteOffset: number }, format: ExportFormat = 'CSV'): Promise<Item[]> {
   const parser = createExportParser({ kind: 'leads', format, resume });
