@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBulkExportActivities } from '../../activities/bulk-export.js';
-import { PostgresCrmConnector } from '../../src/crm/postgres/postgres-connector.js';
-import { StateStore } from '../../src/store/state-store.js';
-import { createTestDatabase, type TestDatabase } from '../support/db.js';
-import { startBulkEmulator, type BulkTestEmulator } from './support/emulator.js';
-import { completedLeadExport, inActivity } from './support/export-activity.js';
+import { completedLeadExport, inActivity, openIngestFixture, type IngestFixture } from './support/export-activity.js';
 
 // An export file with a byte that is not UTF-8 (the emulator's "invalid UTF-8" fault: a byte of
 // the first data row becomes 0xFF, size and checksum those of the damaged file) used to fail the
@@ -14,38 +10,23 @@ import { completedLeadExport, inActivity } from './support/export-activity.js';
 // The ingest activity against the real emulator over HTTP and a real Postgres, in Temporal's
 // mock activity context.
 const LEADS = 30;
-const FROM = '2024-01-01T00:00:00Z';
-const TO = '2024-01-20T00:00:00Z';
 const WINDOW = { startAt: '2023-12-31T00:00:00Z', endAt: '2024-01-21T00:00:00Z' };
 const SOURCE = { kind: 'leads' } as const;
 
-let bulk: BulkTestEmulator;
-let db: TestDatabase;
-let store: StateStore;
-let crm: PostgresCrmConnector;
-
+let f: IngestFixture;
 beforeAll(async () => {
-  bulk = await startBulkEmulator({ seed: { leads: LEADS, from: FROM, to: TO } }, { export: { rowsPerSecond: 0 }, faults: { invalidUtf8Rows: 1 } });
-  db = await createTestDatabase('ingest_invalid_utf8');
-  store = await StateStore.open({ connectionString: db.url });
-  crm = await PostgresCrmConnector.open({ connectionString: db.url });
+  f = await openIngestFixture('ingest_invalid_utf8', { seed: { leads: LEADS, from: '2024-01-01T00:00:00Z', to: '2024-01-20T00:00:00Z' } }, { export: { rowsPerSecond: 0 }, faults: { invalidUtf8Rows: 1 } });
 });
-
-afterAll(async () => {
-  await store?.close();
-  await crm?.close();
-  await db?.drop();
-  await bulk?.close();
-});
+afterAll(() => f?.close());
 
 test('a record with a byte that is not UTF-8 becomes one ledger entry naming its column, and every other lead arrives', async () => {
-  const acts = createBulkExportActivities({ marketo: bulk.client, store, crm, batchSize: 10 });
+  const acts = createBulkExportActivities({ marketo: f.bulk.client, store: f.store, crm: f.crm, batchSize: 10 });
   const env = new MockActivityEnvironment();
   const job = await completedLeadExport(acts, env, SOURCE, WINDOW);
   expect(job.numberOfRecords).toBe(LEADS);
 
   // The file as served really holds the bad byte, and its checksum is the damaged file's.
-  const response = await bulk.client.requestStream({ method: 'GET', path: `/bulk/v1/leads/export/${job.exportId}/file.json` });
+  const response = await f.bulk.client.requestStream({ method: 'GET', path: `/bulk/v1/leads/export/${job.exportId}/file.json` });
   const chunks: Buffer[] = [];
   for await (const chunk of response.body as AsyncIterable<Buffer>) chunks.push(chunk);
   const served = Buffer.concat(chunks);
@@ -56,10 +37,10 @@ test('a record with a byte that is not UTF-8 becomes one ledger entry naming its
   const summary = await inActivity(env, () => acts.ingestBulkExport({ source: SOURCE, sink: 'leads', runId: 'invalid-utf8-run', job }));
   expect(summary).toMatchObject({ rows: LEADS, written: LEADS - 1, failed: 1, malformed: 1, bytes: job.fileSize });
 
-  const { rows } = await crm.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT marketo_lead_id FROM crm.leads UNION ALL SELECT marketo_lead_id FROM crm.contacts) x`);
+  const { rows } = await f.crm.pool.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT marketo_lead_id FROM crm.leads UNION ALL SELECT marketo_lead_id FROM crm.contacts) x`);
   expect(Number(rows[0]!.n)).toBe(LEADS - 1);
 
-  const ledger = await store.errors.list({});
+  const ledger = await f.store.errors.list({});
   expect(ledger).toHaveLength(1);
   expect(ledger[0]).toMatchObject({ entity: 'lead', operation: 'bootstrap', source: 'marketo', code: 'MALFORMED_ROW', recordKey: `export ${job.exportId} record 1`, status: 'open' });
   expect(ledger[0]!.reason).toMatch(/^export \S+: data record 1 \(ends at byte \d+\) skipped: invalid UTF-8 in column \w+$/);

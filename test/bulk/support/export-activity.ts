@@ -1,5 +1,10 @@
 import type { MockActivityEnvironment } from '@temporalio/testing';
 import type { createBulkExportActivities, ExportJobView } from '../../../activities/bulk-export.js';
+import type { BulkOptions } from '../../../emulator/bulk/options.js';
+import { PostgresCrmConnector } from '../../../src/crm/postgres/postgres-connector.js';
+import { StateStore } from '../../../src/store/state-store.js';
+import { createTestDatabase, type TestDatabase } from '../../support/db.js';
+import { startBulkEmulator, type BulkTestEmulator } from './emulator.js';
 
 type Activities = ReturnType<typeof createBulkExportActivities>;
 type Source = Parameters<Activities['createBulkExport']>[0]['source'];
@@ -21,4 +26,32 @@ export async function completedLeadExport(acts: Activities, env: MockActivityEnv
     if (job.status !== 'Queued' && job.status !== 'Processing') throw new Error(`export ended ${job.status}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** An emulator with bulk settings, a fresh database, and the state store and CRM on it: what the ingest activity needs. */
+export interface IngestFixture {
+  bulk: BulkTestEmulator;
+  db: TestDatabase;
+  store: StateStore;
+  crm: PostgresCrmConnector;
+  close(): Promise<void>;
+}
+
+export async function openIngestFixture(database: string, emulator: Parameters<typeof startBulkEmulator>[0], bulkOptions: BulkOptions): Promise<IngestFixture> {
+  const bulk = await startBulkEmulator(emulator, bulkOptions);
+  const db = await createTestDatabase(database);
+  const store = await StateStore.open({ connectionString: db.url });
+  const crm = await PostgresCrmConnector.open({ connectionString: db.url });
+  return {
+    bulk,
+    db,
+    store,
+    crm,
+    close: async () => {
+      await store.close();
+      await crm.close();
+      await db.drop();
+      await bulk.close();
+    },
+  };
 }
