@@ -272,3 +272,43 @@ async function side1Staged(run: string, id: string): Promise<{ account_linked: b
   );
   return out[0];
 }
+
+test('values an array literal must quote, and a bad value per transform kind, end as the general path leaves them', async () => {
+  const run = 'values-run';
+  const base: RecordRow[] = rows.slice(0, 24).map((r, i) => ({ ...r, id: String(910_000 + i), email: `values${i}@example.com` }));
+  // Texts array_in reads specially unless quoted, and values each family's transform normalises.
+  const texts = ['NULL', 'null ', 'a,b', '{braces}', 'quote"d', 'back\\slash', '  padded  ', 'tab\there', 'Zoë 日本 😀', 'line\nbreak', ''];
+  texts.forEach((t, i) => Object.assign(base[i]!, { firstName: t, lastName: texts[texts.length - 1 - i], city: t }));
+  // Leads (no company) for the fields only CRM leads have.
+  for (const i of [11, 14, 17, 21]) base[i]!.externalCompanyId = null;
+  Object.assign(base[11]!, { leadScore: ' +42 ', numberOfEmployees: '12.000', annualRevenue: ' 1.5e3 ', doNotCall: ' YES ', unsubscribed: 'null' });
+  Object.assign(base[12]!, { email: ' spaced@example.com ', dateOfBirth: '2024-02-29' });
+  // One bad value per kind, each refused by the mapping (MAPPING) or by the CRM's check (INVALID_VALUE).
+  Object.assign(base[13]!, { leadScore: '12.5' });
+  Object.assign(base[14]!, { annualRevenue: '1,000' });
+  Object.assign(base[15]!, { doNotCall: 'maybe' });
+  Object.assign(base[16]!, { dateOfBirth: '2023-02-29' });
+  Object.assign(base[17]!, { numberOfEmployees: '12.5' });
+  Object.assign(base[18]!, { email: 'nobody' });
+  Object.assign(base[19]!, { firstName: 'x'.repeat(256) });
+  Object.assign(base[20]!, { lastName: 'nul\u0000inside' });
+  Object.assign(base[21]!, { leadScore: 'x', annualRevenue: 'y' }); // two transform errors, joined
+  const steps = sides[1]!.steps.length;
+  const outcomes = [];
+  for (const side of sides) outcomes.push(await side.write(run, base));
+  expect(outcomes[1]).toEqual(outcomes[0]);
+  expect(outcomes[0]).toEqual({ written: base.length - 9, failed: 9 });
+  expect(sides[1]!.steps.slice(steps)).toContain('statement+commit');
+  const [apart, together] = [await state(sides[0]!, run), await state(sides[1]!, run)];
+  const ids = new Set(base.map((r) => r.id));
+  const mine = <T extends Record<string, unknown>>(list: T[], key: keyof T) => list.filter((e) => ids.has(String(e[key])));
+  expect(mine(apart.ledger, 'record_key').map((e) => [e.record_key, e.code]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1))).toEqual(
+    [13, 14, 15, 16, 17, 18, 19, 20, 21].map((i) => [base[i]!.id, i === 20 ? 'INVALID_VALUE' : 'MAPPING']).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
+  );
+  expect(mine(apart.ledger, 'record_key').find((e) => e.record_key === base[21]!.id)!.reason).toMatch(/lead_score.*; .*annual_revenue/);
+  expect(mine(together.ledger, 'record_key')).toEqual(mine(apart.ledger, 'record_key'));
+  const written = mine(apart.persons, 'mid');
+  expect(written).toHaveLength(base.length - 9);
+  expect(mine(together.persons, 'mid')).toEqual(written);
+  expect(together).toEqual(apart);
+});
