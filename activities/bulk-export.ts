@@ -13,6 +13,7 @@ import type { RecordFailure } from '../src/store/error-ledger.js';
 import { isMarketoApiError, type MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import type { ExportSource, ExportWindow, IngestSink, IngestSummary, LoadedAlongside } from '../workflows/bootstrap-types.js';
+import { firstCursor, nextPollDelay, type JobEstimate, type JobSeen } from '../workflows/export-poll-schedule.js';
 import { marketoCall } from './failures.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
 import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
@@ -43,6 +44,10 @@ export interface ExportJobView {
   fileChecksum?: string;
   format?: 'CSV' | 'TSV' | 'SSV';
   errorMsg?: string;
+  /** Marketo's job times (ISO, second precision): what the poll schedule and the parent's estimates go by. */
+  queuedAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
 }
 
 export type EnqueueOutcome =
@@ -73,6 +78,12 @@ export interface AwaitInput {
   maxMs: number;
   /** Give up waiting in the activity after this long: the workflow goes on with durable timers. */
   budgetMs: number;
+  /**
+   * What the parent expects of the job, and the job as the enqueue left it: polls go by
+   * `nextPollDelay` (at the expected end, then the short schedule) instead of the fixed schedule.
+   */
+  estimate?: JobEstimate;
+  seen?: JobSeen;
 }
 
 /** Heartbeats while an activity sleeps between polls: a dead worker is noticed well within the heartbeat timeout. */
@@ -153,13 +164,17 @@ function malformedFailure(source: ExportSource, exportId: string, bad: Malformed
   };
 }
 
-function view(job: { exportId: string; status: ExportJobView['status']; numberOfRecords?: number | undefined; fileSize?: number | undefined; fileChecksum?: string | undefined; format?: ExportJobView['format'] | undefined; errorMsg?: string | undefined }): ExportJobView {
+type JobFields = Omit<ExportJobView, 'exportId' | 'status'>;
+function view(job: { exportId: string; status: ExportJobView['status'] } & { [K in keyof JobFields]?: JobFields[K] | undefined }): ExportJobView {
   const out: ExportJobView = { exportId: job.exportId, status: job.status };
   if (job.numberOfRecords !== undefined) out.numberOfRecords = job.numberOfRecords;
   if (job.fileSize !== undefined) out.fileSize = job.fileSize;
   if (job.fileChecksum !== undefined) out.fileChecksum = job.fileChecksum;
   if (job.format !== undefined) out.format = job.format;
   if (job.errorMsg !== undefined) out.errorMsg = job.errorMsg;
+  if (job.queuedAt !== undefined) out.queuedAt = job.queuedAt;
+  if (job.startedAt !== undefined) out.startedAt = job.startedAt;
+  if (job.finishedAt !== undefined) out.finishedAt = job.finishedAt;
   return out;
 }
 
@@ -229,22 +244,29 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
      * (Marketo refreshes status at most once a minute), until it is Completed, Failed or Cancelled,
      * or `budgetMs` has passed. A job that finishes is seen at the next poll and the workflow starts
      * its download at once, instead of a timer, a workflow task and a status activity per poll.
-     * Heartbeats while it sleeps; a retry starts the wait over (nothing is lost: it only reads).
+     * With an estimate the polls go by it (`nextPollDelay`): one near the job's expected end, then
+     * the short schedule. Heartbeats while it sleeps; a retry starts the wait over (nothing is lost:
+     * it only reads).
      */
     async awaitBulkExport(input: AwaitInput): Promise<AwaitOutcome> {
       const ctx = Context.current();
       const target = targetOf(input.source);
       const deadline = Date.now() + input.budgetMs;
-      let delay = input.initialMs;
+      const timing = { initialMs: input.initialMs, maxMs: input.maxMs };
+      let cursor = firstCursor(timing);
+      let seen: JobSeen = input.seen ?? { status: 'Queued' };
+      let firstLook = true;
       let apiCalls = 0;
       return marketoCall(async () => {
         for (;;) {
-          const wakeAt = Math.min(Date.now() + delay, deadline);
+          const next = nextPollDelay({ timing, cursor, seen, now: Date.now(), estimate: input.estimate, firstLook });
+          cursor = next.cursor;
+          firstLook = false;
+          const wakeAt = Math.min(Date.now() + next.delayMs, deadline);
           for (let now = Date.now(); now < wakeAt; now = Date.now()) {
             ctx.heartbeat({ apiCalls });
             await ctx.sleep(Math.min(HEARTBEAT_EVERY_MS, wakeAt - now));
           }
-          delay = Math.min(Math.round(delay * 1.5), input.maxMs);
           let job: ExportJobView;
           try {
             apiCalls += 1;
@@ -253,7 +275,8 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             if (isJobGone(err)) return { missing: true, apiCalls };
             throw err;
           }
-          if (job.status === 'Completed' || job.status === 'Failed' || job.status === 'Cancelled' || Date.now() + delay > deadline) return { job, apiCalls };
+          seen = job;
+          if (job.status === 'Completed' || job.status === 'Failed' || job.status === 'Cancelled' || Date.now() + cursor.backoffMs > deadline) return { job, apiCalls };
         }
       });
     },

@@ -25,6 +25,7 @@ import { Command } from 'commander';
 import pg from 'pg';
 import { z } from 'zod';
 import { configureBulk } from '../emulator/bulk/service.js';
+import { measurePlainCopy } from './copy-baseline.js';
 import { startEmulator } from '../emulator/index.js';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { temporalExecutable } from '../src/services/temporal-binaries.js';
@@ -53,7 +54,16 @@ const Options = z.object({
   maxChildren: z.coerce.number().int().min(1).optional(),
   rowsInFlight: z.coerce.number().int().min(100).optional(),
   inActivityMs: z.coerce.number().int().min(0),
+  ways: z.string().transform((v, ctx) => {
+    const ways = v.split(',').map((w) => w.trim());
+    for (const w of ways) if (!POLL_WAYS.includes(w as PollWay)) ctx.addIssue({ code: 'custom', message: `--ways: '${w}' is not one of ${POLL_WAYS.join(', ')}` });
+    return ways as PollWay[];
+  }),
 });
+
+/** How the bootstrap polls export status: the fixed backoff (the session-5 way) or at each job's estimated end. */
+const POLL_WAYS = ['fixed', 'estimate'] as const;
+type PollWay = (typeof POLL_WAYS)[number];
 
 /**
  * Compiles the project with its build config (as `npm run build` and the Docker image do) plus the
@@ -161,25 +171,17 @@ async function main(): Promise<void> {
     .option('--jobs-at-marketo <n>', "the bootstrap's jobsAtMarketo (default: the workflow's)")
     .option('--max-children <n>', "the bootstrap's maxChildren (default: the workflow's)")
     .option('--rows-in-flight <n>', "the worker's row budget: rows parsed but not yet written, all downloads together (default: a quarter of its heap limit at 4 KB a row)")
-    .option('--in-activity-ms <n>', 'each window first waits for its job in one polling activity for up to this long (0: durable timers only)', '600000');
+    .option('--in-activity-ms <n>', 'each window first waits for its job in one polling activity for up to this long (0: durable timers only)', '600000')
+    .option('--ways <list>', `status polls, one full run each in this process, in this order: ${POLL_WAYS.join(', ')} (fixed: the poll schedule alone; estimate: at each job's expected end)`, 'estimate');
   const opts = Options.parse(cli.parse(process.argv).opts());
   const log = (line: string) => process.stdout.write(line + '\n');
   const root = fileURLToPath(new URL('..', import.meta.url));
 
   const to = new Date('2026-01-01T00:00:00Z');
   const from = new Date(to.getTime() - opts.years * 365 * 86_400_000);
-  log(`seeding ${opts.leads} leads over ${opts.years} years…`);
-  const emulator = await startEmulator({ clientId: 'bench-id', clientSecret: 'bench-secret', seed: { leads: opts.leads, from: from.toISOString(), to: to.toISOString() } });
-  const bulk = await configureBulk(emulator.subscription, { export: { rowsPerSecond: opts.rate } });
-  log(`seeded: ${JSON.stringify(emulator.seedSummary)}`);
-
   const baseUrl = process.env.DATABASE_URL ?? (await ensureLocalPostgres({ dataDir: '.data/bench-postgres' })).url;
-  const dbName = `bench_bootstrap_${Date.now()}`;
   const admin = new pg.Client({ connectionString: baseUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const url = new URL(baseUrl);
-  url.pathname = `/${dbName}`;
 
   // Bundled once here: a worker that webpacks the workflow code itself holds the bundler's memory.
   const bundle = await bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => log(m) } });
@@ -192,133 +194,166 @@ async function main(): Promise<void> {
   const heap = [...(opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : []), ...(opts.workerSemiSpaceMb ? [`--max-semi-space-size=${opts.workerSemiSpaceMb}`] : [])];
   const entry = opts.workerRuntime === 'compiled' ? [await compileWorker(root, log)] : ['--import', 'tsx', 'bench/bootstrap-worker.ts'];
   log(`worker: node ${[...profiling, ...heap, ...entry].join(' ')}`);
-  const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {
-    cwd: root,
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: taskQueue, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+
   try {
-    const memPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, native: 0 };
-    const memSample = z.object({ rss: z.number(), heapUsed: z.number(), heapTotal: z.number(), external: z.number(), arrayBuffers: z.number() });
-    let pending = '';
-    worker.stdout.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        if (line.startsWith('heap snapshot') || line.startsWith('row budget')) log(line);
-        if (!line.startsWith('mem ')) continue;
-        const m = memSample.parse(JSON.parse(line.slice(4)));
-        for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) memPeak[k] = Math.max(memPeak[k], m[k]);
-        memPeak.native = Math.max(memPeak.native, m.rss - m.heapTotal - m.external);
-      }
-    });
-    await new Promise<void>((resolve, reject) => {
-      worker.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
-      worker.stdout.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('worker ready')) resolve();
-      });
-    });
-    const workflowId = 'bench-bootstrap';
-    const idleRss = await rssMb(worker.pid!, 'VmRSS');
-    // VmHWM is the whole life of the worker process; sampling VmRSS shows the load itself.
-    let sampledPeak = 0;
-    const sampler = setInterval(() => {
-      void rssMb(worker.pid!, 'VmRSS').then((mb) => (sampledPeak = Math.max(sampledPeak, mb)), () => undefined);
-    }, 250);
-    const started = Date.now();
-    const result = await env.client.workflow.execute(bootstrap, {
-      taskQueue,
-      workflowId,
-      args: [
-        {
-          since: from.toISOString(),
-          highWatermark: to.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-          entities: Object.fromEntries(ENTITIES.map((e) => [e, { enabled: true }])) as BootstrapInput['entities'],
-          // Scaled down with the emulator: polls stay well under one job's processing time.
-          poll: { initialMs: 250, maxMs: 1_000, queueFullMs: 1_000, inActivityMs: opts.inActivityMs },
-          ...(opts.jobsAtMarketo ? { jobsAtMarketo: opts.jobsAtMarketo } : {}),
-          ...(opts.maxChildren ? { maxChildren: opts.maxChildren } : {}),
-        },
-      ],
-    });
-    const wallMs = Date.now() - started;
-    clearInterval(sampler);
-    const rss = await rssMb(worker.pid!, 'VmHWM');
-    const seeded = emulator.seedSummary!;
-    const leadWindows = await Promise.all(
-      Array.from({ length: result.progress.phases.leads!.windowsTotal }, (_, i) => env.client.workflow.getHandle<typeof bulkExport>(`${workflowId}/leads/${i}`).result()),
-    );
-    // The opportunities phase counts its Get steps as steps too: its export children are the first ones, one per lead window.
-    const activityWindows = await Promise.all(leadWindows.map((_, i) => env.client.workflow.getHandle<typeof bulkExport>(`${workflowId}/opportunities/${i}`).result()));
-    const exports = [...leadWindows, ...activityWindows];
-    const rows = exports.reduce((n, w) => n + w.rows, 0);
-    const leadRows = leadWindows.reduce((n, w) => n + w.rows, 0);
-    const ingestMs = leadWindows.reduce((n, w) => n + (w.ingestMs ?? 0), 0);
-    const boundMs = Math.max((rows / (2 * opts.rate)) * 1000, ...exports.map((w) => (w.rows / opts.rate) * 1000));
-    const crmDb = new pg.Client({ connectionString: url.toString() });
-    await crmDb.connect();
-    const counted = (
-      await crmDb.query<Record<string, string>>(
-        `SELECT (SELECT count(*) FROM crm.leads) + (SELECT count(*) FROM crm.contacts) AS persons, (SELECT count(*) FROM crm.accounts) AS accounts,
-                (SELECT count(*) FROM crm.users) AS users, (SELECT count(*) FROM crm.opportunities) AS opportunities,
-                (SELECT count(*) FROM crm.opportunity_contact_roles) AS roles, (SELECT count(*) FROM crm.contacts WHERE account_id IS NULL) AS unlinked_contacts`,
-      )
-    ).rows[0]!;
-    await crmDb.end();
-    const endpoints = emulator.runtime.stats.snapshot().endpoints;
-    const calls = Object.values(endpoints).reduce((n, e) => n + e.counted, 0);
-    const owner = emulator.runtime.options.apiUserEmail;
-    const times: WindowTimes[] = exports.map((w, i) => {
-      const kind = i < leadWindows.length ? 'leads' : 'activities';
-      const job = bulk.exports.status(owner, kind, undefined, w.exportId);
-      return { kind, rows: w.rows, queuedAt: job.queuedAt ?? NaN, startedAt: job.startedAt ?? NaN, finishedAt: job.finishedAt ?? NaN, ingestStart: w.startedAt ?? NaN, ingestEnd: w.finishedAt ?? NaN, writeMs: w.writeMs ?? NaN };
-    });
-    if (opts.timeline) await writeFile(opts.timeline, JSON.stringify({ started, wallMs, times }, null, 1));
-    const leadTimes = times.filter((t) => t.kind === 'leads');
-    const leadIngest = union(leadTimes.map((t) => [t.ingestStart, t.ingestEnd]));
-    const anyIngest = union(times.map((t) => [t.ingestStart, t.ingestEnd]));
-    const firstDone = Math.min(...times.map((t) => t.finishedAt));
-    const lastIngest = Math.max(...times.map((t) => t.ingestEnd));
-    const slotIdle = idleSlotTime(times.map((t) => [t.startedAt, t.finishedAt]), 2, started, lastIngest);
-    // The plan's floor: per export create + enqueue + 1 status + 1 file; 3 describes for the lead
-    // mapping and 5 for the object mappings; one Get per 300 keys of each object.
-    const per300 = (n: number) => Math.ceil(n / 300);
-    const minimum = 4 * exports.length + 3 + 5 + per300(seeded.companies) + per300(seeded.salespersons) + per300(seeded.opportunities) + per300(seeded.roles);
-    const ingestRate = leadRows / (ingestMs / 1000);
-    const aggregateRate = leadRows / (leadIngest.covered / 1000);
-    const phases = Object.entries(result.progress.phases).filter(([, p]) => p.enabled);
-    log(`seeded ${JSON.stringify({ leads: seeded.leads, companies: seeded.companies, salespersons: seeded.salespersons, opportunities: seeded.opportunities, roles: seeded.roles })}`);
-    log(`CRM ${JSON.stringify(counted)}`);
-    for (const [name, p] of phases) log(`  ${name.padEnd(16)} steps ${p.windowsDone}/${p.windowsTotal} records ${p.records} written ${p.written} failed ${p.failed} calls ${p.apiCalls}`);
-    log(`exports ${exports.length} (${leadWindows.length} lead, ${activityWindows.length} Add to Opportunity), rows ${rows}`);
-    log(`wall time ${(wallMs / 1000).toFixed(1)} s; lower bound (2 jobs × ${opts.rate} rows/s) ${(boundMs / 1000).toFixed(1)} s; ratio ${(wallMs / boundMs).toFixed(3)} (goal ≤ 1.15)`);
-    // Marketo's rate limit is a second floor: every call of the plan, bulk ones included, counts
-    // toward it, so the plan's minimum calls take at least minimum ÷ (calls per window) windows.
-    const limits = emulator.runtime.options.limits;
-    const callFloorMs = (minimum / limits.rateLimitCalls) * limits.rateWindowMs;
-    log(`  the plan's ${minimum} calls at Marketo's ${limits.rateLimitCalls} calls / ${limits.rateWindowMs / 1000} s take at least ${(callFloorMs / 1000).toFixed(1)} s; wall ÷ the larger of the two floors ${(wallMs / Math.max(boundMs, callFloorMs)).toFixed(3)}`);
-    log(`lead ingest ${aggregateRate.toFixed(0)} rows/s aggregate (${leadRows} rows in the ${(leadIngest.covered / 1000).toFixed(1)} s during which any lead ingest ran); vs COPY ${opts.copyRate} rows/s: ${(aggregateRate / opts.copyRate).toFixed(2)} (goal ≥ 0.4)`);
-    log(`  per download stream ${ingestRate.toFixed(0)} rows/s (batch ${opts.batch}); up to ${leadIngest.maxAtOnce} lead windows ingesting at once, ${(ingestMs / leadIngest.covered).toFixed(1)} on average`);
-    log(`timeline (lead windows): export Completed → ingest start ${quantiles(leadTimes.map((t) => t.ingestStart - t.finishedAt))}`);
-    log(`  ingest (download, parse, writes) ${quantiles(leadTimes.map((t) => t.ingestEnd - t.ingestStart))}; of which writing ${quantiles(leadTimes.map((t) => t.writeMs))}`);
-    log(`  Marketo processing ${quantiles(leadTimes.map((t) => t.finishedAt - t.startedAt))}; queued ${quantiles(leadTimes.map((t) => t.startedAt - t.queuedAt))}`);
-    log(`  from the first export Completed to the last ingest end: ${((lastIngest - firstDone) / 1000).toFixed(1)} s, of which no ingest at all ${((lastIngest - firstDone - anyIngest.covered) / 1000).toFixed(1)} s`);
-    log(`  Marketo's 2 slots idle ${(slotIdle / 1000).toFixed(1)} slot·s of ${((2 * (lastIngest - started)) / 1000).toFixed(1)} (start → last ingest end)`);
-    log(`worker peak RSS ${rss.toFixed(0)} MB (VmHWM); ${sampledPeak.toFixed(0)} MB sampled during the load; ${idleRss.toFixed(0)} MB when ready, before any work (goal ≤ 300)`);
-    const mb = (n: number) => (n / 1048576).toFixed(0);
-    log(`  worker memory peaks (process.memoryUsage every 0.5 s): heap used ${mb(memPeak.heapUsed)} MB of ${mb(memPeak.heapTotal)} MB, external ${mb(memPeak.external)} MB (array buffers ${mb(memPeak.arrayBuffers)} MB), native (RSS − heap − external) ${mb(memPeak.native)} MB`);
-    log(`API calls ${calls}; plan minimum ${minimum}; ratio ${(calls / minimum).toFixed(2)}`);
-    log(`calls by endpoint ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).filter(([, e]) => e.counted > 0).map(([k, e]) => [k, e.counted])))}`);
+    for (const way of opts.ways) await runWay(way);
   } finally {
-    // The profile is written when the worker exits, so a profiled run waits for that.
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.kill('SIGTERM');
-    if (opts.cpuProf) await exited;
     await env.teardown();
-    await emulator.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
     await admin.end();
+  }
+
+  async function runWay(way: PollWay): Promise<void> {
+    log(`\n=== status polls: ${way} ===`);
+    log(`seeding ${opts.leads} leads over ${opts.years} years…`);
+    const emulator = await startEmulator({ clientId: 'bench-id', clientSecret: 'bench-secret', seed: { leads: opts.leads, from: from.toISOString(), to: to.toISOString() } });
+    const bulk = await configureBulk(emulator.subscription, { export: { rowsPerSecond: opts.rate } });
+    log(`seeded: ${JSON.stringify(emulator.seedSummary)}`);
+
+    const dbName = `bench_bootstrap_${Date.now()}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const url = new URL(baseUrl);
+    url.pathname = `/${dbName}`;
+
+    const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {
+      cwd: root,
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: `${taskQueue}-${way}`, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const memPeak = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0, native: 0 };
+      const memSample = z.object({ rss: z.number(), heapUsed: z.number(), heapTotal: z.number(), external: z.number(), arrayBuffers: z.number() });
+      let pending = '';
+      worker.stdout.on('data', (chunk: Buffer) => {
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) {
+          if (line.startsWith('heap snapshot') || line.startsWith('row budget')) log(line);
+          if (!line.startsWith('mem ')) continue;
+          const m = memSample.parse(JSON.parse(line.slice(4)));
+          for (const k of ['rss', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const) memPeak[k] = Math.max(memPeak[k], m[k]);
+          memPeak.native = Math.max(memPeak.native, m.rss - m.heapTotal - m.external);
+        }
+      });
+      await new Promise<void>((resolve, reject) => {
+        worker.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+        worker.stdout.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('worker ready')) resolve();
+        });
+      });
+      const workflowId = `bench-bootstrap-${way}`;
+      const idleRss = await rssMb(worker.pid!, 'VmRSS');
+      // VmHWM is the whole life of the worker process; sampling VmRSS shows the load itself.
+      let sampledPeak = 0;
+      const sampler = setInterval(() => {
+        void rssMb(worker.pid!, 'VmRSS').then((mb) => (sampledPeak = Math.max(sampledPeak, mb)), () => undefined);
+      }, 250);
+      const started = Date.now();
+      const result = await env.client.workflow.execute(bootstrap, {
+        taskQueue: `${taskQueue}-${way}`,
+        workflowId,
+        args: [
+          {
+            since: from.toISOString(),
+            highWatermark: to.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+            entities: Object.fromEntries(ENTITIES.map((e) => [e, { enabled: true }])) as BootstrapInput['entities'],
+            // Scaled down with the emulator: polls stay well under one job's processing time.
+            poll: { initialMs: 250, maxMs: 1_000, queueFullMs: 1_000, inActivityMs: opts.inActivityMs },
+            ...(opts.jobsAtMarketo ? { jobsAtMarketo: opts.jobsAtMarketo } : {}),
+            ...(opts.maxChildren ? { maxChildren: opts.maxChildren } : {}),
+            pollByEstimate: way === 'estimate',
+          },
+        ],
+      });
+      const wallMs = Date.now() - started;
+      clearInterval(sampler);
+      const rss = await rssMb(worker.pid!, 'VmHWM');
+      const seeded = emulator.seedSummary!;
+      const leadWindows = await Promise.all(
+        Array.from({ length: result.progress.phases.leads!.windowsTotal }, (_, i) => env.client.workflow.getHandle<typeof bulkExport>(`${workflowId}/leads/${i}`).result()),
+      );
+      // The opportunities phase counts its Get steps as steps too: its export children are the first ones, one per lead window.
+      const activityWindows = await Promise.all(leadWindows.map((_, i) => env.client.workflow.getHandle<typeof bulkExport>(`${workflowId}/opportunities/${i}`).result()));
+      const exports = [...leadWindows, ...activityWindows];
+      const rows = exports.reduce((n, w) => n + w.rows, 0);
+      const leadRows = leadWindows.reduce((n, w) => n + w.rows, 0);
+      const ingestMs = leadWindows.reduce((n, w) => n + (w.ingestMs ?? 0), 0);
+      const boundMs = Math.max((rows / (2 * opts.rate)) * 1000, ...exports.map((w) => (w.rows / opts.rate) * 1000));
+      const crmDb = new pg.Client({ connectionString: url.toString() });
+      await crmDb.connect();
+      const counted = (
+        await crmDb.query<Record<string, string>>(
+          `SELECT (SELECT count(*) FROM crm.leads) + (SELECT count(*) FROM crm.contacts) AS persons, (SELECT count(*) FROM crm.accounts) AS accounts,
+                  (SELECT count(*) FROM crm.users) AS users, (SELECT count(*) FROM crm.opportunities) AS opportunities,
+                  (SELECT count(*) FROM crm.opportunity_contact_roles) AS roles, (SELECT count(*) FROM crm.contacts WHERE account_id IS NULL) AS unlinked_contacts`,
+        )
+      ).rows[0]!;
+      await crmDb.end();
+      // The ingest's baseline in the same run: the CRM's plain COPY of exactly these persons.
+      const crmPool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+      const copy = await measurePlainCopy(crmPool, 'crm').finally(() => crmPool.end());
+      const endpoints = emulator.runtime.stats.snapshot().endpoints;
+      const calls = Object.values(endpoints).reduce((n, e) => n + e.counted, 0);
+      const owner = emulator.runtime.options.apiUserEmail;
+      const times: WindowTimes[] = exports.map((w, i) => {
+        const kind = i < leadWindows.length ? 'leads' : 'activities';
+        const job = bulk.exports.status(owner, kind, undefined, w.exportId);
+        return { kind, rows: w.rows, queuedAt: job.queuedAt ?? NaN, startedAt: job.startedAt ?? NaN, finishedAt: job.finishedAt ?? NaN, ingestStart: w.startedAt ?? NaN, ingestEnd: w.finishedAt ?? NaN, writeMs: w.writeMs ?? NaN };
+      });
+      if (opts.timeline) {
+        const file = opts.ways.length > 1 ? opts.timeline.replace(/(\.json)?$/, `-${way}$1`) : opts.timeline;
+        await writeFile(file, JSON.stringify({ way, started, wallMs, times }, null, 1));
+      }
+      const leadTimes = times.filter((t) => t.kind === 'leads');
+      const leadIngest = union(leadTimes.map((t) => [t.ingestStart, t.ingestEnd]));
+      const anyIngest = union(times.map((t) => [t.ingestStart, t.ingestEnd]));
+      const firstDone = Math.min(...times.map((t) => t.finishedAt));
+      const lastIngest = Math.max(...times.map((t) => t.ingestEnd));
+      const slotIdle = idleSlotTime(times.map((t) => [t.startedAt, t.finishedAt]), 2, started, lastIngest);
+      // The plan's floor: per export create + enqueue + 1 status + 1 file; 3 describes for the lead
+      // mapping and 5 for the object mappings; one Get per 300 keys of each object.
+      const per300 = (n: number) => Math.ceil(n / 300);
+      const minimum = 4 * exports.length + 3 + 5 + per300(seeded.companies) + per300(seeded.salespersons) + per300(seeded.opportunities) + per300(seeded.roles);
+      const ingestRate = leadRows / (ingestMs / 1000);
+      const aggregateRate = leadRows / (leadIngest.covered / 1000);
+      const phases = Object.entries(result.progress.phases).filter(([, p]) => p.enabled);
+      log(`seeded ${JSON.stringify({ leads: seeded.leads, companies: seeded.companies, salespersons: seeded.salespersons, opportunities: seeded.opportunities, roles: seeded.roles })}`);
+      log(`CRM ${JSON.stringify(counted)}`);
+      for (const [name, p] of phases) log(`  ${name.padEnd(16)} steps ${p.windowsDone}/${p.windowsTotal} records ${p.records} written ${p.written} failed ${p.failed} calls ${p.apiCalls}`);
+      log(`exports ${exports.length} (${leadWindows.length} lead, ${activityWindows.length} Add to Opportunity), rows ${rows}`);
+      log(`wall time ${(wallMs / 1000).toFixed(1)} s; lower bound (2 jobs × ${opts.rate} rows/s) ${(boundMs / 1000).toFixed(1)} s; ratio ${(wallMs / boundMs).toFixed(3)} (goal ≤ 1.15)`);
+      // Marketo's rate limit is a second floor: every call of the plan, bulk ones included, counts
+      // toward it, so the plan's minimum calls take at least minimum ÷ (calls per window) windows.
+      const limits = emulator.runtime.options.limits;
+      const callFloorMs = (minimum / limits.rateLimitCalls) * limits.rateWindowMs;
+      log(`  the plan's ${minimum} calls at Marketo's ${limits.rateLimitCalls} calls / ${limits.rateWindowMs / 1000} s take at least ${(callFloorMs / 1000).toFixed(1)} s; wall ÷ the larger of the two floors ${(wallMs / Math.max(boundMs, callFloorMs)).toFixed(3)}`);
+      log(`lead ingest ${aggregateRate.toFixed(0)} rows/s aggregate (${leadRows} rows in the ${(leadIngest.covered / 1000).toFixed(1)} s during which any lead ingest ran); vs --copy-rate ${opts.copyRate} rows/s: ${(aggregateRate / opts.copyRate).toFixed(2)}; vs plain COPY of these ${copy.rows} persons (${copy.columns} columns) measured after the run, ${copy.rowsPerSecond.toFixed(0)} rows/s: ${(aggregateRate / copy.rowsPerSecond).toFixed(2)} (goal ≥ 0.4)`);
+      log(`  per download stream ${ingestRate.toFixed(0)} rows/s (batch ${opts.batch}); up to ${leadIngest.maxAtOnce} lead windows ingesting at once, ${(ingestMs / leadIngest.covered).toFixed(1)} on average`);
+      log(`timeline (lead windows): export Completed → ingest start ${quantiles(leadTimes.map((t) => t.ingestStart - t.finishedAt))}`);
+      log(`  ingest (download, parse, writes) ${quantiles(leadTimes.map((t) => t.ingestEnd - t.ingestStart))}; of which writing ${quantiles(leadTimes.map((t) => t.writeMs))}`);
+      log(`  Marketo processing ${quantiles(leadTimes.map((t) => t.finishedAt - t.startedAt))}; queued ${quantiles(leadTimes.map((t) => t.startedAt - t.queuedAt))}`);
+      log(`  from the first export Completed to the last ingest end: ${((lastIngest - firstDone) / 1000).toFixed(1)} s, of which no ingest at all ${((lastIngest - firstDone - anyIngest.covered) / 1000).toFixed(1)} s`);
+      log(`  Marketo's 2 slots idle ${(slotIdle / 1000).toFixed(1)} slot·s of ${((2 * (lastIngest - started)) / 1000).toFixed(1)} (start → last ingest end)`);
+      const firstStart = Math.min(...times.map((t) => t.startedAt));
+      const lastDone = Math.max(...times.map((t) => t.finishedAt));
+      const lastLeadDone = Math.max(...leadTimes.map((t) => t.finishedAt));
+      const busyIdle = idleSlotTime(times.map((t) => [t.startedAt, t.finishedAt]), 2, started, lastDone);
+      log(`  Marketo's 2 slots busy ${((1 - busyIdle / (2 * (lastDone - started))) * 100).toFixed(0)} % from the start to the last export's end (${(busyIdle / 1000).toFixed(1)} idle slot·s of ${((2 * (lastDone - started)) / 1000).toFixed(1)}); first job processing ${((firstStart - started) / 1000).toFixed(1)} s after the start; the last lead export Completed at ${((lastLeadDone - started) / 1000).toFixed(1)} s, the last export at ${((lastDone - started) / 1000).toFixed(1)} s, the bootstrap ended ${((started + wallMs - lastDone) / 1000).toFixed(1)} s after that`);
+      log(`worker peak RSS ${rss.toFixed(0)} MB (VmHWM); ${sampledPeak.toFixed(0)} MB sampled during the load; ${idleRss.toFixed(0)} MB when ready, before any work (goal ≤ 300)`);
+      const mb = (n: number) => (n / 1048576).toFixed(0);
+      log(`  worker memory peaks (process.memoryUsage every 0.5 s): heap used ${mb(memPeak.heapUsed)} MB of ${mb(memPeak.heapTotal)} MB, external ${mb(memPeak.external)} MB (array buffers ${mb(memPeak.arrayBuffers)} MB), native (RSS − heap − external) ${mb(memPeak.native)} MB`);
+      log(`API calls ${calls}; plan minimum ${minimum}; ratio ${(calls / minimum).toFixed(2)}`);
+      const statusCalls = (kind: string) => Object.entries(endpoints).filter(([k]) => k.startsWith(`GET /bulk/v1/${kind}/export/`) && k.endsWith('/status.json')).reduce((n, [, e]) => n + e.counted, 0);
+      log(`status calls per export ${((statusCalls('leads') + statusCalls('activities')) / exports.length).toFixed(2)} (lead ${(statusCalls('leads') / leadWindows.length).toFixed(2)}, Add to Opportunity ${(statusCalls('activities') / activityWindows.length).toFixed(2)}; the minimum is 1)`);
+      log(`calls by endpoint ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).filter(([, e]) => e.counted > 0).map(([k, e]) => [k, e.counted])))}`);
+    } finally {
+      // The profile is written when the worker exits, so a profiled run waits for that.
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.kill('SIGTERM');
+      if (opts.cpuProf) await exited;
+      await emulator.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
+    }
   }
 }
 

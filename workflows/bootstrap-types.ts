@@ -26,6 +26,8 @@ export type ExportSource =
  */
 export type IngestSink = string;
 
+import type { JobEstimate } from './export-poll-schedule.js';
+
 /** A bulk createdAt filter: both ends inclusive, ISO-8601 UTC without millis. */
 export interface ExportWindow {
   startAt: string;
@@ -59,6 +61,8 @@ export interface WindowUpdate {
   quotaWait?: QuotaWait;
   /** Set when the window starts a new job because Marketo forgot the last one: why. */
   expired?: string;
+  /** With `downloading` (runs with `bulk-export-poll-estimate`): Marketo's processing time of the job, for the parent's next estimates. */
+  processingMs?: number;
 }
 
 export interface PollSettings {
@@ -95,6 +99,11 @@ export interface BulkExportInput {
   maxJobAttempts?: number;
   /** New jobs for a window whose job or file Marketo forgot while it waited (retention: job 30 days, file 7). Default 5. */
   maxExpiredJobs?: number;
+  /**
+   * When the parent expects the job to be Completed (runs with `bootstrap-export-estimates`, once
+   * a job of the phase has completed): status polls go by it instead of the fixed schedule.
+   */
+  estimate?: JobEstimate;
 }
 
 /** One load of records by key: read from Marketo, written to the CRM, refused, and the calls it took. */
@@ -143,6 +152,8 @@ export interface BulkExportResult extends IngestSummary {
   jobAttempts: number;
   /** Jobs Marketo forgot while the window waited, each replaced by a new one. */
   expiredJobs?: number;
+  /** Marketo's processing time of the ingested job (startedAt → finishedAt, whole seconds): the parent's estimates go by it. */
+  processingMs?: number;
 }
 
 export interface PhaseProgress {
@@ -220,6 +231,11 @@ export interface BootstrapInput {
   maxChildren?: number;
   /** How soon a download on a dead worker is retried elsewhere (default 30 seconds). */
   ingestHeartbeatTimeout?: string;
+  /**
+   * Status polls at each job's expected end (from its phase's completed jobs and the jobs ahead of
+   * it at Marketo), then on the `poll` schedule; false: the `poll` schedule alone. Default true.
+   */
+  pollByEstimate?: boolean;
 }
 
 export interface BootstrapResult {

@@ -22,6 +22,7 @@ import {
   type PreloadKind,
 } from './bootstrap-types.js';
 import { bulkExport } from './bulk-export.js';
+import { ExportEstimates } from './export-estimates.js';
 import { markSyncState } from './search-attributes.js';
 
 const acts = proxyActivities<BootstrapActivities>({
@@ -90,6 +91,9 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   const deeperQueue = patched('bootstrap-deeper-export-queue');
   const jobsAtMarketo = input.jobsAtMarketo ?? (deeperQueue ? 5 : 3);
   const maxChildren = input.maxChildren ?? jobsAtMarketo + (deeperQueue ? 5 : 3);
+  // Each window's child is told when its job should be Completed (from its phase's completed jobs
+  // and the jobs ahead of it at Marketo), so it polls then instead of on the fixed schedule.
+  const estimates = patched('bootstrap-export-estimates') && input.pollByEstimate !== false ? new ExportEstimates() : undefined;
   const enabled = (e: BootstrapEntity): boolean => input.entities[e]?.enabled === true;
   const progress: BootstrapProgress = { state: 'running', highWatermark, phases: {} };
   // Runs started before the search attributes existed replay without them.
@@ -124,6 +128,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     if (!phase || !(String(u.index) in phase.active)) return;
     phase.active[String(u.index)] = u.state;
     if (u.expired) phase.expiredExports = (phase.expiredExports ?? 0) + 1;
+    if (u.processingMs !== undefined) estimates?.completed(`${u.phase}/${u.index}`, u.processingMs);
     if (u.state === 'quota-paused' && u.quotaWait) progress.quotaWait = u.quotaWait;
     else if (!Object.values(progress.phases).some((p) => Object.values(p.active).includes('quota-paused'))) delete progress.quotaWait;
   });
@@ -141,6 +146,8 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
     const running = new Set<Promise<void>>();
     let phaseFailure: unknown;
     const finish = (result: BulkExportResult) => {
+      // Normally known already from the window's `downloading` update; counted once either way.
+      if (result.processingMs !== undefined) estimates?.completed(`${name}/${result.index}`, result.processingMs);
       phase.windowsDone += 1;
       phase.records += result.rows;
       phase.bytes += result.bytes;
@@ -166,6 +173,12 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
       // Counted at Marketo from now, before the child's first report arrives.
       phase.active[String(index)] = 'creating';
       childrenRunning += 1;
+      const key = `${name}/${index}`;
+      const estimate = estimates?.enqueue(key, name, window, Date.now(), (other) => {
+        const slash = other.lastIndexOf('/');
+        const s = progress.phases[other.slice(0, slash)]?.active[other.slice(slash + 1)];
+        return s !== undefined && AT_MARKETO.has(s);
+      });
       const child = async (): Promise<void> => {
         try {
           finish(
@@ -182,6 +195,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
                   window,
                   poll,
                   ...(input.ingestHeartbeatTimeout ? { heartbeatTimeout: input.ingestHeartbeatTimeout } : {}),
+                  ...(estimate ? { estimate } : {}),
                 },
               ],
             }),
@@ -190,6 +204,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
           phaseFailure ??= err;
           failure ??= err;
         } finally {
+          estimates?.forget(key);
           delete phase.active[String(index)];
           childrenRunning -= 1;
           running.delete(task);

@@ -2,6 +2,7 @@ import { ActivityFailure, ApplicationFailure, getExternalWorkflowHandle, log, pa
 import type { BulkExportActivities, EnqueueOutcome, ExportJobView } from '../activities/bulk-export.js';
 import { bulkExportStateQuery, windowUpdateSignal } from './bootstrap-signals.js';
 import { type BulkExportInput, type BulkExportResult, type IngestSummary, type QuotaWait, type WindowState } from './bootstrap-types.js';
+import { firstCursor, nextPollDelay, type PollCursor } from './export-poll-schedule.js';
 import { withQuotaPause } from './quota.js';
 
 const calls = proxyActivities<BulkExportActivities>({
@@ -44,6 +45,12 @@ function jobGone(err: unknown): boolean {
   return detail?.code === '1003' && typeof detail.message === 'string' && /not found/i.test(detail.message);
 }
 
+/** Marketo's processing time of a Completed job (its timestamps are whole seconds: ±1 s). */
+function marketoProcessingMs(job: ExportJobView): number | undefined {
+  const ms = Date.parse(job.finishedAt ?? '') - Date.parse(job.startedAt ?? '');
+  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+}
+
 /** How one job of a window ended. */
 type JobOutcome =
   | { kind: 'ingested'; summary: IngestSummary; exportId: string }
@@ -64,6 +71,10 @@ type JobOutcome =
  * `poll.inActivityMs` is set, wait for the job in one activity that polls on the timer schedule
  * for up to that long before going on with durable timers with backoff; otherwise (and in runs
  * started before the marker) every poll is a durable timer and a status activity.
+ *
+ * Runs with the `bulk-export-poll-estimate` marker poll by the parent's `estimate` when it gives
+ * one (`nextPollDelay`: near the job's expected end, then the short schedule), in the activity and
+ * on timers alike, and return Marketo's processing time of the job for the parent's next estimates.
  */
 export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: string }): Promise<BulkExportResult> {
   let state: WindowState = 'pending';
@@ -71,11 +82,15 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
   // Recorded histories made before these changes replay without them.
   const recreateGone = patched('bulk-export-recreate-expired');
   const fused = patched('bulk-export-fused-steps');
+  const estimating = patched('bulk-export-poll-estimate');
+  const estimate = estimating ? input.estimate : undefined;
+  /** Marketo's processing time of the job that was ingested (runs with the marker). */
+  let processingMs: number | undefined;
   const parent = input.parentId ? getExternalWorkflowHandle(input.parentId) : undefined;
-  const report = async (next: WindowState, quotaWait?: QuotaWait, expired?: string): Promise<void> => {
+  const report = async (next: WindowState, quotaWait?: QuotaWait, expired?: string, processed?: number): Promise<void> => {
     if (next === state && !quotaWait && !expired) return;
     state = next;
-    await parent?.signal(windowUpdateSignal, { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}), ...(expired ? { expired } : {}) });
+    await parent?.signal(windowUpdateSignal, { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}), ...(expired ? { expired } : {}), ...(processed !== undefined ? { processingMs: processed } : {}) });
   };
   const quotaAware = <T>(during: WindowState, step: () => Promise<T>): Promise<T> => {
     let paused = false;
@@ -146,19 +161,32 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
     }
     await report(job.status === 'Processing' ? 'processing' : 'queued');
     let delay = input.poll.initialMs;
+    const timing = { initialMs: input.poll.initialMs, maxMs: input.poll.maxMs };
+    let cursor: PollCursor = firstCursor(timing);
+    let firstLook = true;
     const budgetMs = input.poll.inActivityMs ?? 0;
     if (fused && budgetMs > 0 && !TERMINAL.has(job.status)) {
       const exportId = created.exportId;
-      const waited = await quotaAware(state, () => awaitJob(budgetMs)({ source: input.source, exportId, initialMs: delay, maxMs: input.poll.maxMs, budgetMs }));
+      const seen = { status: job.status, ...(job.startedAt ? { startedAt: job.startedAt } : {}) };
+      const waited = await quotaAware(state, () => awaitJob(budgetMs)({ source: input.source, exportId, initialMs: delay, maxMs: input.poll.maxMs, budgetMs, ...(estimate ? { estimate, seen } : {}) }));
       apiCalls += waited.apiCalls;
       if ('missing' in waited) return { kind: 'gone', reason: `export ${exportId} was gone at a status poll` };
       job = waited.job;
       // The timers go on from where the activity's schedule stopped.
       delay = input.poll.maxMs;
+      cursor = { backoffMs: delay, overdue: true };
+      firstLook = false;
     }
     while (!TERMINAL.has(job.status)) {
-      await sleep(delay);
-      delay = Math.min(Math.round(delay * 1.5), input.poll.maxMs);
+      if (estimate) {
+        const next = nextPollDelay({ timing, cursor, seen: job, now: Date.now(), estimate, firstLook });
+        cursor = next.cursor;
+        firstLook = false;
+        await sleep(next.delayMs);
+      } else {
+        await sleep(delay);
+        delay = Math.min(Math.round(delay * 1.5), input.poll.maxMs);
+      }
       const exportId = created.exportId;
       try {
         job = await quotaAware(state, () => calls.bulkExportStatus({ source: input.source, exportId }));
@@ -170,8 +198,10 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
       if (job.status === 'Processing') await report('processing');
     }
     if (job.status !== 'Completed') return { kind: 'ended', job };
-    await report('downloading');
     const completed = job;
+    // The parent learns the job's processing time as the job leaves Marketo, not after the download.
+    if (estimating) processingMs = marketoProcessingMs(completed);
+    await report('downloading', undefined, undefined, processingMs);
     // A spent daily call quota (607) on the file request waits for the reset like an export quota.
     try {
       return { kind: 'ingested', exportId: completed.exportId, summary: await quotaAware('downloading', () => ingest(input.heartbeatTimeout ?? '30 seconds')({ source: input.source, sink: input.sink, runId: input.runId, job: completed })) };
@@ -200,7 +230,7 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
     if (outcome.kind === 'ingested') {
       await report('done');
       const summary = outcome.summary;
-      return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: outcome.exportId, jobAttempts: attempt, ...(expired ? { expiredJobs: expired } : {}) };
+      return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: outcome.exportId, jobAttempts: attempt, ...(expired ? { expiredJobs: expired } : {}), ...(processingMs !== undefined ? { processingMs } : {}) };
     }
     const job = outcome.job;
     if (attempt >= maxAttempts) {

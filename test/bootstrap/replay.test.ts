@@ -32,10 +32,16 @@ test('the recorded bootstrap and bulkExport histories replay on the current code
     // The same after the lead ingest began loading the references its batches name
     // (`bootstrap-preload-references`: the leads source carries `preload`).
     [path.join(histories, 'bootstrap-sales-preload.pb'), 'bootstrap-sales'],
+    // Status polls by the parent's estimate (`bootstrap-export-estimates`, `bulk-export-poll-estimate`;
+    // poll-estimate.dev-server.test.ts): the parent, and the window whose job ran past its estimate.
+    [path.join(histories, 'bootstrap-poll-estimate.pb'), 'poll-estimate'],
+    [path.join(histories, 'bulk-export-poll-estimate.pb'), 'poll-estimate/leads/5'],
   ]);
   expect(result.out).toContain('replayed bootstrap-leads\n');
   expect(result.out).toContain('replayed bootstrap-leads/leads/3\n');
   expect(result.out).toContain('replayed bootstrap-sales\n');
+  expect(result.out).toContain('replayed poll-estimate\n');
+  expect(result.out).toContain('replayed poll-estimate/leads/5\n');
   expect(result.code).toBe(0);
 });
 
