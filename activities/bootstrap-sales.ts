@@ -44,7 +44,7 @@ const linkInput = z.object({
  */
 export function createSalesActivities(deps: SalesActivityDeps) {
   const loader = salesObjectLoader(deps);
-  const { staging, mapping, fetchAll, write, loadByKeys } = loader;
+  const { staging, mapping, fetchAll, write, loadByKeys, freshStatistics } = loader;
 
   /**
    * Roles link contacts in the CRM, while Marketo links a role to any person. A role whose person
@@ -127,6 +127,8 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     async loadSalesObjects(raw: z.input<typeof loadInput>): Promise<StepOutcome> {
       const input = loadInput.parse(raw);
       return marketoCall(async () => {
+        // The staging tables grow faster than autovacuum analyzes them: stale plans here are O(n²).
+        await freshStatistics();
         const keys = await pendingKeys(staging, input.runId, input.kind, input.maxKeys);
         if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
         return { taken: keys.length, ...(await loadByKeys(input.runId, input.kind, keys)) };
@@ -142,6 +144,7 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     async loadOpportunityRoles(raw: z.input<typeof rolesInput>): Promise<StepOutcome> {
       const input = rolesInput.parse(raw);
       return marketoCall(async () => {
+        await freshStatistics();
         const keys = await pendingRoleKeys(staging, input.runId, input.maxKeys, input.requireLead);
         if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
         const m = await mapping('opportunityRole');
@@ -205,6 +208,7 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     async linkSalesReferences(raw: z.input<typeof linkInput>): Promise<StepOutcome> {
       const input = linkInput.parse(raw);
       const target: LinkTarget = input.target;
+      await freshStatistics();
       const pending = await pendingLinks(staging, input.runId, target, input.limit);
       if (pending.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
       const groups: { entity: string; keyField: string; items: typeof pending }[] = [];

@@ -1,3 +1,4 @@
+import { escapeIdentifier } from 'pg';
 import type { CrmConnector } from '../src/crm/connector.js';
 import type { MappingConfig } from '../src/mapping/mapping-config.js';
 import type { MarketoClient } from '../src/marketo/index.js';
@@ -40,6 +41,41 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 /** What one load by keys did: counts only. */
 export type LoadOutcome = LoadCounts;
 
+/** The staging tables a bootstrap fills from empty and whose keys, loads and links the phases look up. */
+const STAGING_TABLES = ['bootstrap_loaded', 'bootstrap_keys', 'bootstrap_person_refs', 'bootstrap_role_refs'] as const;
+/** Re-analyze a staging table once rows written since its last analyze pass half of what it held then (and at least this many). */
+const STALE_MIN_ROWS = 1_000;
+
+/**
+ * Why: the staging tables grow from empty to tens of thousands of rows within a minute or two,
+ * faster than autovacuum (one look per database a minute) analyzes them. Planned on statistics
+ * of a far smaller table, the keys and links lookups (pendingKeys, pendingLinks) and the person
+ * batch's target lookup run as nested loops comparing every row with every row: 0.2-0.8 s a
+ * call at 4,000 companies, over half of Postgres' time during a 200k-lead ingest
+ * (bench/bootstrap-cpu-split.ts), O(n²) beyond. One ANALYZE per table whenever it has grown by
+ * half keeps the plans hash joins and index probes (3.4 s → 11 ms for pendingKeys at 4,000
+ * companies). One refresh at a time per process; a failed one is left to the next caller (it
+ * only costs plan quality).
+ */
+function stagingStatistics(staging: BootstrapStaging): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  const refresh = async (): Promise<void> => {
+    const { rows } = await staging.pool.query<{ relname: string; live: number; mods: number }>(
+      `SELECT relname, n_live_tup::float8 AS live, n_mod_since_analyze::float8 AS mods
+       FROM pg_stat_user_tables WHERE relid = ANY($1::regclass[])`,
+      [STAGING_TABLES.map((t) => `${staging.qschema}.${t}`)],
+    );
+    for (const r of rows) {
+      if (r.mods < STALE_MIN_ROWS || r.mods < 0.5 * Math.max(0, r.live - r.mods)) continue;
+      await staging.pool.query(`ANALYZE ${staging.qschema}.${escapeIdentifier(r.relname)}`);
+    }
+  };
+  return () =>
+    (running ??= refresh()
+      .catch(() => undefined)
+      .finally(() => (running = undefined)));
+}
+
 /**
  * Fetching and writing the sales objects (companies, salespersons, opportunities, roles) by their
  * keys, shared by the sales phases' activities and the lead ingest, which loads the companies and
@@ -60,6 +96,7 @@ const loaders = new WeakMap<object, WeakMap<object, WeakMap<object, SalesObjectL
 
 function createLoader(deps: SalesLoaderDeps) {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
+  const freshStatistics = stagingStatistics(staging);
   let mappings: Promise<Record<SalesObject, ObjectMapping>> | undefined;
   // Once per worker process: five describe calls, not five per step.
   const mapping = async (name: SalesObject): Promise<ObjectMapping> => {
@@ -152,10 +189,11 @@ function createLoader(deps: SalesLoaderDeps) {
     // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
     const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
     await recordAttempts(staging, runId, kind, attempts);
+    await freshStatistics();
     return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
   }
 
-  return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys };
+  return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys, freshStatistics };
 }
 
 export type SalesObjectLoader = ReturnType<typeof createLoader>;

@@ -124,7 +124,19 @@ async function main(): Promise<void> {
   const passThrough = cli.args;
   const log = (line: string) => process.stdout.write(line + '\n');
   const root = fileURLToPath(new URL('..', import.meta.url));
-  const pgLocal = await ensureLocalPostgres({ dataDir: path.join(root, '.data', 'cpu-split-postgres') });
+  let pgLocal = await ensureLocalPostgres({ dataDir: path.join(root, '.data', 'cpu-split-postgres') });
+  // pg_stat_statements tells which statements the backends' time went to (a restart loads it).
+  {
+    const c = new pg.Client({ connectionString: pgLocal.url });
+    await c.connect();
+    const loaded = (await c.query<{ v: string }>(`SELECT current_setting('shared_preload_libraries') AS v`)).rows[0]!.v;
+    if (!loaded.includes('pg_stat_statements')) {
+      await c.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+      await c.end();
+      await pgLocal.stop();
+      pgLocal = await ensureLocalPostgres({ dataDir: pgLocal.dataDir, port: pgLocal.port });
+    } else await c.end();
+  }
   const postmaster = Number((await readFile(path.join(pgLocal.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   const timeline = path.join(await mkdtemp(path.join(os.tmpdir(), 'cpu-split-')), 'timeline.json');
 
@@ -138,6 +150,12 @@ async function main(): Promise<void> {
   const watcher = new pg.Client({ connectionString: pgLocal.url });
   await watcher.connect();
   const self = (await watcher.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  await watcher.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await watcher.query('SELECT pg_stat_statements_reset()');
+  /** Every ~2 s: per statement, total execution + planning ms and calls (the watcher's own left out). */
+  const statements: { at: number; rows: Map<string, { ms: number; calls: number; rows: number }> }[] = [];
+  const texts = new Map<string, string>();
+  const statementsEvery = 2_000;
   const samples: Sample[] = [];
   let running = true;
   const sampling = (async () => {
@@ -169,6 +187,14 @@ async function main(): Promise<void> {
         if (pid === postmaster) procs.push({ pid: -postmaster, role: 'postgres exited (reaped by the postmaster)', ticks: p.cutime + p.cstime });
       }
       samples.push({ at: started, procs, ...m, backends: Object.fromEntries(activity.rows.map((r) => [r.state, r.n])) });
+      if (started - (statements.at(-1)?.at ?? 0) >= statementsEvery) {
+        const { rows } = await watcher.query<{ id: string; query: string; ms: number; calls: number; rows: number }>(
+          `SELECT queryid::text AS id, query, total_exec_time + total_plan_time AS ms, calls::float8 AS calls, rows::float8 AS rows
+           FROM pg_stat_statements WHERE dbid <> (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        for (const r of rows) if (!texts.has(r.id)) texts.set(r.id, r.query.replace(/\s+/g, ' ').slice(0, 140));
+        statements.push({ at: Date.now(), rows: new Map(rows.map((r) => [r.id, { ms: r.ms, calls: r.calls, rows: r.rows }])) });
+      }
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, opts.every - (Date.now() - started))));
     }
   })();
@@ -189,7 +215,8 @@ async function main(): Promise<void> {
   // Per process: its counter carried forward after it exits, except Postgres children: theirs
   // moves into the postmaster's cutime when reaped, so it drops to 0 (the sum stays right).
   const pids = new Map<number, Role>();
-  for (const s of samples) for (const p of s.procs) pids.set(p.pid, p.role);
+  // The first role seen: an exiting process's cmdline is empty, which would make it 'other'.
+  for (const s of samples) for (const p of s.procs) if (!pids.has(p.pid)) pids.set(p.pid, p.role);
   const reaped = new Set<Role>(['postgres backends', 'postgres autovacuum', 'postgres WAL, checkpoints, writer']);
   const perRole = new Map<Role, number>(ROLES.map((r) => [r, 0]));
   for (const [pid, role] of pids) {
@@ -231,6 +258,21 @@ async function main(): Promise<void> {
   for (const s of inSpan) for (const [k, n] of Object.entries(s.backends)) states.set(k, (states.get(k) ?? 0) + n);
   log(`Postgres backends of the run by state (average number at a sample, ${inSpan.length} samples):`);
   for (const [k, n] of [...states].sort((a, b) => b[1] - a[1])) log(`  ${k}: ${(n / inSpan.length).toFixed(2)}`);
+  // Statements between the snapshots nearest the span's ends.
+  const nearest = (t: number) => statements.reduce((best, x) => (Math.abs(x.at - t) < Math.abs(best.at - t) ? x : best));
+  const a = nearest(from);
+  const b = nearest(to);
+  const deltas = [...b.rows].map(([id, v]) => {
+    const before = a.rows.get(id) ?? { ms: 0, calls: 0, rows: 0 };
+    return { id, ms: v.ms - before.ms, calls: v.calls - before.calls, rows: v.rows - before.rows };
+  });
+  const totalMs = deltas.reduce((n, d) => n + d.ms, 0);
+  log(`statements (pg_stat_statements: execution time, which includes waiting for a core; ${((b.at - a.at) / 1000).toFixed(1)} s between snapshots; ${(totalMs / 1000).toFixed(1)} s in all = ${((totalMs * 1000) / leads).toFixed(1)} µs per lead):`);
+  log('| ms | % | calls | rows | µs per lead | statement |');
+  log('|---|---|---|---|---|---|');
+  for (const d of deltas.sort((x, y) => y.ms - x.ms).slice(0, 15)) {
+    log(`| ${d.ms.toFixed(0)} | ${((100 * d.ms) / totalMs).toFixed(1)} | ${d.calls} | ${d.rows} | ${((d.ms * 1000) / leads).toFixed(1)} | \`${texts.get(d.id)!.replace(/\|/g, '\\|')}\` |`);
+  }
 }
 
 await main();
