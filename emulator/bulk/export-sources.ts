@@ -77,6 +77,11 @@ function header(fields: readonly string[], names: Record<string, string> | undef
   return fields.map((f) => names?.[f] ?? f);
 }
 
+/** An export whose rows are produced only when the job processes, under the requested header. */
+function lazyRows(req: { format: FileFormat; columnHeaderNames?: Record<string, string> | undefined }, fields: readonly string[], rows: () => Iterable<Cell[]>): ExportSpec {
+  return { format: req.format, source: () => ({ header: header(fields, req.columnHeaderNames), rows: rows() }) };
+}
+
 function listByIdOrName(sub: Subscription, filterName: string, value: unknown): Set<number> {
   const list = filterName === 'staticListId' ? sub.lists.get(Number(value)) : [...sub.lists.values()].find((l) => l.name === value);
   if (!list) throw new MarketoError('1003', `Static list not found: ${String(value)}`);
@@ -98,18 +103,12 @@ export function leadExport(sub: Subscription, body: unknown, features: BulkFeatu
   const range = kind === 'createdAt' || kind === 'updatedAt' ? toRange(kind, req.filter[kind]) : undefined;
   const members = kind.startsWith('staticList') ? listByIdOrName(sub, kind, req.filter[kind]) : undefined;
   const fields = req.fields;
-  return {
-    format: req.format,
-    source: () => ({
-      header: header(fields, req.columnHeaderNames),
-      rows: (function* () {
-        const read = sub.leadRowReader(fields);
-        // Exactly one of range and members is set (the filter is createdAt, updatedAt or a static list).
-        const ids = range ? sub.leads.idsBetween(kind === 'createdAt' ? 'createdAt' : 'updatedAt', range.start, range.end) : [...(members ?? [])].sort((a, b) => a - b);
-        for (const id of ids) if (range || sub.leads.exists(id)) yield read(id);
-      })(),
-    }),
-  };
+  return lazyRows(req, fields, function* () {
+    const read = sub.leadRowReader(fields);
+    // Exactly one of range and members is set (the filter is createdAt, updatedAt or a static list).
+    const ids = range ? sub.leads.idsBetween(kind === 'createdAt' ? 'createdAt' : 'updatedAt', range.start, range.end) : [...(members ?? [])].sort((a, b) => a - b);
+    for (const id of ids) if (range || sub.leads.exists(id)) yield read(id);
+  });
 }
 
 // ─────────────── activities ───────────────
@@ -140,40 +139,34 @@ export function activityExport(sub: Subscription, body: unknown): ExportSpec {
   if (req.filter.primaryAttributeValueIds && req.filter.primaryAttributeValues) throw new MarketoError('1003', 'primaryAttributeValueIds and primaryAttributeValues are mutually exclusive');
   if ((req.filter.primaryAttributeValueIds || req.filter.primaryAttributeValues) && !typeIds?.length) throw new MarketoError('1003', 'primary attribute filters require activityTypeIds');
   const byName = req.filter.primaryAttributeValues ? new Set(req.filter.primaryAttributeValues) : undefined;
-  return {
-    format: req.format,
-    source: () => ({
-      header: header(fields, req.columnHeaderNames),
-      rows: (function* () {
-        // activitiesBetween is end-exclusive; the filter's endAt is inclusive.
-        for (const a of sub.activitiesBetween(range.start, range.end + 1, typeIds, req.filter.primaryAttributeValueIds)) {
-          if (byName && !byName.has(a.primaryAttributeValue ?? '')) continue;
-          yield fields.map((f): Cell => {
-            switch (f) {
-              case 'marketoGUID':
-                return a.marketoGUID;
-              case 'leadId':
-                return a.leadId;
-              case 'activityDate':
-                return isoZ(a.date);
-              case 'activityTypeId':
-                return a.activityTypeId;
-              case 'campaignId':
-                return a.campaignId ?? null;
-              case 'primaryAttributeValueId':
-                return a.primaryAttributeValueId ?? null;
-              case 'primaryAttributeValue':
-                return a.primaryAttributeValue ?? null;
-              case 'attributes':
-                return JSON.stringify(Object.fromEntries(a.attributes.map((x) => [x.name, x.value])));
-              default:
-                return 'succeeded';
-            }
-          });
+  return lazyRows(req, fields, function* () {
+    // activitiesBetween is end-exclusive; the filter's endAt is inclusive.
+    for (const a of sub.activitiesBetween(range.start, range.end + 1, typeIds, req.filter.primaryAttributeValueIds)) {
+      if (byName && !byName.has(a.primaryAttributeValue ?? '')) continue;
+      yield fields.map((f): Cell => {
+        switch (f) {
+          case 'marketoGUID':
+            return a.marketoGUID;
+          case 'leadId':
+            return a.leadId;
+          case 'activityDate':
+            return isoZ(a.date);
+          case 'activityTypeId':
+            return a.activityTypeId;
+          case 'campaignId':
+            return a.campaignId ?? null;
+          case 'primaryAttributeValueId':
+            return a.primaryAttributeValueId ?? null;
+          case 'primaryAttributeValue':
+            return a.primaryAttributeValue ?? null;
+          case 'attributes':
+            return JSON.stringify(Object.fromEntries(a.attributes.map((x) => [x.name, x.value])));
+          default:
+            return 'succeeded';
         }
-      })(),
-    }),
-  };
+      });
+    }
+  });
 }
 
 // ─────────────── program members ───────────────
@@ -208,46 +201,40 @@ export function programMemberExport(sub: Subscription, body: unknown): ExportSpe
   // Several programs: Marketo adds a leading programId column.
   const fields = f.programIds && !req.fields.includes('programId') ? ['programId', ...req.fields] : req.fields;
   const statuses = f.statusNames ? new Set(f.statusNames) : undefined;
-  return {
-    format: req.format,
-    source: () => ({
-      header: header(fields, req.columnHeaderNames),
-      rows: (function* () {
-        // Lead fields of the member are read by one row reader; `leadColumn[i]` is field i's place in its row.
-        const leadFields = fields.filter((field) => !(MEMBER_FIELDS as readonly string[]).includes(field));
-        const leadColumn = fields.map((field) => leadFields.indexOf(field));
-        const readLead = sub.leadRowReader(leadFields);
-        for (const p of programs) {
-          for (const [leadId, m] of p.members) {
-            if (f.isExhausted !== undefined && m.isExhausted !== f.isExhausted) continue;
-            if (statuses && !statuses.has(m.progressionStatus)) continue;
-            if (range && (m.updatedAt < range.start || m.updatedAt > range.end)) continue;
-            const lead = leadFields.length > 0 ? readLead(leadId) : [];
-            yield fields.map((field, i): Cell => {
-              switch (field) {
-                case 'programId':
-                  return p.id;
-                case 'leadId':
-                  return leadId;
-                case 'membershipDate':
-                  return isoZ(m.membershipDate);
-                case 'updatedAt':
-                  return isoZ(m.updatedAt);
-                case 'progressionStatus':
-                case 'progressionStatusType':
-                case 'acquiredBy':
-                case 'reachedSuccess':
-                case 'isExhausted':
-                  return m[field];
-                default:
-                  return text(lead[leadColumn[i] as number]);
-              }
-            });
+  return lazyRows(req, fields, function* () {
+    // Lead fields of the member are read by one row reader; `leadColumn[i]` is field i's place in its row.
+    const leadFields = fields.filter((field) => !(MEMBER_FIELDS as readonly string[]).includes(field));
+    const leadColumn = fields.map((field) => leadFields.indexOf(field));
+    const readLead = sub.leadRowReader(leadFields);
+    for (const p of programs) {
+      for (const [leadId, m] of p.members) {
+        if (f.isExhausted !== undefined && m.isExhausted !== f.isExhausted) continue;
+        if (statuses && !statuses.has(m.progressionStatus)) continue;
+        if (range && (m.updatedAt < range.start || m.updatedAt > range.end)) continue;
+        const lead = leadFields.length > 0 ? readLead(leadId) : [];
+        yield fields.map((field, i): Cell => {
+          switch (field) {
+            case 'programId':
+              return p.id;
+            case 'leadId':
+              return leadId;
+            case 'membershipDate':
+              return isoZ(m.membershipDate);
+            case 'updatedAt':
+              return isoZ(m.updatedAt);
+            case 'progressionStatus':
+            case 'progressionStatusType':
+            case 'acquiredBy':
+            case 'reachedSuccess':
+            case 'isExhausted':
+              return m[field];
+            default:
+              return text(lead[leadColumn[i] as number]);
           }
-        }
-      })(),
-    }),
-  };
+        });
+      }
+    }
+  });
 }
 
 // ─────────────── custom objects ───────────────
@@ -273,20 +260,14 @@ export function customObjectExport(sub: Subscription, apiName: string, body: unk
     linked = new Set([...members].map((id) => String(sub.leadValue(id, link.relatedTo.field))));
   }
   const fields = req.fields;
-  return {
-    format: req.format,
-    source: () => ({
-      header: header(fields, req.columnHeaderNames),
-      rows: (function* () {
-        for (const rec of sub.iterateObjects(type.name)) {
-          if (range && (rec.updatedAt < range.start || rec.updatedAt > range.end)) continue;
-          if (linked && link && !linked.has(String(rec.values[link.field]))) continue;
-          const view = sub.objectView(type, rec);
-          yield fields.map((f) => text(view[f]));
-        }
-      })(),
-    }),
-  };
+  return lazyRows(req, fields, function* () {
+    for (const rec of sub.iterateObjects(type.name)) {
+      if (range && (rec.updatedAt < range.start || rec.updatedAt > range.end)) continue;
+      if (linked && link && !linked.has(String(rec.values[link.field]))) continue;
+      const view = sub.objectView(type, rec);
+      yield fields.map((f) => text(view[f]));
+    }
+  });
 }
 
 export function exportSpecFor(kind: ExportKind, sub: Subscription, body: unknown, features: BulkFeatures, apiName?: string): ExportSpec {
