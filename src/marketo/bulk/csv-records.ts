@@ -168,8 +168,6 @@ export class CsvRecordReader {
   private decoder = newDecoder();
   /** The start of a character the decoder holds until the next chunk completes it. */
   private held: Buffer = EMPTY;
-  /** File byte offset just past the bytes fed so far. */
-  private bytesFed: number;
   private readonly delimiter: string;
   private readonly onRecord: CsvRecordSink;
   private parser: Papa.Parser | undefined;
@@ -193,13 +191,11 @@ export class CsvRecordReader {
   constructor(options: CsvRecordReaderOptions, onRecord: CsvRecordSink) {
     this.delimiter = options.delimiter;
     this.tailByte = options.byteOffset;
-    this.bytesFed = options.byteOffset;
     this.bomPending = options.bom;
     this.onRecord = onRecord;
   }
 
   write(chunk: Buffer): void {
-    this.bytesFed += chunk.length;
     let decoded: string;
     try {
       decoded = this.decoder.decode(chunk, { stream: true });
