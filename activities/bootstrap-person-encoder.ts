@@ -1,3 +1,4 @@
+import type { CrmFieldType } from '../src/crm/connector.js';
 import { arrayElement, arrayLiteralOf, compileCheck, type Checked } from '../src/crm/postgres/copy-encoding.js';
 import type { ColumnMeta, TableMeta } from '../src/crm/postgres/introspect.js';
 import { routeLead } from '../src/mapping/apply.js';
@@ -89,6 +90,9 @@ export function stepColumns(mapping: PersonMapping, shape: PersonColumns): numbe
 
 type Failure = Pick<RecordFailure, 'source' | 'code' | 'reason'>;
 
+/** Types whose checked text `checkValue` has matched against a pattern of digits, signs, points and dashes, or made 't'/'f'. */
+const PLAIN_TYPES = new Set<CrmFieldType>(['integer', 'decimal', 'currency', 'percent', 'boolean', 'date']);
+
 /** A positive integer without leading zeros that `String(Number(id))` gives back unchanged. */
 const CANONICAL_ID = /^[1-9]\d{0,8}$/;
 
@@ -106,6 +110,8 @@ interface CompiledType {
   shape: PersonColumns;
   cells: Cell[];
   checks: ((value: unknown) => Checked)[];
+  /** Columns whose checked texts never need quotes (digits, signs, points, t/f, dates). */
+  plain: boolean[];
   checkKey: (value: unknown) => Checked;
   /** An integer key column: a canonical id is its own text (see `CANONICAL_ID`). */
   integerKey: boolean;
@@ -127,6 +133,7 @@ function compileType(mapping: PersonMapping, shape: PersonColumns): CompiledType
     shape,
     cells: steps.map((s, i) => ({ from: s.from, convert: s.convertValue, column: targets[i]! })),
     checks,
+    plain: shape.columns.map((c) => PLAIN_TYPES.has(c.field.type)),
     checkKey: compileCheck(shape.key),
     integerKey: shape.key.field.type === 'integer',
     emptyKey: invalid(`key field '${shape.key.field.name}' is empty`),
@@ -146,8 +153,17 @@ interface TypeBatch {
   companyKeys: (string | null)[];
   salesKeys: (string | null)[];
   elements: string[][];
-  /** Keys of the persons so far, as numbers: one key text per number, and no string hashed. */
-  seen: Set<number>;
+  /** The largest key so far: a person above it is not in the batch yet (exports come in id order). */
+  last: number;
+  /** Keys of the persons so far as numbers (one key text per number), made when a key comes out of order. */
+  seen: Set<number> | undefined;
+}
+
+/** Whether the batch holds a person with this key: a set only once keys come out of order. */
+function seenBefore(batch: TypeBatch, n: number): boolean {
+  if (n > batch.last) return false;
+  batch.seen ??= new Set(batch.mids.map(Number));
+  return batch.seen.has(n);
 }
 
 /** The encoder of the product: see the file's header. */
@@ -157,7 +173,7 @@ export const compilePersonBatchEncoder: PersonBatchEncoderFactory = (mapping, ta
   if (!leadShape || !contactShape || leadShape.key.field.name !== contactShape.key.field.name) return undefined;
   const compiled = { lead: compileType(mapping, leadShape), contact: compileType(mapping, contactShape) };
   const config = mapping.config;
-  const newBatch = (t: CompiledType): TypeBatch => ({ mids: [], companyKeys: [], salesKeys: [], elements: t.shape.columns.map(() => []), seen: new Set() });
+  const newBatch = (t: CompiledType): TypeBatch => ({ mids: [], companyKeys: [], salesKeys: [], elements: t.shape.columns.map(() => []), last: -Infinity, seen: undefined });
   // Only what the statement needs outlives the encoding (a batch waits for its statement a while).
   const done = (b: TypeBatch): EncodedPersons => ({ mids: b.mids, companyKeys: b.companyKeys, salesKeys: b.salesKeys, columns: b.elements.map(arrayLiteralOf) });
 
@@ -219,7 +235,7 @@ function encodeRow(t: CompiledType, row: RecordRow, marketoId: string, batch: Ty
       continue;
     }
     const checked = t.checks[c]!(value);
-    if (typeof checked === 'string') scratch[c] = arrayElement(checked);
+    if (typeof checked === 'string') scratch[c] = t.plain[c] ? checked : arrayElement(checked);
     else if (checked === null) scratch[c] = 'NULL';
     else {
       bad = true;
@@ -232,9 +248,10 @@ function encodeRow(t: CompiledType, row: RecordRow, marketoId: string, batch: Ty
   const key = t.integerKey && CANONICAL_ID.test(marketoId) ? marketoId : t.checkKey(n);
   if (key === null) return t.emptyKey;
   if (typeof key !== 'string') return { source: 'crm', code: 'INVALID_VALUE', reason: key.error };
-  if (batch.seen.has(n)) return t.duplicate;
+  if (seenBefore(batch, n)) return t.duplicate;
   if (bad) for (const out of scratch) if (typeof out !== 'string') return out;
-  batch.seen.add(n);
+  if (n > batch.last) batch.last = n;
+  batch.seen?.add(n);
   batch.mids.push(key);
   for (let c = 0; c < scratch.length; c++) batch.elements[c]!.push(scratch[c] as string);
   return undefined;

@@ -31,6 +31,9 @@ function randomStrings(n: number): string[] {
   return Array.from({ length: n }, () => Array.from({ length: next() % 9 }, () => alphabet[next() % alphabet.length]).join(''));
 }
 
+/** Types the person encoder sends without quoting (activities/bootstrap-person-encoder.ts). */
+const PLAIN: CrmFieldType[] = ['integer', 'decimal', 'currency', 'percent', 'boolean', 'date'];
+
 const field = (type: CrmFieldType, extra: Partial<CrmField> = {}): CrmField => ({ name: `c_${type}`, type, nullable: true, updateable: true, unique: false, custom: false, ...extra });
 const marketo: MarketoField = { name: 'm', dataType: 'string', updateable: true };
 
@@ -81,6 +84,8 @@ describe('compiled column checks give what checkValue gives', () => {
         const out = compiled(input);
         const same = typeof general === 'object' && general !== null ? typeof out === 'object' && out !== null && out.error === general.error : out === general;
         if (!same) differences.push({ column: column.field, baseType: column.baseType, input, general, out });
+        // The encoder sends these types' texts unquoted: none may need quotes.
+        if (PLAIN.includes(type) && typeof out === 'string' && arrayElement(out) !== out) differences.push({ unquoted: out });
       }
     }
     expect(differences).toEqual([]);
