@@ -1,6 +1,6 @@
 /**
  * Bootstrap benchmark (acceptance point of issue 5):
- *   npx tsx bench/bootstrap.ts [--leads 1000000] [--years 5] [--rate 5000] [--copy-rate 69738] [--batch 2000] (more: --help)
+ *   npx tsx bench/bootstrap.ts [--leads 1000000] [--years 5] [--rate 5000] [--copy-rate 69738] [--batch 2000] [--ways fixed,estimate] (more: --help)
  * Seeds the emulator with N leads spread over Y years plus their companies, salespersons,
  * opportunities and roles (the seed's defaults: N/50, N/200, N/100, 2 per opportunity), sets the
  * emulator's export processing to `rate` rows/s per job, and runs the `bootstrap` workflow with
@@ -10,7 +10,12 @@
  * 2·rate; goal ≤ 1.15), aggregate lead ingest rows/s (rows ÷ time any lead ingest ran) / the
  * CRM's plain COPY rate (from bench/crm-upsert.ts, goal ≥ 0.4), the worker's peak RSS (VmHWM;
  * goal ≤ 300 MB), and the API calls used / the minimum the plan needs; then the per-window
- * timeline and the worker's memory breakdown.
+ * timeline and the worker's memory breakdown, Marketo's slot-busy share and the status calls per
+ * export. The ingest is also set against the plain COPY of exactly the persons the run wrote
+ * (bench/copy-baseline.ts), measured right after the run in the same process.
+ * `--ways fixed,estimate` runs the whole load once per way of polling export status (the fixed
+ * schedule; at each job's expected end), one after the other in this process, each with a fresh
+ * emulator, CRM database and worker, so the two are compared under the same conditions.
  * Uses DATABASE_URL, or starts a local cluster in .data/.
  */
 import { spawn } from 'node:child_process';
@@ -30,7 +35,7 @@ import { startEmulator } from '../emulator/index.js';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { temporalExecutable } from '../src/services/temporal-binaries.js';
 import { workflowsPath } from '../workers/worker.js';
-import type { BootstrapInput } from '../workflows/bootstrap-types.js';
+import type { BootstrapInput, BulkExportInput } from '../workflows/bootstrap-types.js';
 import type { bulkExport } from '../workflows/bulk-export.js';
 import { bootstrap } from '../workflows/index.js';
 
@@ -108,6 +113,8 @@ interface WindowTimes {
   ingestStart: number;
   ingestEnd: number;
   writeMs: number;
+  /** When the parent expected the job Completed (epoch ms; absent without an estimate). */
+  expectedReadyAt?: number;
 }
 
 /** Length of the union of intervals, and the longest stretch of overlap count. */
@@ -295,10 +302,20 @@ async function main(): Promise<void> {
       const endpoints = emulator.runtime.stats.snapshot().endpoints;
       const calls = Object.values(endpoints).reduce((n, e) => n + e.counted, 0);
       const owner = emulator.runtime.options.apiUserEmail;
+      // Each window's estimate, from the input its child was started with.
+      const converter = env.client.options.loadedDataConverter.payloadConverter;
+      const estimates = await Promise.all(
+        exports.map(async (w) => {
+          const first = (await env.client.workflow.getHandle(`${workflowId}/${w.phase}/${w.index}`).fetchHistory()).events?.[0];
+          const payload = first?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+          return payload ? converter.fromPayload<BulkExportInput>(payload).estimate : undefined;
+        }),
+      );
       const times: WindowTimes[] = exports.map((w, i) => {
         const kind = i < leadWindows.length ? 'leads' : 'activities';
         const job = bulk.exports.status(owner, kind, undefined, w.exportId);
-        return { kind, rows: w.rows, queuedAt: job.queuedAt ?? NaN, startedAt: job.startedAt ?? NaN, finishedAt: job.finishedAt ?? NaN, ingestStart: w.startedAt ?? NaN, ingestEnd: w.finishedAt ?? NaN, writeMs: w.writeMs ?? NaN };
+        const estimate = estimates[i];
+        return { kind, rows: w.rows, queuedAt: job.queuedAt ?? NaN, startedAt: job.startedAt ?? NaN, finishedAt: job.finishedAt ?? NaN, ingestStart: w.startedAt ?? NaN, ingestEnd: w.finishedAt ?? NaN, writeMs: w.writeMs ?? NaN, ...(estimate ? { expectedReadyAt: estimate.readyAt } : {}) };
       });
       if (opts.timeline) {
         const file = opts.ways.length > 1 ? opts.timeline.replace(/(\.json)?$/, `-${way}$1`) : opts.timeline;
@@ -332,6 +349,8 @@ async function main(): Promise<void> {
       log(`timeline (lead windows): export Completed → ingest start ${quantiles(leadTimes.map((t) => t.ingestStart - t.finishedAt))}`);
       log(`  ingest (download, parse, writes) ${quantiles(leadTimes.map((t) => t.ingestEnd - t.ingestStart))}; of which writing ${quantiles(leadTimes.map((t) => t.writeMs))}`);
       log(`  Marketo processing ${quantiles(leadTimes.map((t) => t.finishedAt - t.startedAt))}; queued ${quantiles(leadTimes.map((t) => t.startedAt - t.queuedAt))}`);
+      const estimated = times.filter((t) => t.expectedReadyAt !== undefined);
+      if (estimated.length > 0) log(`  ${estimated.length} of ${times.length} exports had an estimate; Completed − expected ${quantiles(estimated.map((t) => t.finishedAt - t.expectedReadyAt!))} (negative: earlier than expected)`);
       log(`  from the first export Completed to the last ingest end: ${((lastIngest - firstDone) / 1000).toFixed(1)} s, of which no ingest at all ${((lastIngest - firstDone - anyIngest.covered) / 1000).toFixed(1)} s`);
       log(`  Marketo's 2 slots idle ${(slotIdle / 1000).toFixed(1)} slot·s of ${((2 * (lastIngest - started)) / 1000).toFixed(1)} (start → last ingest end)`);
       const firstStart = Math.min(...times.map((t) => t.startedAt));
