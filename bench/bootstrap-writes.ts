@@ -1,8 +1,8 @@
 /**
  * The bootstrap's person write path on its own, no Temporal (issue 5's ingest ratio):
  *   npx tsx bench/bootstrap-writes.ts [--windows 3] [--window-rows 17000] [--batch 2000]
- *     [--write-concurrency 2] [--loaded 0.7] [--ways general,new] [--rounds 1]
- *     [--companies 20000] [--salespersons 5000]
+ *     [--write-concurrency 2] [--loaded 0.7] [--ways general,session5,new] [--rounds 1]
+ *     [--companies 20000] [--salespersons 5000] [--encode-only]
  * Shaped like one moment of the 1M bootstrap: `windows` lead windows of `window-rows` persons
  * ingest at once, each in batches of `batch` with `write-concurrency` batch writes in flight (what
  * ingestBulkExport does), with a share `loaded` of the companies and salespersons the persons name
@@ -13,7 +13,13 @@
  * run them), in one process so the machine's load weighs on both alike:
  *   - general: writeLeadBatch's general path (mapping objects, connector upsert, id map link,
  *     ledger, staging: separate transactions);
+ *   - session5: the co-located path with the encoder session 5 left (a result object per cell,
+ *     `checkValue`, array literals appended element by element);
  *   - new: the co-located single-transaction path, as the sink runs it.
+ * First, the two encoders alone, without a database: CPU per person to encode every row, build
+ * the statement's parameters and measure and copy them as the driver does (--encode-only stops
+ * there). BENCH_MARKS=1 prints each write phase on the monotonic clock, to cut a `perf record -k
+ * mono` or --cpu-prof profile to it.
  * (Session 5's figures compared `new` with the co-located path as session 4 left it, a `baseline`
  * way that was removed with that statement afterwards: check out 10b608b to run it again.)
  * Printed per way: rows/s of the writes, the CPU the database server (every process of the local
@@ -23,7 +29,7 @@
  * be equal for all ways.
  * Uses DATABASE_URL, or a local cluster in .data/bench-writes-postgres.
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { Command } from 'commander';
 import { stringify } from 'csv-stringify/sync';
@@ -312,12 +318,11 @@ const session5Encoder: PersonBatchEncoderFactory = (mapping, tables) => {
 };
 
 interface EncodeCost {
-  /** ms over all rows: this process' CPU, then the wall time of each part and of GC pauses. */
+  /** ms over all rows: this process' CPU, then the wall time of each part. */
   cpu: number;
   encode: number;
   params: number;
   bind: number;
-  gc: number;
 }
 
 /**
@@ -325,14 +330,9 @@ interface EncodeCost {
  * statement's parameters, and what the driver does with each (pg's bind measures every string
  * and writes it into its buffer, flattening a string appended piece by piece first).
  */
-async function encodeOnly(encoder: PersonBatchEncoder, rows: readonly RecordRow[], targets: LoadedTargets): Promise<EncodeCost> {
-  let gc = 0;
-  const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gc += e.duration;
-  });
-  observer.observe({ entryTypes: ['gc'] });
+function encodeOnly(encoder: PersonBatchEncoder, rows: readonly RecordRow[], targets: LoadedTargets): EncodeCost {
   const buffer = Buffer.alloc(16 << 20);
-  const cost = { cpu: 0, encode: 0, params: 0, bind: 0, gc: 0 };
+  const cost = { cpu: 0, encode: 0, params: 0, bind: 0 };
   const cpu0 = process.cpuUsage();
   for (let i = 0; i < rows.length; i += opts.batch) {
     const t0 = performance.now();
@@ -350,9 +350,6 @@ async function encodeOnly(encoder: PersonBatchEncoder, rows: readonly RecordRow[
   }
   const cpu = process.cpuUsage(cpu0);
   cost.cpu = (cpu.user + cpu.system) / 1000;
-  await new Promise((resolve) => setImmediate(resolve));
-  observer.disconnect();
-  cost.gc = gc;
   return cost;
 }
 
@@ -413,14 +410,14 @@ try {
   const best = new Map<string, EncodeCost>();
   for (let pass = 0; pass < 3; pass++) {
     for (const [name, factory] of Object.entries(encoders)) {
-      const cost = await encodeOnly(factory(mapping, tables)!, rows, targets);
+      const cost = encodeOnly(factory(mapping, tables)!, rows, targets);
       const prev = best.get(name);
       if (!prev || cost.cpu < prev.cpu) best.set(name, cost);
     }
   }
   for (const [name, c] of best) {
     const us = (ms: number) => `${((ms / rows.length) * 1000).toFixed(1)} µs`;
-    log(`encoder ${name.padEnd(8)} (no database, best of 3): CPU ${us(c.cpu)} per person = encode ${us(c.encode)} + parameters ${us(c.params)} + driver's measure and copy ${us(c.bind)}; GC pauses ${us(c.gc)}`);
+    log(`encoder ${name.padEnd(8)} (no database, best of 3): CPU ${us(c.cpu)} per person; wall: encode ${us(c.encode)}, parameters ${us(c.params)}, driver's measure and copy ${us(c.bind)}`);
   }
 
   const digests = new Map<string, string>();
