@@ -280,8 +280,11 @@ const UNIQUE_VIOLATION = '23505';
 async function loadedTargets(client: pg.Pool | pg.PoolClient, staging: BootstrapStaging, runId: string, companies: string[], salesPersons: string[]): Promise<LoadedTargets> {
   const out: LoadedTargets = { companies: new Map(), salesPersons: new Map() };
   if (companies.length === 0 && salesPersons.length === 0) return out;
-  const text = `SELECT kind, key, crm_id FROM ${staging.loaded}
-    WHERE run_id = $1 AND crm_id IS NOT NULL AND ((kind = 'company' AND key = ANY($2::text[])) OR (kind = 'salesPerson' AND key = ANY($3::text[])))`;
+  // One branch per kind, each a probe of the primary key per key whatever the statistics say (an
+  // OR of the two could be planned as a scan of the run's rows).
+  const text = `SELECT 'company' AS kind, key, crm_id FROM ${staging.loaded} WHERE run_id = $1 AND kind = 'company' AND key = ANY($2::text[]) AND crm_id IS NOT NULL
+    UNION ALL
+    SELECT 'salesPerson', key, crm_id FROM ${staging.loaded} WHERE run_id = $1 AND kind = 'salesPerson' AND key = ANY($3::text[]) AND crm_id IS NOT NULL`;
   const { rows } = await client.query<{ kind: string; key: string; crm_id: string }>({
     name: statementName('bootstrap_targets', text),
     text,
