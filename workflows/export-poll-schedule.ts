@@ -69,6 +69,12 @@ export function nextPollDelay(input: { timing: PollTiming; cursor: PollCursor; s
     // Past its expected end and not done: the short schedule from its start.
     return { delayMs: timing.initialMs, cursor: { backoffMs: Math.min(Math.round(timing.initialMs * 1.5), timing.maxMs), overdue: true } };
   }
+  if (!input.firstLook && seen.status !== 'Processing') {
+    // Still queued behind jobs that run late: a whole processing time at least, and never more
+    // often than the fixed schedule would poll (a short job queued behind long ones would
+    // otherwise be polled every few hundred ms).
+    return { delayMs: Math.max(readyAt - now, cursor.backoffMs), cursor: backoff.cursor };
+  }
   // One poll at the expected end, not before Marketo's refresh; if that finds the job still
   // running, the next one is on the short schedule (`overdue` via the branch above).
   return { delayMs: Math.max(readyAt - now, timing.initialMs), cursor: { backoffMs: timing.initialMs, overdue: false } };

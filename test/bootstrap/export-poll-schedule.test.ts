@@ -61,6 +61,12 @@ test('a job still queued at a later look waits a whole processing time: it canno
   expect(delays(FAST, estimate, [{ at: 1_000, status: 'Queued' }, { at: 5_000, status: 'Queued' }])).toEqual([4_000, 4_000]);
 });
 
+test('a short job queued behind long ones is polled no more often than the fixed schedule would', () => {
+  const estimate = { readyAt: 1_300, processingMs: 300 };
+  const looks = [0, 1_300, 1_550, 1_925, 2_488, 3_333, 4_333].map((at, i) => ({ at, status: i === 0 ? 'Created' : 'Queued' }));
+  expect(delays(FAST, estimate, looks)).toEqual([1_300, 300, 375, 563, 845, 1_000, 1_000]);
+});
+
 test("production: never sooner than Marketo's 60 s refresh; a long job skips the useless polls", () => {
   // A job expected 20 s after enqueue is still first polled at 60 s.
   expect(delays(PRODUCTION, { readyAt: 20_000, processingMs: 20_000 }, [{ at: 0, status: 'Queued' }])).toEqual([60_000]);
