@@ -1,8 +1,13 @@
 /**
- * The CRM's plain COPY rate for exactly the persons a bootstrap wrote: the baseline of issue 5's
- * ingest ratio, measured in the same process run as the ingest it judges (same machine, same
- * moment, same cluster), instead of a figure carried over from another benchmark's rows.
+ * Plain COPY rates: the baselines of the CRM-side benchmark (bench/crm-upsert.ts) and of issue 5's
+ * ingest ratio, measured in the same process run as what they judge (same machine, same moment,
+ * same cluster) rather than carried over from another day's run.
  *
+ * `copyRecordsUnindexed` is the CRM-side benchmark's own baseline: mapped lead records encoded in
+ * Node and COPYed into an unindexed plain table. `crmSideCopyRate` runs it on that benchmark's
+ * synthetic leads, so the bootstrap bench can quote its ingest against the figure the issue names.
+ *
+ * `measurePlainCopy` is a stricter baseline for the persons a bootstrap wrote:
  * Each person table's rows (every column, as the bootstrap left them) are dumped once to a file
  * in COPY text form, untimed; then COPY FROM of that file into an unindexed plain table with the
  * same column types (`LIKE`, so no indexes, foreign keys, triggers or defaults) is timed. That is
@@ -16,8 +21,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import type { CrmRecord } from '../src/crm/connector.js';
+import { encodeCopyValue } from '../src/crm/postgres/copy-encoding.js';
+import type { ColumnMeta } from '../src/crm/postgres/introspect.js';
+import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
+import { compileToCrm } from '../src/mapping/apply.js';
+import { validateMapping } from '../src/mapping/validate.js';
+import { benchMapping, benchMarketoSchemas, syntheticMarketoLead } from './crm-fixtures.js';
 
 export interface PlainCopyRate {
   /** Persons copied per round (every row of the person tables). */
@@ -68,5 +81,80 @@ export async function measurePlainCopy(pool: pg.Pool, schema: string, roundsToRu
   } finally {
     client.release();
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * COPYs records into a new unindexed plain table with the columns' types, `batch` records per COPY,
+ * each line encoded as the connector encodes it; answers the seconds it took (table creation
+ * excluded). The table is left for the caller.
+ */
+export async function copyRecordsUnindexed(client: pg.ClientBase, table: string, columns: ColumnMeta[], records: readonly CrmRecord[], batch: number): Promise<number> {
+  const names = columns.map((c) => pg.escapeIdentifier(c.field.name)).join(', ');
+  await client.query(`CREATE TABLE ${pg.escapeIdentifier(table)} (${columns.map((c) => `${pg.escapeIdentifier(c.field.name)} ${c.sqlType}`).join(', ')})`);
+  const started = performance.now();
+  for (let start = 0; start < records.length; start += batch) {
+    const slice = records.slice(start, start + batch);
+    // Lines built as they are sent, not kept per row: the baseline should not pay for garbage.
+    const lines = function* () {
+      let buf = '';
+      for (const r of slice) {
+        buf += columns.map((c) => encodeCopyValue(c, r[c.field.name]) as string).join('\t') + '\n';
+        if (buf.length > 1 << 20) {
+          yield buf;
+          buf = '';
+        }
+      }
+      if (buf) yield buf;
+    };
+    await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${pg.escapeIdentifier(table)} (${names}) FROM STDIN`)));
+  }
+  return (performance.now() - started) / 1000;
+}
+
+/** Synthetic Marketo leads mapped to CRM lead records by the CRM-side benchmark's mapping. */
+export async function benchLeadRecords(crm: PostgresCrmConnector, rows: number): Promise<{ records: CrmRecord[]; columns: ColumnMeta[] }> {
+  const describe = await crm.describe();
+  const mapping = benchMapping(describe);
+  const report = validateMapping(mapping, benchMarketoSchemas(), describe);
+  if (report.errors.length) throw new Error(`bench mapping invalid: ${report.errors.join('; ')}`);
+  const toCrm = compileToCrm(mapping, 'lead', 'lead', benchMarketoSchemas(), describe);
+  const records = new Array<CrmRecord>(rows);
+  for (let i = 0; i < rows; i++) {
+    const mapped = toCrm(syntheticMarketoLead(i + 1));
+    if (!mapped.ok) throw new Error(`row ${i}: ${mapped.errors.join('; ')}`);
+    records[i] = mapped.record;
+  }
+  const leadTable = await crm.table('lead');
+  const columns = Object.keys(records[0]!).map((name) => {
+    const column = leadTable.columns.get(name);
+    if (!column) throw new Error(`the bench mapping writes ${name}, which the CRM's lead table lacks`);
+    return column;
+  });
+  return { records, columns };
+}
+
+/**
+ * The CRM-side benchmark's COPY baseline (bench/crm-upsert.ts) on `rows` of its synthetic leads,
+ * in the database at `connectionString` (its CRM schema is created if missing); faster of `rounds`.
+ */
+export async function crmSideCopyRate(connectionString: string, rows = 200_000, batch = 100_000, rounds = 2): Promise<{ rows: number; columns: number; rowsPerSecond: number; rounds: number[] }> {
+  const crm = await PostgresCrmConnector.open({ connectionString });
+  try {
+    const { records, columns } = await benchLeadRecords(crm, rows);
+    const client = await crm.pool.connect();
+    try {
+      const seconds: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const table = `copy_baseline_crm_side_${round}`;
+        seconds.push(await copyRecordsUnindexed(client, table, columns, records, batch));
+        await client.query(`DROP TABLE ${pg.escapeIdentifier(table)}`);
+      }
+      return { rows, columns: columns.length, rowsPerSecond: rows / Math.min(...seconds), rounds: seconds };
+    } finally {
+      client.release();
+    }
+  } finally {
+    await crm.close();
   }
 }

@@ -6,20 +6,12 @@
  * readChanges. Reports rows/s and the ratios (goals: upsert ≥ 0.4 × COPY; read within the
  * same order of magnitude as the write). Uses DATABASE_URL, or starts a local cluster in .data/.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Command } from 'commander';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import { z } from 'zod';
-import type { CrmRecord } from '../src/crm/connector.js';
-import { encodeCopyValue } from '../src/crm/postgres/copy-encoding.js';
 import { PostgresCrmConnector } from '../src/crm/postgres/postgres-connector.js';
-import { compileToCrm } from '../src/mapping/apply.js';
-import type { MappingConfig } from '../src/mapping/mapping-config.js';
-import { validateMapping } from '../src/mapping/validate.js';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
-import { benchMapping, benchMarketoSchemas, syntheticMarketoLead } from './crm-fixtures.js';
+import { benchLeadRecords, copyRecordsUnindexed } from './copy-baseline.js';
 
 const Options = z.object({ rows: z.coerce.number().int().min(1000), batch: z.coerce.number().int().min(100).max(200_000) });
 
@@ -48,51 +40,21 @@ async function main(): Promise<void> {
 }
 
 async function run(crm: PostgresCrmConnector, url: string, rows: number, batch: number, log: (l: string) => void): Promise<void> {
-  const describe = await crm.describe();
-  const mapping: MappingConfig = benchMapping(describe);
-  const report = validateMapping(mapping, benchMarketoSchemas(), describe);
-  if (report.errors.length) throw new Error(`bench mapping invalid: ${report.errors.join('; ')}`);
-
   // Map Marketo leads to CRM lead records once; both the COPY baseline and the upsert get the same rows.
   let t = performance.now();
-  const records: CrmRecord[] = new Array<CrmRecord>(rows);
-  const toCrm = compileToCrm(mapping, 'lead', 'lead', benchMarketoSchemas(), describe);
-  for (let i = 0; i < rows; i++) {
-    const mapped = toCrm(syntheticMarketoLead(i + 1));
-    if (!mapped.ok) throw new Error(`row ${i}: ${mapped.errors.join('; ')}`);
-    records[i] = mapped.record;
-  }
+  const { records, columns } = await benchLeadRecords(crm, rows);
   const mapSeconds = (performance.now() - t) / 1000;
-  log(`rows: ${rows}, batch: ${batch}, columns per row: ${Object.keys(records[0]!).length}`);
+  log(`rows: ${rows}, batch: ${batch}, columns per row: ${columns.length}`);
   log(`map Marketo → CRM: ${fmt(rows / mapSeconds)} rows/s (${mapSeconds.toFixed(1)} s)`);
 
   // Baseline: the same rows, same column types, COPY into an unindexed plain table.
-  const leadTable = await crm.table('lead');
-  const columns = Object.keys(records[0]!).map((name) => leadTable.columns.get(name)!);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     // The baseline runs before the upsert and again after the read; the ratio uses the faster of
     // the two, so load on a shared machine cannot flatter the upsert.
     const copyBaseline = async (table: string): Promise<number> => {
-      await client.query(`CREATE TABLE ${table} (${columns.map((c) => `"${c.field.name}" ${c.sqlType}`).join(', ')})`);
-      const started = performance.now();
-      for (let start = 0; start < rows; start += batch) {
-        const slice = records.slice(start, start + batch);
-        const lines = function* () {
-          let buf = '';
-          for (const r of slice) {
-            buf += columns.map((c) => encodeCopyValue(c, r[c.field.name]) as string).join('\t') + '\n';
-            if (buf.length > 1 << 20) {
-              yield buf;
-              buf = '';
-            }
-          }
-          if (buf) yield buf;
-        };
-        await pipeline(Readable.from(lines()), client.query(copyFrom(`COPY ${table} (${columns.map((c) => `"${c.field.name}"`).join(', ')}) FROM STDIN`)));
-      }
-      const seconds = (performance.now() - started) / 1000;
+      const seconds = await copyRecordsUnindexed(client, table, columns, records, batch);
       log(`COPY into unindexed table ${table}: ${fmt(rows / seconds)} rows/s (${seconds.toFixed(1)} s)`);
       return rows / seconds;
     };
