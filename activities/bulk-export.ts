@@ -160,7 +160,8 @@ function malformedFailure(source: ExportSource, exportId: string, bad: Malformed
     operation: 'bootstrap',
     source: 'marketo',
     code: 'MALFORMED_ROW',
-    reason: `export ${exportId}: data record ${record} (ends at byte ${bad.end}) skipped: ${bad.reason}`,
+    // The line and the Marketo key let an operator find the record in the file and fetch it again.
+    reason: `export ${exportId}: data record ${record} (line ${bad.line}, ends at byte ${bad.end}${bad.id === undefined ? '' : `, key ${bad.id}`}) skipped: ${bad.reason}`,
   };
 }
 

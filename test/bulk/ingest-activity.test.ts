@@ -75,7 +75,7 @@ test('a line with the wrong cell count becomes one ledger entry and every other 
   expect(ledger).toHaveLength(1);
   // The bad line is the file's second data record; its cells ("malformed", "row") are not copied.
   expect(ledger[0]).toMatchObject({ entity: 'lead', operation: 'bootstrap', source: 'marketo', code: 'MALFORMED_ROW', recordKey: `export ${job.exportId} record 2`, status: 'open' });
-  expect(ledger[0]!.reason).toMatch(/^export \S+: data record 2 \(ends at byte \d+\) skipped: 2 cells where the header has \d+ columns$/);
+  expect(ledger[0]!.reason).toMatch(/^export \S+: data record 2 \(line 3, ends at byte \d+\) skipped: 2 cells where the header has \d+ columns$/);
   expect(ledger[0]!.reason).not.toMatch(/malformed|\brow\b/);
   // Heartbeats carry positions past the bad line, so a retry would not stop at it again.
   expect(heartbeats.length).toBeGreaterThan(0);

@@ -43,5 +43,5 @@ test('a record with a byte that is not UTF-8 becomes one ledger entry naming its
   const ledger = await f.store.errors.list({});
   expect(ledger).toHaveLength(1);
   expect(ledger[0]).toMatchObject({ entity: 'lead', operation: 'bootstrap', source: 'marketo', code: 'MALFORMED_ROW', recordKey: `export ${job.exportId} record 1`, status: 'open' });
-  expect(ledger[0]!.reason).toMatch(/^export \S+: data record 1 \(ends at byte \d+\) skipped: invalid UTF-8 in column \w+$/);
+  expect(ledger[0]!.reason).toMatch(/^export \S+: data record 1 \(line 2, ends at byte \d+(, key \d+)?\) skipped: invalid UTF-8 in column \w+$/);
 });
