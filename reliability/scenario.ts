@@ -80,7 +80,7 @@ export class Scenario {
   clearFaults(): void {
     this.emulator.runtime.faults.clear();
     const bulk = bulkService(this.emulator.subscription);
-    Object.assign(bulk.faults, { breakDownloads: 0, queueFull: 0, corruptDownloads: 0, malformedRows: 0 });
+    Object.assign(bulk.faults, { breakDownloads: 0, queueFull: 0, corruptDownloads: 0, malformedRows: 0, invalidUtf8Rows: 0 });
     bulk.exports.failNext = 0;
     bulk.imports.failNext = 0;
   }
