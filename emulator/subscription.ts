@@ -880,7 +880,9 @@ export class Subscription {
    */
   private updateObject(type: ObjectType, rec: ObjectRecord, values: Record<string, LeadValue>, keysWritable = false): void {
     const oldKey = this.dedupeKey(type, rec.values);
-    const oldValues = { ...rec.values };
+    const leadField = LEAD_LINK_FIELD[type.kind];
+    // Only the link field's old value is needed afterwards; no copy of the whole record per update.
+    const oldLink = leadField === undefined ? undefined : rec.values[leadField];
     let changed = false;
     for (const [k, v] of Object.entries(values)) {
       const field = type.fields.find((f) => f.name === k);
@@ -900,10 +902,9 @@ export class Subscription {
       if (oldKey !== undefined && index?.get(oldKey) === storeKey) index.delete(oldKey);
       if (newKey !== undefined) index?.set(newKey, storeKey);
       this.dedupeVersion += 1;
-      const leadField = LEAD_LINK_FIELD[type.kind];
       // A lead belongs to the company record, not to its key text: it follows the record.
-      if (leadField && oldValues[leadField] !== undefined && oldValues[leadField] !== null) {
-        for (const id of this.leads.find(leadField, String(oldValues[leadField]))) this.leads.setValue(id, leadField, rec.values[leadField] ?? null);
+      if (leadField && oldLink !== undefined && oldLink !== null) {
+        for (const id of this.leads.find(leadField, String(oldLink))) this.leads.setValue(id, leadField, rec.values[leadField] ?? null);
       }
     }
   }
