@@ -16,6 +16,7 @@ import type { ExportSource, ExportWindow, IngestSink, IngestSummary, LoadedAlong
 import { firstCursor, nextPollDelay, type JobEstimate, type JobSeen } from '../workflows/export-poll-schedule.js';
 import { marketoCall } from './failures.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
+import { refetchMalformedLeads, type LeadRefetch, type MalformedRecord } from './export-refetch.js';
 import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
 import { BOOTSTRAP_SINKS } from './sinks/index.js';
 
@@ -199,6 +200,19 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
     return sink;
   };
 
+  /**
+   * What becomes of a batch's malformed lines: leads are fetched again by id (export-refetch.ts);
+   * other kinds keep their entries (activities have no read by GUID; program members and custom
+   * objects would need rows rebuilt from other shapes: not done).
+   */
+  const refetchFor = (source: ExportSource, bad: readonly MalformedRecord[], columns: readonly string[] | undefined): Promise<LeadRefetch> =>
+    source.kind === 'leads' ? refetchMalformedLeads(deps.marketo, columns, bad) : Promise.resolve({ rows: [], resolved: [], open: bad.map((m) => m.entry), apiCalls: 0 });
+  /** Entries that need nothing more, kept as a record of what happened (resolved, not open). */
+  const recordResolved = async (entries: readonly RecordFailure[]): Promise<void> => {
+    await deps.store.errors.record(entries);
+    await deps.store.errors.resolveRecords(entries[0]!.operation, entries.map((e) => ({ entity: e.entity, recordKey: e.recordKey })));
+  };
+
   return {
     async createBulkExport(input: { source: ExportSource; sink?: IngestSink; window: ExportWindow }): Promise<ExportJobView> {
       // Histories recorded before sinks existed name no sink: those were all lead windows.
@@ -308,7 +322,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           return opener(start, end);
         };
         let batch: RowByKind[ExportKind][] = [];
-        let malformed: RecordFailure[] = [];
+        let malformed: MalformedRecord[] = [];
         let batchEnd = progress.position;
         // Batches are written while the next ones download and parse, up to `writeConcurrency` at
         // once. They may finish out of order, but a heartbeat only ever marks the end of the
@@ -353,6 +367,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           const rows = batch;
           const bad = malformed;
           const end = batchEnd;
+          const columns = end.columns;
           batch = [];
           malformed = [];
           // Bounded: at most writeConcurrency batches wait in memory besides the one being filled.
@@ -364,12 +379,19 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           const entry: InFlightWrite = { end, written: Promise.resolve() };
           entry.written = (async () => {
             try {
-              // Malformed lines are in the ledger before any heartbeat passes them.
+              // Leads of malformed lines are fetched again by id and written with the batch, so they
+              // are mapped, staged and linked like the rest; the other lines are ledgered. Both
+              // happen before any heartbeat passes the lines: a retry from an earlier heartbeat
+              // reads them, and fetches them, again.
+              const again = bad.length > 0 ? await refetchFor(input.source, bad, columns) : undefined;
+              const all = again && again.rows.length > 0 ? [...rows, ...again.rows] : rows;
               const [outcome] = await Promise.all([
-                rows.length > 0 ? sink.write(rows, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
-                bad.length > 0 ? deps.store.errors.record(bad) : undefined,
+                all.length > 0 ? sink.write(all, { runId: input.runId, source: input.source }) : Promise.resolve<IngestBatchOutcome>({ written: 0, failed: 0 }),
+                again && again.open.length > 0 ? deps.store.errors.record(again.open) : undefined,
               ]);
-              entry.outcome = { ...outcome, failed: outcome.failed + bad.length };
+              // Re-fetched lines leave an entry saying so, resolved: only once their rows are committed.
+              if (again && again.resolved.length > 0) await recordResolved(again.resolved);
+              entry.outcome = { ...outcome, failed: outcome.failed + (again?.open.length ?? 0), apiCalls: (outcome.apiCalls ?? 0) + (again?.apiCalls ?? 0) };
               commitFinished();
             } finally {
               lease.give(held);
@@ -396,16 +418,17 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             from: resumed?.position,
             signal: ctx.cancellationSignal,
             onMalformed: (bad, position) => {
-              malformed.push(malformedFailure(input.source, input.job.exportId, bad, position.rows));
+              malformed.push({ bad, entry: malformedFailure(input.source, input.job.exportId, bad, position.rows) });
               batchEnd = position;
-              return malformed.length >= batchSize ? flush() : undefined;
+              // A re-fetched lead is written with the batch: it counts towards the batch's size.
+              return batch.length + malformed.length >= batchSize ? flush() : undefined;
             },
           },
           // Not async: a promise per row would cost a microtask hop each; only a full batch is awaited.
           (row, position) => {
             batch.push(row);
             batchEnd = position;
-            return batch.length >= batchSize ? flush() : undefined;
+            return batch.length + malformed.length >= batchSize ? flush() : undefined;
           },
         ));
         let summary: Awaited<typeof download>;

@@ -51,6 +51,11 @@ export const BulkOptions = z
         malformedRows: z.number().int().nonnegative().default(0),
         /** The next N export files get one byte of their first data row replaced by 0xFF (not UTF-8); size and checksum describe the damaged file. */
         invalidUtf8Rows: z.number().int().nonnegative().default(0),
+        /**
+         * Data rows of each file `invalidUtf8Rows` damages (default 1: the first data row), spread
+         * evenly over the file (rows 1, 1 + n/k, 1 + 2n/k, …) so they fall in different batches.
+         */
+        invalidUtf8RowsPerFile: z.number().int().positive().default(1),
       })
       .strict()
       .prefault({}),

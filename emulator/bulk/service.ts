@@ -25,7 +25,7 @@ export class BulkService {
   readonly imports: ImportJobs<ImportSpec>;
   readonly dir: string;
   /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
-  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number };
+  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number; invalidUtf8RowsPerFile: number };
   private fileSeq = 0;
 
   constructor(
@@ -44,6 +44,7 @@ export class BulkService {
       corruptDownloads: o.faults.corruptDownloads,
       malformedRows: o.faults.malformedRows,
       invalidUtf8Rows: o.faults.invalidUtf8Rows,
+      invalidUtf8RowsPerFile: o.faults.invalidUtf8RowsPerFile,
     };
     this.exports = new ExportJobs<ExportSpec>({
       now,
@@ -93,20 +94,31 @@ export class BulkService {
   }
 
   /**
-   * The "invalid UTF-8" fault: the last letter or digit of the next N files' first data row
-   * becomes the byte 0xFF, as a damaged export would hold it (same size; the checksum is the
-   * damaged file's, as Marketo's would be). A file without such a byte is left alone.
+   * The "invalid UTF-8" fault: the last letter or digit of `invalidUtf8RowsPerFile` data rows of
+   * the next N files (the first, then evenly spread) becomes the byte 0xFF, as a damaged export
+   * would hold it (same size; the checksum is the damaged file's, as Marketo's would be). A file
+   * without such a byte is left alone.
    */
   private async withInvalidByte(produced: ProducedFile): Promise<ProducedFile> {
     if (this.faults.invalidUtf8Rows <= 0) return produced;
     const bytes = await readFile(produced.path);
-    const start = bytes.indexOf(0x0a) + 1;
-    const end = start > 0 ? bytes.indexOf(0x0a, start) : -1;
-    let at = end - 1;
-    while (at >= start && !isAlphanumeric(bytes[at]!)) at--;
-    if (end < 0 || at < start) return produced;
+    // Line starts after the header: the data rows (a quoted line break would count as a row; seeds hold none).
+    const starts: number[] = [];
+    for (let at = bytes.indexOf(0x0a); at >= 0 && at + 1 < bytes.length; at = bytes.indexOf(0x0a, at + 1)) starts.push(at + 1);
+    const wanted = Math.min(this.faults.invalidUtf8RowsPerFile, starts.length);
+    const step = wanted > 0 ? Math.floor(starts.length / wanted) : 0;
+    let damaged = 0;
+    for (let k = 0; k < wanted; k++) {
+      const start = starts[k * step]!;
+      const end = bytes.indexOf(0x0a, start);
+      let at = (end < 0 ? bytes.length : end) - 1;
+      while (at >= start && !isAlphanumeric(bytes[at]!)) at--;
+      if (at < start) continue;
+      bytes[at] = 0xff;
+      damaged += 1;
+    }
+    if (damaged === 0) return produced;
     this.faults.invalidUtf8Rows -= 1;
-    bytes[at] = 0xff;
     await writeFile(produced.path, bytes);
     return { ...produced, sha256: createHash('sha256').update(bytes).digest('hex') };
   }

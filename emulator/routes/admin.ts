@@ -31,6 +31,7 @@ const BulkFaultsBody = z
     corruptDownloads: z.number().int().nonnegative(),
     malformedRows: z.number().int().nonnegative(),
     invalidUtf8Rows: z.number().int().nonnegative(),
+    invalidUtf8RowsPerFile: z.number().int().positive(),
     failExports: z.number().int().nonnegative(),
     failImports: z.number().int().nonnegative(),
   })
