@@ -56,6 +56,8 @@ export const BulkOptions = z
          * evenly over the file (rows 1, 1 + n/k, 1 + 2n/k, …) so they fall in different batches.
          */
         invalidUtf8RowsPerFile: z.number().int().positive().default(1),
+        /** Only files of this export kind are damaged by `invalidUtf8Rows` (default: whichever file comes next). */
+        invalidUtf8Kind: z.enum(['leads', 'activities', 'programMembers', 'customObjects']).optional(),
       })
       .strict()
       .prefault({}),

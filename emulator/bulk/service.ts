@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from '../subscription.js';
 import { writeExportFile } from './export-file.js';
-import { ExportJobs, type ProducedFile } from './export-jobs.js';
+import { ExportJobs, type ExportKind, type ProducedFile } from './export-jobs.js';
 import type { ExportSpec } from './export-sources.js';
 import type { Cell, ExportSource } from './export-file.js';
 import { ImportJobs } from './import-jobs.js';
@@ -25,7 +25,7 @@ export class BulkService {
   readonly imports: ImportJobs<ImportSpec>;
   readonly dir: string;
   /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
-  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number; invalidUtf8RowsPerFile: number };
+  readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number; invalidUtf8RowsPerFile: number; invalidUtf8Kind: ExportKind | undefined };
   private fileSeq = 0;
 
   constructor(
@@ -45,6 +45,7 @@ export class BulkService {
       malformedRows: o.faults.malformedRows,
       invalidUtf8Rows: o.faults.invalidUtf8Rows,
       invalidUtf8RowsPerFile: o.faults.invalidUtf8RowsPerFile,
+      invalidUtf8Kind: o.faults.invalidUtf8Kind,
     };
     this.exports = new ExportJobs<ExportSpec>({
       now,
@@ -57,6 +58,7 @@ export class BulkService {
       discardFile: discard,
       processor: async (job, signal) =>
         this.withInvalidByte(
+          job.kind,
           await writeExportFile(this.withMalformedRow(job.spec.source()), {
             path: this.newPath(`export-${job.exportId}`),
             format: job.format,
@@ -95,12 +97,12 @@ export class BulkService {
 
   /**
    * The "invalid UTF-8" fault: the last letter or digit of `invalidUtf8RowsPerFile` data rows of
-   * the next N files (the first, then evenly spread) becomes the byte 0xFF, as a damaged export
+   * the next N files (of `invalidUtf8Kind`, when set; the first row, then evenly spread) becomes the byte 0xFF, as a damaged export
    * would hold it (same size; the checksum is the damaged file's, as Marketo's would be). A file
    * without such a byte is left alone.
    */
-  private async withInvalidByte(produced: ProducedFile): Promise<ProducedFile> {
-    if (this.faults.invalidUtf8Rows <= 0) return produced;
+  private async withInvalidByte(kind: ExportKind, produced: ProducedFile): Promise<ProducedFile> {
+    if (this.faults.invalidUtf8Rows <= 0 || (this.faults.invalidUtf8Kind !== undefined && this.faults.invalidUtf8Kind !== kind)) return produced;
     const bytes = await readFile(produced.path);
     // Line starts after the header: the data rows (a quoted line break would count as a row; seeds hold none).
     const starts: number[] = [];

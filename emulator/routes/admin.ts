@@ -32,6 +32,7 @@ const BulkFaultsBody = z
     malformedRows: z.number().int().nonnegative(),
     invalidUtf8Rows: z.number().int().nonnegative(),
     invalidUtf8RowsPerFile: z.number().int().positive(),
+    invalidUtf8Kind: z.enum(['leads', 'activities', 'programMembers', 'customObjects']),
     failExports: z.number().int().nonnegative(),
     failImports: z.number().int().nonnegative(),
   })

@@ -220,6 +220,35 @@ async function badWebhooks(ctx: CaseContext): Promise<CaseOutcome> {
   }
 }
 
+/** Lead export files damaged, and lines damaged in each (spread over the file, so over batches). */
+const DAMAGED_FILES = 2;
+const DAMAGED_LINES_PER_FILE = 3;
+
+/**
+ * Lead export lines with a byte that is not UTF-8: each such lead must be fetched again by id
+ * through REST and written with its batch (lost 0, values matching Marketo's), its ledger entry
+ * resolved saying so, and nothing left open.
+ */
+async function invalidUtf8Leads(ctx: CaseContext): Promise<CaseOutcome> {
+  return bootstrapUnderFault(ctx, 'invalid-utf8', {
+    bulk: () => ({ invalidUtf8Rows: DAMAGED_FILES, invalidUtf8RowsPerFile: DAMAGED_LINES_PER_FILE, invalidUtf8Kind: 'leads' }),
+    inspect: async (s) => {
+      const entries = (await s.store.errors.list({ limit: 1_000 })).filter((e) => e.code === 'MALFORMED_ROW');
+      const refetched = entries.filter((e) => e.status === 'resolved' && e.reason.endsWith('fetched again by id through REST and written with its batch'));
+      const gone = entries.filter((e) => e.status === 'resolved' && /no longer has lead/.test(e.reason));
+      const open = entries.filter((e) => e.status !== 'resolved');
+      const calls = Object.entries(s.emulator.runtime.stats.snapshot().endpoints)
+        .filter(([endpoint]) => endpoint.startsWith('GET /rest/v1/leads.json'))
+        .reduce((n, [, e]) => n + e.calls, 0);
+      const example = refetched[0]?.reason.replace(/^export \S+: /, '');
+      return {
+        text: `ledger: ${refetched.length} MALFORMED_ROW entries resolved (lead fetched again by id), ${gone.length} resolved as gone, ${open.length} open; ${calls} Get Leads calls${example ? ` (e.g. "${example}")` : ''}`,
+        passed: open.length === 0 && refetched.length + gone.length === DAMAGED_FILES * DAMAGED_LINES_PER_FILE,
+      };
+    },
+  });
+}
+
 export function badInputCases(): CaseDef[] {
   return [
     {
@@ -233,6 +262,12 @@ export function badInputCases(): CaseDef[] {
           return { text: `ledger ${ledger.length}${ledger[0] ? ` ("${ledger[0].reason.slice(0, 100)}")` : ''}`, passed: ledger.length >= 1 };
         },
       }),
+    },
+    {
+      suite: 'bad-input',
+      name: 'invalid UTF-8 in lead export lines',
+      injected: `a byte 0xFF (not UTF-8) in ${DAMAGED_LINES_PER_FILE} lines (first, then spread) of each of the next ${DAMAGED_FILES} lead export files`,
+      run: invalidUtf8Leads,
     },
     { suite: 'bad-input', name: 'push: values Marketo refuses, 1007', injected: 'a contact with email "broken@nodot"; a contact whose id two Marketo leads already carry (1007)', run: pushRefusedValues },
     { suite: 'bad-input', name: 'push: mapped field deleted in Marketo (1006)', injected: 'mapping saved, then the Marketo field `title` hidden; 30 contacts with titles pushed', run: pushFieldGone },

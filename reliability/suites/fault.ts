@@ -9,7 +9,18 @@ import { Scenario } from '../scenario.js';
 import type { Host } from '../stack.js';
 import { verifyLoad } from '../verify.js';
 
-type BulkFaults = Partial<{ breakDownloadAfterBytes: number; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number }>;
+type BulkFaults = Partial<{
+  breakDownloadAfterBytes: number;
+  breakDownloads: number;
+  queueFull: number;
+  corruptDownloads: number;
+  malformedRows: number;
+  invalidUtf8Rows: number;
+  invalidUtf8RowsPerFile: number;
+  invalidUtf8Kind: 'leads' | 'activities' | 'programMembers' | 'customObjects';
+}>;
+/** Bulk settings that shape a fault rather than count its next occurrences: not reported as answers. */
+const NOT_COUNTERS = new Set(['breakDownloadAfterBytes', 'invalidUtf8RowsPerFile', 'invalidUtf8Kind']);
 
 interface FaultPlan {
   /** Call-level rules (emulator/faults.ts) added when the load starts. */
@@ -68,7 +79,7 @@ export async function bootstrapUnderFault(ctx: CaseContext, id: string, plan: Fa
     if (bulk) {
       // Bulk switches count down as they fire: what is left was never reached.
       const now: Record<string, number> = { ...service.faults, failExports: service.exports.failNext } as unknown as Record<string, number>;
-      for (const [k, v] of Object.entries(bulk)) if (k !== 'breakDownloadAfterBytes' && typeof v === 'number') answered[k] = v - (now[k] ?? 0);
+      for (const [k, v] of Object.entries(bulk)) if (!NOT_COUNTERS.has(k) && typeof v === 'number') answered[k] = v - (now[k] ?? 0);
     }
     const verdict = await verifyLoad(s, LOAD.since, LOAD.until);
     const codes = Object.entries(answered).map(([c, n]) => `${n}×${c}`).join(', ') || 'no error answers';

@@ -18,3 +18,10 @@ test('hostile field names in Describe: provisioning refuses them, the CRM schema
   expect(verdict(r)).toMatchObject(PASSED);
   expect(r.outcome).toMatch(/provisioning refused/);
 }, TIMEOUT);
+
+test('lead export lines with bytes that are not UTF-8: each lead fetched again by id, none lost, none left open in the ledger', async () => {
+  const r = await runNamed(env.stack, cases, 'invalid UTF-8 in lead export lines', 100);
+  expect(verdict(r)).toMatchObject(PASSED);
+  expect(r.outcome).toMatch(/Marketo answered (.*, )?2×invalidUtf8Rows/);
+  expect(r.outcome).toMatch(/ledger: 6 MALFORMED_ROW entries resolved \(lead fetched again by id\), 0 resolved as gone, 0 open; [1-9]\d* Get Leads calls/);
+}, TIMEOUT);
