@@ -3,10 +3,11 @@
  * Environment: TEMPORAL_ADDRESS, TASK_QUEUE, MARKETO_URL, DATABASE_URL, WORKFLOW_BUNDLE (the
  * workflow code bundled by the bench, so this process never loads webpack), BATCH_SIZE,
  * WRITE_CONCURRENCY, CACHED_WORKFLOWS; MAX_ROWS_IN_FLIGHT (default: from the heap limit);
- * HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd).
+ * HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd); METRICS_ADDRESS: core's Prometheus metrics there; PATCHES_OFF:
+ * patch ids the worker declines (the workflows' earlier code paths).
  */
 import { writeHeapSnapshot } from 'node:v8';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createBulkExportActivities } from '../activities/bulk-export.js';
 import { defaultRowBudget } from '../src/marketo/bulk/row-budget.js';
@@ -21,6 +22,8 @@ function env(name: string): string {
   return v;
 }
 
+// Core's metrics (workflow activations, sticky cache) for the bench to scrape; before any connection.
+if (process.env.METRICS_ADDRESS) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: process.env.METRICS_ADDRESS } } } });
 const store = await StateStore.open({ connectionString: env('DATABASE_URL') });
 const crm = await PostgresCrmConnector.open({ connectionString: env('DATABASE_URL') });
 const marketo = new MarketoClient({ baseUrl: env('MARKETO_URL'), clientId: 'bench-id', clientSecret: 'bench-secret' });
@@ -28,6 +31,7 @@ const connection = await NativeConnection.connect({ address: env('TEMPORAL_ADDRE
 const deps = { marketo, store, crm };
 const ingest = { batchSize: Number(env('BATCH_SIZE')), writeConcurrency: Number(env('WRITE_CONCURRENCY')) };
 const maxRowsInFlight = process.env.MAX_ROWS_IN_FLIGHT ? Number(process.env.MAX_ROWS_IN_FLIGHT) : undefined;
+const patchesOff = new Set((process.env.PATCHES_OFF ?? '').split(',').filter(Boolean));
 const worker = await Worker.create({
   connection,
   taskQueue: env('TASK_QUEUE'),
@@ -40,6 +44,8 @@ const worker = await Worker.create({
   },
   maxConcurrentActivityTaskExecutions: 20,
   maxCachedWorkflows: Number(env('CACHED_WORKFLOWS')),
+  // The bench's "before" runs: these patches stay off, so the workflows take their earlier paths.
+  ...(patchesOff.size > 0 ? { patchActivationCallback: ({ patchId }: { patchId: string }) => !patchesOff.has(patchId) } : {}),
 });
 // The bench reads these to tell what grows: the JS heap, buffers outside it, or native memory
 // (Temporal's core runtime), which is RSS minus the other two.

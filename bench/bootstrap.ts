@@ -20,10 +20,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { Command } from 'commander';
@@ -64,7 +67,21 @@ const Options = z.object({
     for (const w of ways) if (!POLL_WAYS.includes(w as PollWay)) ctx.addIssue({ code: 'custom', message: `--ways: '${w}' is not one of ${POLL_WAYS.join(', ')}` });
     return ways as PollWay[];
   }),
+  events: z.string().transform((v, ctx) => {
+    const list = v.split(',').map((w) => w.trim());
+    for (const w of list) if (!EVENT_WAYS.includes(w as EventWay)) ctx.addIssue({ code: 'custom', message: `--events: '${w}' is not one of ${EVENT_WAYS.join(', ')}` });
+    return list as EventWay[];
+  }),
 });
+
+/**
+ * The workflow code's session-7 changes to its Temporal cost, on (after) or off (before: the worker
+ * declines their patch markers through patchActivationCallback, so the same bundle runs the code
+ * paths of before).
+ */
+const EVENT_WAYS = ['before', 'after'] as const;
+type EventWay = (typeof EVENT_WAYS)[number];
+const SESSION_7_PATCHES = ['bulk-export-fewer-events'];
 
 /** How the bootstrap polls export status: the fixed backoff (the session-5 way) or at each job's estimated end. */
 const POLL_WAYS = ['fixed', 'estimate'] as const;
@@ -154,10 +171,123 @@ function quantiles(values: number[]): string {
   return `median ${q(0.5).toFixed(0)} ms, p90 ${q(0.9).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`;
 }
 
+/** utime + stime of a process, or of each of its threads, in clock ticks (/proc). */
+async function cpuTicks(stat: string): Promise<number> {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+async function threadTicks(pid: number): Promise<Map<number, { comm: string; ticks: number }>> {
+  const out = new Map<number, { comm: string; ticks: number }>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const [stat, comm] = await Promise.all([readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'), readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')].map((p) => p.catch(() => '')));
+    if (stat) out.set(Number(tid), { comm: comm!.trim(), ticks: await cpuTicks(stat) });
+  }
+  return out;
+}
+
+/**
+ * The worker's CPU by thread between two samples, in seconds: its main thread, the workflow
+ * thread (Node names its worker threads "node" too: the workflow thread is the "node" thread the
+ * SDK starts after core's tokio threads), core's tokio threads, and the rest (V8's platform
+ * threads, mostly GC, and libuv's pool).
+ */
+function workerThreadSplit(pid: number, before: Map<number, { comm: string; ticks: number }>, after: Map<number, { comm: string; ticks: number }>, tickHz: number): Record<string, number> {
+  const firstTokio = Math.min(...[...after].filter(([, t]) => t.comm.startsWith('tokio')).map(([tid]) => tid));
+  const split: Record<string, number> = { main: 0, 'workflow thread': 0, 'core (tokio)': 0, 'V8 platform, libuv pool, other': 0 };
+  for (const [tid, t] of after) {
+    const ticks = t.ticks - (before.get(tid)?.ticks ?? 0);
+    const role = tid === pid ? 'main' : t.comm.startsWith('tokio') ? 'core (tokio)' : t.comm === 'node' && tid > firstTokio ? 'workflow thread' : 'V8 platform, libuv pool, other';
+    split[role] = split[role]! + ticks / tickHz;
+  }
+  return split;
+}
+
+/** The Temporal dev server this process started (a child process running `temporal server start-dev`). */
+async function devServerPid(): Promise<number | undefined> {
+  for (const d of await readdir('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const [stat, cmd] = await Promise.all([readFile(`/proc/${d}/stat`, 'utf8'), readFile(`/proc/${d}/cmdline`, 'utf8')].map((p) => p.catch(() => '')));
+    const ppid = Number(stat!.slice(stat!.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid === process.pid && /start-dev/.test(cmd!)) return Number(d);
+  }
+  return undefined;
+}
+
+async function processTicks(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  return cpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8'));
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function rssMb(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const kb = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
   return kb / 1024;
+}
+
+/** Event types by name (EVENT_TYPE_ prefix dropped). */
+function eventTypeName(type: number | null | undefined): string {
+  return (proto.temporal.api.enums.v1.EventType[type ?? 0] ?? `EVENT_TYPE_${type}`).replace(/^EVENT_TYPE_/, '');
+}
+
+/** What a run cost Temporal, from the histories of every workflow execution on its task queue. */
+interface HistoryCounts {
+  /** Executions by workflow type. */
+  executions: Record<string, number>;
+  /** Events by type, all executions together. */
+  byType: Record<string, number>;
+  /** Events by workflow type. */
+  byWorkflow: Record<string, { events: number; workflowTasks: number }>;
+  total: number;
+  /** Events of the largest execution per workflow type. */
+  largest: Record<string, number>;
+}
+
+/**
+ * Lists the run's executions (the dev server's visibility, by task queue) and counts the events of
+ * each history. Children are listed too, since they run on the parent's task queue.
+ */
+async function historyCounts(client: Client, taskQueue: string): Promise<HistoryCounts> {
+  const out: HistoryCounts = { executions: {}, byType: {}, byWorkflow: {}, total: 0, largest: {} };
+  const ids: { workflowId: string; type: string }[] = [];
+  for await (const w of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) ids.push({ workflowId: w.workflowId, type: w.type });
+  // A few at a time: the parent's history alone is many MB at 1M leads.
+  for (let i = 0; i < ids.length; i += 16) {
+    const histories = await Promise.all(ids.slice(i, i + 16).map(async (w) => ({ ...w, events: (await client.workflow.getHandle(w.workflowId).fetchHistory()).events ?? [] })));
+    for (const h of histories) {
+      out.executions[h.type] = (out.executions[h.type] ?? 0) + 1;
+      const per = (out.byWorkflow[h.type] ??= { events: 0, workflowTasks: 0 });
+      per.events += h.events.length;
+      out.total += h.events.length;
+      out.largest[h.type] = Math.max(out.largest[h.type] ?? 0, h.events.length);
+      for (const e of h.events) {
+        const name = eventTypeName(e.eventType);
+        out.byType[name] = (out.byType[name] ?? 0) + 1;
+        if (name === 'WORKFLOW_TASK_COMPLETED') per.workflowTasks += 1;
+      }
+    }
+  }
+  return out;
+}
+
+/** Prometheus text → the worker's workflow counters (core's metrics: activations, tasks, sticky cache). */
+function workerWorkflowCounters(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const m = /^(temporal_(?:workflow|sticky)[a-z_]*?(?:_count|_total)?)(?:\{[^}]*\})? ([0-9.e+]+)$/.exec(line);
+    if (!m || /_bucket$/.test(m[1]!)) continue;
+    if (!/_count$|_total$|^temporal_sticky_cache_(hit|miss|forced_eviction)/.test(m[1]!)) continue;
+    out[m[1]!] = (out[m[1]!] ?? 0) + Number(m[2]);
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -179,6 +309,7 @@ async function main(): Promise<void> {
     .option('--max-children <n>', "the bootstrap's maxChildren (default: the workflow's)")
     .option('--rows-in-flight <n>', "the worker's row budget: rows parsed but not yet written, all downloads together (default: a quarter of its heap limit at 4 KB a row)")
     .option('--in-activity-ms <n>', 'each window first waits for its job in one polling activity for up to this long (0: durable timers only)', '600000')
+    .option('--events <list>', `Temporal cost, one full run each per poll way: ${EVENT_WAYS.join(', ')} (before: the workflows' session-7 patches declined)`, 'after')
     .option('--ways <list>', `status polls, one full run each in this process, in this order: ${POLL_WAYS.join(', ')} (fixed: the poll schedule alone; estimate: at each job's expected end)`, 'estimate');
   const opts = Options.parse(cli.parse(process.argv).opts());
   const log = (line: string) => process.stdout.write(line + '\n');
@@ -196,6 +327,8 @@ async function main(): Promise<void> {
   await writeFile(bundlePath, bundle.code);
 
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: temporalExecutable('temporal') } });
+  const serverPid = await devServerPid();
+  if (serverPid === undefined) log('(the dev server process was not found: its CPU is not reported)');
   const taskQueue = 'bench-bootstrap';
   const profiling = opts.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProf)}`] : [];
   const heap = [...(opts.workerHeapMb ? [`--max-old-space-size=${opts.workerHeapMb}`] : []), ...(opts.workerSemiSpaceMb ? [`--max-semi-space-size=${opts.workerSemiSpaceMb}`] : [])];
@@ -203,14 +336,15 @@ async function main(): Promise<void> {
   log(`worker: node ${[...profiling, ...heap, ...entry].join(' ')}`);
 
   try {
-    for (const way of opts.ways) await runWay(way);
+    for (const way of opts.ways) for (const events of opts.events) await runWay(way, events);
   } finally {
     await env.teardown();
     await admin.end();
   }
 
-  async function runWay(way: PollWay): Promise<void> {
-    log(`\n=== status polls: ${way} ===`);
+  async function runWay(way: PollWay, events: EventWay): Promise<void> {
+    const label = opts.events.length > 1 ? `${way}-${events}` : way;
+    log(`\n=== status polls: ${way}; Temporal cost: ${events} ===`);
     log(`seeding ${opts.leads} leads over ${opts.years} years…`);
     const emulator = await startEmulator({ clientId: 'bench-id', clientSecret: 'bench-secret', seed: { leads: opts.leads, from: from.toISOString(), to: to.toISOString() } });
     const bulk = await configureBulk(emulator.subscription, { export: { rowsPerSecond: opts.rate } });
@@ -221,9 +355,11 @@ async function main(): Promise<void> {
     const url = new URL(baseUrl);
     url.pathname = `/${dbName}`;
 
+    // The worker's core metrics (workflow activations, tasks, sticky cache), scraped after the run.
+    const metricsAddress = `127.0.0.1:${await freePort()}`;
     const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {
       cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: `${taskQueue}-${way}`, MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: `${taskQueue}-${label}`, ...(events === 'before' ? { PATCHES_OFF: SESSION_7_PATCHES.join(',') } : {}), MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), METRICS_ADDRESS: metricsAddress, ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
@@ -248,7 +384,7 @@ async function main(): Promise<void> {
           if (chunk.toString().includes('worker ready')) resolve();
         });
       });
-      const workflowId = `bench-bootstrap-${way}`;
+      const workflowId = `bench-bootstrap-${label}`;
       const idleRss = await rssMb(worker.pid!, 'VmRSS');
       // VmHWM is the whole life of the worker process; sampling VmRSS shows the load itself.
       let sampledPeak = 0;
@@ -256,8 +392,10 @@ async function main(): Promise<void> {
         void rssMb(worker.pid!, 'VmRSS').then((mb) => (sampledPeak = Math.max(sampledPeak, mb)), () => undefined);
       }, 250);
       const started = Date.now();
+      // CPU of the run itself (the bootstrap's execution), per process and per worker thread.
+      const cpuBefore = { server: await processTicks(serverPid), worker: await threadTicks(worker.pid!), load: os.loadavg()[0]! };
       const result = await env.client.workflow.execute(bootstrap, {
-        taskQueue: `${taskQueue}-${way}`,
+        taskQueue: `${taskQueue}-${label}`,
         workflowId,
         args: [
           {
@@ -273,6 +411,7 @@ async function main(): Promise<void> {
         ],
       });
       const wallMs = Date.now() - started;
+      const cpuAfter = { server: await processTicks(serverPid), worker: await threadTicks(worker.pid!), load: os.loadavg()[0]! };
       clearInterval(sampler);
       const rss = await rssMb(worker.pid!, 'VmHWM');
       const seeded = emulator.seedSummary!;
@@ -321,7 +460,7 @@ async function main(): Promise<void> {
         return { kind, rows: w.rows, queuedAt: job.queuedAt ?? NaN, startedAt: job.startedAt ?? NaN, finishedAt: job.finishedAt ?? NaN, ingestStart: w.startedAt ?? NaN, ingestEnd: w.finishedAt ?? NaN, writeMs: w.writeMs ?? NaN, ...(estimate ? { expectedReadyAt: estimate.readyAt } : {}) };
       });
       if (opts.timeline) {
-        const file = opts.ways.length > 1 ? opts.timeline.replace(/(\.json)?$/, `-${way}$1`) : opts.timeline;
+        const file = opts.ways.length * opts.events.length > 1 ? opts.timeline.replace(/(\.json)?$/, `-${label}$1`) : opts.timeline;
         await writeFile(file, JSON.stringify({ way, started, wallMs, times }, null, 1));
       }
       const leadTimes = times.filter((t) => t.kind === 'leads');
@@ -368,6 +507,23 @@ async function main(): Promise<void> {
       const statusCalls = (kind: string) => Object.entries(endpoints).filter(([k]) => k.startsWith(`GET /bulk/v1/${kind}/export/`) && k.endsWith('/status.json')).reduce((n, [, e]) => n + e.counted, 0);
       log(`status calls per export ${((statusCalls('leads') + statusCalls('activities')) / exports.length).toFixed(2)} (lead ${(statusCalls('leads') / leadWindows.length).toFixed(2)}, Add to Opportunity ${(statusCalls('activities') / activityWindows.length).toFixed(2)}; the minimum is 1)`);
       log(`calls by endpoint ${JSON.stringify(Object.fromEntries(Object.entries(endpoints).filter(([, e]) => e.counted > 0).map(([k, e]) => [k, e.counted])))}`);
+      const tickHz = 100;
+      const threads = workerThreadSplit(worker.pid!, cpuBefore.worker, cpuAfter.worker, tickHz);
+      const workerCpu = Object.values(threads).reduce((a, b) => a + b, 0);
+      const serverCpu = (cpuAfter.server - cpuBefore.server) / tickHz;
+      const usPerLead = (seconds: number) => ((seconds * 1e6) / opts.leads).toFixed(1);
+      log(`CPU during the bootstrap (load average ${cpuBefore.load.toFixed(2)} at the start, ${cpuAfter.load.toFixed(2)} at the end): Temporal dev server ${serverCpu.toFixed(1)} s = ${usPerLead(serverCpu)} µs per lead; worker ${workerCpu.toFixed(1)} s = ${usPerLead(workerCpu)} µs per lead (${Object.entries(threads).map(([k, v]) => `${k} ${v.toFixed(1)} s = ${usPerLead(v)} µs`).join(', ')})`);
+      // What the run cost Temporal: every event of every execution, and the worker's activations.
+      const counts = await historyCounts(env.client, `${taskQueue}-${label}`);
+      const per1k = (n: number) => ((n * 1000) / opts.leads).toFixed(1);
+      log(`Temporal history: ${counts.total} events (${per1k(counts.total)} per 1,000 leads) in ${Object.values(counts.executions).reduce((a, b) => a + b, 0)} executions ${JSON.stringify(counts.executions)}`);
+      for (const [type, w] of Object.entries(counts.byWorkflow)) log(`  ${type}: ${w.events} events (${(w.events / counts.executions[type]!).toFixed(1)} per execution, largest ${counts.largest[type]}), ${w.workflowTasks} workflow tasks completed (${(w.workflowTasks / counts.executions[type]!).toFixed(1)} per execution)`);
+      log(`  events by type (total, per 1,000 leads): ${Object.entries(counts.byType).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n} (${per1k(n)})`).join(', ')}`);
+      if (metricsAddress) {
+        const scraped = await fetch(`http://${metricsAddress}/metrics`).then((r) => r.text(), () => '');
+        const counters = workerWorkflowCounters(scraped);
+        log(`  worker (core metrics): ${Object.entries(counters).map(([k, n]) => `${k.replace(/^temporal_/, '')} ${n}`).join(', ') || 'none scraped'}`);
+      }
     } finally {
       // The profile is written when the worker exits, so a profiled run waits for that.
       const exited = new Promise((resolve) => worker.once('exit', resolve));

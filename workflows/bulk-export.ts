@@ -79,19 +79,40 @@ type JobOutcome =
 export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: string }): Promise<BulkExportResult> {
   let state: WindowState = 'pending';
   setHandler(bulkExportStateQuery, () => state);
-  // Recorded histories made before these changes replay without them.
-  const recreateGone = patched('bulk-export-recreate-expired');
-  const fused = patched('bulk-export-fused-steps');
-  const estimating = patched('bulk-export-poll-estimate');
+  // Recorded histories made before these changes replay without them. Runs with
+  // `bulk-export-fewer-events` carry that one marker for all three earlier ones (each marker is
+  // two events, a marker and an upsert of TemporalChangeVersion, in every window).
+  const fewerEvents = patched('bulk-export-fewer-events');
+  const recreateGone = fewerEvents || patched('bulk-export-recreate-expired');
+  const fused = fewerEvents || patched('bulk-export-fused-steps');
+  const estimating = fewerEvents || patched('bulk-export-poll-estimate');
   const estimate = estimating ? input.estimate : undefined;
   /** Marketo's processing time of the job that was ingested (runs with the marker). */
   let processingMs: number | undefined;
   const parent = input.parentId ? getExternalWorkflowHandle(input.parentId) : undefined;
+  /** The updates sent so far, in order (runs with `bulk-export-fewer-events`); rejected once one failed. */
+  let reported: Promise<void> = Promise.resolve();
   const report = async (next: WindowState, quotaWait?: QuotaWait, expired?: string, processed?: number): Promise<void> => {
     if (next === state && !quotaWait && !expired) return;
+    const from = state;
     state = next;
-    await parent?.signal(windowUpdateSignal, { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}), ...(expired ? { expired } : {}), ...(processed !== undefined ? { processingMs: processed } : {}) });
+    const update = { phase: input.phase, index: input.index, state: next, ...(quotaWait ? { quotaWait } : {}), ...(expired ? { expired } : {}), ...(processed !== undefined ? { processingMs: processed } : {}) };
+    if (!fewerEvents) {
+      await parent?.signal(windowUpdateSignal, update);
+      return;
+    }
+    // The parent counts a window 'creating' from the moment it starts the child and drops it when
+    // the child ends: telling it either is a signal (and a workflow task on each side) for nothing.
+    if ((from === 'pending' && next === 'creating') || next === 'done') return;
+    // Sent without waiting for the parent's acknowledgement, so the next step is scheduled in the same
+    // workflow task; each update goes out only after the one before it was delivered, so the parent
+    // sees them in order. A failed delivery fails the window at its next await of `delivered()`.
+    const sent = reported.then(() => parent?.signal(windowUpdateSignal, update));
+    sent.catch(() => undefined);
+    reported = sent;
   };
+  /** Waits until every update so far reached the parent (and throws if one could not be delivered). */
+  const delivered = (): Promise<void> => reported;
   const quotaAware = <T>(during: WindowState, step: () => Promise<T>): Promise<T> => {
     let paused = false;
     return withQuotaPause(step, (pause) => {
@@ -225,16 +246,19 @@ export async function bulkExport(input: BulkExportInput & { heartbeatTimeout?: s
         throw outcome.error;
       }
       await report('failed');
+      await delivered();
       throw ApplicationFailure.nonRetryable(`bulk export for ${input.window.startAt}..${input.window.endAt}: ${outcome.reason} (${expired} jobs recreated after expiry already)`, 'BulkExportExpired');
     }
     if (outcome.kind === 'ingested') {
       await report('done');
+      await delivered();
       const summary = outcome.summary;
       return { ...summary, apiCalls: summary.apiCalls + apiCalls, phase: input.phase, index: input.index, window: input.window, exportId: outcome.exportId, jobAttempts: attempt, ...(expired ? { expiredJobs: expired } : {}), ...(processingMs !== undefined ? { processingMs } : {}) };
     }
     const job = outcome.job;
     if (attempt >= maxAttempts) {
       await report('failed');
+      await delivered();
       throw ApplicationFailure.nonRetryable(`bulk export ${job.exportId} for ${input.window.startAt}..${input.window.endAt} ended ${job.status}${job.errorMsg ? `: ${job.errorMsg}` : ''} (${attempt} attempts)`, 'BulkExportFailed');
     }
   }
