@@ -29,7 +29,35 @@ const rolesInput = z.object({
   maxKeys: z.number().int().positive().max(30_000).default(3_000),
   /** Only roles whose lead is already written (while the leads phase still runs). */
   requireLead: z.boolean(),
+  /**
+   * Take only whole Get calls' worth of keys (a multiple of 300), leaving the rest for a later
+   * step: rounds while the Add to Opportunity windows still land, so the roles cost no more Gets
+   * than one load at the end would.
+   */
+  wholeCalls: z.boolean().default(false),
 });
+/** The load and link steps of one follower phase, run back to back in one activity (a round). */
+const roundInput = z.object({
+  runId: z.string().min(1),
+  phase: z.enum(['companies', 'salesPersons']),
+  /** Keys per load step (10 Get calls of 300). */
+  keysPerStep: z.number().int().positive().max(30_000).default(3_000),
+  /** References per link step. */
+  linksPerStep: z.number().int().positive().max(50_000).default(10_000),
+  /** Steps one round takes at most before it returns `more` (so no attempt runs for minutes). */
+  maxSteps: z.number().int().positive().max(1_000).default(20),
+});
+const ROUND: Record<z.infer<typeof roundInput>['phase'], { kind: 'company' | 'salesPerson'; targets: LinkTarget[] }> = {
+  companies: { kind: 'company', targets: ['contactAccounts', 'opportunityAccounts'] },
+  salesPersons: { kind: 'salesPerson', targets: ['personOwners', 'accountOwners', 'opportunityOwners'] },
+};
+
+/** A round's counts, and whether it stopped at its step limit with work left. */
+export interface RoundOutcome extends StepOutcome {
+  /** Load and link steps the round ran. */
+  steps: number;
+  more: boolean;
+}
 const linkInput = z.object({
   runId: z.string().min(1),
   target: z.enum(['contactAccounts', 'opportunityAccounts', 'personOwners', 'accountOwners', 'opportunityOwners']),
@@ -118,21 +146,118 @@ export function createSalesActivities(deps: SalesActivityDeps) {
     return { contacts, refused, apiCalls };
   }
 
+  /**
+   * Loads the next `maxKeys` pending keys of companies, salespersons or opportunities: Get by the
+   * external key, 300 a call, into the CRM keyed on the same key. References (account, owner)
+   * are staged, not written: the link steps set them once their targets are loaded.
+   */
+  async function loadSalesObjects(raw: z.input<typeof loadInput>): Promise<StepOutcome> {
+    const input = loadInput.parse(raw);
+    return marketoCall(async () => {
+      // The staging tables grow faster than autovacuum analyzes them: stale plans here are O(n²).
+      await freshStatistics();
+      const keys = await pendingKeys(staging, input.runId, input.kind, input.maxKeys);
+      if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
+      return { taken: keys.length, ...(await loadByKeys(input.runId, input.kind, keys)) };
+    });
+  }
+
+  /**
+   * Sets the references of the next `limit` records whose targets are loaded: set-based updates
+   * through the connector (only the reference columns, update-only), then marks them. Persons
+   * get account and owner in the same write, whichever of the two person targets is asked for.
+   */
+  async function linkSalesReferences(raw: z.input<typeof linkInput>): Promise<StepOutcome> {
+    const input = linkInput.parse(raw);
+    const target: LinkTarget = input.target;
+    await freshStatistics();
+    const pending = await pendingLinks(staging, input.runId, target, input.limit);
+    if (pending.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
+    const groups: { entity: string; keyField: string; items: typeof pending }[] = [];
+    if (target === 'contactAccounts' || target === 'personOwners') {
+      for (const type of ['lead', 'contact'] as const) groups.push({ entity: type, keyField: 'marketo_lead_id', items: pending.filter((p) => p.personType === type) });
+    } else {
+      groups.push({ entity: target === 'accountOwners' ? 'account' : 'opportunity', keyField: 'id', items: pending });
+    }
+    let written = 0;
+    const failures: RecordFailure[] = [];
+    const updates = await Promise.all(
+      groups.map((g) => {
+        if (g.items.length === 0) return [];
+        const records = g.items.map((p) => ({
+          [g.keyField]: g.keyField === 'id' ? p.key : Number(p.key),
+          ...(p.accountId ? { account_id: p.accountId } : {}),
+          ...(p.ownerId ? { owner_id: p.ownerId } : {}),
+        }));
+        return deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true });
+      }),
+    );
+    // A person staged as a lead may have become a contact since (a role converted it): its owner
+    // goes to the contact, which now holds its Marketo lead id.
+    const converted: typeof pending = [];
+    groups.forEach((g, i) => {
+      for (const r of updates[i]!) {
+        if (r.status !== 'failed') written += 1;
+        else if (r.code === 'NOT_FOUND') {
+          // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
+          if (g.entity === 'lead' && g.items[r.index]!.ownerId) converted.push(g.items[r.index]!);
+        } else {
+          const item = g.items[r.index]!;
+          const columns = [item.accountId ? 'account_id' : '', item.ownerId ? 'owner_id' : ''].filter(Boolean).join(', ');
+          failures.push({ entity: g.entity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${columns}: ${r.reason}` });
+        }
+      }
+    });
+    if (converted.length > 0) {
+      const results = await deps.crm.upsert('contact', converted.map((p) => ({ marketo_lead_id: Number(p.key), owner_id: p.ownerId ?? null })), { keyField: 'marketo_lead_id', updateOnly: true });
+      for (const r of results) {
+        if (r.status !== 'failed') written += 1;
+        else if (r.code !== 'NOT_FOUND') failures.push({ entity: 'contact', recordKey: converted[r.index]!.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting owner_id: ${r.reason}` });
+      }
+    }
+    await deps.store.errors.record(failures);
+    await markLinked(staging, input.runId, target, pending);
+    return { taken: pending.length, records: 0, written, failed: failures.length, apiCalls: 0 };
+  }
+
   return {
+    loadSalesObjects,
+
     /**
-     * Loads the next `maxKeys` pending keys of companies, salespersons or opportunities: Get by the
-     * external key, 300 a call, into the CRM keyed on the same key. References (account, owner)
-     * are staged, not written: the link steps set them once their targets are loaded.
+     * One round of a follower phase in a single activity: loads every pending key of its kind
+     * (companies: named by persons the lead ingest could not link and by opportunities;
+     * salespersons: named by persons, companies and opportunities), then sets every reference
+     * whose target is loaded, each as the separate steps did (same queries, same batches), so a
+     * round costs one workflow task whatever it finds. Stops after `maxSteps` steps with `more`.
      */
-    async loadSalesObjects(raw: z.input<typeof loadInput>): Promise<StepOutcome> {
-      const input = loadInput.parse(raw);
-      return marketoCall(async () => {
-        // The staging tables grow faster than autovacuum analyzes them: stale plans here are O(n²).
-        await freshStatistics();
-        const keys = await pendingKeys(staging, input.runId, input.kind, input.maxKeys);
-        if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
-        return { taken: keys.length, ...(await loadByKeys(input.runId, input.kind, keys)) };
-      });
+    async runFollowerRound(raw: z.input<typeof roundInput>): Promise<RoundOutcome> {
+      const input = roundInput.parse(raw);
+      const { kind, targets } = ROUND[input.phase];
+      const total: RoundOutcome = { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0, steps: 0, more: false };
+      const add = (out: StepOutcome) => {
+        total.steps += 1;
+        total.taken += out.taken;
+        total.records += out.records;
+        total.written += out.written;
+        total.failed += out.failed;
+        total.apiCalls += out.apiCalls;
+      };
+      const drain = async (batch: number, step: () => Promise<StepOutcome>): Promise<boolean> => {
+        for (;;) {
+          if (total.steps >= input.maxSteps) return false;
+          const out = await step();
+          add(out);
+          if (out.taken < batch) return true;
+        }
+      };
+      // Links only after every key is loaded, so the targets of this round's references exist.
+      let finished = await drain(input.keysPerStep, () => loadSalesObjects({ runId: input.runId, kind, maxKeys: input.keysPerStep }));
+      for (const target of targets) {
+        if (!finished) break;
+        finished = await drain(input.linksPerStep, () => linkSalesReferences({ runId: input.runId, target, limit: input.linksPerStep }));
+      }
+      total.more = !finished;
+      return total;
     },
 
     /**
@@ -145,7 +270,8 @@ export function createSalesActivities(deps: SalesActivityDeps) {
       const input = rolesInput.parse(raw);
       return marketoCall(async () => {
         await freshStatistics();
-        const keys = await pendingRoleKeys(staging, input.runId, input.maxKeys, input.requireLead);
+        const pending = await pendingRoleKeys(staging, input.runId, input.maxKeys, input.requireLead);
+        const keys = input.wholeCalls ? pending.slice(0, pending.length - (pending.length % PER_CALL)) : pending;
         if (keys.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
         const m = await mapping('opportunityRole');
         const api = deps.marketo.opportunityRoles;
@@ -200,63 +326,7 @@ export function createSalesActivities(deps: SalesActivityDeps) {
       });
     },
 
-    /**
-     * Sets the references of the next `limit` records whose targets are loaded: set-based updates
-     * through the connector (only the reference columns, update-only), then marks them. Persons
-     * get account and owner in the same write, whichever of the two person targets is asked for.
-     */
-    async linkSalesReferences(raw: z.input<typeof linkInput>): Promise<StepOutcome> {
-      const input = linkInput.parse(raw);
-      const target: LinkTarget = input.target;
-      await freshStatistics();
-      const pending = await pendingLinks(staging, input.runId, target, input.limit);
-      if (pending.length === 0) return { taken: 0, records: 0, written: 0, failed: 0, apiCalls: 0 };
-      const groups: { entity: string; keyField: string; items: typeof pending }[] = [];
-      if (target === 'contactAccounts' || target === 'personOwners') {
-        for (const type of ['lead', 'contact'] as const) groups.push({ entity: type, keyField: 'marketo_lead_id', items: pending.filter((p) => p.personType === type) });
-      } else {
-        groups.push({ entity: target === 'accountOwners' ? 'account' : 'opportunity', keyField: 'id', items: pending });
-      }
-      let written = 0;
-      const failures: RecordFailure[] = [];
-      const updates = await Promise.all(
-        groups.map((g) => {
-          if (g.items.length === 0) return [];
-          const records = g.items.map((p) => ({
-            [g.keyField]: g.keyField === 'id' ? p.key : Number(p.key),
-            ...(p.accountId ? { account_id: p.accountId } : {}),
-            ...(p.ownerId ? { owner_id: p.ownerId } : {}),
-          }));
-          return deps.crm.upsert(g.entity, records, { keyField: g.keyField, updateOnly: true });
-        }),
-      );
-      // A person staged as a lead may have become a contact since (a role converted it): its owner
-      // goes to the contact, which now holds its Marketo lead id.
-      const converted: typeof pending = [];
-      groups.forEach((g, i) => {
-        for (const r of updates[i]!) {
-          if (r.status !== 'failed') written += 1;
-          else if (r.code === 'NOT_FOUND') {
-            // A person the CRM does not hold failed its own write (ledgered then): nothing to link.
-            if (g.entity === 'lead' && g.items[r.index]!.ownerId) converted.push(g.items[r.index]!);
-          } else {
-            const item = g.items[r.index]!;
-            const columns = [item.accountId ? 'account_id' : '', item.ownerId ? 'owner_id' : ''].filter(Boolean).join(', ');
-            failures.push({ entity: g.entity, recordKey: item.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting ${columns}: ${r.reason}` });
-          }
-        }
-      });
-      if (converted.length > 0) {
-        const results = await deps.crm.upsert('contact', converted.map((p) => ({ marketo_lead_id: Number(p.key), owner_id: p.ownerId ?? null })), { keyField: 'marketo_lead_id', updateOnly: true });
-        for (const r of results) {
-          if (r.status !== 'failed') written += 1;
-          else if (r.code !== 'NOT_FOUND') failures.push({ entity: 'contact', recordKey: converted[r.index]!.key, operation: OPERATION, source: 'crm', code: r.code, reason: `setting owner_id: ${r.reason}` });
-        }
-      }
-      await deps.store.errors.record(failures);
-      await markLinked(staging, input.runId, target, pending);
-      return { taken: pending.length, records: 0, written, failed: failures.length, apiCalls: 0 };
-    },
+    linkSalesReferences,
   };
 }
 

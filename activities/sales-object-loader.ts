@@ -174,6 +174,18 @@ function createLoader(deps: SalesLoaderDeps) {
     const api = apiOf(kind);
     const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
     const records = fetched.flatMap((f) => f.records);
+    const { written, failed } = await writeFetched(runId, kind, keys, records);
+    return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+  }
+
+  /**
+   * Writes records already read from Marketo (by `loadByKeys`, or by a sink that read them for its
+   * own reasons, e.g. the Add to Opportunity sink resolving Oppty IDs) keyed on their external key,
+   * and records every one of `keys` as attempted (found among `records` or not) with its references.
+   */
+  async function writeFetched(runId: string, kind: keyof typeof LOAD, keys: readonly string[], records: readonly MarketoObject[]): Promise<{ written: number; failed: number }> {
+    const how = LOAD[kind];
+    const m = await mapping(kind);
     const wanted = new Set(keys);
     const items: Parameters<typeof writeObjects>[1] = [];
     const refs = new Map<string, { companyKey: string | null; salesPersonKey: string | null }>();
@@ -190,10 +202,10 @@ function createLoader(deps: SalesLoaderDeps) {
     const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
     await recordAttempts(staging, runId, kind, attempts);
     await freshStatistics();
-    return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+    return { written, failed };
   }
 
-  return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys, freshStatistics };
+  return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys, writeFetched, freshStatistics };
 }
 
 export type SalesObjectLoader = ReturnType<typeof createLoader>;

@@ -1,8 +1,8 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { BootstrapActivities } from '../activities/bootstrap.js';
-import type { StepOutcome } from '../activities/bootstrap-sales.js';
+import type { RoundOutcome, StepOutcome } from '../activities/bootstrap-sales.js';
 import type { PhaseContext } from './bootstrap-phase.js';
-import { PRELOAD_PHASE, type PreloadKind } from './bootstrap-types.js';
+import { PRELOAD_PHASE, type PhaseProgress, type PreloadKind } from './bootstrap-types.js';
 import type { FollowingPhaseContext, PhaseSpec } from './bootstrap.js';
 
 // The sales steps heartbeat on a timer (activities/liveness.ts); the other activities called here
@@ -18,6 +18,22 @@ export const ADD_TO_OPPORTUNITY = 34;
 /** Keys per load step (10 Get calls of 300) and references per link step. */
 const KEYS_PER_STEP = 3_000;
 const LINKS_PER_STEP = 10_000;
+
+/**
+ * Runs started before this marker ran each follower phase as separate load and link steps after
+ * every upstream window (at 1M leads: 249 company steps, 392 salesperson steps, nearly all
+ * finding nothing) and loaded opportunities and roles only after the last Add to Opportunity
+ * window. With it: a follower round is one activity, rounds run only when their upstream loaded
+ * something and then about ROUNDS times a run, and roles follow the Add to Opportunity windows.
+ */
+export const ROUNDS_BY_WORK = 'bootstrap-sales-rounds-by-work';
+/**
+ * Rounds a follower phase runs while its upstream phases still export (besides the last one).
+ * A round's cost is one activity and a workflow task whatever it finds, and what it finds is set
+ * in a few set-based writes; so a handful of rounds keeps the last round (after the last export)
+ * to a small share of the work at any scale.
+ */
+const ROUNDS = 10;
 
 /** ≤31-day createdAt windows (or the entity's own scaled-down length) from the phase's low watermark to the high one. */
 export function planWindows(ctx: PhaseContext) {
@@ -38,6 +54,63 @@ async function drain(ctx: PhaseContext, batch: number, step: () => Promise<StepO
     if (out.taken < batch) return;
   }
 }
+
+/** Windows the followed phases have landed so far, and will export in all (as planned so far). */
+function upstreamWindows(ctx: FollowingPhaseContext): { done: number; total: number } {
+  let done = 0;
+  let total = 0;
+  for (const name of ctx.followed) {
+    const p = ctx.phases[name];
+    if (!p) continue;
+    done += p.windowsDone;
+    total += p.windowsTotal;
+  }
+  return { done, total };
+}
+
+/**
+ * Rounds while the followed phases still export, run only when `work()` (a count of what the
+ * upstream phases loaded or landed that can leave this phase something to do) moved since the
+ * last round, and then only after another 1/ROUNDS of the upstream windows landed; the round
+ * after they all finished is the last and takes everything (keys of a failed preload, of a
+ * resumed run, named only by opportunities).
+ */
+async function roundsByWork(ctx: FollowingPhaseContext, work: () => number, round: (last: boolean) => Promise<void>): Promise<void> {
+  // Nothing is loaded at the start: the first round waits like the others.
+  let seen = work();
+  let landed = upstreamWindows(ctx).done;
+  for (;;) {
+    await ctx.upstreamUntil(() => {
+      const windows = upstreamWindows(ctx);
+      return work() !== seen && windows.done >= landed + Math.max(1, Math.ceil(windows.total / ROUNDS));
+    });
+    const last = ctx.upstreamDone();
+    if (!(await ctx.checkpoint())) return;
+    seen = work();
+    landed = upstreamWindows(ctx).done;
+    await round(last);
+    if (last) return;
+  }
+}
+
+/** A follower round: one activity until the phase has nothing left (it stops after a bounded number of steps). */
+async function followerRound(ctx: PhaseContext, phase: 'companies' | 'salesPersons'): Promise<void> {
+  for (;;) {
+    if (!(await ctx.checkpoint())) return;
+    ctx.progress.windowsTotal += 1;
+    const out: RoundOutcome = await acts.runFollowerRound({ runId: ctx.runId, phase, keysPerStep: KEYS_PER_STEP, linksPerStep: LINKS_PER_STEP });
+    ctx.progress.windowsDone += 1;
+    ctx.progress.records += out.records;
+    ctx.progress.written += out.written;
+    ctx.progress.failed += out.failed;
+    ctx.progress.apiCalls += out.apiCalls;
+    if (!out.more) return;
+  }
+}
+
+/** What the lead ingest and the other sales phases have loaded or landed so far that a follower may act on. */
+const loadedSoFar = (ctx: FollowingPhaseContext, counts: Partial<Record<string, (p: PhaseProgress) => number>>) =>
+  Object.entries(counts).reduce((n, [name, count]) => n + (ctx.phases[name] ? count!(ctx.phases[name]) : 0), 0);
 
 /** Rounds while the followed phases still stage keys; the round after they finished is the last. */
 async function inRounds(ctx: FollowingPhaseContext, round: (last: boolean) => Promise<void>): Promise<void> {
@@ -66,6 +139,13 @@ async function leadsPhase(ctx: PhaseContext): Promise<void> {
 /** Companies by the externalCompanyId values seen on leads (and opportunities), then persons and opportunities linked to their accounts. */
 async function companiesPhase(ctx: FollowingPhaseContext): Promise<void> {
   const runId = ctx.runId;
+  if (patched(ROUNDS_BY_WORK)) {
+    // The lead ingest loads the companies its batches name and writes its persons linked, so
+    // mid-run work comes from the opportunities the Add to Opportunity windows loaded (their
+    // companies and accounts); a failed preload's persons wait for the last round.
+    await roundsByWork(ctx, () => loadedSoFar(ctx, { opportunities: (p) => p.windowsDone }), () => followerRound(ctx, 'companies'));
+    return;
+  }
   await inRounds(ctx, async () => {
     await drain(ctx, KEYS_PER_STEP, () => acts.loadSalesObjects({ runId, kind: 'company', maxKeys: KEYS_PER_STEP }));
     await drain(ctx, LINKS_PER_STEP, () => acts.linkSalesReferences({ runId, target: 'contactAccounts', limit: LINKS_PER_STEP }));
@@ -81,12 +161,29 @@ async function opportunitiesPhase(ctx: PhaseContext): Promise<void> {
 
 /** Roles by their dedupe keys, for leads already written while the leads phase runs, the rest at the end. */
 async function rolesPhase(ctx: FollowingPhaseContext): Promise<void> {
+  if (patched(ROUNDS_BY_WORK)) {
+    // The Add to Opportunity sink loads each window's opportunities as it stages their roles, so
+    // a round can take them as soon as the window and the roles' leads landed. Whole Gets only
+    // until the last round, which takes the rest (and roles whose lead is outside the load).
+    await roundsByWork(
+      ctx,
+      () => loadedSoFar(ctx, { opportunities: (p) => p.windowsDone, leads: (p) => p.windowsDone }),
+      (last) => drain(ctx, KEYS_PER_STEP, () => acts.loadOpportunityRoles({ runId: ctx.runId, maxKeys: KEYS_PER_STEP, requireLead: !last, wholeCalls: !last })),
+    );
+    return;
+  }
   await inRounds(ctx, (last) => drain(ctx, KEYS_PER_STEP, () => acts.loadOpportunityRoles({ runId: ctx.runId, maxKeys: KEYS_PER_STEP, requireLead: !last })));
 }
 
 /** SalesPersons by the externalSalesPersonId values seen on leads, companies and opportunities, then every owner set. */
 async function salesPersonsPhase(ctx: FollowingPhaseContext): Promise<void> {
   const runId = ctx.runId;
+  if (patched(ROUNDS_BY_WORK)) {
+    // Mid-run work: the salespersons of companies (preloaded by the lead ingest or loaded by the
+    // companies phase) and of opportunities, and those accounts' and opportunities' owners.
+    await roundsByWork(ctx, () => loadedSoFar(ctx, { companies: (p) => p.records, opportunities: (p) => p.windowsDone }), () => followerRound(ctx, 'salesPersons'));
+    return;
+  }
   await inRounds(ctx, async () => {
     await drain(ctx, KEYS_PER_STEP, () => acts.loadSalesObjects({ runId, kind: 'salesPerson', maxKeys: KEYS_PER_STEP }));
     for (const target of ['personOwners', 'accountOwners', 'opportunityOwners'] as const) {
@@ -104,6 +201,13 @@ export const SALES_PHASES: PhaseSpec[] = [
   { entity: 'leads', after: [], run: leadsPhase },
   { entity: 'companies', after: [], follows: ['leads', 'opportunities'], run: companiesPhase },
   { entity: 'opportunities', after: [], run: opportunitiesPhase },
-  { entity: 'opportunityRoles', after: ['opportunities'], requires: ['opportunities'], follows: ['leads'], run: rolesPhase },
+  // With ROUNDS_BY_WORK roles run alongside the opportunities phase instead of after it.
+  {
+    entity: 'opportunityRoles',
+    after: () => (patched(ROUNDS_BY_WORK) ? [] : ['opportunities']),
+    requires: ['opportunities'],
+    follows: () => (patched(ROUNDS_BY_WORK) ? ['leads', 'opportunities'] : ['leads']),
+    run: rolesPhase,
+  },
   { entity: 'salesPersons', after: [], follows: ['leads', 'companies', 'opportunities'], run: salesPersonsPhase },
 ];

@@ -38,14 +38,18 @@ const acts = proxyActivities<BootstrapActivities>({
  */
 export interface PhaseSpec {
   entity: BootstrapEntity;
-  /** Entities that must be done first, when they are enabled. */
-  after: BootstrapEntity[];
+  /**
+   * Entities that must be done first, when they are enabled. A function is asked once at the
+   * bootstrap's start (a phase whose order changed behind a `patched` marker keeps the old order
+   * on replay).
+   */
+  after: BootstrapEntity[] | (() => BootstrapEntity[]);
   /**
    * Entities this phase runs alongside, taking in rounds what they have staged so far, with a
    * last round once they are done (e.g. companies while leads still stream in), so that little
    * is left for after the last export.
    */
-  follows?: BootstrapEntity[];
+  follows?: BootstrapEntity[] | (() => BootstrapEntity[]);
   /** Entities that must be enabled with this one (roles are found through the opportunities phase). */
   requires?: BootstrapEntity[];
   /** A plain `PhaseFunction` fits (it ignores the extra context). */
@@ -58,6 +62,12 @@ export interface FollowingPhaseContext extends PhaseContext {
   upstreamDone(): boolean;
   /** Waits until a followed phase made progress (a window, a write) or all are finished. */
   upstreamChanged(): Promise<void>;
+  /** Every phase's progress (read only): what a following phase decides its next round by. */
+  phases: Readonly<Record<string, Readonly<PhaseProgress>>>;
+  /** The enabled phases this one follows. */
+  followed: BootstrapEntity[];
+  /** Waits until `ready()` holds or every followed phase is finished (or the bootstrap stops). */
+  upstreamUntil(ready: () => boolean): Promise<void>;
 }
 
 /** Every phase in the seed's order: the lead database, then the Marketo-only records. */
@@ -223,7 +233,9 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   }
 
   const finished = new Set<BootstrapEntity>();
-  const followed = (spec: PhaseSpec) => (spec.follows ?? []).filter(enabled);
+  // Resolved once, in PHASES order, before any phase starts (see PhaseSpec.after).
+  const order = new Map(PHASES.map((spec) => [spec, { after: typeof spec.after === 'function' ? spec.after() : spec.after, follows: typeof spec.follows === 'function' ? spec.follows() : (spec.follows ?? []) }]));
+  const followed = (spec: PhaseSpec) => order.get(spec)!.follows.filter(enabled);
   const upstreamDone = (spec: PhaseSpec) => followed(spec).every((e) => finished.has(e));
   const upstreamVersion = (spec: PhaseSpec) => followed(spec).reduce((n, e) => n + progress.phases[e]!.windowsDone + progress.phases[e]!.written, 0);
 
@@ -260,6 +272,11 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
         const seen = upstreamVersion(spec);
         await condition(() => stopping() || upstreamDone(spec) || upstreamVersion(spec) !== seen);
       },
+      phases: progress.phases,
+      followed: followed(spec),
+      upstreamUntil: async (ready) => {
+        await condition(() => stopping() || upstreamDone(spec) || ready());
+      },
     };
     phase.state = 'running';
     try {
@@ -283,7 +300,7 @@ export async function bootstrap(input: BootstrapInput): Promise<BootstrapResult>
   // Each phase waits for the enabled phases it depends on; a disabled dependency is not waited for.
   const started = new Map<BootstrapEntity, Promise<boolean>>();
   for (const spec of PHASES) {
-    const deps = spec.after.filter(enabled).map((d) => {
+    const deps = order.get(spec)!.after.filter(enabled).map((d) => {
       const dep = started.get(d);
       if (!dep) throw new Error(`phase ${spec.entity} is listed before ${d}, which it depends on`);
       return dep;

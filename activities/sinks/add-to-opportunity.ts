@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ActivityRow } from '../../src/marketo/bulk/rows.js';
 import { BootstrapStaging, stageRoleRefs, type StagedRoleRef } from '../bootstrap-staging.js';
 import type { IngestSinkDeps, IngestSinkImpl } from '../ingest-sink.js';
+import { salesObjectLoader } from '../sales-object-loader.js';
 
 /** Marketo's Add to Opportunity activity type. */
 export const ADD_TO_OPPORTUNITY = 34;
@@ -27,30 +28,53 @@ const rowSchema = z.object({
   attributes: attributesSchema,
 });
 
+/** GUIDs remembered per sink (one per worker process) before the memory is dropped and Marketo is asked again. */
+const REMEMBER_GUIDS = 100_000;
+
 /**
  * Add to Opportunity activities → staged role keys (opportunity, lead, role). The activity names
  * its opportunity by Oppty ID (marketoGUID) only, while roles are keyed on externalOpportunityId:
- * the sink resolves each GUID once (Get Opportunities by idField, 300 a call, remembered for the
- * sink's life) before staging. The opportunities and roles phases read the distinct keys from the
+ * the sink resolves each GUID once per run (Get Opportunities by idField, 300 a call) before
+ * staging. That Get reads the whole opportunity, so the sink writes it to the CRM right there and
+ * records its key as attempted: the opportunities a window names are loaded when the window
+ * lands, without a second Get by external id after the last export, and the roles phase can take
+ * that window's roles at once. The opportunities and roles phases read the distinct keys from the
  * staging table, so no activity row passes through workflow history and a retried window stages
  * nothing twice.
  */
 export function addToOpportunitySink(deps: IngestSinkDeps): IngestSinkImpl<'activities'> {
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
-  // GUID → externalOpportunityId (null: Marketo no longer has the opportunity).
+  const loader = salesObjectLoader(deps);
+  // run + GUID → externalOpportunityId (null: Marketo no longer has the opportunity), only once
+  // the opportunity is written: a key resolved in another run, or whose write failed, is read again.
   const externalIds = new Map<string, string | null>();
+  const memo = (runId: string, guid: string) => `${runId}\u0000${guid}`;
 
-  async function resolve(guids: readonly string[]): Promise<number> {
-    const unknown = [...new Set(guids)].filter((g) => !externalIds.has(g));
-    let calls = 0;
+  /** GUID → externalOpportunityId for every GUID of the batch, reading (and writing) the ones this run has not seen. */
+  async function resolve(runId: string, guids: readonly string[]): Promise<{ ids: Map<string, string | null>; apiCalls: number; written: number; failed: number }> {
+    const out = { ids: new Map<string, string | null>(), apiCalls: 0, written: 0, failed: 0 };
+    const unknown: string[] = [];
+    for (const g of new Set(guids)) {
+      const known = externalIds.get(memo(runId, g));
+      if (known === undefined) unknown.push(g);
+      else out.ids.set(g, known);
+    }
+    if (unknown.length === 0) return out;
+    const fields = [...new Set([...(await loader.mapping('opportunity')).fields, 'marketoGUID', 'externalOpportunityId'])];
     for (let i = 0; i < unknown.length; i += PER_CALL) {
       const values = unknown.slice(i, i + PER_CALL);
-      const page = await deps.marketo.opportunities.get({ filterType: 'idField', filterValues: values, fields: ['marketoGUID', 'externalOpportunityId'] });
-      calls += 1;
-      for (const g of values) externalIds.set(g, null);
-      for (const o of page.items) if (typeof o.marketoGUID === 'string') externalIds.set(o.marketoGUID, text.parse(o.externalOpportunityId));
+      const page = await deps.marketo.opportunities.get({ filterType: 'idField', filterValues: values, fields });
+      out.apiCalls += 1;
+      for (const g of values) out.ids.set(g, null);
+      for (const o of page.items) if (typeof o.marketoGUID === 'string') out.ids.set(o.marketoGUID, text.parse(o.externalOpportunityId));
+      const keys = [...new Set(values.map((g) => out.ids.get(g)).filter((k): k is string => typeof k === 'string'))];
+      const wrote = await loader.writeFetched(runId, 'opportunity', keys, page.items);
+      out.written += wrote.written;
+      out.failed += wrote.failed;
+      if (externalIds.size + values.length > REMEMBER_GUIDS) externalIds.clear();
+      for (const g of values) externalIds.set(memo(runId, g), out.ids.get(g) ?? null);
     }
-    return calls;
+    return out;
   }
 
   return {
@@ -69,19 +93,22 @@ export function addToOpportunitySink(deps: IngestSinkDeps): IngestSinkImpl<'acti
         if (!r.success) throw new Error(`Add to Opportunity activity ${raw.marketoGUID ?? '?'}: ${z.prettifyError(r.error)}`);
         return r.data;
       });
-      const apiCalls = await resolve(parsed.flatMap((r) => (r.attributes['Oppty ID'] === null ? [] : [r.attributes['Oppty ID']])));
+      const loaded = await resolve(ctx.runId, parsed.flatMap((r) => (r.attributes['Oppty ID'] === null ? [] : [r.attributes['Oppty ID']])));
       const refs: StagedRoleRef[] = parsed.map((r) => {
         const guid = r.attributes['Oppty ID'];
         return {
           activityGuid: r.marketoGUID,
           marketoLeadId: r.leadId,
-          externalOpportunityId: guid === null ? null : (externalIds.get(guid) ?? null),
+          externalOpportunityId: guid === null ? null : (loaded.ids.get(guid) ?? null),
           opportunityGuid: guid,
           role: r.attributes.Role,
         };
       });
       await stageRoleRefs(staging, ctx.runId, refs);
-      return { written: refs.length, failed: 0, apiCalls };
+      // `written` stays the refs staged: the ingest's summary has no place for another kind's
+      // records yet (its `loaded` takes the lead preload's kinds only). Refused opportunities are
+      // ledgered by the write and counted as failed.
+      return { written: refs.length, failed: loaded.failed, apiCalls: loaded.apiCalls };
     },
   };
 }

@@ -49,7 +49,9 @@ test('every sales entity lands once with every reference set, and the reconcilia
   for (const name of Object.keys(ALL)) expect(result.progress.phases[name]).toMatchObject({ state: 'done', failed: 0 });
   // 2023-12-01 .. 2024-05-01 in ≤31-day windows: 5 lead exports and 5 Add to Opportunity exports.
   expect(result.progress.phases.leads).toMatchObject({ windowsTotal: 5, records: LEADS, written: LEADS });
-  expect(result.progress.phases.opportunities!.records).toBe(seeded.roles + seeded.opportunities);
+  // The Add to Opportunity activities read; the sink writes the opportunities they name as it
+  // resolves them (bootstrap-sales-rounds-by-work), so the phase's own Get step finds none left.
+  expect(result.progress.phases.opportunities!.records).toBe(seeded.roles);
   // Companies and salespersons count every record they brought in, whether the lead ingest loaded
   // it for a batch's persons or the phase itself did.
   expect(result.progress.phases.companies!.records).toBe(seeded.companies);
