@@ -68,7 +68,8 @@ The baselines also prove that a normal run meets no 606/615 of its own making (t
     title: 'Bad-input suite',
     text: `Wrong data from every side: rows of an export file, values and lookups Marketo refuses, a mapping
 that names what does not exist, hostile names in Describe, and malformed webhook calls. Each must end in a
-clear error or a ledger entry, and every other record must still arrive.`,
+clear error or a ledger entry, and every other record must still arrive; a lead whose export line is damaged
+but whose id is readable must arrive too (fetched again by id through REST), its ledger entry resolved.`,
   },
   security: {
     title: 'Security suite',
