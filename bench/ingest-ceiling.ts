@@ -52,6 +52,7 @@ import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { StateStore } from '../src/store/state-store.js';
 import { crmSideCopyRate, measurePlainCopy } from './copy-baseline.js';
 import { clusterCpu, postmasterPid, processCpuMs } from './ingest-ceiling-cpu.js';
+import { ingestDigest } from './ingest-ceiling-digest.js';
 import { sqlRoute, type SqlRoute } from './ingest-ceiling-sql.js';
 
 const Options = z.object({
@@ -168,33 +169,6 @@ async function measure(postmaster: number | undefined, database: string, fn: () 
     selfMs: (self.user + self.system) / 1000,
     load: [load0, os.loadavg()[0]!],
   };
-}
-
-/** CRM persons, id map and staging rows of a way: counts and digests that must be equal for every way. */
-async function digest(client: pg.ClientBase, staging: BootstrapStaging): Promise<Record<string, string>> {
-  const s = staging.qschema;
-  const { rows } = await client.query<Record<string, string>>(
-    `SELECT (SELECT count(*) FROM crm.leads) AS leads, (SELECT count(*) FROM crm.contacts) AS contacts,
-            (SELECT count(*) FROM crm.contacts WHERE account_id IS NULL) AS contacts_without_account,
-            (SELECT count(*) FROM crm.leads WHERE owner_id IS NULL) + (SELECT count(*) FROM crm.contacts WHERE owner_id IS NULL) AS persons_without_owner,
-            (SELECT count(*) FROM crm.leads WHERE origin <> 'sync') + (SELECT count(*) FROM crm.contacts WHERE origin <> 'sync') AS not_sync_origin,
-            (SELECT count(*) FROM ${s}.id_map WHERE entity = 'lead') AS id_map,
-            (SELECT count(*) FROM ${s}.id_map m
-               LEFT JOIN crm.leads l ON m.crm_type = 'lead' AND l.id = m.crm_id
-               LEFT JOIN crm.contacts c ON m.crm_type = 'contact' AND c.id = m.crm_id
-              WHERE m.entity = 'lead' AND coalesce(l.marketo_lead_id, c.marketo_lead_id)::text = m.marketo_id) AS id_map_pointing_right,
-            (SELECT count(*) FROM ${staging.personRefs} WHERE run_id = $1) AS staged_persons,
-            (SELECT count(*) FROM ${staging.keys} WHERE run_id = $1) AS staged_keys,
-            (SELECT md5(string_agg(md5(p::text), '' ORDER BY p.marketo_lead_id)) FROM (
-               SELECT 'L' AS t, l.marketo_lead_id, (to_jsonb(l) - '{id,created_at,updated_at,origin,owner_id}'::text[]) AS v, u.external_sales_person_id AS owner, NULL AS account
-                 FROM crm.leads l LEFT JOIN crm.users u ON u.id = l.owner_id
-               UNION ALL
-               SELECT 'C', c.marketo_lead_id, (to_jsonb(c) - '{id,created_at,updated_at,origin,owner_id,account_id}'::text[]), u.external_sales_person_id, a.external_company_id
-                 FROM crm.contacts c LEFT JOIN crm.users u ON u.id = c.owner_id LEFT JOIN crm.accounts a ON a.id = c.account_id) p) AS persons_digest,
-            (SELECT md5(string_agg(marketo_id || ':' || crm_type, ',' ORDER BY marketo_id)) FROM ${s}.id_map WHERE entity = 'lead') AS id_map_digest`,
-    [RUN_ID],
-  );
-  return rows[0]!;
 }
 
 interface Way {
@@ -342,7 +316,7 @@ async function main(): Promise<void> {
       });
       if (failed > 0) throw new Error(`${name}: ${failed} records failed`);
       const client = await wayCrm.pool.connect();
-      const facts = await digest(client, wayStaging).finally(() => client.release());
+      const facts = await ingestDigest(client, wayCrm.schema, wayStaging, RUN_ID).finally(() => client.release());
       ways.push({ name: `today's path, ${filesAtOnce} file${filesAtOnce > 1 ? 's' : ''} at once`, measured, facts });
       if (filesAtOnce === 1) plainCopy = await measurePlainCopy(wayCrm.pool, 'crm');
       await wayStore.close();
@@ -410,7 +384,7 @@ async function main(): Promise<void> {
         const rows = groups[i]!.reduce((n, f) => n + f.rows, 0);
         return `connection ${i + 1} (${rows} rows), wall s / backend CPU µs per row: ${[...m].map(([k, t]) => `${k} ${(t.ms / 1000).toFixed(2)} s / ${t.cpuMs === undefined ? 'n/a' : ((t.cpuMs / rows) * 1000).toFixed(1)} µs`).join(', ')}`;
       });
-      const facts = await digest(clients[0]!, wayStaging);
+      const facts = await ingestDigest(clients[0]!, 'crm', wayStaging, RUN_ID);
       ways.push({ name: `SQL route, ${connections} connection${connections > 1 ? 's' : ''}`, measured, stages, facts });
 
       // What the remaining costs are, on this database (its persons are digested already).
