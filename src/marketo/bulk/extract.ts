@@ -7,6 +7,7 @@ import type { MarketoTransport } from '../transport.js';
 import { downloadExport, type DownloadOptions, type DownloadPosition, type DownloadSummary } from './download.js';
 import { exportJobSchema, TERMINAL_EXPORT_STATUSES, type ExportJob } from './export-job.js';
 import { exportRequestSchemaByKind, type ExportRequestByKind } from './export-requests.js';
+import type { MalformedRow } from './parser.js';
 import type { ExportKind, RowByKind } from './rows.js';
 
 /** Which extract: custom objects also need the object's API name (e.g. `car_c`). */
@@ -52,6 +53,11 @@ export interface RunExportOptions extends WaitOptions {
   /** Pause between enqueue attempts while the shared queue is full (defaults to the classification's delay). */
   queueFullRetryMs?: number;
   download?: Pick<DownloadOptions<ExportKind>, 'maxReconnects' | 'signal'>;
+  /**
+   * Takes each line of the file that cannot become a row, with the export it came from, and the
+   * download goes on. Without it such a line fails the run (the reconciliation's reads stay strict).
+   */
+  onMalformed?: (bad: MalformedRow, position: DownloadPosition, exportId: string) => unknown;
 }
 
 /** What a finished export run reports: counts, bytes, checksum and where the download ended. Never the records. */
@@ -170,7 +176,14 @@ export class BulkExtractApi {
   download<K extends ExportKind>(
     target: ExportTarget<K>,
     job: ExportJob,
-    parse: { format?: DownloadOptions<K>['format']; columnHeaderNames?: Record<string, string> | undefined; from?: DownloadPosition | undefined; maxReconnects?: number; signal?: AbortSignal },
+    parse: {
+      format?: DownloadOptions<K>['format'];
+      columnHeaderNames?: Record<string, string> | undefined;
+      from?: DownloadPosition | undefined;
+      maxReconnects?: number;
+      signal?: AbortSignal;
+      onMalformed?: DownloadOptions<K>['onMalformed'];
+    },
     onRow: (row: RowByKind[K], position: DownloadPosition) => unknown,
   ): Promise<DownloadSummary> {
     if (job.status !== 'Completed') throw new ExportNotCompletedError(job);
@@ -185,6 +198,7 @@ export class BulkExtractApi {
         from: parse.from,
         maxReconnects: parse.maxReconnects,
         signal: parse.signal,
+        onMalformed: parse.onMalformed,
       },
       onRow,
     );
@@ -208,7 +222,11 @@ export class BulkExtractApi {
     const summary = await this.download(
       target,
       job,
-      { columnHeaderNames: (request as { columnHeaderNames?: Record<string, string> }).columnHeaderNames, ...options.download },
+      {
+        columnHeaderNames: (request as { columnHeaderNames?: Record<string, string> }).columnHeaderNames,
+        ...options.download,
+        ...(options.onMalformed ? { onMalformed: (bad: MalformedRow, position: DownloadPosition) => options.onMalformed!(bad, position, job.exportId) } : {}),
+      },
       onRow,
     );
     return {

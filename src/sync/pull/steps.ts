@@ -7,7 +7,7 @@ import type { RecordFailure } from '../../store/error-ledger.js';
 import type { IdLink } from '../../store/id-map.js';
 import type { StateStore } from '../../store/state-store.js';
 import type { StepSummary } from '../push/steps.js';
-import { extractUpdatedLeads } from './bulk-leads.js';
+import { extractUpdatedLeads, type UpdatedLeadsOptions } from './bulk-leads.js';
 import { CHANGE_DATA_VALUE, classifyChanges, MERGE_LEADS, NEW_LEAD, type ChangeSet, type Conflict } from './changes.js';
 import { pullCompanies } from './companies.js';
 import { scanCompanies } from './company-scan.js';
@@ -229,10 +229,13 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
     mode = 'bulk';
     const wanted = new Set(ids.map(String));
     const range = { startAt: secondOf(start.at), endAt: new Date(window.position.at.getTime() + 1000) };
-    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, range, { pollIntervalMs: deps.options.bulkPollIntervalMs }, (rows) =>
-      writer.write(rows.filter((r) => wanted.has(String(r.id))) as MarketoRecord[]),
+    const keep = (id: string): boolean => wanted.has(id);
+    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, range, bulkOptions(deps, keep), (rows) =>
+      writer.write(rows.filter((r) => keep(String(r.id))) as MarketoRecord[]),
     );
     calls += extract.calls;
+    // Malformed lines nobody could fetch again are ledgered; they count with the records the step could not write.
+    writer.failed += extract.open;
   } else if (ids.length > 0) {
     mode = 'rest';
     const read = await readLeadsById(deps, context, ids);
@@ -281,6 +284,11 @@ function summary(step: string, read: number, written: number, skipped: number, c
   return out;
 }
 
+/** The bulk route's settings: malformed lines are ledgered under the pull's operation; `keep` says which leads it writes. */
+function bulkOptions(deps: PullDeps, keep: (id: string) => boolean): UpdatedLeadsOptions {
+  return { pollIntervalMs: deps.options.bulkPollIntervalMs, ledger: deps.store.errors, operation: PULL_OPERATION, keep };
+}
+
 /**
  * The loop was stopped longer than Marketo keeps Change Data Value activities: the log cannot say
  * everything that changed. Every lead updated since the watermark is read by bulk extract
@@ -298,9 +306,11 @@ async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamP
   const changes = classifyChanges(context, merges.items, new Set(), []);
   const mergedAway = new Set(changes.merges.flatMap((m) => m.losers));
   const writer = new LeadWriter(deps, context, [], true);
-  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, { pollIntervalMs: deps.options.bulkPollIntervalMs }, (rows) =>
-    writer.write(rows.filter((r) => !mergedAway.has(String(r.id))) as MarketoRecord[]),
+  const keep = (id: string): boolean => !mergedAway.has(id);
+  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, bulkOptions(deps, keep), (rows) =>
+    writer.write(rows.filter((r) => keep(String(r.id))) as MarketoRecord[]),
   );
+  writer.failed += extract.open;
   if (changes.merges.length > 0) {
     const pending = await loadPending(deps.store);
     pending.merges.push(...changes.merges);
