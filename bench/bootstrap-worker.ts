@@ -4,7 +4,8 @@
  * workflow code bundled by the bench, so this process never loads webpack), BATCH_SIZE,
  * WRITE_CONCURRENCY, CACHED_WORKFLOWS; MAX_ROWS_IN_FLIGHT (default: from the heap limit);
  * HEAP_SNAPSHOT_MB for one heap snapshot (in the cwd); METRICS_ADDRESS: core's Prometheus metrics there; PATCHES_OFF:
- * patch ids the worker declines (the workflows' earlier code paths).
+ * patch ids the worker declines (the workflows' earlier code paths); REUSE_V8_CONTEXT=false: a V8
+ * context per workflow run.
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -44,6 +45,7 @@ const worker = await Worker.create({
   },
   maxConcurrentActivityTaskExecutions: 20,
   maxCachedWorkflows: Number(env('CACHED_WORKFLOWS')),
+  ...(process.env.REUSE_V8_CONTEXT === 'false' ? { reuseV8Context: false } : {}),
   // The bench's "before" runs: these patches stay off, so the workflows take their earlier paths.
   ...(patchesOff.size > 0 ? { patchActivationCallback: ({ patchId }: { patchId: string }) => !patchesOff.has(patchId) } : {}),
 });

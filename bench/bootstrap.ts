@@ -77,9 +77,10 @@ const Options = z.object({
 /**
  * The workflow code's session-7 changes to its Temporal cost, on (after) or off (before: the worker
  * declines their patch markers through patchActivationCallback, so the same bundle runs the code
- * paths of before).
+ * paths of before). after-own-contexts: after, with a V8 context per workflow run instead of one
+ * context shared by all (the SDK's reuseV8Context off).
  */
-const EVENT_WAYS = ['before', 'after'] as const;
+const EVENT_WAYS = ['before', 'after', 'after-own-contexts'] as const;
 type EventWay = (typeof EVENT_WAYS)[number];
 const SESSION_7_PATCHES = ['bulk-export-fewer-events'];
 
@@ -359,7 +360,7 @@ async function main(): Promise<void> {
     const metricsAddress = `127.0.0.1:${await freePort()}`;
     const worker = spawn(process.execPath, [...profiling, ...heap, ...entry], {
       cwd: root,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: `${taskQueue}-${label}`, ...(events === 'before' ? { PATCHES_OFF: SESSION_7_PATCHES.join(',') } : {}), MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), METRICS_ADDRESS: metricsAddress, ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: `${taskQueue}-${label}`, ...(events === 'before' ? { PATCHES_OFF: SESSION_7_PATCHES.join(',') } : {}), ...(events === 'after-own-contexts' ? { REUSE_V8_CONTEXT: 'false' } : {}), MARKETO_URL: emulator.url, DATABASE_URL: url.toString(), WORKFLOW_BUNDLE: bundlePath, BATCH_SIZE: String(opts.batch), WRITE_CONCURRENCY: String(opts.writeConcurrency), ...(opts.heapSnapshotMb ? { HEAP_SNAPSHOT_MB: String(opts.heapSnapshotMb) } : {}), CACHED_WORKFLOWS: String(opts.cachedWorkflows), METRICS_ADDRESS: metricsAddress, ...(opts.rowsInFlight ? { MAX_ROWS_IN_FLIGHT: String(opts.rowsInFlight) } : {}) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     try {
