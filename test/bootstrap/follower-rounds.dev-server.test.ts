@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { readFile, writeFile } from 'node:fs/promises';
 import proto from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { workflowCode } from '../../workers/worker.js';
 import { configureBulk } from '../../emulator/bulk/service.js';
 import { reconcile } from '../../src/reconcile/index.js';
 import type { BootstrapInput, BootstrapResult } from '../../workflows/bootstrap-types.js';
@@ -29,10 +26,9 @@ const HIGH = '2024-05-01T00:00:00Z';
 const LEADS = 400;
 /** 300 opportunities × 3 roles: several Gets of 300 roles, so rounds before the last take some. */
 const SEED = { leads: LEADS, companies: 20, salespersons: 6, opportunities: 300, rolesPerOpportunity: 3, programs: 0, lists: 0, customObjects: 0, from: FROM, to: TO };
-/** 15-day windows: 11 lead and 11 Add to Opportunity exports, more windows than rounds. */
-const WINDOW_DAYS = 15;
+/** 20-day windows: 8 lead and 8 Add to Opportunity exports, more windows than rounds can follow one by one. */
+const WINDOW_DAYS = 20;
 const ALL = { leads: { enabled: true }, companies: { enabled: true }, opportunities: { enabled: true }, opportunityRoles: { enabled: true }, salesPersons: { enabled: true } };
-const root = fileURLToPath(new URL('../..', import.meta.url));
 
 beforeAll(async () => {
   env = await createDevServerEnv();
@@ -85,10 +81,10 @@ test('with the preload linking every person, the followers take a few rounds of 
   expect(result.progress.state).toBe('done');
   const phases = result.progress.phases;
   for (const name of Object.keys(ALL)) expect(phases[name]).toMatchObject({ state: 'done', failed: 0 });
-  expect(phases.leads!.windowsTotal).toBe(11);
+  expect(phases.leads!.windowsTotal).toBe(8);
 
   // Before the marker the companies and salespersons phases ran ≥ 3 and ≥ 4 load/link steps per
-  // upstream window that landed (≥ 66 and ≥ 88 here; 108 and 132 in the 200k bench run). Now:
+  // upstream window that landed (≥ 48 and ≥ 64 here; 108 and 132 in the 200k bench run). Now:
   // at most 10 rounds while the exports run plus the last one, one activity each (roles: one
   // step per round at this size).
   for (const name of ['companies', 'salesPersons', 'opportunityRoles']) expect(phases[name]!.windowsTotal).toBeLessThanOrEqual(11);
@@ -123,14 +119,14 @@ test('with the preload linking every person, the followers take a few rounds of 
   const report = await differences(['persons', 'companies', 'salespersons', 'opportunities', 'roles']);
   expect(report).toEqual({ differing: [], differences: 0, matched: { persons: LEADS, companies: seeded.companies, salespersons: seeded.salespersons, opportunities: seeded.opportunities, roles: seeded.roles } });
 
-  // This run's history (with the marker) replays on today's code; RECORD_HISTORIES=1 stores it
-  // as histories/bootstrap-sales-rounds.pb, replayed below in a plain Node process.
-  const recorded = proto.temporal.api.history.v1.History.encode(await env.client.workflow.getHandle(workflowId).fetchHistory()).finish();
-  if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL('./histories/bootstrap-sales-rounds.pb', import.meta.url), recorded);
-  const tmp = path.join(await mkdtemp(path.join(os.tmpdir(), 'replay-')), 'rounds.pb');
-  await writeFile(tmp, recorded);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/bootstrap/fixtures/replay-histories.ts', tmp, workflowId, `${root}test/bootstrap/histories/bootstrap-sales-rounds.pb`, workflowId], { cwd: root });
-  expect(stdout).toBe(`replayed ${workflowId}\nreplayed ${workflowId}\n`);
+  // This run's history (with the marker) and the recorded one replay on today's code;
+  // RECORD_HISTORIES=1 stores this one as histories/bootstrap-sales-rounds.pb.
+  const History = proto.temporal.api.history.v1.History;
+  const events = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  if (process.env.RECORD_HISTORIES === '1') await writeFile(new URL('./histories/bootstrap-sales-rounds.pb', import.meta.url), History.encode(events).finish());
+  const recorded = History.decode(await readFile(new URL('./histories/bootstrap-sales-rounds.pb', import.meta.url)));
+  await Worker.runReplayHistory(workflowCode(), events, workflowId);
+  await Worker.runReplayHistory(workflowCode(), recorded, workflowId);
 });
 
 test('when every company Get of the lead ingest fails, the last round loads the companies and links every person', async () => {
