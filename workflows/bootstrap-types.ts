@@ -125,7 +125,11 @@ export type LoadedAlongside = Partial<Record<PreloadKind, LoadCounts>>;
 export interface IngestSummary {
   /** Data records read from the file, malformed ones included. */
   rows: number;
-  /** Lines that could not be read as records (each one in the error ledger, counted in `failed`). */
+  /**
+   * Lines that could not be read as records, each one in the error ledger. A lead line whose id is
+   * readable is fetched again by id and written (its entry resolved); only the entries left open
+   * count in `failed`.
+   */
   malformed?: number;
   bytes: number;
   written: number;
