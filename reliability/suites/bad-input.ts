@@ -6,8 +6,10 @@ import { validateMapping } from '../../src/mapping/validate.js';
 import { createCycleActivities } from '../../activities/cycle.js';
 import { createSchemaActivities } from '../../activities/schema.js';
 import { ReconcileContext } from '../../src/reconcile/context.js';
+import { LEADS_STREAM } from '../../src/sync/pull/index.js';
 import { readMarketoSchemas } from '../../src/reconcile/index.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
+import { openPullScenario, pullLeadsUntilDone, verifyPull } from '../pull-run.js';
 import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
 import { Scenario } from '../scenario.js';
 import { awaitOnDemand, crmRowsPerLead, onDemandExists, post, sendValid, startReceiverProcess, withSecret } from '../webhook-run.js';
@@ -249,6 +251,46 @@ async function invalidUtf8Leads(ctx: CaseContext): Promise<CaseOutcome> {
   });
 }
 
+/** Lead files of the sync pull's extract damaged (every one while armed: a retry meets the same bytes), and lines in each. */
+const PULL_DAMAGED_FILES = 3;
+const PULL_DAMAGED_LINES = 3;
+
+/**
+ * The sync loop's step 4 reads many changed leads by Bulk Lead Extract, and the file holds lines
+ * it cannot read: bytes that are not UTF-8 (lead id readable) and a 2-cell line (no id). The step
+ * must not fail (a failing step would meet the same file again on every retry and the watermark
+ * would never move): each damaged lead fetched again by id and written with its values, the
+ * ragged line left open in the ledger, the watermark moved.
+ */
+async function pullDamagedExport(ctx: CaseContext): Promise<CaseOutcome> {
+  const leads = Math.max(20, Math.min(ctx.scale, 500));
+  const p = await openPullScenario(ctx.stack, { leads, bulkThreshold: 10 });
+  try {
+    const s = p.scenario;
+    await admin(s, 'bulk/faults', { invalidUtf8Rows: PULL_DAMAGED_FILES, invalidUtf8RowsPerFile: PULL_DAMAGED_LINES, invalidUtf8Kind: 'leads', malformedRows: 1 });
+    const mark = (await s.store.watermarks.get(LEADS_STREAM))!.watermark!.getTime();
+    // As many attempts as files armed: without the fix every attempt meets damaged lines.
+    const run = await pullLeadsUntilDone(p, PULL_DAMAGED_FILES);
+    const v = await verifyPull(p);
+    const moved = ((await s.store.watermarks.get(LEADS_STREAM))?.watermark?.getTime() ?? 0) > mark;
+    const entries = (await s.store.errors.list({ entity: 'lead', limit: 1_000 })).filter((e) => e.code === 'MALFORMED_ROW');
+    const refetched = entries.filter((e) => e.status === 'resolved' && e.operation === 'pull' && e.reason.endsWith('fetched again by id through REST and written with its batch'));
+    const open = entries.filter((e) => e.status === 'open' && e.operation === 'pull');
+    const getLeads = Object.entries(s.emulator.runtime.stats.snapshot().endpoints)
+      .filter(([endpoint]) => endpoint.startsWith('GET /rest/v1/leads.json'))
+      .reduce((n, [, e]) => n + e.calls, 0);
+    const ragged = open[0]?.reason.replace(/^export \S+: /, '');
+    return {
+      outcome: `${run.summary}; ${v.detail}; watermark ${moved ? 'moved' : 'did not move'}; ledger (pull): ${refetched.length} MALFORMED_ROW resolved (lead fetched again by id), ${open.length} open${ragged ? ` ("${ragged}")` : ''}; ${getLeads} Get Leads calls`,
+      lost: run.done ? v.lost : null,
+      duplicates: v.duplicates,
+      passed: run.done && run.retries === 0 && moved && v.lost === 0 && v.duplicates === 0 && v.wrong === 0 && refetched.length === PULL_DAMAGED_LINES && open.length === 1,
+    };
+  } finally {
+    await p.close();
+  }
+}
+
 export function badInputCases(): CaseDef[] {
   return [
     {
@@ -270,6 +312,12 @@ export function badInputCases(): CaseDef[] {
       name: 'invalid UTF-8 in lead export lines',
       injected: `a byte 0xFF (not UTF-8) in ${DAMAGED_LINES_PER_FILE} lines (first, then spread) of each of the next ${DAMAGED_FILES} lead export files`,
       run: invalidUtf8Leads,
+    },
+    {
+      suite: 'bad-input',
+      name: 'sync pull: damaged lines in a Bulk Lead Extract',
+      injected: `step 4 by Bulk Lead Extract (bulkThreshold 10); every lead file served holds a byte 0xFF in ${PULL_DAMAGED_LINES} lines (first, then spread; armed for ${PULL_DAMAGED_FILES} files, so a retry would meet them again) and a 2-cell line after its first lead`,
+      run: pullDamagedExport,
     },
     { suite: 'bad-input', name: 'push: values Marketo refuses, 1007', injected: 'a contact with email "broken@nodot"; a contact whose id two Marketo leads already carry (1007)', run: pushRefusedValues },
     { suite: 'bad-input', name: 'push: mapped field deleted in Marketo (1006)', injected: 'mapping saved, then the Marketo field `title` hidden; 30 contacts with titles pushed', run: pushFieldGone },

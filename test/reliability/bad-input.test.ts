@@ -25,3 +25,9 @@ test('lead export lines with bytes that are not UTF-8: each lead fetched again b
   expect(r.outcome).toMatch(/Marketo answered (.*, )?2×invalidUtf8Rows/);
   expect(r.outcome).toMatch(/ledger: 6 MALFORMED_ROW entries resolved \(lead fetched again by id\), 0 resolved as gone, 0 open; [1-9]\d* Get Leads calls/);
 }, TIMEOUT);
+
+test('sync pull: damaged lines in a Bulk Lead Extract do not stall step 4; damaged leads fetched again by id, the ragged line ledgered', async () => {
+  const r = await runNamed(env.stack, cases, 'sync pull: damaged lines in a Bulk Lead Extract', 20);
+  expect(verdict(r)).toMatchObject(PASSED);
+  expect(r.outcome).toMatch(/watermark moved; ledger \(pull\): 3 MALFORMED_ROW resolved \(lead fetched again by id\), 1 open \("data record 2 \(line 3, ends at byte \d+\) skipped: 2 cells where the header has \d+ columns"\); 1 Get Leads calls/);
+}, TIMEOUT);
