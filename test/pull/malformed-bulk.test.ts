@@ -74,6 +74,29 @@ describe('pull: malformed lines in a Bulk Lead Extract', () => {
     expect(await watermarkOf(h)).toBeGreaterThan(mark);
   });
 
+  it('settles a conflict on a lead fetched again exactly as on a lead read from the file (CRM wins)', async () => {
+    const [contact] = await h.insert('contact', [{ email: 'both@acme.example', title: 'Original' }]);
+    await h.push.pushLeads();
+    await h.pull.pullLeadsAndCompanies();
+    const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+    // Since the last cycle: a Marketo user and a CRM user edit the title; more leads changed, so step 4 goes by bulk.
+    h.emulator.subscription.editLeadAsUser(marketoId, { title: 'Marketo title', department: 'Sales' });
+    await h.update('contact', [{ id: contact!, title: 'CRM title' }]);
+    await h.push.pushLeads();
+    const others = [1, 2, 3].map((i) => h.createLead({ email: `more${i}@else.example`, firstName: `More${i}` }));
+    // Every line of the file damaged: each lead, the conflicted one too, comes back through REST.
+    await bulkFaults(h, { invalidUtf8Rows: 1, invalidUtf8RowsPerFile: 100, invalidUtf8Kind: 'leads' });
+    const r = await h.pull.pullLeadsAndCompanies();
+    expect(r).toMatchObject({ mode: 'bulk', conflicts: 1, skipped: 0 });
+    expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ title: 'CRM title', department: 'Sales' });
+    expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM title');
+    for (const id of others) expect(await h.person(id)).toBeDefined();
+    const entries = await malformedEntries(h);
+    expect(entries.length).toBe(4);
+    expect(entries.every((e) => e.status === 'resolved')).toBe(true);
+    expect(entries.some((e) => e.reason.includes(`key ${marketoId})`))).toBe(true);
+  });
+
   it('fetches the damaged lines again in the retention catch-up too', async () => {
     const ids = [1, 2, 3].map((i) => h.createLead({ email: `old${i}@else.example`, firstName: `Old${i}` }));
     // Stopped for 100 days: the catch-up reads every lead updated since by bulk extract (4 windows).
