@@ -36,12 +36,22 @@ test('the recorded bootstrap and bulkExport histories replay on the current code
     // poll-estimate.dev-server.test.ts): the parent, and the window whose job ran past its estimate.
     [path.join(histories, 'bootstrap-poll-estimate.pb'), 'poll-estimate'],
     [path.join(histories, 'bulk-export-poll-estimate.pb'), 'poll-estimate/leads/5'],
+    // Follower rounds only when upstream loaded something (`bootstrap-sales-rounds-by-work`;
+    // follower-rounds.dev-server.test.ts).
+    [path.join(histories, 'bootstrap-sales-rounds.pb'), 'bootstrap-sales-rounds'],
+    // One marker per window and no creating/done signals (`bulk-export-fewer-events`;
+    // fewer-events.dev-server.test.ts): the parent and one window.
+    [path.join(histories, 'bootstrap-fewer-events.pb'), 'fewer-events'],
+    [path.join(histories, 'bulk-export-fewer-events.pb'), 'fewer-events/leads/1'],
   ]);
   expect(result.out).toContain('replayed bootstrap-leads\n');
   expect(result.out).toContain('replayed bootstrap-leads/leads/3\n');
   expect(result.out).toContain('replayed bootstrap-sales\n');
   expect(result.out).toContain('replayed poll-estimate\n');
   expect(result.out).toContain('replayed poll-estimate/leads/5\n');
+  expect(result.out).toContain('replayed bootstrap-sales-rounds\n');
+  expect(result.out).toContain('replayed fewer-events\n');
+  expect(result.out).toContain('replayed fewer-events/leads/1\n');
   expect(result.code).toBe(0);
 });
 
