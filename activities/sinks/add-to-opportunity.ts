@@ -46,7 +46,8 @@ export function addToOpportunitySink(deps: IngestSinkDeps): IngestSinkImpl<'acti
   const staging = new BootstrapStaging(deps.store.pool, deps.store.schema);
   const loader = salesObjectLoader(deps);
   // run + GUID → externalOpportunityId (null: Marketo no longer has the opportunity), only once
-  // the opportunity is written: a key resolved in another run, or whose write failed, is read again.
+  // the opportunity's write is done (written, or refused into the ledger): a key resolved in
+  // another run, or whose write threw (the batch is retried), is read again.
   const externalIds = new Map<string, string | null>();
   const memo = (runId: string, guid: string) => `${runId}\u0000${guid}`;
 
