@@ -6,7 +6,7 @@ import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/b
 import { ChecksumMismatchError, downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
-import type { MalformedRow } from '../src/marketo/bulk/parser.js';
+import { malformedLineEntry } from '../src/marketo/bulk/malformed-entry.js';
 import { defaultRowBudget, RowBudget } from '../src/marketo/bulk/row-budget.js';
 import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
 import type { RecordFailure } from '../src/store/error-ledger.js';
@@ -147,23 +147,6 @@ function ledgerEntity(source: ExportSource): string {
     case 'customObjects':
       return source.apiName;
   }
-}
-
-/**
- * A malformed line as a ledger entry: keyed by export and record number (stable across resumed
- * downloads, so a re-read counts one more attempt instead of a second entry), the reason names
- * cells and fields only: the line's values may be lead data and are never copied.
- */
-function malformedFailure(source: ExportSource, exportId: string, bad: MalformedRow, record: number): RecordFailure {
-  return {
-    entity: ledgerEntity(source),
-    recordKey: `export ${exportId} record ${record}`,
-    operation: 'bootstrap',
-    source: 'marketo',
-    code: 'MALFORMED_ROW',
-    // The line and the Marketo key let an operator find the record in the file and fetch it again.
-    reason: `export ${exportId}: data record ${record} (line ${bad.line}, ends at byte ${bad.end}${bad.id === undefined ? '' : `, key ${bad.id}`}) skipped: ${bad.reason}`,
-  };
 }
 
 type JobFields = Omit<ExportJobView, 'exportId' | 'status'>;
@@ -418,7 +401,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
             from: resumed?.position,
             signal: ctx.cancellationSignal,
             onMalformed: (bad, position) => {
-              malformed.push({ bad, entry: malformedFailure(input.source, input.job.exportId, bad, position.rows) });
+              malformed.push({ bad, entry: malformedLineEntry(ledgerEntity(input.source), 'bootstrap', input.job.exportId, bad, position.rows) });
               batchEnd = position;
               // A re-fetched lead is written with the batch: it counts towards the batch's size.
               return batch.length + malformed.length >= batchSize ? flush() : undefined;

@@ -1,6 +1,6 @@
 import { BulkExtractApi } from '../../marketo/bulk/extract.js';
 import { refetchMalformedLeads, type MalformedRecord } from '../../marketo/bulk/lead-refetch.js';
-import type { MalformedRow } from '../../marketo/bulk/parser.js';
+import { malformedLineEntry } from '../../marketo/bulk/malformed-entry.js';
 import type { RecordRow } from '../../marketo/bulk/rows.js';
 import { formatMarketoDateTime } from '../../marketo/dates.js';
 import { planWindows } from '../../marketo/bulk/windows.js';
@@ -32,21 +32,6 @@ export interface UpdatedLeadsResult {
   refetched: number;
   /** Entries left open: no readable lead id, or a fetch Marketo refused for good. */
   open: number;
-}
-
-/**
- * A malformed line as a ledger entry, keyed by export and data record number; the reason names the
- * line, the byte it ends at and the lead id when readable (what to find it by), never its values.
- */
-function malformedEntry(exportId: string, bad: MalformedRow, record: number, operation: string): RecordFailure {
-  return {
-    entity: 'lead',
-    recordKey: `export ${exportId} record ${record}`,
-    operation,
-    source: 'marketo',
-    code: 'MALFORMED_ROW',
-    reason: `export ${exportId}: data record ${record} (line ${bad.line}, ends at byte ${bad.end}${bad.id === undefined ? '' : `, key ${bad.id}`}) skipped: ${bad.reason}`,
-  };
 }
 
 /**
@@ -114,7 +99,7 @@ export async function extractUpdatedLeads(
           if (line.id !== undefined && options.keep && !options.keep(line.id)) return undefined;
           out.malformed++;
           if (position.columns) columns = position.columns;
-          bad.push({ bad: line, entry: malformedEntry(exportId, line, position.rows, options.operation) });
+          bad.push({ bad: line, entry: malformedLineEntry('lead', options.operation, exportId, line, position.rows) });
           return buffer.length + bad.length >= size ? flush() : undefined;
         },
       },
