@@ -44,14 +44,19 @@ export async function pendingKeys(staging: BootstrapStaging, runId: string, kind
   return rows.map((r) => r.k);
 }
 
-export async function recordAttempts(staging: BootstrapStaging, runId: string, kind: LoadedKind, attempts: readonly Attempt[]): Promise<void> {
-  if (attempts.length === 0) return;
-  await staging.pool.query(
-    `INSERT INTO ${staging.loaded} (run_id, kind, key, crm_id, company_key, sales_person_key)
+export async function recordAttempts(staging: BootstrapStaging, runId: string, kind: LoadedKind, attempts: readonly Attempt[]): Promise<Set<string>> {
+  if (attempts.length === 0) return new Set();
+  // xmax = 0: the row was inserted by this statement, not updated. A key another load recorded
+  // first (the lead ingest's preload and a follower round may both fetch a key in flight) is
+  // written again harmlessly, but counted once, by whichever recorded it first.
+  const { rows } = await staging.pool.query<{ key: string; inserted: boolean }>(
+    `INSERT INTO ${staging.loaded} AS t (run_id, kind, key, crm_id, company_key, sales_person_key)
      SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[])
-     ON CONFLICT (run_id, kind, key) DO UPDATE SET crm_id = EXCLUDED.crm_id, company_key = EXCLUDED.company_key, sales_person_key = EXCLUDED.sales_person_key`,
+     ON CONFLICT (run_id, kind, key) DO UPDATE SET crm_id = EXCLUDED.crm_id, company_key = EXCLUDED.company_key, sales_person_key = EXCLUDED.sales_person_key
+     RETURNING t.key, (t.xmax = 0) AS inserted`,
     [runId, kind, attempts.map((a) => a.key), attempts.map((a) => a.crmId), attempts.map((a) => a.companyKey ?? null), attempts.map((a) => a.salesPersonKey ?? null)],
   );
+  return new Set(rows.filter((r) => r.inserted).map((r) => r.key));
 }
 
 /** CRM ids of loaded records by key (absent: not loaded). */

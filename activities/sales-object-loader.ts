@@ -174,8 +174,9 @@ function createLoader(deps: SalesLoaderDeps) {
     const api = apiOf(kind);
     const fetched = await Promise.all(chunks(keys, PER_CALL).map((values) => fetchAll((token) => api.get({ filterType: how.filterType, filterValues: values, fields: m.fields, ...(token ? { nextPageToken: token } : {}) }))));
     const records = fetched.flatMap((f) => f.records);
-    const { written, failed } = await writeFetched(runId, kind, keys, records);
-    return { records: records.length, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
+    const { written, failed, firstRecorded } = await writeFetched(runId, kind, keys, records);
+    // Records this load brought in first: one the preload and a follower round both fetched counts once.
+    return { records: firstRecorded, written, failed, apiCalls: fetched.reduce((n, f) => n + f.calls, 0) };
   }
 
   /**
@@ -183,7 +184,7 @@ function createLoader(deps: SalesLoaderDeps) {
    * own reasons, e.g. the Add to Opportunity sink resolving Oppty IDs) keyed on their external key,
    * and records every one of `keys` as attempted (found among `records` or not) with its references.
    */
-  async function writeFetched(runId: string, kind: keyof typeof LOAD, keys: readonly string[], records: readonly MarketoObject[]): Promise<{ written: number; failed: number }> {
+  async function writeFetched(runId: string, kind: keyof typeof LOAD, keys: readonly string[], records: readonly MarketoObject[]): Promise<{ written: number; failed: number; firstRecorded: number }> {
     const how = LOAD[kind];
     const m = await mapping(kind);
     const wanted = new Set(keys);
@@ -200,9 +201,9 @@ function createLoader(deps: SalesLoaderDeps) {
     const { crmIds, written, failed } = await writeObjects(kind, items, how.crmKey);
     // Keys Marketo does not have are attempted too (crm id null): no later round asks again.
     const attempts: Attempt[] = keys.map((key) => ({ key, crmId: crmIds.get(key) ?? null, ...(refs.get(key) ?? {}) }));
-    await recordAttempts(staging, runId, kind, attempts);
+    const first = await recordAttempts(staging, runId, kind, attempts);
     await freshStatistics();
-    return { written, failed };
+    return { written, failed, firstRecorded: [...refs.keys()].filter((key) => first.has(key)).length };
   }
 
   return { staging, mapping, apiOf, fetchAll, write: writeObjects, loadByKeys, writeFetched, freshStatistics };
