@@ -98,9 +98,16 @@ test('a daily budget stretches the wait so the projected calls fit, and waits fo
   const toReset = q.msToReset;
   // today's calls + (cycles until the reset) × calls a cycle ≤ budget
   const expected = Math.ceil(toReset / ((200 - q.callsToday) / perCycle));
-  expect(after.intervalReason).toMatch(/daily budget of 200/);
-  expect(Math.abs(after.effectiveIntervalSeconds * 1000 - expected)).toBeLessThan(1_000);
-  expect(Date.parse(after.nextRunAt!) - Date.parse(after.lastCycle!.finishedAt)).toBeGreaterThan(300_000);
+  if (expected > 300_000) {
+    expect(after.intervalReason).toMatch(/daily budget of 200/);
+    expect(Math.abs(after.effectiveIntervalSeconds * 1000 - expected)).toBeLessThan(1_000);
+    expect(Date.parse(after.nextRunAt!) - Date.parse(after.lastCycle!.finishedAt)).toBeGreaterThan(300_000);
+  } else {
+    // Marketo's day (America/Chicago) turns soon: the budget's rest covers the cycles left at the
+    // configured interval, so nothing is stretched. Only the last hour or two of the day gets here.
+    expect(after.intervalReason).toBeUndefined();
+    expect(after.effectiveIntervalSeconds).toBe(300);
+  }
   await handle.result();
   const timers = (await historyOf(handle)).filter((e) => e.kind === 'timer');
   expect(timers).toHaveLength(1);
