@@ -6,6 +6,7 @@ import { BulkExtractApi, isQueueFull, type ExportTarget } from '../src/marketo/b
 import { ChecksumMismatchError, downloadExport, downloadPositionSchema } from '../src/marketo/bulk/download.js';
 import { exportFormatSchema } from '../src/marketo/bulk/formats.js';
 import type { ExportRequestByKind } from '../src/marketo/bulk/export-requests.js';
+import { refetchMalformedLeads, type LeadRefetch, type MalformedRecord } from '../src/marketo/bulk/lead-refetch.js';
 import { malformedLineEntry } from '../src/marketo/bulk/malformed-entry.js';
 import { defaultRowBudget, RowBudget } from '../src/marketo/bulk/row-budget.js';
 import type { ExportKind, RowByKind } from '../src/marketo/bulk/rows.js';
@@ -16,7 +17,6 @@ import type { ExportSource, ExportWindow, IngestSink, IngestSummary, LoadedAlong
 import { firstCursor, nextPollDelay, type JobEstimate, type JobSeen } from '../workflows/export-poll-schedule.js';
 import { marketoCall } from './failures.js';
 import { BootstrapStaging } from './bootstrap-staging.js';
-import { refetchMalformedLeads, type LeadRefetch, type MalformedRecord } from './export-refetch.js';
 import type { IngestBatchOutcome, IngestSinkFactory, IngestSinkImpl } from './ingest-sink.js';
 import { BOOTSTRAP_SINKS } from './sinks/index.js';
 
@@ -184,11 +184,11 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
   };
 
   /**
-   * What becomes of a batch's malformed lines: leads are fetched again by id (export-refetch.ts);
+   * What becomes of a batch's malformed lines: leads are fetched again by id (lead-refetch.ts);
    * other kinds keep their entries (activities have no read by GUID; program members and custom
    * objects would need rows rebuilt from other shapes: not done).
    */
-  const refetchFor = (source: ExportSource, bad: readonly MalformedRecord[], columns: readonly string[] | undefined): Promise<LeadRefetch> =>
+  const refetchFor = (source: ExportSource, bad: readonly MalformedRecord<RecordFailure>[], columns: readonly string[] | undefined): Promise<LeadRefetch<RecordFailure>> =>
     source.kind === 'leads' ? refetchMalformedLeads(deps.marketo, columns, bad) : Promise.resolve({ rows: [], resolved: [], open: bad.map((m) => m.entry), apiCalls: 0 });
   /** Entries that need nothing more, kept as a record of what happened (resolved, not open). */
   const recordResolved = async (entries: readonly RecordFailure[]): Promise<void> => {
@@ -305,7 +305,7 @@ export function createBulkExportActivities(deps: BulkExportActivityDeps) {
           return opener(start, end);
         };
         let batch: RowByKind[ExportKind][] = [];
-        let malformed: MalformedRecord[] = [];
+        let malformed: MalformedRecord<RecordFailure>[] = [];
         let batchEnd = progress.position;
         // Batches are written while the next ones download and parse, up to `writeConcurrency` at
         // once. They may finish out of order, but a heartbeat only ever marks the end of the

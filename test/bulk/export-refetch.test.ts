@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBulkExportActivities, type ExportJobView } from '../../activities/bulk-export.js';
-import { refetchMalformedLeads, type MalformedRecord } from '../../activities/export-refetch.js';
+import { refetchMalformedLeads, type MalformedRecord } from '../../src/marketo/bulk/lead-refetch.js';
 import type { IngestSinkImpl } from '../../activities/ingest-sink.js';
 import { leadsSink } from '../../activities/sinks/leads.js';
 import { bulkService } from '../../emulator/bulk/service.js';
@@ -13,6 +13,7 @@ import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { startBulkEmulator, type BulkTestEmulator } from './support/emulator.js';
 import { completedLeadExport, inActivity } from './support/export-activity.js';
+import type { RecordFailure } from '../../src/store/error-ledger.js';
 
 // Issue 5/8: a lead whose export line cannot be read (bytes that are not UTF-8, here the
 // emulator's `invalidUtf8Rows` fault) is fetched again by id through REST and written with its
@@ -227,7 +228,7 @@ test('a retried download writes no lead twice and fetches again only the lines p
   expect(ledger.every((e) => e.status === 'resolved')).toBe(true);
 });
 
-function malformedLine(record: number, id: string | undefined): MalformedRecord {
+function malformedLine(record: number, id: string | undefined): MalformedRecord<RecordFailure> {
   const bad = { line: record + 1, end: record * 100, reason: 'invalid UTF-8 in column email', ...(id === undefined ? {} : { id }) };
   return { bad, entry: { entity: 'lead', recordKey: `export test record ${record}`, operation: 'bootstrap', source: 'marketo', code: 'MALFORMED_ROW', reason: `export test: data record ${record} skipped: ${bad.reason}` } };
 }
