@@ -20,6 +20,7 @@ import { Command } from 'commander';
 import pg from 'pg';
 import { z } from 'zod';
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
+import { readProcStat } from './proc-stat.js';
 
 const Options = z.object({
   leads: z.coerce.number().int().min(100),
@@ -55,22 +56,12 @@ async function readText(file: string): Promise<string | undefined> {
   }
 }
 
-/** Fields of /proc/<pid>/stat after the command name (which may hold spaces and parentheses). */
-async function stat(pid: number): Promise<{ ppid: number; utime: number; stime: number; cutime: number; cstime: number } | undefined> {
-  const text = await readText(`/proc/${pid}/stat`);
-  if (!text) return undefined;
-  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  // rest[0] is field 3 (state): ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
-  const f = (n: number) => Number(rest[n - 3]);
-  return { ppid: f(4), utime: f(14), stime: f(15), cutime: f(16), cstime: f(17) };
-}
-
 async function processTable(): Promise<Map<number, { ppid: number; utime: number; stime: number; cutime: number; cstime: number; cmd: string }>> {
   const out = new Map<number, { ppid: number; utime: number; stime: number; cutime: number; cstime: number; cmd: string }>();
   const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d)).map(Number);
   await Promise.all(
     pids.map(async (pid) => {
-      const s = await stat(pid);
+      const s = await readProcStat(pid);
       const cmd = (await readText(`/proc/${pid}/cmdline`))?.replace(/\0/g, ' ').trim();
       if (s && cmd !== undefined) out.set(pid, { ...s, cmd });
     }),

@@ -55,6 +55,7 @@ import { loadPersonMapping, type MappedPerson, type PersonMapping, type PersonTy
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import type { RecordFailure } from '../src/store/error-ledger.js';
 import { StateStore } from '../src/store/state-store.js';
+import { clusterCpu, postmasterPid } from './cluster-cpu.js';
 
 const WAYS = ['general', 'session5', 'new'] as const;
 type WayName = (typeof WAYS)[number];
@@ -134,27 +135,9 @@ async function freshDatabase(name: string): Promise<{ store: StateStore; crm: Po
  * the server is not on this machine or its processes cannot be read.
  */
 async function serverCpuMs(pool: pg.Pool): Promise<number | undefined> {
-  try {
-    const { readFile, readdir } = await import('node:fs/promises');
-    const { rows } = await pool.query<{ dir: string }>(`SELECT current_setting('data_directory') AS dir`);
-    const postmaster = Number((await readFile(`${rows[0]!.dir}/postmaster.pid`, 'utf8')).split('\n')[0]);
-    const tick = 1000 / 100; // USER_HZ: clock ticks of /proc/<pid>/stat, 100 per second on Linux
-    const stat = async (pid: string) => {
-      const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-      return text.slice(text.lastIndexOf(')') + 2).split(' ');
-    };
-    // Fields after the command: [1] ppid, [11] utime, [12] stime, [13] cutime, [14] cstime.
-    const own = await stat(String(postmaster));
-    let ms = (Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14])) * tick;
-    for (const pid of await readdir('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      const f = await stat(pid).catch(() => undefined);
-      if (f && Number(f[1]) === postmaster) ms += (Number(f[11]) + Number(f[12])) * tick;
-    }
-    return ms;
-  } catch {
-    return undefined;
-  }
+  const postmaster = await postmasterPid(pool);
+  if (postmaster === undefined) return undefined;
+  return (await clusterCpu(postmaster).catch(() => undefined))?.clusterMs;
 }
 
 /** Busy time per step, summed over calls (calls of one batch may overlap). */

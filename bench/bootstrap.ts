@@ -41,6 +41,7 @@ import { workflowsPath } from '../workers/worker.js';
 import type { BootstrapInput, BulkExportInput } from '../workflows/bootstrap-types.js';
 import type { bulkExport } from '../workflows/bulk-export.js';
 import { bootstrap } from '../workflows/index.js';
+import { readProcStat } from './proc-stat.js';
 
 const ENTITIES = ['leads', 'companies', 'opportunities', 'opportunityRoles', 'salesPersons'] as const;
 
@@ -172,17 +173,12 @@ function quantiles(values: number[]): string {
   return `median ${q(0.5).toFixed(0)} ms, p90 ${q(0.9).toFixed(0)} ms, max ${q(1).toFixed(0)} ms`;
 }
 
-/** utime + stime of a process, or of each of its threads, in clock ticks (/proc). */
-async function cpuTicks(stat: string): Promise<number> {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
-}
-
+/** utime + stime of each thread of a process, in clock ticks. */
 async function threadTicks(pid: number): Promise<Map<number, { comm: string; ticks: number }>> {
   const out = new Map<number, { comm: string; ticks: number }>();
   for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-    const [stat, comm] = await Promise.all([readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8'), readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')].map((p) => p.catch(() => '')));
-    if (stat) out.set(Number(tid), { comm: comm!.trim(), ticks: await cpuTicks(stat) });
+    const t = await readProcStat(`/proc/${pid}/task/${tid}/stat`);
+    if (t) out.set(Number(tid), { comm: t.comm, ticks: t.utime + t.stime });
   }
   return out;
 }
@@ -208,16 +204,17 @@ function workerThreadSplit(pid: number, before: Map<number, { comm: string; tick
 async function devServerPid(): Promise<number | undefined> {
   for (const d of await readdir('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    const [stat, cmd] = await Promise.all([readFile(`/proc/${d}/stat`, 'utf8'), readFile(`/proc/${d}/cmdline`, 'utf8')].map((p) => p.catch(() => '')));
-    const ppid = Number(stat!.slice(stat!.lastIndexOf(')') + 2).split(' ')[1]);
-    if (ppid === process.pid && /start-dev/.test(cmd!)) return Number(d);
+    const stat = await readProcStat(d);
+    if (stat?.ppid !== process.pid) continue;
+    const cmd = await readFile(`/proc/${d}/cmdline`, 'utf8').catch(() => '');
+    if (/start-dev/.test(cmd)) return Number(d);
   }
   return undefined;
 }
 
 async function processTicks(pid: number | undefined): Promise<number> {
-  if (pid === undefined) return NaN;
-  return cpuTicks(await readFile(`/proc/${pid}/stat`, 'utf8'));
+  const stat = pid === undefined ? undefined : await readProcStat(pid);
+  return stat ? stat.utime + stat.stime : NaN;
 }
 
 async function freePort(): Promise<number> {

@@ -53,7 +53,7 @@ import { loadPersonMapping, type PersonMapping } from '../src/reconcile/person-m
 import { ensureLocalPostgres } from '../src/services/local-postgres.js';
 import { StateStore } from '../src/store/state-store.js';
 import { crmSideCopyRate, measurePlainCopy } from './copy-baseline.js';
-import { clusterCpu, postmasterPid, processCpuMs } from './ingest-ceiling-cpu.js';
+import { clusterCpu, postmasterPid, processCpuMs } from './cluster-cpu.js';
 import { ingestDigest } from './ingest-ceiling-digest.js';
 import { sqlRoute, type SqlRoute } from './ingest-ceiling-sql.js';
 

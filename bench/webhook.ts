@@ -41,6 +41,7 @@ import { temporalExecutable } from '../src/services/temporal-binaries.js';
 import { freePort } from '../src/services/local-postgres.js';
 import { loadConfig } from '../src/config/env.js';
 import type { OnDemandSyncSummary } from '../workflows/on-demand-sync.js';
+import { CLOCK_TICKS_PER_SECOND, parseProcStat } from './proc-stat.js';
 
 const Args = z.object({
   webhooks: z.coerce.number().int().min(1).max(100_000),
@@ -124,12 +125,10 @@ interface Proc {
 /** Every process's parent, name and CPU seconds so far, from /proc. */
 function procTable(): Proc[] {
   const out: Proc[] = [];
-  const tick = 100; // USER_HZ on Linux
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.push({ pid: Number(pid), ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), cpu: (Number(f[11]) + Number(f[12])) / tick });
+      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      out.push({ pid: Number(pid), ppid: stat.ppid, comm: stat.comm, cpu: (stat.utime + stat.stime) / CLOCK_TICKS_PER_SECOND });
     } catch {
       // the process ended between the listing and the read
     }
