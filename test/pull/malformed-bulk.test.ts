@@ -74,6 +74,39 @@ describe('pull: malformed lines in a Bulk Lead Extract', () => {
     expect(await watermarkOf(h)).toBeGreaterThan(mark);
   });
 
+  it('a step retried after its writes leaves one entry per damaged line: the earlier attempt\'s is resolved as superseded', async () => {
+    const ids = [1, 2, 3, 4].map((i) => h.createLead({ email: `retry${i}@else.example`, firstName: `Retry${i}` }));
+    // Every export of the next two gets the same short line: the first attempt's and the retry's.
+    await bulkFaults(h, { malformedRows: 2 });
+    // The state store refuses to move the lead watermark once: the step fails after its writes and its ledger entries.
+    await h.store.pool.query(`CREATE FUNCTION refuse_leads_mark() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'watermark store down'; END $$`);
+    await h.store.pool.query(`CREATE TRIGGER refuse_leads_mark BEFORE INSERT OR UPDATE ON sync_state.watermarks FOR EACH ROW WHEN (NEW.stream = '${LEADS_STREAM}') EXECUTE FUNCTION refuse_leads_mark()`);
+    const mark = await watermarkOf(h);
+    await expect(h.pull.pullLeadsAndCompanies()).rejects.toThrow(/watermark store down/);
+    expect(await watermarkOf(h)).toBe(mark);
+    expect((await malformedEntries(h)).filter((e) => e.status === 'open')).toHaveLength(1);
+    await h.store.pool.query(`DROP TRIGGER refuse_leads_mark ON sync_state.watermarks`);
+
+    // The retry reads the same range through a new export and meets the same line.
+    const r = await h.pull.pullLeadsAndCompanies();
+    expect(r).toMatchObject({ mode: 'bulk', skipped: 1 });
+    for (const id of ids) expect(await h.person(id)).toBeDefined();
+    expect(await watermarkOf(h)).toBeGreaterThan(mark);
+    const entries = await malformedEntries(h);
+    expect(entries.filter((e) => e.status === 'open')).toHaveLength(1);
+    const [superseded, ...more] = entries.filter((e) => e.status === 'resolved');
+    expect(more).toHaveLength(0);
+    expect(superseded!.reason).toMatch(/^superseded: the step was retried/);
+    const exportOf = (key: string) => key.split(' ')[1];
+    expect(exportOf(superseded!.recordKey)).not.toBe(exportOf(entries.find((e) => e.status === 'open')!.recordKey));
+
+    // A later range's damaged line is a line of its own: the finished range's entry stays open beside it.
+    [5, 6, 7, 8].map((i) => h.createLead({ email: `retry${i}@else.example`, firstName: `Retry${i}` }));
+    await bulkFaults(h, { malformedRows: 1 });
+    expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ mode: 'bulk', skipped: 1 });
+    expect((await malformedEntries(h)).filter((e) => e.status === 'open')).toHaveLength(2);
+  });
+
   it('settles a conflict on a lead fetched again exactly as on a lead read from the file (CRM wins)', async () => {
     const [contact] = await h.insert('contact', [{ email: 'both@acme.example', title: 'Original' }]);
     await h.push.pushLeads();

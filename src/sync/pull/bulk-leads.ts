@@ -18,6 +18,8 @@ export interface UpdatedLeadsOptions {
    * it would not write is not fetched again. Lines without a readable id are always reported.
    */
   keep?: (leadId: string) => boolean;
+  /** Told of entries before they are recorded (the step keeps their keys across its retries). */
+  beforeRecord?: (entries: readonly RecordFailure[]) => Promise<void>;
 }
 
 export interface UpdatedLeadsResult {
@@ -77,6 +79,7 @@ export async function extractUpdatedLeads(
     out.refetched += again.rows.length;
     out.open += again.open.length;
     await onBatch(again.rows.length > 0 ? [...rows, ...again.rows] : rows);
+    await options.beforeRecord?.([...again.open, ...again.resolved]);
     await options.ledger.record(again.open);
     // Recorded only once their rows are written: a resolved entry says the lead is in the CRM.
     if (again.resolved.length > 0) {

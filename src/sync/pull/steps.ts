@@ -14,6 +14,7 @@ import { scanCompanies } from './company-scan.js';
 import { loadPullContext, type PullContext } from './context.js';
 import { applyDeletes, applyMerges } from './deletes.js';
 import type { PullOptions } from './options.js';
+import { MalformedAttempts, positionIdentity } from './malformed-attempts.js';
 import { loadPending, savePending } from './pending.js';
 import { backfillMarketoIds, writePulledPersons } from './persons.js';
 import { activityQueueStream, DELETES_STREAM, LEADS_STREAM, loadPosition, readStream, savePosition, secondOf, type StreamPosition } from './position.js';
@@ -230,9 +231,11 @@ export async function pullLeadsAndCompanies(deps: PullDeps): Promise<PullStepSum
     const wanted = new Set(ids.map(String));
     const range = { startAt: secondOf(start.at), endAt: new Date(window.position.at.getTime() + 1000) };
     const keep = (id: string): boolean => wanted.has(id);
-    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, range, bulkOptions(deps, keep), (rows) =>
+    const attempts = await MalformedAttempts.begin(deps.store, positionIdentity(start));
+    const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, range, bulkOptions(deps, keep, attempts), (rows) =>
       writer.write(rows.filter((r) => keep(String(r.id))) as MarketoRecord[]),
     );
+    await attempts.supersede(deps.store.errors, PULL_OPERATION, 'lead');
     calls += extract.calls;
     // Malformed lines nobody could fetch again are ledgered; they count with the records the step could not write.
     writer.failed += extract.open;
@@ -285,8 +288,8 @@ function summary(step: string, read: number, written: number, skipped: number, c
 }
 
 /** The bulk route's settings: malformed lines are ledgered under the pull's operation; `keep` says which leads it writes. */
-function bulkOptions(deps: PullDeps, keep: (id: string) => boolean): UpdatedLeadsOptions {
-  return { pollIntervalMs: deps.options.bulkPollIntervalMs, ledger: deps.store.errors, operation: PULL_OPERATION, keep };
+function bulkOptions(deps: PullDeps, keep: (id: string) => boolean, attempts: MalformedAttempts): UpdatedLeadsOptions {
+  return { pollIntervalMs: deps.options.bulkPollIntervalMs, ledger: deps.store.errors, operation: PULL_OPERATION, keep, beforeRecord: (entries) => attempts.remember(entries) };
 }
 
 /**
@@ -295,7 +298,7 @@ function bulkOptions(deps: PullDeps, keep: (id: string) => boolean): UpdatedLead
  * instead (writes of unchanged records are skipped by the person writer), merges still come
  * from Merge Leads activities (not pruned), and the stream restarts at the extract's end.
  */
-async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamPosition, now: Date, describeCalls: number): Promise<PullStepSummary> {
+async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamPosition & { readAt: Date }, now: Date, describeCalls: number): Promise<PullStepSummary> {
   const end = secondOf(now);
   const merges = await readStream(
     { at: start.at, ids: start.ids },
@@ -307,9 +310,11 @@ async function catchUpLeads(deps: PullDeps, context: PullContext, start: StreamP
   const mergedAway = new Set(changes.merges.flatMap((m) => m.losers));
   const writer = new LeadWriter(deps, context, [], true);
   const keep = (id: string): boolean => !mergedAway.has(id);
-  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, bulkOptions(deps, keep), (rows) =>
+  const attempts = await MalformedAttempts.begin(deps.store, positionIdentity(start));
+  const extract = await extractUpdatedLeads(deps.marketo, context.person.exportFields, { startAt: secondOf(start.at), endAt: end }, bulkOptions(deps, keep, attempts), (rows) =>
     writer.write(rows.filter((r) => keep(String(r.id))) as MarketoRecord[]),
   );
+  await attempts.supersede(deps.store.errors, PULL_OPERATION, 'lead');
   writer.failed += extract.open;
   if (changes.merges.length > 0) {
     const pending = await loadPending(deps.store);
