@@ -5,6 +5,16 @@ export const SUITES = ['fault', 'bad-input', 'security', 'crash'] as const;
 export const SuiteName = z.enum(SUITES);
 export type SuiteName = z.infer<typeof SuiteName>;
 
+/** When and how a case last ran: a suite's table can hold cases from several runs (`--only`). */
+export const CaseRun = z.object({
+  at: z.string(),
+  settings: z.string(),
+  machine: z.string(),
+  /** Why the case ran again on its own (`--note`). */
+  note: z.string().optional(),
+});
+export type CaseRun = z.infer<typeof CaseRun>;
+
 /** What one case reports; `lost`/`duplicates` are null where no records are at stake. */
 export const CaseResult = z.object({
   suite: SuiteName,
@@ -17,6 +27,7 @@ export const CaseResult = z.object({
   duplicates: z.number().int().nullable(),
   passed: z.boolean(),
   seconds: z.number(),
+  run: CaseRun.optional(),
 });
 export type CaseResult = z.infer<typeof CaseResult>;
 

@@ -1,6 +1,6 @@
 /**
  * The reliability runner:
- *   npm run reliability [-- --suite crash|fault|bad-input|security ...] [--scale N] [--only TEXT] [--kills N] [--seed N]
+ *   npm run reliability [-- --suite crash|fault|bad-input|security ...] [--scale N] [--only TEXT [--note TEXT]] [--kills N] [--seed N]
  * Starts its own Postgres and Temporal dev server in a temp folder, runs the chosen suites' cases,
  * keeps each suite's results in reliability/results/<suite>.json, redraws docs/reliability.md from
  * every suite's last results, and exits 1 when any case failed (lost, duplicated or unfinished).
@@ -21,6 +21,7 @@ const Options = z.object({
   suite: z.array(SuiteName).min(1),
   scale: z.coerce.number().int().min(50).optional(),
   only: z.string().optional(),
+  note: z.string().min(1).optional(),
   kills: z.coerce.number().int().min(1),
   seed: z.coerce.number().int(),
   keep: z.boolean(),
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
     .option('--suite <name...>', `suites to run (${SUITES.join(', ')})`, [...SUITES])
     .option('--scale <n>', `leads per bootstrap case (default: ${Object.entries(DEFAULT_SCALE).map(([k, v]) => `${k} ${v}`).join(', ')})`)
     .option('--only <text>', 'run only cases whose name contains this text')
+    .option('--note <text>', 'why these cases ran again (shown in the report beside their run)')
     .option('--kills <n>', 'crash suite: worker SIGKILLs during the load', '10')
     .option('--seed <n>', 'crash suite: seed of the kill points', '1')
     .option('--keep', 'keep the temp folder (Postgres, Temporal state, logs)', false);
@@ -51,17 +53,25 @@ async function main(): Promise<number> {
       const cases: CaseDef[] = suiteCases(suite, { kills: opts.kills, seed: opts.seed }).filter((c) => !opts.only || c.name.includes(opts.only));
       if (cases.length === 0) continue;
       const machine = `${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at start`;
+      const ranAt = new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+      const settings = `${scale} leads per bootstrap case${suite === 'crash' ? `, ${opts.kills} kills (each after CRM progress), seed ${opts.seed}` : ''}`;
+      const run = { at: ranAt, settings, machine, ...(opts.note ? { note: opts.note } : {}) };
       const results: CaseResult[] = [];
       for (const def of cases) {
         const result = await runCase(def, { stack, scale, log });
-        results.push(result);
+        results.push({ ...result, run });
         if (!result.passed) failed++;
       }
-      const settings = `${scale} leads per bootstrap case${suite === 'crash' ? `, ${opts.kills} kills (each after CRM progress), seed ${opts.seed}` : ''}${opts.only ? `, only cases matching "${opts.only}"` : ''}`;
-      // A partial run (--only) replaces its cases in the suite's last results and keeps the others.
+      // A partial run (--only) replaces its cases in the suite's last results and keeps the others,
+      // each with the run it came from, so the report can say which case ran when.
       const previous = opts.only ? loadSuiteRuns(resultsDir).find((r) => r.suite === suite) : undefined;
-      if (previous) for (const old of previous.results) if (!results.some((r) => r.name === old.name)) results.push(old);
-      saveSuiteRun(resultsDir, { suite, ranAt: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', scale, settings, machine, results });
+      if (previous) {
+        for (const old of previous.results) {
+          if (results.some((r) => r.name === old.name)) continue;
+          results.push({ ...old, run: old.run ?? { at: previous.ranAt, settings: previous.settings, machine: previous.machine } });
+        }
+      }
+      saveSuiteRun(resultsDir, { suite, ranAt, scale, settings: `${settings}${opts.only ? `, only cases matching "${opts.only}"` : ''}`, machine, results });
     }
   } finally {
     await stack.close().catch((err: unknown) => log(`closing the stack: ${(err as Error).message}`));

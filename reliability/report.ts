@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CaseResult, SUITES, type SuiteName } from './case.js';
+import { CaseResult, SUITES, type CaseRun, type SuiteName } from './case.js';
 
 /** One suite's last run, kept in reliability/results/<suite>.json so the report shows every suite. */
 export const SuiteRun = z.object({
@@ -69,7 +69,8 @@ The baselines also prove that a normal run meets no 606/615 of its own making (t
     text: `Wrong data from every side: rows of an export file, values and lookups Marketo refuses, a mapping
 that names what does not exist, hostile names in Describe, and malformed webhook calls. Each must end in a
 clear error or a ledger entry, and every other record must still arrive; a lead whose export line is damaged
-but whose id is readable must arrive too (fetched again by id through REST), its ledger entry resolved.`,
+but whose id is readable must arrive too (fetched again by id through REST), its ledger entry resolved, in the
+bootstrap and in the sync loop's bulk pull alike (whose watermark must move past a damaged file).`,
   },
   security: {
     title: 'Security suite',
@@ -124,6 +125,32 @@ const OUTRO = `## Not covered yet
 - The sync-cycle crash case kills the worker, Temporal and Postgres; it injects no Marketo faults during cycles.
 `;
 
+const runText = (r: CaseRun) => `${r.at}, ${r.settings}; ${r.machine}`;
+
+/**
+ * When the table's cases ran. A partial run (`--only`) keeps the other cases' results, so one
+ * table can hold several runs: the run most cases came from is named first, each later one with
+ * its cases and why they ran again.
+ */
+function runsLine(suiteRun: SuiteRun): string {
+  const groups = new Map<string, { run: CaseRun; names: string[] }>();
+  for (const c of suiteRun.results) {
+    const run = c.run ?? { at: suiteRun.ranAt, settings: suiteRun.settings, machine: suiteRun.machine };
+    const key = JSON.stringify(run);
+    const group = groups.get(key) ?? { run, names: [] };
+    group.names.push(c.name);
+    groups.set(key, group);
+  }
+  const [main, ...others] = [...groups.values()].sort((a, b) => b.names.length - a.names.length || a.run.at.localeCompare(b.run.at));
+  if (!main) return `Last run ${suiteRun.ranAt}, ${suiteRun.settings}; ${suiteRun.machine}.\n`;
+  if (others.length === 0) return `Last run ${runText(main.run)}.\n`;
+  const lines = [`Run ${runText(main.run)}${main.run.note ? ` (${main.run.note})` : ''}, except:`];
+  for (const g of others.sort((a, b) => a.run.at.localeCompare(b.run.at))) {
+    lines.push(`- ${g.names.map((n) => `"${n}"`).join(', ')}: re-ran ${runText(g.run)}${g.run.note ? `; ${g.run.note}` : ''}.`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 export function renderReport(runs: SuiteRun[]): string {
   const out = [INTRO];
   for (const suite of SUITES) {
@@ -135,7 +162,7 @@ export function renderReport(runs: SuiteRun[]): string {
       out.push('_Not run yet._\n');
       continue;
     }
-    if (own) out.push(`Last run ${own.ranAt}, ${own.settings}; ${own.machine}.\n`);
+    if (own) out.push(runsLine(own));
     out.push('| case | injected | outcome | lost | duplicates | result |', '| --- | --- | --- | --- | --- | --- |');
     const rows = [...(own?.results ?? []), ...shared.map(({ c, run }) => ({ ...c, name: `${c.name} (run in the ${run.suite} suite)` }))];
     for (const c of rows) {
