@@ -13,7 +13,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { Command } from 'commander';
 import { z } from 'zod';
 import { runCase, SUITES, SuiteName, type CaseDef, type CaseResult } from './case.js';
-import { loadSuiteRuns, renderReport, saveSuiteRun } from './report.js';
+import { keepOtherCases, loadSuiteRuns, renderReport, saveSuiteRun } from './report.js';
 import { Stack } from './stack.js';
 import { suiteCases, DEFAULT_SCALE } from './suites/index.js';
 
@@ -62,16 +62,9 @@ async function main(): Promise<number> {
         results.push({ ...result, run });
         if (!result.passed) failed++;
       }
-      // A partial run (--only) replaces its cases in the suite's last results and keeps the others,
-      // each with the run it came from, so the report can say which case ran when.
       const previous = opts.only ? loadSuiteRuns(resultsDir).find((r) => r.suite === suite) : undefined;
-      if (previous) {
-        for (const old of previous.results) {
-          if (results.some((r) => r.name === old.name)) continue;
-          results.push({ ...old, run: old.run ?? { at: previous.ranAt, settings: previous.settings, machine: previous.machine } });
-        }
-      }
-      saveSuiteRun(resultsDir, { suite, ranAt, scale, settings: `${settings}${opts.only ? `, only cases matching "${opts.only}"` : ''}`, machine, results });
+      const settingsOfRun = `${settings}${opts.only ? `, only cases matching "${opts.only}"` : ''}`;
+      saveSuiteRun(resultsDir, keepOtherCases({ suite, ranAt, scale, settings: settingsOfRun, machine, results }, previous));
     }
   } finally {
     await stack.close().catch((err: unknown) => log(`closing the stack: ${(err as Error).message}`));

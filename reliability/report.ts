@@ -19,6 +19,18 @@ export function saveSuiteRun(dir: string, run: SuiteRun): void {
   writeFileSync(path.join(dir, `${run.suite}.json`), JSON.stringify(run, null, 2) + '\n');
 }
 
+/**
+ * A partial run (`--only`) replaces its cases in the suite's last results and keeps the others,
+ * each with the run it came from, so the report can say which case ran when.
+ */
+export function keepOtherCases(run: SuiteRun, previous: SuiteRun | undefined): SuiteRun {
+  if (!previous) return run;
+  const kept = previous.results
+    .filter((old) => !run.results.some((r) => r.name === old.name))
+    .map((old) => ({ ...old, run: old.run ?? { at: previous.ranAt, settings: previous.settings, machine: previous.machine } }));
+  return { ...run, results: [...run.results, ...kept] };
+}
+
 export function loadSuiteRuns(dir: string): SuiteRun[] {
   return SUITES.map((s) => path.join(dir, `${s}.json`))
     .filter((f) => existsSync(f))
@@ -132,7 +144,7 @@ const runText = (r: CaseRun) => `${r.at}, ${r.settings}; ${r.machine}`;
  * table can hold several runs: the run most cases came from is named first, each later one with
  * its cases and why they ran again.
  */
-function runsLine(suiteRun: SuiteRun): string {
+export function runsLine(suiteRun: SuiteRun): string {
   const groups = new Map<string, { run: CaseRun; names: string[] }>();
   for (const c of suiteRun.results) {
     const run = c.run ?? { at: suiteRun.ranAt, settings: suiteRun.settings, machine: suiteRun.machine };
