@@ -1,4 +1,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createCycleActivities } from '../../activities/cycle.js';
+import { createActivities } from '../../workers/activities.js';
+import { workflowCode } from '../../workers/worker.js';
 import { quotaResetAt } from '../../src/marketo/index.js';
 import { syncLoop, syncNowSignal, syncStatusQuery } from '../../workflows/index.js';
 import { createTimeSkippingEnv } from '../support/temporal.js';
@@ -85,40 +89,68 @@ test('a step failing for good fails the cycle, which is recorded; the next cycle
   expect(second).toMatchObject({ status: 'succeeded', error: null });
 });
 
-test('a daily budget stretches the wait so the projected calls fit, and waits for the reset once spent', async () => {
-  const handle = await env.client.workflow.start(syncLoop, {
-    taskQueue: h.taskQueue,
-    workflowId: 'cycle-budget',
-    args: [{ since: SINCE, maxCycles: 2, intervalSeconds: 300, dailyCallBudget: 200 }],
+/**
+ * A second worker on its own task queue whose bookkeeping activities read the present from `now`:
+ * the budget's projection counts from it to Marketo's reset, so a test can hold it at any hour.
+ */
+async function startWorkerWithClock(now: () => Date): Promise<{ taskQueue: string; stop(): Promise<void> }> {
+  const deps = { marketo: h.marketo, store: h.store, crm: h.crm };
+  const base = createActivities(deps);
+  const taskQueue = `${h.taskQueue}-clock`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...workflowCode(),
+    activities: { ...base, ...createCycleActivities({ ...deps, registeredActivities: () => Object.keys(base), now }) },
   });
-  const after = await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
-  const q = after.quota!;
-  const perCycle = after.lastCycle!.apiCalls;
-  expect(perCycle).toBeGreaterThanOrEqual(6);
-  const toReset = q.msToReset;
-  // today's calls + (cycles until the reset) × calls a cycle ≤ budget
-  const expected = Math.ceil(toReset / ((200 - q.callsToday) / perCycle));
-  if (expected > 300_000) {
-    expect(after.intervalReason).toMatch(/daily budget of 200/);
-    expect(Math.abs(after.effectiveIntervalSeconds * 1000 - expected)).toBeLessThan(1_000);
-    expect(Date.parse(after.nextRunAt!) - Date.parse(after.lastCycle!.finishedAt)).toBeGreaterThan(300_000);
-  } else {
-    // Marketo's day (America/Chicago) turns soon: the budget's rest covers the cycles left at the
-    // configured interval, so nothing is stretched. Only the last hour or two of the day gets here.
-    expect(after.intervalReason).toBeUndefined();
-    expect(after.effectiveIntervalSeconds).toBe(300);
-  }
-  await handle.result();
-  const timers = (await historyOf(handle)).filter((e) => e.kind === 'timer');
-  expect(timers).toHaveLength(1);
-  expect(timers[0]!.ms).toBe(Date.parse(after.nextRunAt!) - Date.parse(after.lastCycle!.finishedAt));
+  const running = worker.run();
+  return {
+    taskQueue,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+    },
+  };
+}
 
-  // A budget already spent today: the next cycle waits for Marketo's day to turn.
-  const spent = await env.client.workflow.start(syncLoop, { taskQueue: h.taskQueue, workflowId: 'cycle-budget-spent', args: [{ since: SINCE, maxCycles: 2, dailyCallBudget: 5 }] });
-  const waiting = await statusWhen(spent, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
-  expect(waiting.intervalReason).toMatch(/spent/);
-  expect(Date.parse(waiting.nextRunAt!) - Date.parse(waiting.lastCycle!.finishedAt)).toBeGreaterThan(waiting.quota!.msToReset);
-  await spent.terminate('test done');
+test('a daily budget stretches the wait so the projected calls fit, and waits for the reset once spent (at any hour)', async () => {
+  // The worker's clock stands 12 hours before Marketo's reset, whatever the hour is in Chicago now.
+  const HOURS_LEFT = 12;
+  const clocked = await startWorkerWithClock(() => new Date(quotaResetAt(new Date()).getTime() - HOURS_LEFT * 3_600_000));
+  try {
+    // Room for a handful of cycles today: far fewer than the 144 five-minute cycles 12 hours hold.
+    const budget = h.marketo.usage().dailyCalls + 100;
+    const handle = await env.client.workflow.start(syncLoop, {
+      taskQueue: clocked.taskQueue,
+      workflowId: 'cycle-budget',
+      args: [{ since: SINCE, maxCycles: 2, intervalSeconds: 300, dailyCallBudget: budget }],
+    });
+    const after = await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
+    const q = after.quota!;
+    const perCycle = after.lastCycle!.apiCalls;
+    expect(perCycle).toBeGreaterThanOrEqual(6);
+    expect(q.msToReset).toBe(HOURS_LEFT * 3_600_000);
+    expect(budget - q.callsToday).toBeGreaterThanOrEqual(perCycle);
+    // today's calls + (cycles until the reset) × calls a cycle ≤ budget
+    const expected = Math.ceil(q.msToReset / ((budget - q.callsToday) / perCycle));
+    expect(expected).toBeGreaterThan(300_000);
+    expect(after.intervalReason).toMatch(new RegExp(`^stretched .* daily budget of ${budget}$`));
+    expect(after.effectiveIntervalSeconds).toBe(Math.round(expected / 1000));
+    expect(Date.parse(after.nextRunAt!) - Date.parse(after.lastCycle!.finishedAt)).toBe(expected);
+    await handle.result();
+    const timers = (await historyOf(handle)).filter((e) => e.kind === 'timer');
+    expect(timers).toHaveLength(1);
+    expect(timers[0]!.ms).toBe(expected);
+
+    // A budget already spent today: the next cycle waits for Marketo's day to turn (and a minute).
+    const spent = await env.client.workflow.start(syncLoop, { taskQueue: clocked.taskQueue, workflowId: 'cycle-budget-spent', args: [{ since: SINCE, maxCycles: 2, dailyCallBudget: 5 }] });
+    const waiting = await statusWhen(spent, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
+    expect(waiting.intervalReason).toMatch(/spent/);
+    expect(Date.parse(waiting.nextRunAt!) - Date.parse(waiting.lastCycle!.finishedAt)).toBe(HOURS_LEFT * 3_600_000 + 60_000);
+    await spent.terminate('test done');
+  } finally {
+    await clocked.stop();
+  }
 });
 
 test('a spent daily quota (607) pauses the loop until the Chicago reset, visible in status, then the cycle completes', async () => {
