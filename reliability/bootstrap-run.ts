@@ -1,12 +1,15 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BootstrapResult } from '../workflows/bootstrap-types.js';
 import type { bootstrap } from '../workflows/index.js';
+import type { EntitySetting } from '../workflows/bootstrap-types.js';
 import type { Scenario } from './scenario.js';
 
 /**
  * The load every bootstrap case runs: leads seeded over 60 days, loaded in 10-day windows (7
  * export jobs, so faults meet creates, enqueues, polls and downloads of several jobs), with test
- * speed status polls, then the seeded companies, opportunities, their roles and salespersons.
+ * speed status polls, then the seeded companies, opportunities, their roles and salespersons, and
+ * the marketing data (scenario.ts MARKETING_SEED): the custom object type, programs and their
+ * members, static lists and theirs, and the selected activity types (export jobs of their own).
  */
 export const LOAD = {
   from: '2024-01-01T00:00:00Z',
@@ -17,7 +20,27 @@ export const LOAD = {
 } as const;
 
 /** The phases every bootstrap case enables (the seed's bootstrapping order; the check reconciles each). */
-export const LOADED_PHASES = ['leads', 'companies', 'opportunities', 'opportunityRoles', 'salesPersons'] as const;
+export const LOADED_PHASES = ['leads', 'companies', 'opportunities', 'opportunityRoles', 'salesPersons', 'customObjects', 'programs', 'staticLists', 'activities'] as const;
+
+/**
+ * Activity types the activities phase loads: Add to List (24) and Change Status in Progression
+ * (104), which the seed logs for every list and program member (types it logs for every lead, New
+ * Lead and Change Data Value, would double the rows without testing anything more).
+ */
+export const LOADED_ACTIVITY_TYPES = [24, 104] as const;
+
+/**
+ * Marketo's 31-day windows for the custom object and activity exports (2 jobs each over the 60
+ * days, beside the leads' 7 and one program member job): they still meet every kind of fault, and
+ * the cases stay about as fast as before these phases ran.
+ */
+const MARKETING_WINDOW_DAYS = 31;
+
+const PHASE_SETTINGS: Record<(typeof LOADED_PHASES)[number], EntitySetting> = {
+  ...(Object.fromEntries(LOADED_PHASES.map((e) => [e, { enabled: true }])) as Record<(typeof LOADED_PHASES)[number], EntitySetting>),
+  customObjects: { enabled: true, maxWindowDays: MARKETING_WINDOW_DAYS },
+  activities: { enabled: true, activityTypeIds: [...LOADED_ACTIVITY_TYPES], maxWindowDays: MARKETING_WINDOW_DAYS },
+};
 
 export const FAST_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };
 
@@ -37,7 +60,9 @@ export interface BootstrapWindow {
   highWatermark?: string;
 }
 
+/** Starts the bootstrap of every LOADED_PHASES entity, after saving the mapping that loads the custom object type. */
 export async function startBootstrap(s: Scenario, workflowId: string, heartbeatTimeout = '5 seconds', window: BootstrapWindow = { since: LOAD.since, highWatermark: LOAD.until }): Promise<BootstrapHandle> {
+  await s.mapCustomObject();
   return s.host.client.workflow.start<typeof bootstrap>('bootstrap', {
     taskQueue: s.taskQueue,
     workflowId,
@@ -45,7 +70,7 @@ export async function startBootstrap(s: Scenario, workflowId: string, heartbeatT
       {
         since: window.since,
         ...(window.highWatermark ? { highWatermark: window.highWatermark } : {}),
-        entities: Object.fromEntries(LOADED_PHASES.map((e) => [e, { enabled: true }])),
+        entities: PHASE_SETTINGS,
         maxWindowDays: LOAD.maxWindowDays,
         poll: FAST_POLL,
         ingestHeartbeatTimeout: heartbeatTimeout,

@@ -8,6 +8,10 @@ import { MarketoClient } from '../src/marketo/index.js';
 import { StateStore } from '../src/store/state-store.js';
 import { createBootstrapActivities } from '../activities/bootstrap.js';
 import { createActivities } from '../workers/activities.js';
+import { SEED_CUSTOM_OBJECT } from '../emulator/seed.js';
+import { MappingConfig } from '../src/mapping/mapping-config.js';
+import { suggestMapping } from '../src/mapping/suggest.js';
+import { ReconcileContext } from '../src/reconcile/context.js';
 import type { Host, TestDb } from './stack.js';
 import { WorkerEnv } from './worker-env.js';
 
@@ -21,6 +25,17 @@ export const MARKETO_CLIENT_SECRET = 'reliability-client-secret-7f3c9a1e5b';
  * wait instead of 20 s; the client is told the same window.
  */
 export const RATE_WINDOW_MS = 2_000;
+
+/**
+ * The marketing data every scenario seeds beside its leads (the emulator's seed): the lead-linked
+ * custom object type `purchase_c` with one record per 50 leads (at least one), 6 programs (members with progression
+ * statuses, each a Change Status in Progression activity) and 3 static lists (each member an Add to
+ * List activity), each holding 3 % of the leads. Small beside the leads (2,000 leads: 40 purchases,
+ * 6 × 60 program members, 3 × 60 list members), growing with them, so faults meet every phase.
+ */
+export const MARKETING_SEED = { customObjectsPerLead: 1 / 50, programs: 6, lists: 3, membershipRate: 0.03 } as const;
+/** The seeded custom object type, the CRM entity the scenario's mapping loads it into, and the table the phase provisions. */
+export const CUSTOM_OBJECT = { apiName: SEED_CUSTOM_OBJECT, crm: 'custom:purchase', table: 'co_purchase' } as const;
 
 export interface ScenarioOptions {
   leads: number;
@@ -67,13 +82,43 @@ export class Scenario {
       clientId: MARKETO_CLIENT_ID,
       clientSecret: MARKETO_CLIENT_SECRET,
       limits: { rateWindowMs: RATE_WINDOW_MS, ...opts.emulator?.limits },
-      seed: { leads: opts.leads, from: opts.from, to: opts.to },
+      seed: {
+        leads: opts.leads, from: opts.from, to: opts.to,
+        customObjects: opts.leads > 0 ? Math.max(1, Math.floor(opts.leads * MARKETING_SEED.customObjectsPerLead)) : 0,
+        programs: MARKETING_SEED.programs, lists: MARKETING_SEED.lists, membershipRate: MARKETING_SEED.membershipRate,
+      },
     });
     const db = await host.createDatabase('rel');
     const store = await StateStore.open({ connectionString: db.url });
     const crm = await PostgresCrmConnector.open({ connectionString: db.url });
     const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: MARKETO_CLIENT_ID, clientSecret: MARKETO_CLIENT_SECRET, limits: { windowMs: RATE_WINDOW_MS } });
     return new Scenario(host, emulator, db, store, crm, marketo, opts.batchSize);
+  }
+
+  /**
+   * Makes the saved mapping load the seeded custom object type (`customObject:purchase_c` ⇄
+   * `custom:purchase`): the mapping already saved (a case may have saved its own), else the one
+   * suggested from every describe. The custom objects phase loads only types the saved mapping
+   * enables, and provisions their table itself.
+   */
+  async mapCustomObject(): Promise<void> {
+    const saved = (await this.store.mappings.current())?.config;
+    if (saved?.entities.some((e) => e.marketo === `customObject:${CUSTOM_OBJECT.apiName}`)) return;
+    const config = saved ?? suggestMapping(await new ReconcileContext({ marketo: this.marketo, crm: this.crm }, 0, false).schemas(), await this.crm.describe());
+    config.entities.push(
+      MappingConfig.shape.entities.element.parse({
+        marketo: `customObject:${CUSTOM_OBJECT.apiName}`,
+        crm: CUSTOM_OBJECT.crm,
+        fields: [
+          { marketo: 'purchaseId', crm: 'purchase_id', direction: 'toCrm' },
+          { marketo: 'leadId', crm: 'marketo_lead_id', direction: 'toCrm' },
+          { marketo: 'product', crm: 'product', direction: 'toCrm' },
+          { marketo: 'amount', crm: 'amount', direction: 'toCrm' },
+          { marketo: 'purchaseDate', crm: 'purchase_date', direction: 'toCrm' },
+        ],
+      }),
+    );
+    await this.store.mappings.save(MappingConfig.parse(config), { author: 'reliability', comment: `load ${CUSTOM_OBJECT.apiName} into ${CUSTOM_OBJECT.crm}` });
   }
 
   /** Removes every injected fault (call rules and bulk switches), e.g. before checking the result. */

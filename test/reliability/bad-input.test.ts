@@ -1,5 +1,5 @@
 import { badInputCases } from '../../reliability/suites/bad-input.js';
-import { PASSED, runNamed, stackForFile, verdict } from './support.js';
+import { MARKETING_MATCHED, PASSED, runNamed, stackForFile, verdict } from './support.js';
 
 // The bad-input suite's fast subset: the full suite runs with `npm run reliability -- --suite bad-input`.
 // Generous: the machine these run on is shared and often loaded; on an idle one each case takes seconds.
@@ -13,15 +13,17 @@ test('values Marketo refuses and a 1007 lookup are ledgered; every other contact
   expect(r.outcome).toMatch(/1007/);
 }, TIMEOUT);
 
-test('hostile field names in Describe: provisioning refuses them, the CRM schema is untouched, every lead arrives', async () => {
+test('hostile field names in Describe: provisioning refuses them, the CRM schema is untouched, every lead and every marketing record arrives', async () => {
   const r = await runNamed(env.stack, cases, 'hostile identifiers in Describe', 100);
   expect(verdict(r)).toMatchObject(PASSED);
-  expect(r.outcome).toMatch(/provisioning refused/);
+  expect(r.outcome).toMatch(/provisioning refused.*CRM tables unchanged but for co_purchase/);
+  expect(r.outcome).toMatch(MARKETING_MATCHED);
 }, TIMEOUT);
 
 test('lead export lines with bytes that are not UTF-8: each lead fetched again by id, none lost, none left open in the ledger', async () => {
   const r = await runNamed(env.stack, cases, 'invalid UTF-8 in lead export lines', 100);
   expect(verdict(r)).toMatchObject(PASSED);
+  expect(r.outcome).toMatch(MARKETING_MATCHED);
   expect(r.outcome).toMatch(/Marketo answered (.*, )?2×invalidUtf8Rows/);
   expect(r.outcome).toMatch(/ledger: 6 MALFORMED_ROW entries resolved \(lead fetched again by id\), 0 resolved as gone, 0 open; [1-9]\d* Get Leads calls/);
 }, TIMEOUT);

@@ -50,3 +50,10 @@ export function verdict(r: CaseResult): { passed: boolean; lost: number | null; 
 /** What a passing case looks like (lost and duplicates zero where records are at stake). */
 export const PASSED = { passed: true, lost: 0, duplicates: 0, why: '' };
 export const PASSED_NO_RECORDS = { passed: true, why: '' };
+
+/**
+ * The marketing part of a bootstrap case's check: every seeded entity reconciled, at least one
+ * record each, all matched (a phase that silently loaded nothing would still lose "0").
+ */
+export const MARKETING_MATCHED =
+  /([1-9]\d*)\/\1 custom objects \(purchase_c\) matched; ([1-9]\d*)\/\2 programs matched; ([1-9]\d*)\/\3 program members matched; ([1-9]\d*)\/\4 static lists matched; ([1-9]\d*)\/\5 list members matched; ([1-9]\d*)\/\6 activities matched/;
