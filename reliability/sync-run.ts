@@ -74,7 +74,7 @@ export async function stopSyncLoop(handle: SyncLoopHandle, timeoutMs: number): P
 export class BothSidesUsers {
   readonly createdContacts: string[] = [];
   readonly createdLeads: number[] = [];
-  counts = { crmCreates: 0, crmEdits: 0, marketoCreates: 0, marketoEdits: 0 };
+  counts = { crmCreates: 0, crmEdits: 0, marketoCreates: 0, marketoEdits: 0, salesEdits: 0 };
   private n = 0;
 
   private constructor(
@@ -130,6 +130,56 @@ export class BothSidesUsers {
     }
     this.createdLeads.push(sub.createLead({ email: `sync-crash-mkto-${++this.n}@reliability.example`, firstName: this.word(), lastName: this.word(), title: this.word() }, 1, 'Web client'));
     this.counts.marketoCreates++;
+  }
+
+  /**
+   * Sales users edit `n` accounts (industry), opportunities (next step) and sales users (title):
+   * work for the sales push steps 1, 2 and 8. Plain SQL on the user's pool: origin `user`.
+   */
+  async salesEdits(n: number): Promise<void> {
+    const pool = this.user.pool;
+    const edits: [string, string, string][] = [
+      ['accounts', 'industry', 'external_company_id IS NOT NULL'],
+      ['opportunities', 'next_step', 'true'],
+      ['users', 'title', 'true'],
+    ];
+    for (const [table, column, where] of edits) {
+      const { rowCount } = await pool.query(
+        `UPDATE crm.${table} SET ${column} = $1 || id WHERE id IN (SELECT id FROM crm.${table} WHERE ${where} ORDER BY random() LIMIT $2)`,
+        [`${this.word()}-`, n],
+      );
+      this.counts.salesEdits += rowCount ?? 0;
+    }
+  }
+
+  /** A CRM user's mass update (a list import): `n` contacts get a new mobile phone each, one push of many calls. */
+  async crmMassEdit(n: number): Promise<number> {
+    const { rowCount } = await this.user.pool.query(
+      `UPDATE crm.contacts SET mobile_phone = $1 || id WHERE id IN (SELECT id FROM crm.contacts WHERE marketo_lead_id IS NOT NULL ORDER BY random() LIMIT $2)`,
+      [`+1 555 ${Math.floor(this.random() * 1e4)} `, n],
+    );
+    this.counts.crmEdits += rowCount ?? 0;
+    return rowCount ?? 0;
+  }
+
+  /**
+   * A Marketo user's mass change (a smart campaign's Change Data Value) of `n` leads' first names:
+   * from 3,000 changed leads the pull fetches them by Bulk Lead Extract rather than by id.
+   * First names only: the CRM users never edit them, so no field is changed on both sides.
+   */
+  marketoMassEdit(n: number): number {
+    const sub = this.s.emulator.subscription;
+    const ids: number[] = [];
+    for (const lead of sub.iterateLeads()) ids.push(lead.id);
+    // Partial Fisher–Yates: n distinct leads drawn by the seeded random.
+    const take = Math.min(n, ids.length);
+    for (let i = 0; i < take; i++) {
+      const j = i + Math.floor(this.random() * (ids.length - i));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+      sub.editLeadAsUser(ids[i]!, { firstName: this.word() });
+    }
+    this.counts.marketoEdits += take;
+    return take;
   }
 
   /** CRM-created contacts must each be one Marketo lead (by `crmId`); Marketo-created leads one CRM person. */

@@ -2,7 +2,8 @@ import { prng } from '../../emulator/faults.js';
 import { awaitBootstrap, LOAD, loadSummary, startBootstrap } from '../bootstrap-run.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { Scenario, type WorkerHandle } from '../scenario.js';
-import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, syncStatus } from '../sync-run.js';
+import type { SyncStatus } from '../../workflows/sync-types.js';
+import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, syncStatus, type SyncLoopHandle } from '../sync-run.js';
 import { crmPersons, duplicateKeys, verifyLoad } from '../verify.js';
 
 export interface CrashPlan {
@@ -19,9 +20,11 @@ export interface CrashPlan {
   killDelayMs: [number, number];
 }
 
-/** The sync-cycle case's size: the cycles, not the bootstrap, are under test. */
-const SYNC_CRASH_LEADS = 2_000;
-const SYNC_CRASH_INTERVAL = 3;
+/** The sync-cycle case's size: the cycles, not the bootstrap, are under test; enough leads for a mass change past the pull's bulk threshold (3,000). */
+const SYNC_CRASH_LEADS = 4_000;
+/** Cycles are started by `syncNow` once users have changed both sides; the interval only backs that up. */
+const SYNC_CRASH_INTERVAL = 60;
+const SYNC_CRASH_LATENCY = { rate: 0.5, ms: 250 };
 
 /**
  * How soon a download on a killed worker is retried elsewhere (production: 30 s). 3 s was too tight
@@ -115,28 +118,106 @@ export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise
 }
 
 export interface SyncCrashPlan {
-  /** Leads seeded (and bootstrapped) before the loop starts. */
+  /** Leads seeded (and bootstrapped) before the loop starts; the bulk-extract target needs more than `bulkEdits`. */
   leads: number;
-  /** Worker SIGKILLs while cycles run. */
+  /** Worker SIGKILLs while cycle steps run. */
   kills: number;
   seed: number;
   temporalAfterKill: number;
   postgresAfterKill: number;
-  /** The loop's interval (kept short: cycles must follow each other quickly). */
+  /** The loop's interval: long enough that the case starts each cycle with `syncNow` once users changed both sides. */
   intervalSeconds: number;
-  /** Random wait from a cycle's start to the kill, ms. */
+  /** Random wait from the targeted step's start (as `status` shows it) to the kill, ms. */
   killDelayMs: [number, number];
   /** How long a cycle may take to finish after a kill before the case reports it stuck. */
   stallMs: number;
+  /** Marketo leads a mass change touches for the bulk-extract target (the pull's bulk threshold is 3,000). */
+  bulkEdits: number;
+  /** CRM contacts a mass update touches for the push target (300 a call). */
+  pushEdits: number;
+  /** Accounts, opportunities and sales users edited for the sales target. */
+  salesEdits: number;
+  /** Latency added to this share of Marketo calls while the loop runs (real Marketo answers in 0.2–2 s). */
+  latency: { rate: number; ms: number };
+  /** Fewest kills that must land while a step runs (a kill during the loop's sleep proves little). */
+  minInStep: number;
+}
+
+/** What a kill aims at: the steps it waits for, and the users' work that gives them something to do. */
+interface KillTarget {
+  name: string;
+  steps: readonly string[];
+  prepare(users: BothSidesUsers, plan: SyncCrashPlan): Promise<string>;
+}
+
+const KILL_TARGETS: readonly KillTarget[] = [
+  {
+    name: 'push (REST)',
+    steps: ['pushLeads'],
+    prepare: async (u, p) => `CRM mass update of ${await u.crmMassEdit(p.pushEdits)} contacts`,
+  },
+  {
+    name: 'pull (REST by id)',
+    steps: ['pullLeadsAndCompanies'],
+    prepare: async (u, p) => `Marketo change of ${u.marketoMassEdit(Math.max(1, Math.round(p.bulkEdits / 5)))} leads`,
+  },
+  {
+    name: 'pull (Bulk Lead Extract)',
+    steps: ['pullLeadsAndCompanies'],
+    prepare: async (u, p) => `Marketo mass change of ${u.marketoMassEdit(p.bulkEdits)} leads`,
+  },
+  {
+    name: 'sales push',
+    steps: ['pushSalesPersons', 'pushCompanies', 'pushOpportunities', 'pushOpportunityRoles'],
+    prepare: async (u, p) => {
+      await u.salesEdits(p.salesEdits);
+      return `sales edits of ${p.salesEdits} accounts, opportunities and sales users`;
+    },
+  },
+];
+
+/** Kill targets in a seeded order: every target once per round of them, so any 4 kills in a row hit all four. */
+function killOrder(random: () => number, kills: number): KillTarget[] {
+  const out: KillTarget[] = [];
+  while (out.length < kills) {
+    const round = [...KILL_TARGETS];
+    for (let i = round.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [round[i], round[j]] = [round[j]!, round[i]!];
+    }
+    out.push(...round);
+  }
+  return out.slice(0, kills);
+}
+
+/** Status polls while waiting for a targeted step: steps with work last hundreds of ms, so 40 ms catches their start. */
+async function untilStep(handle: SyncLoopHandle, cycle: number, steps: readonly string[], timeoutMs: number): Promise<{ hit: SyncStatus | undefined; last: SyncStatus | undefined }> {
+  const until = Date.now() + timeoutMs;
+  let last: SyncStatus | undefined;
+  while (Date.now() < until) {
+    const st = await syncStatus(handle);
+    if (st) {
+      last = st;
+      if (st.cycles >= cycle && st.state === 'running' && st.step && steps.includes(st.step.activity)) return { hit: st, last };
+      // The cycle ended without the step showing: missed.
+      if ((st.lastCycle?.number ?? 0) >= cycle && st.state !== 'running') return { hit: undefined, last };
+    }
+    await sleep(40);
+  }
+  return { hit: undefined, last };
 }
 
 /**
- * Sync cycles under SIGKILL: a bootstrap (every sales phase), then `syncLoop` with a short
- * interval while users change both sides between cycles; each kill waits until a cycle finished
- * since the previous kill (status query), lets users change both sides, then lands at a random
- * point of the next cycle; Temporal and Postgres are restarted between cycles. Then an idle cycle
- * and the check of both directions: reconciliation at zero differences, every created record on
- * the other side once, no duplicate keys, nothing ledgered.
+ * Sync cycles under SIGKILL: a bootstrap (every sales phase), then `syncLoop` while users change
+ * both sides; before each cycle the users do work for the kill's target step (a CRM mass update
+ * for the push, a Marketo change of a few hundred leads for the pull by id, a mass change past the
+ * bulk threshold for the Bulk Lead Extract, sales edits for the sales push), the case starts the
+ * cycle with `syncNow`, polls `status` until the target step runs, and kills the worker a random
+ * short delay later; a share of Marketo calls is slowed meanwhile. Targets follow a seeded order.
+ * Temporal and Postgres are restarted after chosen kills. The case fails when fewer than
+ * `minInStep` kills landed while a step ran. Then an idle cycle and the check of both directions:
+ * reconciliation at zero differences, every created record on the other side once, no duplicate
+ * keys, nothing ledgered.
  */
 export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Promise<CaseOutcome> {
   const nowMs = Date.now();
@@ -157,39 +238,54 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     if (!boot.result) return { outcome: `bootstrap before the loop: ${loadSummary(boot)}`, lost: null, duplicates: null, passed: false };
     ctx.log(`  bootstrap: ${loadSummary(boot)}; starting the loop`);
     users = await BothSidesUsers.open(s, random);
+    s.emulator.runtime.faults.add({ id: 'cycle-latency', path: '/*', latencyMs: plan.latency.ms, rate: plan.latency.rate });
     const handle = await startSyncLoop(s, `reliability-sync-crash-${plan.seed}`, plan.intervalSeconds);
     const started = Date.now();
     const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+    const order = killOrder(random, plan.kills);
+    const killedCycles = new Map<number, { kill: number; step: string }>();
+    const figures: string[] = [];
     let kills = 0;
-    let cyclesAtLastKill = 0;
+    let inStep = 0;
+    let lastKilledCycle = 0;
     while (kills < plan.kills) {
-      // A cycle finished since the previous kill: the loop moves despite it.
-      const moved = await statusUntil(handle, (st) => st.state === 'sleeping' && (st.lastCycle?.number ?? 0) > cyclesAtLastKill, plan.stallMs);
+      // The cycle of the previous kill finished: the loop moves despite it.
+      const moved = await statusUntil(handle, (st) => st.state === 'sleeping' && (st.lastCycle?.number ?? 0) >= Math.max(1, lastKilledCycle), plan.stallMs);
       if (!moved.ok) {
         problems.push(`no cycle finished within ${plan.stallMs / 1000} s after kill ${kills}: ${describeStatus(moved.last)}`);
         break;
       }
-      // Users change both sides while the loop sleeps, well before the next cycle reads: Marketo's
-      // timestamps have second resolution, so a change in the second of a read could fall on either side of it.
-      const nextRun = moved.last?.nextRunAt ? Date.parse(moved.last.nextRunAt) : Date.now();
-      if (nextRun - Date.now() < 1_500) {
-        cyclesAtLastKill = moved.last?.lastCycle?.number ?? cyclesAtLastKill;
-        continue;
-      }
+      killedStepFigures(moved.last, killedCycles, figures);
+      const target = order[kills]!;
       await users.round();
-      const cycle = moved.last!.cycles;
-      // The kill lands in the next cycle, a random time after it started.
-      const running = await statusUntil(handle, (st) => st.cycles > cycle, plan.stallMs);
-      if (!running.ok) {
-        problems.push(`cycle ${cycle + 1} never started: ${describeStatus(running.last)}`);
-        break;
+      const work = await target.prepare(users, plan);
+      // Marketo's timestamps have second resolution: the cycle reads after the second of the changes.
+      await sleep(1_100);
+      const cycle = moved.last!.cycles + 1;
+      await syncNow(handle);
+      const seen = await untilStep(handle, cycle, target.steps, plan.stallMs);
+      if (!seen.hit) {
+        // Not seen running (finished between two polls): the next kill gets the same target again.
+        events.push(`target ${target.name} not seen running in cycle ${cycle} (${describeStatus(seen.last)}); no kill`);
+        order.splice(kills, 0, target);
+        lastKilledCycle = cycle;
+        if (events.filter((e) => e.startsWith('target')).length > plan.kills) {
+          problems.push('more target steps missed than kills planned');
+          break;
+        }
+        continue;
       }
       await sleep(plan.killDelayMs[0] + random() * (plan.killDelayMs[1] - plan.killDelayMs[0]));
       const at = await syncStatus(handle);
       await worker.kill('SIGKILL');
       kills++;
-      cyclesAtLastKill = at?.lastCycle?.number ?? cycle;
-      let event = `kill ${kills} at ${elapsed()} (${describeStatus(at)})`;
+      lastKilledCycle = cycle;
+      const running = at?.state === 'running' && at.step !== undefined && at.step.seed > 0;
+      if (running) {
+        inStep++;
+        killedCycles.set(cycle, { kill: kills, step: at.step!.activity });
+      }
+      let event = `kill ${kills} at ${elapsed()}, target ${target.name} after ${work}: ${running ? 'in' : 'NOT in a step:'} ${describeStatus(at)}`;
       worker = await s.startWorker('process');
       if (kills === plan.temporalAfterKill) {
         await ctx.stack.crashTemporal();
@@ -214,12 +310,14 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
       events.push(event);
       ctx.log(`  ${event}`);
     }
+    s.emulator.runtime.faults.remove('cycle-latency');
     // The last changes carried, then a cycle with nothing to carry.
     let idle = 'no idle cycle';
     if (problems.length === 0) {
-      const settled = await statusUntil(handle, (st) => st.state === 'sleeping' && (st.lastCycle?.number ?? 0) > cyclesAtLastKill, plan.stallMs);
+      const settled = await statusUntil(handle, (st) => st.state === 'sleeping' && (st.lastCycle?.number ?? 0) >= lastKilledCycle, plan.stallMs);
       if (!settled.ok) problems.push(`no cycle finished within ${plan.stallMs / 1000} s after the last kill: ${describeStatus(settled.last)}`);
       else {
+        killedStepFigures(settled.last, killedCycles, figures);
         const mark = settled.last!.lastCycle!.number;
         await syncNow(handle);
         const next = await statusUntil(handle, (st) => st.state !== 'running' && (st.lastCycle?.number ?? 0) > mark, plan.stallMs);
@@ -240,6 +338,7 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     const openCycles = history.filter((c) => c.status !== 'failed' && c.status !== 'succeeded').length;
     // Errors name steps and Marketo codes, never lead values; cut short for the table.
     const why = [...new Set(failedCycles.map((c) => (c.error ?? c.status).slice(0, 160)))];
+    const killedModes = figures.join('; ');
     const sides = await users.check();
     const verdict = await verifyLoad(s, from, new Date().toISOString());
     const keys = await duplicateKeys(s.crm.pool);
@@ -247,12 +346,13 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     const codes = [...new Set(ledger.map((e) => e.code))].join(', ');
     const c = users.counts;
     const enough = kills >= plan.kills;
+    if (inStep < plan.minInStep) problems.push(`only ${inStep} of ${kills} kills landed while a step ran (at least ${plan.minInStep} required)`);
     const lost = verdict.lost + sides.lost;
     const duplicates = Math.max(verdict.duplicates, keys.total) + sides.duplicates;
     return {
       outcome:
-        `bootstrap ${loadSummary(boot)}; ${history.length} cycles (${failedCycles.length} failed${why.length ? `: ${why.join(' / ')}` : ''}${openCycles ? `, ${openCycles} never closed` : ''}), ${kills} SIGKILLs${enough ? '' : ` of ${plan.kills} planned`}${selfExits ? `, ${selfExits} worker exits not caused by a kill` : ''}; ` +
-        `users: ${c.crmCreates} CRM creates, ${c.crmEdits} CRM edits, ${c.marketoCreates} Marketo creates, ${c.marketoEdits} Marketo edits; ${idle}; ${stopped}; ` +
+        `bootstrap ${loadSummary(boot)}; ${history.length} cycles (${failedCycles.length} failed${why.length ? `: ${why.join(' / ')}` : ''}${openCycles ? `, ${openCycles} never closed` : ''}), ${kills} SIGKILLs${enough ? '' : ` of ${plan.kills} planned`}, ${inStep} of them while a step ran${killedModes ? ` (${killedModes})` : ''}${selfExits ? `, ${selfExits} worker exits not caused by a kill` : ''}; ` +
+        `users: ${c.crmCreates} CRM creates, ${c.crmEdits} CRM edits, ${c.salesEdits} CRM sales edits, ${c.marketoCreates} Marketo creates, ${c.marketoEdits} Marketo edits; Marketo calls slowed: ${Math.round(plan.latency.rate * 100)} % by ${plan.latency.ms} ms; ${idle}; ${stopped}; ` +
         `${sides.detail}; ${verdict.detail}; ledger ${ledger.length}${codes ? ` (${codes})` : ''}` +
         `${problems.length ? `; PROBLEMS: ${problems.join('; ')}` : ''}. Kill log: ${events.join('; ') || 'none'}`,
       lost,
@@ -263,6 +363,16 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
     await users?.close();
     await s.close();
   }
+}
+
+/** How a killed step ran in the end, from the finished cycle's figures (e.g. "pullLeadsAndCompanies bulk, 3100 written, 2 runs"). */
+function killedStepFigures(last: SyncStatus | undefined, killed: Map<number, { kill: number; step: string }>, into: string[]): void {
+  const c = last?.lastCycle;
+  const k = c ? killed.get(c.number) : undefined;
+  if (!c || !k) return;
+  killed.delete(c.number);
+  const f = c.steps.find((st) => st.step === k.step);
+  into.push(`kill ${k.kill}: ${k.step}${f ? ` ${f.mode ?? ''} ${f.written} written, ${f.runs} run${f.runs === 1 ? '' : 's'}` : ' not in the cycle figures'}, cycle ${c.outcome}`.replace('  ', ' '));
 }
 
 export function crashCases(settings: { kills: number; seed: number }): CaseDef[] {
@@ -285,7 +395,7 @@ export function crashCases(settings: { kills: number; seed: number }): CaseDef[]
     {
       suite: 'crash',
       name: 'sync cycles under SIGKILL, Temporal and Postgres restarts',
-      injected: `after a bootstrap of ${SYNC_CRASH_LEADS} leads, syncLoop every ${SYNC_CRASH_INTERVAL} s with CRM and Marketo users changing both sides between cycles; ${kills} worker SIGKILLs, each 0.2–3 s into a cycle after the previous kill's cycle finished (seed ${settings.seed}); Temporal SIGKILLed and restarted from its SQLite file after kill ${Math.min(3, kills)}; Postgres restarted after kill ${Math.min(6, kills)}`,
+      injected: `after a bootstrap of ${SYNC_CRASH_LEADS} leads, syncLoop with CRM and Marketo users changing both sides before each cycle and ${Math.round(SYNC_CRASH_LATENCY.rate * 100)} % of Marketo calls slowed by ${SYNC_CRASH_LATENCY.ms} ms; ${kills} worker SIGKILLs, each 50–500 ms after its target step started (status polled every 40 ms); targets in a seeded order (seed ${settings.seed}), each given work first: push (CRM mass update of 900 contacts), pull by id (Marketo change of 620 leads), pull by Bulk Lead Extract (Marketo mass change of 3,100 leads), sales push (10 accounts, opportunities and sales users); Temporal SIGKILLed and restarted from its SQLite file after kill ${Math.min(3, kills)}; Postgres restarted after kill ${Math.min(6, kills)}; fails when fewer than ${Math.ceil(kills * 0.8)} kills land in a running step`,
       run: (ctx) =>
         crashSyncCycles(ctx, {
           leads: SYNC_CRASH_LEADS,
@@ -294,8 +404,13 @@ export function crashCases(settings: { kills: number; seed: number }): CaseDef[]
           temporalAfterKill: Math.min(3, kills),
           postgresAfterKill: Math.min(6, kills),
           intervalSeconds: SYNC_CRASH_INTERVAL,
-          killDelayMs: [200, 3_000],
+          killDelayMs: [50, 500],
           stallMs: 180_000,
+          bulkEdits: 3_100,
+          pushEdits: 900,
+          salesEdits: 10,
+          latency: SYNC_CRASH_LATENCY,
+          minInStep: Math.ceil(kills * 0.8),
         }),
     },
   ];
