@@ -6,6 +6,7 @@ import { awaitBootstrap, LOAD, loadSummary, startBootstrap, type BootstrapHandle
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
 import { Scenario } from '../scenario.js';
+import { syncQuotaWall, syncUnderFault } from '../sync-fault.js';
 import type { Host } from '../stack.js';
 import { verifyLoad } from '../verify.js';
 
@@ -142,6 +143,10 @@ async function pushUnderFault(
 
 const EVERY_CALL = '/*';
 
+/** Cycles the sync cases run under each fault (each after a round of user changes on both sides). */
+const SYNC_ROUNDS = 4;
+const SYNC_LOOP_SETUP = `syncLoop (dev server) after a bootstrap and a clean cycle; ${SYNC_ROUNDS} cycles started by syncNow, each after CRM and Marketo users changed both sides, under the fault; then faults cleared, a carrying cycle and an idle one`;
+
 const CALL_FAULTS: { key: string; name: string; injected: string; rules: FaultRuleInput[]; during?: (s: Scenario) => void }[] = [
   { key: '606', name: '606 burst', injected: '606 "Max rate limit exceeded" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '606', rate: 0.5, count: 15 }] },
   { key: '615', name: '615 burst', injected: '615 "Concurrent access limit reached" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '615', rate: 0.5, count: 15 }] },
@@ -160,6 +165,46 @@ const CALL_FAULTS: { key: string; name: string; injected: string; rules: FaultRu
     during: (s) => s.emulator.runtime.tokens.expireAll(),
   },
 ];
+
+/**
+ * The same faults for the sync-loop cases, sparser: a cycle's step that meets a 5xx, a reset or a
+ * 604/608/611 fails and Temporal retries it after 5 s, 10 s, 20 s... (the steps' retry policy), so
+ * the bootstrap cases' density would hold a few cycles for minutes without proving more.
+ * 606/615 are waited out inside the client, so their bursts stay as dense.
+ */
+const SYNC_FAULTS: { key: string; name: string; injected: string; rules: FaultRuleInput[]; during?: (s: Scenario) => void; seen: (answered: Record<string, number>, spentRules: number) => boolean }[] = [
+  { key: '606', name: '606 burst', injected: '606 "Max rate limit exceeded" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '606', rate: 0.5, count: 15 }], seen: (a) => (a['606'] ?? 0) > 0 },
+  { key: '615', name: '615 burst', injected: '615 "Concurrent access limit reached" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '615', rate: 0.5, count: 15 }], seen: (a) => (a['615'] ?? 0) > 0 },
+  {
+    key: '5xx', name: 'HTTP 5xx', injected: 'nginx 500, 502, 503, 504 pages on 10 % of calls, 1 of each',
+    rules: ([500, 502, 503, 504] as const).map((httpStatus) => ({ path: EVERY_CALL, httpStatus, rate: 0.1, count: 1 })),
+    seen: (a) => ['500', '502', '503', '504'].some((c) => (a[c] ?? 0) > 0),
+  },
+  {
+    key: '604-608-611', name: '604 / 608 / 611', injected: 'timeout 604, unavailable 608, system error 611 on 10 % of calls, 1 of each',
+    rules: (['604', '608', '611'] as const).map((code) => ({ path: EVERY_CALL, code, rate: 0.1, count: 1 })),
+    seen: (a) => ['604', '608', '611'].some((c) => (a[c] ?? 0) > 0),
+  },
+  { key: 'reset', name: 'connection resets', injected: 'socket destroyed without an answer on 10 % of calls, 4 in all', rules: [{ path: EVERY_CALL, reset: true, rate: 0.1, count: 4 }], seen: (a) => (a['reset'] ?? 0) > 0 },
+  { key: 'slow', name: 'slow responses', injected: '+1.5 s latency on 30 % of calls, 20 in all', rules: [{ path: EVERY_CALL, latencyMs: 1_500, rate: 0.3, count: 20 }], seen: (_a, spent) => spent > 0 },
+  {
+    key: 'token', name: 'token expiry mid-job', injected: 'every access token expired every 0.4 s while the cycles run (602 on next use)', rules: [],
+    during: (s) => s.emulator.runtime.tokens.expireAll(),
+    seen: (a) => (a['601'] ?? 0) + (a['602'] ?? 0) > 0,
+  },
+];
+
+/** The real sync loop through `rounds` cycles under one of SYNC_FAULTS (by key); it fails too when the fault never reached the loop. */
+export function syncLoopUnderFault(ctx: CaseContext, key: string, rounds: number): Promise<CaseOutcome & { answered: Record<string, number> }> {
+  const f = SYNC_FAULTS.find((x) => x.key === key);
+  if (!f) throw new Error(`no sync fault ${JSON.stringify(key)} (have: ${SYNC_FAULTS.map((x) => x.key).join(', ')})`);
+  return syncUnderFault(ctx, f.key, {
+    rules: f.rules,
+    rounds,
+    ...(f.during ? { during: f.during } : {}),
+    expect: (answered, spent) => (f.seen(answered, spent) ? undefined : `the fault never reached the loop (${f.key})`),
+  });
+}
 
 export function faultCases(): CaseDef[] {
   const cases: CaseDef[] = [
@@ -180,6 +225,23 @@ export function faultCases(): CaseDef[] {
     cases.push({ suite: 'fault', name: `bootstrap: ${f.name}`, injected: f.injected, run: (ctx) => bootstrapUnderFault(ctx, f.key, { rules: f.rules, ...(f.during ? { during: f.during } : {}) }) });
     cases.push({ suite: 'fault', name: `push: ${f.name}`, injected: f.injected, run: (ctx) => pushUnderFault(ctx, { rules: f.rules, ...(f.during ? { during: f.during } : {}) }) });
   }
+  cases.push({
+    suite: 'fault',
+    name: 'sync: normal run (baseline)',
+    injected: `nothing; syncLoop through ${SYNC_ROUNDS} cycles with users changing both sides`,
+    run: async (ctx) => noSelfInflicted(await syncUnderFault(ctx, 'baseline', { rounds: SYNC_ROUNDS })),
+  });
+  for (const f of SYNC_FAULTS) {
+    cases.push({ suite: 'fault', name: `sync: ${f.name}`, injected: `${SYNC_LOOP_SETUP}; ${f.injected}`, run: (ctx) => syncLoopUnderFault(ctx, f.key, SYNC_ROUNDS) });
+  }
+  cases.push({
+    suite: 'fault',
+    name: 'sync: 607 quota wall that lifts',
+    injected:
+      'syncLoop after a clean cycle; Marketo\'s daily quota (the emulator\'s counter) set 4 calls above what is used, users change both sides, a cycle starts and meets 607 mid-cycle; ' +
+      'users change both sides during the pause; the emulator\'s day turns (quota back) and the time-skipping server skips the loop\'s timer to Chicago midnight (on a dev server the pause lasts real hours: syncNow/resume do not cut it short)',
+    run: (ctx) => syncQuotaWall(ctx),
+  });
   cases.push(
     {
       suite: 'fault',
