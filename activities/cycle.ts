@@ -7,6 +7,8 @@ import { quotaResetAt, type MarketoClient } from '../src/marketo/index.js';
 import type { EntityCounts } from '../src/store/cycles.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { loadPushContext } from '../src/sync/push/context.js';
+import { PUSH_OPERATION } from '../src/sync/push/streams.js';
+import { UNKNOWN_FIELD_CODE } from '../src/sync/push/tally.js';
 import { CYCLE_STEPS, type CycleClose, type MappingCheck, type StepFigures, type SyncPreparation } from '../workflows/sync-types.js';
 
 export interface CycleActivityDeps {
@@ -45,6 +47,7 @@ const StepFiguresSchema = z.object({
   converted: z.number().int().nonnegative().optional(),
   retention: z.enum(['changes-pruned', 'deletes-pruned']).optional(),
   companiesScanned: z.number().int().nonnegative().optional(),
+  schemaDrift: z.number().int().nonnegative().optional(),
 });
 
 const FinishInput = z.object({
@@ -144,9 +147,22 @@ export function createCycleActivities(deps: CycleActivityDeps) {
       const report = validateMapping(config, context.schemas, context.describe);
       out.warnings.push(...report.warnings);
       out.errors.push(...report.errors);
+      out.retried = await retrySchemaRefusals(deps.store);
       return out;
     },
   };
+}
+
+/**
+ * Records the push ledgered because Marketo did not know a mapped field (1006) were refused for
+ * the mapping, not for their values: now that the mapping matches the new schema they are due
+ * again (status `retrying`, which the push reads fresh from the CRM), so a field that vanished
+ * between two Describes does not hold back the rest of those records' changes until an operator
+ * notices. A record that still fails is ledgered open again.
+ */
+async function retrySchemaRefusals(store: StateStore): Promise<number> {
+  const refused = (await store.errors.list({ status: 'open', limit: 100_000 })).filter((e) => e.operation === PUSH_OPERATION && e.code === UNKNOWN_FIELD_CODE);
+  return refused.length === 0 ? 0 : store.errors.retry(refused.map((e) => e.id));
 }
 
 async function watermarkTimes(store: StateStore): Promise<Record<string, string | null>> {

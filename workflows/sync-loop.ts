@@ -1,4 +1,6 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -69,6 +71,13 @@ function errorMessage(err: unknown): string {
   // An ActivityFailure says only "Activity task failed"; the reason is in its cause.
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+}
+
+/** A step failed as a whole because Marketo does not know a field it was sent (1006, e.g. a Bulk Import column). */
+function isSchemaDrift(err: unknown): boolean {
+  if (!(err instanceof ActivityFailure) || !(err.cause instanceof ApplicationFailure)) return false;
+  const detail = err.cause.details?.[0] as { code?: unknown } | undefined;
+  return String(detail?.code) === '1006';
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -206,13 +215,17 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
   }
 
   async function refreshSchemaIfDue(): Promise<{ refreshed: boolean; calls: number }> {
-    const due = state.schemaFingerprint === undefined || state.schemaRefreshedAtCycle === undefined || state.cycles - state.schemaRefreshedAtCycle >= schemaEvery;
-    if (!due) return { refreshed: false, calls: 0 };
+    const byCadence = state.schemaFingerprint === undefined || state.schemaRefreshedAtCycle === undefined || state.cycles - state.schemaRefreshedAtCycle >= schemaEvery;
+    // Marketo refused a mapped field last cycle: describe now rather than at the cadence. Runs
+    // recorded before this rule replay without the extra refresh (no step reported drift then).
+    const afterDrift = !byCadence && state.schemaDriftSeen === true && patched('schema-refresh-after-drift');
+    if (!byCadence && !afterDrift) return { refreshed: false, calls: 0 };
     status.step = { seed: 0, activity: 'refreshMarketoSchema', run: 1 };
     const summary = await withQuotaPause(() => schema.refreshMarketoSchema(), onQuota);
     const changed = summary.fingerprint !== state.schemaFingerprint;
     state.schemaFingerprint = summary.fingerprint;
     state.schemaRefreshedAtCycle = state.cycles;
+    delete state.schemaDriftSeen;
     if (changed) {
       const check = await bookkeeping.checkMappingAgainstSchema();
       state.mappingWarnings = check.warnings;
@@ -267,7 +280,8 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
           apiCalls += r.calls;
           if (r.mode && r.mode !== 'none') f.mode = r.mode;
           if (r.disabled) f.disabled = true;
-          for (const key of ['conflicts', 'echoes', 'converted', 'companiesScanned'] as const) if (r[key]) f[key] = (f[key] ?? 0) + r[key];
+          for (const key of ['conflicts', 'echoes', 'converted', 'companiesScanned', 'schemaDrift'] as const) if (r[key]) f[key] = (f[key] ?? 0) + r[key];
+          if (r.schemaDrift) state.schemaDriftSeen = true;
           if (r.retention) f.retention = r.retention;
           if (!r.hasMore || f.runs >= maxStepRuns) break;
         }
@@ -278,6 +292,7 @@ export async function syncLoop(input: SyncLoopInput): Promise<SyncLoopResult> {
         throw err;
       }
       error = errorMessage(err);
+      if (isSchemaDrift(err)) state.schemaDriftSeen = true;
     }
     await closeCycle(error === undefined ? 'succeeded' : 'failed', error);
 

@@ -72,6 +72,8 @@ export interface StepFigures {
   converted?: number;
   retention?: 'changes-pruned' | 'deletes-pruned';
   companiesScanned?: number;
+  /** Records Marketo refused for a field it no longer has (1006): the next cycle describes again. */
+  schemaDrift?: number;
 }
 
 export interface CycleFigures {
@@ -180,6 +182,8 @@ export interface SyncCarriedState {
   lastFailure?: SyncStatus['lastFailure'];
   schemaFingerprint?: string;
   schemaRefreshedAtCycle?: number;
+  /** A step met a field Marketo no longer has since the last Describe: the next cycle describes again. */
+  schemaDriftSeen?: boolean;
   mappingWarnings: string[];
   mappingErrors: string[];
   /** API calls of the recent cycles, newest last (the daily budget projects from their mean). */
@@ -204,6 +208,8 @@ export interface CycleClose {
 export interface MappingCheck {
   /** A saved mapping whose fields vanished from the schema was saved again with them switched off. */
   savedVersion?: number;
+  /** Push ledger entries Marketo refused for an unknown field (1006), set to be pushed again. */
+  retried?: number;
   warnings: string[];
   errors: string[];
 }

@@ -30,6 +30,12 @@ export interface StepSummary {
   mode?: 'rest' | 'bulk' | 'none';
   /** The mapping has this entity switched off: nothing read, position kept. */
   disabled?: boolean;
+  /**
+   * Records Marketo refused because the mapping names a field it no longer has (1006): the schema
+   * changed since the last Describe. The loop describes again at the next cycle instead of waiting
+   * for its cadence.
+   */
+  schemaDrift?: number;
 }
 
 /**
@@ -75,6 +81,7 @@ export async function runStep(
     calls: describeCalls + result.calls,
     hasMore: windows.size < streams.length || [...windows.values()].some((w) => w.hasMore),
     ...(result.mode ? { mode: result.mode } : {}),
+    ...(tally.schemaDrift > 0 ? { schemaDrift: tally.schemaDrift } : {}),
   };
 }
 

@@ -8,6 +8,9 @@ import type { StateStore } from '../../store/state-store.js';
  * set-based: skipped records go to the error ledger (the batch carries on), successes resolve
  * earlier ledger entries and teach the id map the Marketo ids.
  */
+/** Marketo's per-record "Field '%s' not found": the mapping names a field Marketo no longer has. */
+export const UNKNOWN_FIELD_CODE = '1006';
+
 export class PushTally {
   readonly failures: RecordFailure[] = [];
   readonly links: IdLink[] = [];
@@ -15,6 +18,8 @@ export class PushTally {
   private readonly unlinks: { entity: string; marketoIds: string[] }[] = [];
   written = 0;
   skipped = 0;
+  /** Of the skipped, those Marketo refused for a field it does not have (schema drift since the last Describe). */
+  schemaDrift = 0;
 
   constructor(private readonly operation: string) {}
 
@@ -29,6 +34,7 @@ export class PushTally {
 
   fail(entity: string, crmId: string, source: 'marketo' | 'crm', code: string, reason: string): void {
     this.skipped++;
+    if (source === 'marketo' && code === UNKNOWN_FIELD_CODE) this.schemaDrift++;
     this.succeeded.get(entity)?.delete(crmId);
     this.failures.push({ entity, recordKey: crmId, operation: this.operation, source, code, reason });
   }
