@@ -1,6 +1,7 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import type { BootstrapResult } from '../workflows/bootstrap-types.js';
 import type { bootstrap } from '../workflows/index.js';
+import type { FaultRuleInput } from '../emulator/index.js';
 import type { EntitySetting } from '../workflows/bootstrap-types.js';
 import type { Scenario } from './scenario.js';
 
@@ -40,6 +41,47 @@ const PHASE_SETTINGS: Record<(typeof LOADED_PHASES)[number], EntitySetting> = {
   ...(Object.fromEntries(LOADED_PHASES.map((e) => [e, { enabled: true }])) as Record<(typeof LOADED_PHASES)[number], EntitySetting>),
   customObjects: { enabled: true, maxWindowDays: MARKETING_WINDOW_DAYS },
   activities: { enabled: true, activityTypeIds: [...LOADED_ACTIVITY_TYPES], maxWindowDays: MARKETING_WINDOW_DAYS },
+};
+
+/**
+ * Calls only the marketing phases make, by emulator path. The fault cases' "any call" rules are
+ * spent by the first calls of a load (describes, the first lead and Add to Opportunity exports)
+ * before these phases start, so they need rules of their own. The activity export endpoints are
+ * shared with the opportunities phase and cannot be aimed at by path.
+ */
+export const MARKETING_PATHS = {
+  'Browse Programs': '/rest/asset/v1/program*',
+  'Get Lists and list members': '/rest/v1/lists*',
+  'program member export': '/bulk/v1/program/members/*',
+  'custom object export': '/bulk/v1/customobjects/*',
+  'custom object describe': '/rest/v1/customobjects/*',
+  'activity type names': '/rest/v1/activities/types.json',
+} as const;
+
+/** The kinds of call fault the marketing paths meet, two per path in turn. */
+const MARKETING_FAULT_KINDS: { name: string; rule: Omit<FaultRuleInput, 'path'> }[] = [
+  { name: '503 page', rule: { httpStatus: 503 } },
+  { name: '604 timeout', rule: { code: '604' } },
+  { name: 'connection reset', rule: { reset: true } },
+  { name: '606 rate limit', rule: { code: '606' } },
+];
+
+/**
+ * Faults aimed at the marketing phases: every call of each marketing path fails until it has met
+ * two kinds of fault (503, 604, reset, 606 in turn: path i meets kinds i and i+1). No rate: each rule
+ * fires on the next matching call, so every planned fault is reached, and retries wait only for two
+ * backoffs per path. The first file download of the program member and custom object exports also
+ * loses its connection.
+ */
+export const MARKETING_FAULTS: { injected: string; rules: FaultRuleInput[] } = {
+  injected: `every marketing call (${Object.keys(MARKETING_PATHS).join(', ')}) fails until it met two of a 503 page, a 604 timeout, a connection reset and a 606 (in turn: 3×503, 4×604, 3 resets, 2×606); the first program member and custom object export file downloads reset`,
+  rules: [
+    { path: '/bulk/v1/program/members/export/*/file.json', reset: true, count: 1 },
+    { path: '/bulk/v1/customobjects/*/export/*/file.json', reset: true, count: 1 },
+    ...Object.values(MARKETING_PATHS).flatMap((path, i): FaultRuleInput[] =>
+      [0, 1].map((k) => ({ path, ...MARKETING_FAULT_KINDS[(i + k) % MARKETING_FAULT_KINDS.length]!.rule, count: 1 })),
+    ),
+  ],
 };
 
 export const FAST_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };

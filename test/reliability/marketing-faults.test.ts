@@ -1,0 +1,26 @@
+import { MARKETING_FAULTS } from '../../reliability/bootstrap-run.js';
+import { bootstrapUnderFault } from '../../reliability/suites/fault.js';
+import { caseLog, MARKETING_MATCHED, stackForFile } from './support.js';
+
+// The marketing phases under faults aimed at their own calls (the fault suite's "any call" rules are
+// spent before these phases start): every planned fault must be answered, and the check must still
+// find every custom object record, program, member, list and activity once.
+// Generous: the machine these run on is shared and often loaded; on an idle one this takes seconds.
+const TIMEOUT = 300_000;
+const env = stackForFile();
+
+test('faults on every marketing call: retried and resumed, every marketing record arrives once', async () => {
+  const r = await bootstrapUnderFault({ stack: env.stack, scale: 150, log: caseLog }, 'marketing-faults', { rules: MARKETING_FAULTS.rules });
+  expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject({ passed: true, lost: 0, duplicates: 0, why: '' });
+  expect(r.outcome).toMatch(MARKETING_MATCHED);
+  // Each rule fires on the next matching call: all of them were reached, by the marketing phases alone.
+  expect(r.outcome).not.toMatch(/planned faults not reached/);
+  // Every planned fault answered once, as the emulator counted them (reset, or the code / HTTP status).
+  const planned: Record<string, number> = {};
+  for (const rule of MARKETING_FAULTS.rules) {
+    const kind = rule.code ?? (rule.httpStatus ? String(rule.httpStatus) : 'reset');
+    planned[kind] = (planned[kind] ?? 0) + (rule.count ?? 1);
+  }
+  expect(planned).toEqual({ '503': 3, '604': 4, '606': 2, reset: 3 + 2 });
+  expect(r.answered).toMatchObject(planned);
+}, TIMEOUT);
