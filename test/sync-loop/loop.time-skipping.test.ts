@@ -144,8 +144,35 @@ test('setInterval is validated, moves the next run, and the new interval survive
   // Two runs of two cycles: the second run carried the count, the interval and the schema fingerprint.
   expect(status).toMatchObject({ run: 2, cycles: 4, intervalSeconds: 120 });
   const secondRun = await historyOf(handle);
-  expect(secondRun.filter((e) => e.kind === 'timer').map((t) => t.ms)).toEqual(expect.arrayContaining([120_000]));
+  // The wait after cycle 2 went on in the new run from the carried end of that cycle (what was
+  // left of it: without the carried end the new run would have started cycle 3 at once), then a
+  // whole interval after cycle 3.
+  const timers = secondRun.filter((e) => e.kind === 'timer').map((t) => t.ms!);
+  expect(timers).toHaveLength(2);
+  expect(timers[0]).toBeGreaterThan(0);
+  expect(timers[0]).toBeLessThanOrEqual(120_000);
+  expect(timers[1]).toBe(120_000);
   // The carried fingerprint spared the second run a Describe.
   expect(secondRun.filter((e) => e.name === 'refreshMarketoSchema')).toHaveLength(0);
   expect(status.lastCycle!.number).toBe(4);
+});
+
+test('a syncNow that arrives during a cycle is carried over continue-as-new: the next run starts its cycle at once', async () => {
+  // Reading the lead changes takes 3 s once: the signal lands while cycle 1 runs.
+  h.emulator.runtime.faults.add({ path: '/rest/v1/activities.json', latencyMs: 3_000, count: 1 });
+  const handle = await env.client.workflow.start(syncLoop, {
+    taskQueue: h.taskQueue,
+    workflowId: 'loop-carry-now',
+    args: [{ since: SINCE, maxCycles: 2, cyclesPerRun: 1, intervalSeconds: 3_600 }],
+  });
+  await statusWhen(handle, (s) => s.state === 'running' && s.step?.activity === 'pullLeadsAndCompanies', 'cycle 1 reading lead changes');
+  await handle.signal(syncNowSignal);
+  const result = await handle.result();
+  expect(result.cycles).toBe(2);
+  const status = await handle.query(syncStatusQuery);
+  expect(status).toMatchObject({ run: 2, cycles: 2 });
+  // The second run did not wait its hour: no timer before its cycle.
+  const secondRun = await historyOf(handle);
+  expect(secondRun.filter((e) => e.kind === 'timer')).toEqual([]);
+  expect(secondRun.filter((e) => e.name === 'beginCycle')).toHaveLength(1);
 });
