@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { BulkExtractApi, ExportJob, ExportTarget } from '../../src/marketo/bulk/index.js';
 import type { MarketoClient } from '../../src/marketo/index.js';
+import { countsByEndpointFamily, totalCalls } from '../../src/observability/endpoint-label.js';
 import { ExitCode } from '../output/exit-codes.js';
 import { parseOptions } from '../output/options.js';
 import { printResult } from '../output/print.js';
@@ -104,13 +105,16 @@ export function registerUsageCommand(program: Command): void {
       let report: UsageReport;
       try {
         const { marketo, config, sharedLimiter } = tools;
-        const before = marketo.usage().dailyCalls;
+        // This process's own calls: with the shared limiter `dailyCalls` is the deployment's total,
+        // known only after a first call, so its difference would count every process of the day.
+        const ownCalls = () => totalCalls(marketo.usage().perEndpoint);
+        const before = ownCalls();
         const usage = await marketo.stats.today();
         const errors = await marketo.stats.errorsToday();
         const day = usage[0]?.date ?? quotaDay(new Date());
         const exports = await exportBytesToday(marketo, new BulkExtractApi(marketo), day, quotaDay);
         const shared = sharedLimiter ? await sharedLimiter.sharedUsage() : undefined;
-        const spent = marketo.usage().dailyCalls - before;
+        const spent = ownCalls() - before;
         const today = usage.find((u) => u.date === day);
         const calls = today?.total ?? 0;
         const quotaMb = config.limits.dailyExportBytes / MB;
@@ -121,7 +125,7 @@ export function registerUsageCommand(program: Command): void {
             marketo: calls,
             byUser: today?.users.map((u) => ({ userId: u.userId, count: u.count })) ?? [],
             client: shared ? shared.total : null,
-            clientByEndpoint: shared?.perEndpoint ?? {},
+            clientByEndpoint: countsByEndpointFamily(shared?.perEndpoint ?? {}),
             quota: config.limits.dailyCalls,
             remaining: Math.max(0, config.limits.dailyCalls - calls),
           },

@@ -2,13 +2,19 @@ import type pg from 'pg';
 import { escapeIdentifier } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { z } from 'zod';
+import { quotaDay } from '../marketo/index.js';
+import { countsByEndpointFamily, totalCalls } from './endpoint-label.js';
 
 /** Where the metrics come from: the state store's tables, and the Marketo client's own counters. */
 export interface MetricSources {
   /** The state store's pool and schema (cycle history and error ledger are read at scrape time). */
   pool: pg.Pool;
   schema: string;
-  /** This process's Marketo client: calls counted locally today, and the daily budget. */
+  /**
+   * This process's Marketo client: calls counted today, its own calls per endpoint, and the daily
+   * budget. With the shared limiter `dailyCalls` is the deployment's total as last seen, and
+   * `perEndpoint` this process's calls since it started.
+   */
   processUsage(): { dailyCalls: number; dailyLimit: number; perEndpoint: Record<string, number> };
   /** The deployment's shared counters (PostgresRateLimiter), when the limiter is shared. */
   sharedUsage?(): Promise<{ day: string; total: number; perEndpoint: Record<string, number> }>;
@@ -21,6 +27,25 @@ export interface SyncMetrics {
 }
 
 const schemaName = z.string().regex(/^[a-z][a-z0-9_]{0,62}$/);
+
+/**
+ * This process's own calls of Marketo's day under the shared limiter, whose per-endpoint tally runs
+ * from the process's start and never rolls over: the tally at the first scrape of a new day is that
+ * day's baseline (calls between midnight and that scrape go to the day before: one scrape interval).
+ */
+function ownCallsToday(now: () => Date = () => new Date()): (perEndpoint: Record<string, number>) => number {
+  let day = quotaDay(now());
+  let baseline = 0;
+  return (perEndpoint) => {
+    const total = totalCalls(perEndpoint);
+    const today = quotaDay(now());
+    if (today !== day) {
+      day = today;
+      baseline = total;
+    }
+    return total - baseline;
+  };
+}
 
 interface Snapshot {
   records: { entity: string; direction: string; created: number; updated: number; deleted: number; failed: number }[];
@@ -67,6 +92,13 @@ export async function createSyncMetrics(sources: MetricSources, options: { defau
     // A failed scrape must not poison the next one.
     pending.catch(() => (pending = undefined));
     return pending;
+  };
+
+  // The in-process limiter's daily count is this process's own; the shared one's is the deployment's.
+  const own = ownCallsToday();
+  const processCallsToday = (): number => {
+    const usage = sources.processUsage();
+    return sources.sharedUsage ? own(usage.perEndpoint) : usage.dailyCalls;
   };
 
   const recordsSeen = new Map<string, number>();
@@ -129,20 +161,20 @@ export async function createSyncMetrics(sources: MetricSources, options: { defau
     registers: [registry],
     async collect() {
       this.reset();
-      this.set({ scope: 'process' }, sources.processUsage().dailyCalls);
+      this.set({ scope: 'process' }, processCallsToday());
       if (sources.sharedUsage) this.set({ scope: 'deployment' }, (await sources.sharedUsage()).total);
     },
   });
 
   new Gauge({
     name: 'marketo_api_calls_by_endpoint_today',
-    help: 'Marketo API calls today per endpoint (deployment-wide with the shared limiter, else this process)',
+    help: 'Marketo API calls today per endpoint, bulk job ids as {exportId} (deployment-wide with the shared limiter, else this process)',
     labelNames: ['endpoint'],
     registers: [registry],
     async collect() {
       this.reset();
       const per = sources.sharedUsage ? (await sources.sharedUsage()).perEndpoint : sources.processUsage().perEndpoint;
-      for (const [endpoint, n] of Object.entries(per)) this.set({ endpoint }, n);
+      for (const [endpoint, n] of Object.entries(countsByEndpointFamily(per))) this.set({ endpoint }, n);
     },
   });
 

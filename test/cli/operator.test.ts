@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { startEmulator, type RunningEmulator } from '../../emulator/index.js';
 import { BulkExtractApi } from '../../src/marketo/bulk/index.js';
-import { MarketoClient, quotaDay } from '../../src/marketo/index.js';
+import { MarketoClient, PostgresRateLimiter, quotaDay } from '../../src/marketo/index.js';
 import { StateStore } from '../../src/store/state-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
 import { json, runCli, type CliRun } from './support.js';
@@ -111,8 +111,10 @@ describe('errors', () => {
 });
 
 test('usage reports Marketo calls and export MB of today against the quotas', async () => {
-  // One finished export today, so the MB side has something to add up.
-  const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'ops-id', clientSecret: 'ops-secret' });
+  // One finished export today, so the MB side has something to add up, made by another process of
+  // the deployment: a client on the shared limiter the CLI uses (key: the instance's host).
+  const limiter = await PostgresRateLimiter.create({ pool: store.pool, key: new URL(emulator.url).host, limits: { callsPerWindow: 100, windowMs: 20_000, maxConcurrent: 10, dailyCalls: 1000 } });
+  const marketo = new MarketoClient({ baseUrl: emulator.url, clientId: 'ops-id', clientSecret: 'ops-secret', limiter });
   const bulk = new BulkExtractApi(marketo);
   const now = new Date();
   const job = await bulk.create({ kind: 'leads' }, { fields: ['id', 'email'], format: 'CSV', filter: { createdAt: { startAt: new Date(now.getTime() - 20 * 86_400_000).toISOString().replace(/\.\d+Z$/, 'Z'), endAt: now.toISOString().replace(/\.\d+Z$/, 'Z') } } });
@@ -124,14 +126,24 @@ test('usage reports Marketo calls and export MB of today against the quotas', as
   const before = emulator.runtime.stats.usage([today])[0]!.total;
   const run = await runCli(['usage', '--json'], { ...env, MARKETO_DAILY_CALLS: '1000', MARKETO_DAILY_EXPORT_MB: '100' });
   expect(run.code).toBe(0);
-  const report = json<{ day: string; apiCalls: { marketo: number; quota: number; remaining: number; client: number }; bulkExport: { bytes: number; jobs: number; quotaMb: number }; callsSpentByThisReport: number }>(run);
+  const report = json<{ day: string; apiCalls: { marketo: number; quota: number; remaining: number; client: number; clientByEndpoint: Record<string, number> }; bulkExport: { bytes: number; jobs: number; quotaMb: number }; callsSpentByThisReport: number }>(run);
   // Marketo's count when asked: stats/usage is the report's first call and counts only after it.
   expect(report.day).toBe(today);
   expect(report.apiCalls.marketo).toBe(before);
-  expect(report.callsSpentByThisReport).toBeGreaterThanOrEqual(5);
+  // The report's own cost is what Marketo counted while it ran, not the deployment's day.
+  const after = emulator.runtime.stats.usage([today])[0]!.total;
+  expect(report.callsSpentByThisReport).toBe(after - before);
   expect(report.apiCalls).toMatchObject({ quota: 1000, remaining: 1000 - report.apiCalls.marketo });
-  // The shared limiter counted every CLI process of this deployment, this report included.
-  expect(report.apiCalls.client).toBeGreaterThanOrEqual(report.callsSpentByThisReport);
+  // The shared limiter counted every process of this deployment: the export's client, this report.
+  const shared = await limiter.sharedUsage();
+  await limiter.close();
+  expect(report.apiCalls.client).toBe(shared.total);
+  expect(report.apiCalls.client).toBeGreaterThanOrEqual(report.callsSpentByThisReport + 3);
+  // One entry per endpoint, the export's id folded into {exportId}; the counts add up to the total.
+  const byEndpoint = report.apiCalls.clientByEndpoint;
+  expect(byEndpoint).toMatchObject({ 'POST /bulk/v1/leads/export/{exportId}/enqueue.json': 1, 'GET /bulk/v1/leads/export/{exportId}/status.json': expect.any(Number) });
+  expect(Object.keys(byEndpoint).filter((e) => /[0-9a-f]{8}-[0-9a-f]{4}-/.test(e))).toEqual([]);
+  expect(Object.values(byEndpoint).reduce((a, b) => a + b, 0)).toBe(shared.total);
   expect(report.bulkExport).toEqual(expect.objectContaining({ bytes: done.fileSize, jobs: 1, quotaMb: 100 }));
   expect(done.fileSize).toBeGreaterThan(0);
 });

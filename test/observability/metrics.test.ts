@@ -9,7 +9,22 @@ let store: StateStore;
 let metrics: SyncMetrics;
 let server: MetricsServer;
 let healthy = true;
-const usage = { dailyCalls: 12, dailyLimit: 50_000, perEndpoint: { 'GET /rest/v1/leads.json': 12 } };
+// The shared limiter's view from this process: `dailyCalls` is the deployment's total as last seen,
+// `perEndpoint` this process's own calls (12), two of them status polls of one export job.
+const JOB_A = '5b2c3aaf-c2f2-4aaf-9882-4ab41e1bf788';
+const JOB_B = '6990f742-d57a-46cf-86a1-979182fbf71c';
+const usage = { dailyCalls: 38, dailyLimit: 50_000, perEndpoint: { 'GET /rest/v1/leads.json': 10, [`GET /bulk/v1/leads/export/${JOB_A}/status.json`]: 2 } };
+const deployment = {
+  day: '2026-11-28',
+  total: 40,
+  perEndpoint: {
+    'GET /rest/v1/leads.json': 30,
+    'POST /rest/v1/leads.json': 6,
+    [`GET /bulk/v1/leads/export/${JOB_A}/status.json`]: 2,
+    [`GET /bulk/v1/leads/export/${JOB_B}/status.json`]: 1,
+    'GET /bulk/v1/leads/export/{exportId}/file.json': 1,
+  },
+};
 
 /** The value of one sample line, e.g. `marketo_sync_records_total{entity="lead",direction="toCrm",outcome="created"}`. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -36,7 +51,7 @@ beforeAll(async () => {
   const old = await store.cycles.start('sync');
   await store.cycles.addCounts(old, [{ entity: 'lead', direction: 'toCrm', created: 5, updated: 2 }], 9);
   await store.cycles.finish(old, { status: 'succeeded' });
-  metrics = await createSyncMetrics({ pool: store.pool, schema: store.schema, processUsage: () => usage, sharedUsage: async () => ({ day: '2026-11-28', total: 40, perEndpoint: { 'GET /rest/v1/leads.json': 30, 'POST /rest/v1/leads.json': 10 } }) }, { defaultMetrics: false });
+  metrics = await createSyncMetrics({ pool: store.pool, schema: store.schema, processUsage: () => usage, sharedUsage: async () => deployment }, { defaultMetrics: false });
   server = await startMetricsServer(metrics.registry, { port: 0, host: '127.0.0.1', healthy: () => ({ ok: healthy }) });
 });
 
@@ -70,9 +85,15 @@ test('records moved, cycle durations, ledger, API calls and quota are scraped fr
   expect(sample(text, 'marketo_sync_last_cycle_finished_timestamp_seconds', { kind: 'sync' })).toBeGreaterThan(Date.now() / 1000 - 600);
   expect(sample(text, 'marketo_sync_ledger_entries', { status: 'open', code: '1003', entity: 'lead' })).toBe(2);
   expect(sample(text, 'marketo_sync_ledger_entries', { status: 'open', code: '23505', entity: 'account' })).toBe(1);
+  // This worker's own calls, not the deployment's total the shared limiter last answered (replicas add up with sum).
   expect(sample(text, 'marketo_api_calls_today', { scope: 'process' })).toBe(12);
   expect(sample(text, 'marketo_api_calls_today', { scope: 'deployment' })).toBe(40);
-  expect(sample(text, 'marketo_api_calls_by_endpoint_today', { endpoint: 'POST /rest/v1/leads.json' })).toBe(10);
+  expect(sample(text, 'marketo_api_calls_by_endpoint_today', { endpoint: 'POST /rest/v1/leads.json' })).toBe(6);
+  // One series per endpoint, not one per export job: the jobs' calls add up under {exportId}.
+  expect(sample(text, 'marketo_api_calls_by_endpoint_today', { endpoint: 'GET /bulk/v1/leads/export/{exportId}/status.json' })).toBe(3);
+  expect(sample(text, 'marketo_api_calls_by_endpoint_today', { endpoint: 'GET /bulk/v1/leads/export/{exportId}/file.json' })).toBe(1);
+  expect(text).not.toContain(JOB_A);
+  expect(text).not.toContain(JOB_B);
   expect(sample(text, 'marketo_api_quota_remaining')).toBe(50_000 - 40);
   expect(sample(text, 'marketo_sync_activity_duration_seconds_count', { activity: 'pushLeads', outcome: 'ok' })).toBe(1);
   expect(sample(text, 'marketo_sync_errors_total', { activity: 'pushLeads', code: '606' })).toBe(1);
