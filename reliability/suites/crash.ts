@@ -2,7 +2,7 @@ import { prng } from '../../emulator/faults.js';
 import { awaitBootstrap, LOAD, loadSummary, startBootstrap } from '../bootstrap-run.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { Scenario, type WorkerHandle } from '../scenario.js';
-import type { SyncStatus } from '../../workflows/sync-types.js';
+import { CYCLE_STEPS, type SyncStatus } from '../../workflows/sync-types.js';
 import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, syncStatus, type SyncLoopHandle } from '../sync-run.js';
 import { crmPersons, duplicateKeys, verifyLoad } from '../verify.js';
 
@@ -139,7 +139,7 @@ export interface SyncCrashPlan {
   salesEdits: number;
   /** Latency added to this share of Marketo calls while the loop runs (real Marketo answers in 0.2–2 s). */
   latency: { rate: number; ms: number };
-  /** Fewest kills that must land while a step runs (a kill during the loop's sleep proves little). */
+  /** Fewest kills that must land while a step runs: `status` shows the step and Temporal holds its attempt as started (a kill during the loop's sleep proves little). */
   minInStep: number;
 }
 
@@ -280,12 +280,15 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
       await worker.kill('SIGKILL');
       kills++;
       lastKilledCycle = cycle;
-      const running = at?.state === 'running' && at.step !== undefined && at.step.seed > 0;
+      // Temporal's word, not only the status: a step attempt still started on the dead (only) worker was cut.
+      const cut = await startedSteps(handle);
+      const running = at?.state === 'running' && at.step !== undefined && at.step.seed > 0 && cut.some((a) => a.name === at.step!.activity);
       if (running) {
         inStep++;
         killedCycles.set(cycle, { kill: kills, step: at.step!.activity });
       }
-      let event = `kill ${kills} at ${elapsed()}, target ${target.name} after ${work}: ${running ? 'in' : 'NOT in a step:'} ${describeStatus(at)}`;
+      const temporalSays = cut.length ? `Temporal: ${cut.map((a) => `${a.name} attempt ${a.attempt}`).join(', ')} started` : 'Temporal: no step attempt started';
+      let event = `kill ${kills} at ${elapsed()}, target ${target.name} after ${work}: ${running ? 'in' : 'NOT in a step:'} ${describeStatus(at)}; ${temporalSays}`;
       worker = await s.startWorker('process');
       if (kills === plan.temporalAfterKill) {
         await ctx.stack.crashTemporal();
@@ -365,6 +368,24 @@ export async function crashSyncCycles(ctx: CaseContext, plan: SyncCrashPlan): Pr
   }
 }
 
+/**
+ * The loop's activity attempts Temporal holds as started, read right after a kill: with the only
+ * worker dead, a started attempt is one the kill cut (it is retried after the heartbeat timeout).
+ */
+async function startedSteps(handle: SyncLoopHandle): Promise<{ name: string; attempt: number }[]> {
+  try {
+    const d = await handle.describe();
+    return (d.raw.pendingActivities ?? [])
+      .filter((a) => Number(a.state) === STARTED && STEP_ACTIVITIES.has(a.activityType?.name ?? ''))
+      .map((a) => ({ name: a.activityType?.name ?? '?', attempt: a.attempt ?? 0 }));
+  } catch {
+    return [];
+  }
+}
+/** PENDING_ACTIVITY_STATE_STARTED in Temporal's API. */
+const STARTED = 2;
+const STEP_ACTIVITIES = new Set(CYCLE_STEPS.map((st) => st.activity));
+
 /** How a killed step ran in the end, from the finished cycle's figures (e.g. "pullLeadsAndCompanies bulk, 3100 written, 2 runs"). */
 function killedStepFigures(last: SyncStatus | undefined, killed: Map<number, { kill: number; step: string }>, into: string[]): void {
   const c = last?.lastCycle;
@@ -395,7 +416,7 @@ export function crashCases(settings: { kills: number; seed: number }): CaseDef[]
     {
       suite: 'crash',
       name: 'sync cycles under SIGKILL, Temporal and Postgres restarts',
-      injected: `after a bootstrap of ${SYNC_CRASH_LEADS} leads, syncLoop with CRM and Marketo users changing both sides before each cycle and ${Math.round(SYNC_CRASH_LATENCY.rate * 100)} % of Marketo calls slowed by ${SYNC_CRASH_LATENCY.ms} ms; ${kills} worker SIGKILLs, each 50–500 ms after its target step started (status polled every 40 ms); targets in a seeded order (seed ${settings.seed}), each given work first: push (CRM mass update of 900 contacts), pull by id (Marketo change of 620 leads), pull by Bulk Lead Extract (Marketo mass change of 3,100 leads), sales push (10 accounts, opportunities and sales users); Temporal SIGKILLed and restarted from its SQLite file after kill ${Math.min(3, kills)}; Postgres restarted after kill ${Math.min(6, kills)}; fails when fewer than ${Math.ceil(kills * 0.8)} kills land in a running step`,
+      injected: `after a bootstrap of ${SYNC_CRASH_LEADS} leads, syncLoop with CRM and Marketo users changing both sides before each cycle and ${Math.round(SYNC_CRASH_LATENCY.rate * 100)} % of Marketo calls slowed by ${SYNC_CRASH_LATENCY.ms} ms; ${kills} worker SIGKILLs, each 50–500 ms after its target step started (status polled every 40 ms); targets in a seeded order (seed ${settings.seed}), each given work first: push (CRM mass update of 900 contacts), pull by id (Marketo change of 620 leads), pull by Bulk Lead Extract (Marketo mass change of 3,100 leads), sales push (10 accounts, opportunities and sales users); Temporal SIGKILLed and restarted from its SQLite file after kill ${Math.min(3, kills)}; Postgres restarted after kill ${Math.min(6, kills)}; fails when fewer than ${Math.ceil(kills * 0.8)} kills land in a running step (status shows the step just before the kill and Temporal holds an attempt of it as started just after)`,
       run: (ctx) =>
         crashSyncCycles(ctx, {
           leads: SYNC_CRASH_LEADS,
