@@ -1,6 +1,9 @@
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { ExitCode } from '../output/exit-codes.js';
+import { reportFailure } from '../output/run.js';
+import { onStopSignals } from '../runtime/stop-signals.js';
 import { parseOptions } from '../output/options.js';
 import type { DemoReport } from '../runtime/demo.js';
 
@@ -45,33 +48,86 @@ export function registerDemoCommand(program: Command): void {
     .action(async (raw: unknown) => {
       const opts = parseOptions(optionsSchema, raw);
       const say = (line: string) => (opts.json ? console.error(line) : console.log(line));
-      const { createAppWorker, openApp } = await import('../runtime/app.js');
-      const { runDemo } = await import('../runtime/demo.js');
+      const [{ createAppWorker, openApp }, { runDemo }, { loadConfig }, { dropPreviousDemoData, terminateLeftoverDemoRuns }] = await Promise.all([
+        import('../runtime/app.js'),
+        import('../runtime/demo.js'),
+        import('../../src/config/env.js'),
+        import('../runtime/demo-fresh-start.js'),
+      ]);
+      const config = loadConfig();
       say('Starting services (embedded wherever nothing is configured)');
-      const app = await openApp({ emulatorSeed: { leads: opts.leads }, log: (line) => say(`   ${line}`) });
+      const app = await openApp(
+        {
+          emulatorSeed: { leads: opts.leads },
+          log: (line) => say(`   ${line}`),
+          // The embedded emulator is new at every start; the embedded Postgres still holds the CRM of
+          // the last one (demo-fresh-start.ts). A configured database is never touched.
+          prepare: async (services) => {
+            if (!services.emulator || config.databaseUrl) return;
+            const dropped = await dropPreviousDemoData(services.databaseUrl);
+            if (dropped.length > 0) say(`   previous demo's CRM and sync state cleared (schemas ${dropped.join(', ')}): the embedded Marketo emulator starts anew with every run`);
+          },
+        },
+        config,
+      );
       let running: Promise<void> | undefined;
       let worker: Awaited<ReturnType<typeof createAppWorker>> | undefined;
+      const abort = new AbortController();
+      // The SDK adds an abort listener per call and never removes it (@temporalio/client
+      // connection.js): hundreds over a demo, a few KB, gone with the process; not a leak to warn of.
+      setMaxListeners(0, abort.signal);
+      let story: Promise<DemoReport> | undefined;
+      let interrupted: Error | undefined;
+      let stopListening: (() => void) | undefined;
       try {
-        worker = await createAppWorker(app, { log: (line) => say(`   ${line}`) });
+        if (app.services.emulator) {
+          const terminated = await terminateLeftoverDemoRuns(app.client);
+          if (terminated.length > 0) say(`   previous demo's unfinished workflows terminated (their history stays in the UI): ${terminated.join(', ')}`);
+        }
+        const created = (worker = await createAppWorker(app, { log: (line) => say(`   ${line}`) }));
+        stopListening = onStopSignals(() => {
+          if (created.getState() === 'RUNNING') created.shutdown();
+        });
         running = worker.run();
         // Ctrl-C / SIGTERM make the SDK drain the worker; the story then stops instead of waiting on
-        // workflows nobody will run.
+        // workflows nobody will run, and its Temporal calls are cancelled.
         const stopped = running.then(() => {
-          throw new Error('interrupted: the worker shut down before the demo finished (state is kept under DATA_DIR)');
+          abort.abort();
+          throw new Error("interrupted: the worker shut down before the demo finished; run it again for a new story (the Temporal UI keeps this run's workflows)");
         });
         stopped.catch(() => undefined); // after a finished demo, the worker's shutdown is not an error
-        const report = await Promise.race([runDemo(app, { cycles: opts.cycles, say }), stopped]);
-        if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-        else say(summary(report));
-        if (!report.reconciliation.ok || !report.webhook.crmRow) process.exitCode = ExitCode.notHealthy;
-        if (opts.keepRunning) {
+        story = app.client.withAbortSignal(abort.signal, () => runDemo(app, { cycles: opts.cycles, say }));
+        story.catch(() => undefined); // lost the race to `stopped`: that error is the one reported
+        const report = await Promise.race([story, stopped]).catch((err: unknown) => {
+          if (!abort.signal.aborted) throw err;
+          interrupted = err as Error;
+          return undefined;
+        });
+        if (report) {
+          if (opts.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+          else say(summary(report));
+          if (!report.reconciliation.ok || !report.webhook.crmRow) process.exitCode = ExitCode.notHealthy;
+        }
+        if (report && opts.keepRunning) {
           say('Services keep running; press Ctrl-C to stop.');
           await running;
         }
       } finally {
         if (worker && worker.getState() === 'RUNNING') worker.shutdown();
         await running;
+        // The story's calls end before their connections close: a gRPC retry that fires on a closed
+        // channel throws where nothing can catch it (an interrupted demo died with a stack trace,
+        // leaving the embedded Postgres running).
+        abort.abort();
+        if (story) await Promise.race([story.then(() => undefined, () => undefined), new Promise((r) => setTimeout(r, 10_000).unref())]);
         await app.close();
+        stopListening?.();
+      }
+      if (interrupted) {
+        // Calls the story made to the dev server Ctrl-C also stopped may still have a gRPC retry
+        // scheduled, which throws where nothing can catch it once the channel is closed: everything
+        // is cleaned up, so the process ends here with its own message instead of a stack trace.
+        process.exit(reportFailure('marketo-sync', interrupted, opts.json));
       }
     });
 }

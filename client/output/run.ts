@@ -13,7 +13,8 @@ export function exitCodeOf(err: unknown): ExitCode {
     // --help and --version end through the same path with exit code 0.
     return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
   }
-  if (err instanceof Error && err.message.startsWith('invalid configuration')) return ExitCode.usage;
+  // `invalid configuration:` (src/config/env.ts, METRICS_*), `invalid webhook configuration:` (WEBHOOK_*).
+  if (err instanceof Error && /^invalid (\w+ )?configuration:/.test(err.message)) return ExitCode.usage;
   return ExitCode.failure;
 }
 
@@ -26,14 +27,23 @@ export async function runProgram(program: Command, argv: readonly string[] = pro
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    const code = exitCodeOf(err);
-    process.exitCode = code;
-    if (code === ExitCode.ok) return;
-    // Commander has already printed its own parse errors to stderr.
-    if (!(err instanceof CommanderError)) console.error(`${program.name()}: ${(err as Error).message}`);
-    if (argv.includes('--json')) {
-      const details = err instanceof CliError ? err.details : undefined;
-      process.stdout.write(`${JSON.stringify({ error: (err as Error).message, exitCode: code, ...(details === undefined ? {} : { details }) })}\n`);
-    }
+    reportFailure(program.name(), err, argv.includes('--json'));
   }
+}
+
+/**
+ * Sets the exit code a failure means and says it: the message on stderr and, with `--json`, one
+ * JSON document on stdout. Returns the code.
+ */
+export function reportFailure(name: string, err: unknown, json: boolean): ExitCode {
+  const code = exitCodeOf(err);
+  process.exitCode = code;
+  if (code === ExitCode.ok) return code;
+  // Commander has already printed its own parse errors to stderr.
+  if (!(err instanceof CommanderError)) console.error(`${name}: ${(err as Error).message}`);
+  if (json) {
+    const details = err instanceof CliError ? err.details : undefined;
+    process.stdout.write(`${JSON.stringify({ error: (err as Error).message, exitCode: code, ...(details === undefined ? {} : { details }) })}\n`);
+  }
+  return code;
 }

@@ -27,7 +27,13 @@ export interface AppRuntime {
   close(): Promise<void>;
 }
 
-export async function openApp(opts: ResolveOptions & { marketoLogger?: MarketoLogger } = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
+export interface OpenAppOptions extends ResolveOptions {
+  marketoLogger?: MarketoLogger;
+  /** Runs once the services are up, before the stores open (and create or migrate their schemas). */
+  prepare?: (services: ResolvedServices) => Promise<void>;
+}
+
+export async function openApp(opts: OpenAppOptions = {}, config: AppConfig = loadConfig()): Promise<AppRuntime> {
   installTemporalLogging();
   const services = await resolveServices(config, opts);
   const closers: (() => Promise<void>)[] = [() => services.stop()];
@@ -35,6 +41,7 @@ export async function openApp(opts: ResolveOptions & { marketoLogger?: MarketoLo
     for (const c of closers.reverse()) await c().catch(() => undefined);
   };
   try {
+    await opts.prepare?.(services);
     const store = await StateStore.open({ connectionString: services.databaseUrl });
     closers.push(() => store.close());
     const crm = await PostgresCrmConnector.open({ connectionString: services.databaseUrl });

@@ -104,7 +104,7 @@ export async function createSyncMetrics(sources: MetricSources, options: { defau
   const recordsSeen = new Map<string, number>();
   new Counter({
     name: 'marketo_sync_records_total',
-    help: 'Records the sync wrote, per entity, direction (toCrm, toMarketo) and outcome (created, updated, deleted, failed); all workers, from the cycle history',
+    help: 'Records the sync cycles wrote, per entity, direction (toCrm, toMarketo) and outcome (created, updated, deleted, failed); all workers, from the cycle history (bootstraps are not in it)',
     labelNames: ['entity', 'direction', 'outcome'],
     registers: [registry],
     async collect() {
@@ -123,7 +123,7 @@ export async function createSyncMetrics(sources: MetricSources, options: { defau
 
   const cycleDuration = new Histogram({
     name: 'marketo_sync_cycle_duration_seconds',
-    help: 'Duration of finished sync cycles and bootstraps, per kind and status',
+    help: 'Duration of finished sync cycles, per kind and status (the cycle history; bootstraps are not in it)',
     labelNames: ['kind', 'status'],
     buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 14_400],
     registers: [registry],

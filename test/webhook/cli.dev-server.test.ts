@@ -109,15 +109,15 @@ test('webhook serve with WEBHOOK_WAIT_MS=0 answers 202 queued at once; the sync 
   expect(await exited).toBe(0);
 }, 60_000);
 
-test('webhook serve without a usable WEBHOOK_SECRET exits 1 naming it, without printing it', async () => {
+test('webhook serve without a usable WEBHOOK_SECRET exits 2 (bad configuration) naming it, without printing it', async () => {
   const missing = await run(tsx, ['client/cli.ts', 'webhook', 'serve'], { cwd: root, env: baseEnv({}) }).catch((e: { code: number; stderr: string }) => e);
-  expect('code' in missing && missing.code).toBe(1);
+  expect('code' in missing && missing.code).toBe(2);
   expect((missing as { stderr: string }).stderr).toMatch(/WEBHOOK_SECRET is required/);
 
   const short = await run(tsx, ['client/cli.ts', 'webhook', 'serve'], { cwd: root, env: baseEnv({ WEBHOOK_SECRET: 'hunter2' }) }).catch(
     (e: { code: number; stderr: string; stdout: string }) => e,
   );
-  expect('code' in short && short.code).toBe(1);
+  expect('code' in short && short.code).toBe(2);
   const text = `${(short as { stderr: string }).stderr}${(short as { stdout: string }).stdout}`;
   expect(text).toMatch(/WEBHOOK_SECRET must be at least 24 characters/);
   expect(text).not.toContain('hunter2');
