@@ -1,4 +1,4 @@
-import { startPullHarness, type PullHarness } from './support.js';
+import { callsBetween, startPullHarness, type PullHarness } from './support.js';
 
 /** Lead conversion (seed, "Lead Conversion") across both halves of the cycle. */
 describe('pull: lead conversion', () => {
@@ -53,5 +53,49 @@ describe('pull: lead conversion', () => {
     const [again] = await h.fullCycle();
     expect(again).toMatchObject({ written: 0, skipped: 0 });
     expect(again!.converted ?? 0).toBe(0);
+  });
+
+  it('a CRM conversion into an existing contact with its own Marketo person merges the lead\'s person into the contact\'s (seed: "Converting a Lead into an Existing Contact Record")', async () => {
+    const [lead] = await h.insert('lead', [{ email: 'dup-lead@prospect.example', first_name: 'Lena', title: 'Buyer' }]);
+    const [contact] = await h.insert('contact', [{ email: 'lena@customer.example', first_name: 'Lena', last_name: 'Lind' }]);
+    await h.fullCycle();
+    const loser = Number((await h.store.idMap.byCrmIds('lead', 'lead', [lead!])).get(lead!)!.marketoId);
+    const winner = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+    expect(loser).not.toBe(winner);
+
+    const converted = await h.user.convertLead({ leadId: lead!, contactId: contact! });
+    expect(converted).toMatchObject({ contactId: contact, createdContact: false });
+    const before = h.calls();
+    await h.fullCycle();
+    await h.fullCycle();
+    // One merge call, by the push; the loser is gone from Marketo and its values filled the winner's gaps.
+    expect(callsBetween(before, h.calls())['POST /rest/v1/leads/:leadId/merge.json']).toBe(1);
+    expect(h.emulator.subscription.getLead(loser)).toBeUndefined();
+    expect(h.emulator.subscription.getLead(winner)?.values).toMatchObject({ email: 'lena@customer.example', crmId: contact, title: 'Buyer' });
+    expect(await h.store.merges.winners('marketo', [String(loser)])).toEqual(new Map([[String(loser), String(winner)]]));
+    // The CRM keeps one contact for the person, the lead converted into it, nothing ledgered.
+    expect(await h.person(winner)).toMatchObject({ type: 'contact', record: { id: contact } });
+    expect((await h.crm.getRecords('lead', [lead!]))[0]).toMatchObject({ is_converted: true, converted_contact_id: contact, marketo_lead_id: null });
+    expect(await count('contacts', `first_name = 'Lena'`)).toBe(1);
+    expect(await h.store.errors.list({ status: 'open' })).toEqual([]);
+  });
+
+  it('a CRM conversion under an existing account links the same Marketo person to that company and creates none (seed: "Converting a Lead to a Contact in an Existing Company")', async () => {
+    const [account] = await h.insert('account', [{ name: 'Initech' }]);
+    const [lead] = await h.insert('lead', [{ email: 'peter@initech.example', first_name: 'Peter', company: 'Initech' }]);
+    await h.fullCycle();
+    const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'lead', [lead!])).get(lead!)!.marketoId);
+    const companiesBefore = [...h.emulator.subscription.iterateObjects('Company')].length;
+
+    const converted = await h.user.convertLead({ leadId: lead!, accountId: account! });
+    expect(converted).toMatchObject({ accountId: account, createdAccount: false, createdContact: true });
+    await h.fullCycle();
+    await h.fullCycle();
+    const persons = await h.marketo.leads.getByFilter({ filterType: 'email', filterValues: ['peter@initech.example'], fields: ['id', 'crmId', 'externalCompanyId'] });
+    expect(persons.items).toEqual([expect.objectContaining({ id: marketoId, crmId: converted.contactId, externalCompanyId: account })]);
+    expect([...h.emulator.subscription.iterateObjects('Company')].length).toBe(companiesBefore);
+    expect(await h.person(marketoId)).toMatchObject({ type: 'contact', record: { id: converted.contactId, account_id: account } });
+    expect(await count('accounts', `name = 'Initech'`)).toBe(1);
+    expect(await h.store.errors.list({ status: 'open' })).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { loadKeyResolver } from './marketo-keys.js';
 import { MARKETO_KEY_FIELDS, ROLE_GUID_FIELD } from '../../crm/marketo-keys.js';
 import { mappingEnabled, upsertObjects, type ObjectTarget } from './object-writer.js';
 import { pushPersons, type PersonChange } from './person-writer.js';
+import { mergeConvertedLeads } from './conversion-merges.js';
 import { ledgerRetries, runStep, type PushDeps, type StepSummary } from './run-step.js';
 import { PUSH_DELETE_OPERATION } from './streams.js';
 import { chunks } from './tally.js';
@@ -77,8 +78,10 @@ export function pushLeads(deps: PushDeps): Promise<StepSummary> {
       retried += retries.length;
       for (const record of [...records, ...retries]) changes.push({ type, record });
     }
+    // Before the contact's values go out: a lead converted into a contact with its own person is merged into it.
+    const mergeCalls = await mergeConvertedLeads(deps, changes, tally, context.config.leadKey.crmMarketoIdField);
     const r = await pushPersons(deps, context, changes, tally, deps.options);
-    return { calls: r.calls, read: retried, mode: r.mode };
+    return { calls: mergeCalls + r.calls, read: retried, mode: r.mode };
   });
 }
 
