@@ -17,6 +17,7 @@ export function registerWorkerCommand(program: Command): void {
       const { createAppWorker, openApp } = await import('../runtime/app.js');
       const { createSyncMetrics } = await import('../../src/observability/metrics.js');
       const { startMetricsServer } = await import('../../src/observability/metrics-server.js');
+      const { onStopSignals } = await import('../runtime/stop-signals.js');
       const app = await openApp({ log: (line) => log.info(line), marketoLogger: log.child({ component: 'marketo' }) });
       let server: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
       try {
@@ -37,8 +38,19 @@ export function registerWorkerCommand(program: Command): void {
           log.info({ metrics: `${server.url}/metrics`, health: `${server.url}/healthz` }, 'metrics endpoint listening');
         }
         log.info({ taskQueue: app.config.temporal.taskQueue, temporal: app.services.temporalAddress, namespace: app.config.temporal.namespace }, 'worker polling');
-        // The SDK shuts the worker down on SIGINT/SIGTERM; run() resolves once it has drained.
-        await worker.run();
+        // The SDK shuts the worker down on SIGINT/SIGTERM; run() resolves once it has drained. Our own
+        // listener keeps a second (relayed) signal from ending the process before that (stop-signals.ts).
+        const stopListening = onStopSignals(
+          () => {
+            if (worker.getState() === 'RUNNING') worker.shutdown();
+          },
+          (line) => log.info(line),
+        );
+        try {
+          await worker.run();
+        } finally {
+          stopListening();
+        }
         log.info('worker stopped');
       } finally {
         await server?.close();
