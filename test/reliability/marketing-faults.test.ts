@@ -1,5 +1,6 @@
 import { MARKETING_FAULTS } from '../../reliability/bootstrap-run.js';
 import { bootstrapUnderFault } from '../../reliability/suites/fault.js';
+import { uniqueKeysChecked } from '../../reliability/verify.js';
 import { caseLog, MARKETING_MATCHED, stackForFile } from './support.js';
 
 // The marketing phases under faults aimed at their own calls (the fault suite's "any call" rules are
@@ -10,7 +11,14 @@ const TIMEOUT = 300_000;
 const env = stackForFile();
 
 test('faults on every marketing call: retried and resumed, every marketing record arrives once', async () => {
-  const r = await bootstrapUnderFault({ stack: env.stack, scale: 150, log: caseLog }, 'marketing-faults', { rules: MARKETING_FAULTS.rules });
+  let keys: string[] = [];
+  const r = await bootstrapUnderFault({ stack: env.stack, scale: 150, log: caseLog }, 'marketing-faults', {
+    rules: MARKETING_FAULTS.rules,
+    inspect: async (s) => {
+      keys = await uniqueKeysChecked(s.crm.pool);
+      return { text: '', passed: true };
+    },
+  });
   expect({ passed: r.passed, lost: r.lost, duplicates: r.duplicates, why: r.passed ? '' : r.outcome }).toMatchObject({ passed: true, lost: 0, duplicates: 0, why: '' });
   expect(r.outcome).toMatch(MARKETING_MATCHED);
   // Each rule fires on the next matching call: all of them were reached, by the marketing phases alone.
@@ -23,4 +31,11 @@ test('faults on every marketing call: retried and resumed, every marketing recor
   }
   expect(planned).toEqual({ '503': 3, '604': 4, '606': 2, reset: 3 + 2 });
   expect(r.answered).toMatchObject(planned);
+  // The duplicate-key queries covered the marketing tables, the provisioned custom object table included.
+  expect(keys).toEqual(
+    expect.arrayContaining([
+      'campaigns.marketo_program_id', 'campaign_members.marketo_key', 'static_lists.marketo_list_id', 'list_members.marketo_key',
+      'marketing_activities.marketo_guid', 'co_purchase.marketo_guid', 'co_purchase.purchase_id',
+    ]),
+  );
 }, TIMEOUT);
