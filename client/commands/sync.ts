@@ -226,33 +226,36 @@ export function registerSyncCommand(program: Command): void {
     .command('pause')
     .description('hold the loop before its next step or cycle')
     .option('--reason <text>', 'shown in status')
-    .action(async (opts: { reason?: string }) => {
+    .option('--json', 'print what was requested as JSON')
+    .action(async (opts: { reason?: string; json?: boolean }) => {
       await withLoop(async (handle, id) => {
         const { syncPauseSignal } = await workflows();
         await handle.signal(syncPauseSignal, opts.reason ? { reason: opts.reason } : {});
-        console.log(`sync loop ${id}: pause requested`);
+        printResult(opts, { workflowId: id, requested: 'pause' }, () => `sync loop ${id}: pause requested`);
       });
     });
 
   sync
     .command('resume')
     .description('let a paused loop go on')
-    .action(async () => {
+    .option('--json', 'print what was requested as JSON')
+    .action(async (opts: { json?: boolean }) => {
       await withLoop(async (handle, id) => {
         const { syncResumeSignal } = await workflows();
         await handle.signal(syncResumeSignal);
-        console.log(`sync loop ${id}: resumed`);
+        printResult(opts, { workflowId: id, requested: 'resume' }, () => `sync loop ${id}: resumed`);
       });
     });
 
   sync
     .command('now')
     .description('run a cycle now instead of waiting out the interval')
-    .action(async () => {
+    .option('--json', 'print what was requested as JSON')
+    .action(async (opts: { json?: boolean }) => {
       await withLoop(async (handle, id) => {
         const { syncNowSignal } = await workflows();
         await handle.signal(syncNowSignal);
-        console.log(`sync loop ${id}: cycle requested`);
+        printResult(opts, { workflowId: id, requested: 'now' }, () => `sync loop ${id}: cycle requested`);
       });
     });
 
@@ -303,14 +306,15 @@ export function registerSyncCommand(program: Command): void {
     .description('end the loop after the cycle in flight')
     .option('--reason <text>', 'kept in the workflow history')
     .option('--wait', 'wait until the loop has ended')
-    .action(async (opts: { reason?: string; wait?: boolean }) => {
+    .option('--json', 'print what was requested (with --wait: the cycles run) as JSON')
+    .action(async (opts: { reason?: string; wait?: boolean; json?: boolean }) => {
       await withLoop(async (handle, id) => {
         const { syncStopSignal } = await workflows();
         await handle.signal(syncStopSignal, opts.reason ? { reason: opts.reason } : {});
         if (opts.wait) {
           const result = await handle.result();
-          console.log(`sync loop ${id} stopped after ${result.cycles} cycles`);
-        } else console.log(`sync loop ${id}: stop requested (it ends after the cycle in flight)`);
+          printResult(opts, { workflowId: id, requested: 'stop', stopped: true, cycles: result.cycles }, () => `sync loop ${id} stopped after ${result.cycles} cycles`);
+        } else printResult(opts, { workflowId: id, requested: 'stop', stopped: false }, () => `sync loop ${id}: stop requested (it ends after the cycle in flight)`);
       });
     });
 }
