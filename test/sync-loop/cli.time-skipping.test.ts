@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { describeConflicts, describeSyncStatus, isHealthy, parseDurationSeconds, syncWorkflowId } from '../../client/commands/sync.js';
-import { syncPauseSignal, type syncLoop } from '../../workflows/index.js';
+import { syncStatusQuery, type syncLoop } from '../../workflows/index.js';
 import { createTimeSkippingEnv } from '../support/temporal.js';
 import { startSyncHarness, statusWhen, type SyncHarness } from './support.js';
 
@@ -45,7 +45,7 @@ test('durations: seconds or with a unit; anything else refused', () => {
   expect(() => parseDurationSeconds('-1')).toThrow(/not a duration/);
 });
 
-test('start, status, pause, stop through the CLI, with exit codes a health check can use', async () => {
+test('start, status, pause, resume, now, interval, stop through the CLI, with exit codes a health check can use', async () => {
   const none = await cli('status', '--json');
   expect(none.code).toBe(3);
   expect(JSON.parse(none.stdout)).toMatchObject({ exitCode: 3, error: expect.stringContaining('no sync loop is running') });
@@ -57,18 +57,31 @@ test('start, status, pause, stop through the CLI, with exit codes a health check
 
   const handle = env.client.workflow.getHandle<typeof syncLoop>(syncWorkflowId(h.taskQueue));
   await statusWhen(handle, (s) => s.cycles === 1 && s.state === 'sleeping', 'first cycle done');
-  await handle.signal(syncPauseSignal, { reason: 'CRM upgrade' });
+  expect((await cli('pause', '--reason', 'CRM upgrade')).code).toBe(0);
   await statusWhen(handle, (s) => s.state === 'paused', 'paused');
   const paused = await cli('status');
   expect(paused.code).toBe(3);
   expect(paused.stdout).toContain('paused: CRM upgrade');
   expect(paused.stdout).toMatch(/last cycle #1 succeeded/);
 
+  // Resume goes back to the hour's wait; `now` runs a cycle long before the hour is up.
+  expect((await cli('resume')).code).toBe(0);
+  await statusWhen(handle, (s) => s.state === 'sleeping' && s.pauseReason === undefined, 'resumed');
+  expect((await handle.query(syncStatusQuery)).cycles).toBe(1);
+  expect((await cli('now')).code).toBe(0);
+  const second = await statusWhen(handle, (s) => s.cycles === 2 && s.state === 'sleeping', 'second cycle after sync now');
+  expect(Date.parse(second.nextRunAt!) - Date.parse(second.lastCycle!.finishedAt)).toBe(3_600_000);
+
+  const interval = await cli('interval', '10m', '--json');
+  expect(interval.code).toBe(0);
+  expect(JSON.parse(interval.stdout)).toMatchObject({ intervalSeconds: 600, nextRunAt: new Date(Date.parse(second.lastCycle!.finishedAt) + 600_000).toISOString() });
+  expect((await cli('interval', '5 minutes')).code).toBe(2);
+
   const stopped = await cli('stop', '--wait');
   expect(stopped.code).toBe(0);
-  expect(stopped.stdout).toContain('stopped after 1 cycles');
-  // Spawning the CLI takes seconds on a loaded machine: four spawns get room.
-}, 240_000);
+  expect(stopped.stdout).toContain('stopped after 2 cycles');
+  // Spawning the CLI takes seconds on a loaded machine: the spawns get room.
+}, 400_000);
 
 test('health: a failed last cycle or a pause is not healthy', () => {
   const base = { state: 'sleeping' as const, cycles: 2, intervalSeconds: 300, effectiveIntervalSeconds: 300, watermarks: {}, schema: { mappingWarnings: [], mappingErrors: [] }, unavailableSteps: [], run: 1 };
