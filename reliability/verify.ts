@@ -144,3 +144,16 @@ export async function crmPersons(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: string }>('SELECT (SELECT count(*) FROM crm.leads) + (SELECT count(*) FROM crm.contacts) AS n');
   return Number(rows[0]?.n ?? 0);
 }
+
+/**
+ * Rows in every CRM table (persons, sales objects, campaigns and members, lists and members,
+ * activities, provisioned custom object tables): grows during every bootstrap phase, where
+ * `crmPersons` stops growing once the leads phase is done.
+ */
+export async function crmRows(pool: pg.Pool, schema = 'crm'): Promise<number> {
+  const { rows: tables } = await pool.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 AND table_type = 'BASE TABLE'`, [schema]);
+  if (tables.length === 0) return 0;
+  const s = pg.escapeIdentifier(schema);
+  const { rows } = await pool.query<{ n: string }>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${s}.${pg.escapeIdentifier(t.t)})`).join(' + ')} AS n`);
+  return Number(rows[0]?.n ?? 0);
+}

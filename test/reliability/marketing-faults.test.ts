@@ -1,6 +1,6 @@
 import { MARKETING_FAULTS } from '../../reliability/bootstrap-run.js';
 import { bootstrapUnderFault } from '../../reliability/suites/fault.js';
-import { uniqueKeysChecked } from '../../reliability/verify.js';
+import { crmPersons, crmRows, uniqueKeysChecked } from '../../reliability/verify.js';
 import { caseLog, MARKETING_MATCHED, stackForFile } from './support.js';
 
 // The marketing phases under faults aimed at their own calls (the fault suite's "any call" rules are
@@ -12,10 +12,15 @@ const env = stackForFile();
 
 test('faults on every marketing call: retried and resumed, every marketing record arrives once', async () => {
   let keys: string[] = [];
+  let rows = { all: 0, persons: 0, marketing: 0 };
   const r = await bootstrapUnderFault({ stack: env.stack, scale: 150, log: caseLog }, 'marketing-faults', {
     rules: MARKETING_FAULTS.rules,
     inspect: async (s) => {
       keys = await uniqueKeysChecked(s.crm.pool);
+      const marketing = await s.crm.pool.query<{ n: string }>(
+        'SELECT (SELECT count(*) FROM crm.campaigns) + (SELECT count(*) FROM crm.campaign_members) + (SELECT count(*) FROM crm.static_lists) + (SELECT count(*) FROM crm.list_members) + (SELECT count(*) FROM crm.marketing_activities) + (SELECT count(*) FROM crm.co_purchase) AS n',
+      );
+      rows = { all: await crmRows(s.crm.pool), persons: await crmPersons(s.crm.pool), marketing: Number(marketing.rows[0]?.n) };
       return { text: '', passed: true };
     },
   });
@@ -31,6 +36,9 @@ test('faults on every marketing call: retried and resumed, every marketing recor
   }
   expect(planned).toEqual({ '503': 3, '604': 4, '606': 2, reset: 3 + 2 });
   expect(r.answered).toMatchObject(planned);
+  // crmRows (the crash suite's progress measure) counts the marketing phases' rows too.
+  expect(rows.all).toBeGreaterThanOrEqual(rows.persons + rows.marketing);
+  expect(rows.marketing).toBeGreaterThan(0);
   // The duplicate-key queries covered the marketing tables, the provisioned custom object table included.
   expect(keys).toEqual(
     expect.arrayContaining([
