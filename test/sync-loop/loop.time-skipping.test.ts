@@ -176,3 +176,22 @@ test('a syncNow that arrives during a cycle is carried over continue-as-new: the
   expect(secondRun.filter((e) => e.kind === 'timer')).toEqual([]);
   expect(secondRun.filter((e) => e.name === 'beginCycle')).toHaveLength(1);
 });
+
+test('pause during a cycle holds before the next step (nothing more scheduled); resume finishes the same cycle', async () => {
+  // Reading the lead changes takes 3 s once: the pause lands while step 4 runs.
+  h.emulator.runtime.faults.add({ path: '/rest/v1/activities.json', latencyMs: 3_000, count: 1 });
+  const handle = await env.client.workflow.start(syncLoop, { taskQueue: h.taskQueue, workflowId: 'loop-pause-mid', args: [{ since: SINCE, maxCycles: 1 }] });
+  await statusWhen(handle, (s) => s.state === 'running' && s.step?.activity === 'pullLeadsAndCompanies', 'cycle 1 in step 4');
+  await handle.signal(syncPauseSignal, { reason: 'look at step 4' });
+  const paused = await statusWhen(handle, (s) => s.state === 'paused', 'paused mid-cycle');
+  expect(paused).toMatchObject({ cycles: 1, pauseReason: 'look at step 4' });
+  expect(paused.lastCycle).toBeUndefined();
+  // Step 4 finished; step 5 was not scheduled while paused.
+  const scheduled = (await historyOf(handle)).filter((e) => e.kind === 'activity').map((e) => e.name);
+  expect(scheduled.at(-1)).toBe('pullLeadsAndCompanies');
+
+  await handle.signal(syncResumeSignal);
+  const result = await handle.result();
+  expect(result.lastCycle).toMatchObject({ number: 1, outcome: 'succeeded' });
+  expect(result.lastCycle!.steps.map((s) => s.step)).toEqual(stepNames);
+});
