@@ -31,6 +31,9 @@ export interface SyncFaultPlan {
 /** Leads seeded before the loop: the cycles, not the bootstrap, are under test. */
 export const syncFaultLeads = (scale: number) => Math.max(100, Math.min(2_000, scale));
 
+/** Records each side's users change in bulk before a faulted cycle: a third of the leads (650 at 2,000), several calls a step. */
+export const massEdits = (leads: number) => Math.round(leads / 3);
+
 const INTERVAL_SECONDS = 600;
 const STALL_MS = 180_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -49,11 +52,19 @@ async function openSyncScenario(host: Host, leads: number): Promise<{ s: Scenari
   return { s, from };
 }
 
-/** Users change both sides, then one cycle by `syncNow` (after Marketo's second has turned); returns the finished cycle's status. */
-async function cycleAfterRound(handle: SyncLoopHandle, users: BothSidesUsers | undefined, timeoutMs = STALL_MS): Promise<{ ok: boolean; last: SyncStatus | undefined }> {
+/**
+ * Users change both sides, then one cycle by `syncNow` (after Marketo's second has turned); returns
+ * the finished cycle's status. `mass` adds a CRM mass update and a Marketo change of that many
+ * records, so the push and the pull by id need several calls and a fault can fall between them.
+ */
+async function cycleAfterRound(handle: SyncLoopHandle, users: BothSidesUsers | undefined, mass = 0, timeoutMs = STALL_MS): Promise<{ ok: boolean; last: SyncStatus | undefined }> {
   const before = await statusUntil(handle, (st) => st.state === 'sleeping', timeoutMs);
   if (!before.ok) return before;
   await users?.round();
+  if (users && mass > 0) {
+    await users.crmMassEdit(mass);
+    users.marketoMassEdit(mass);
+  }
   await sleep(1_100);
   const mark = before.last!.lastCycle?.number ?? 0;
   await syncNow(handle);
@@ -70,9 +81,9 @@ function cycleLine(st: SyncStatus | undefined): string {
 /** The end of every case: an idle cycle, the loop stopped, both directions and the reconciliation checked. */
 async function settleAndCheck(s: Scenario, handle: SyncLoopHandle, users: BothSidesUsers, from: string, until: string, problems: string[]) {
   // What the faulted cycles left is carried now; the cycle after must find nothing.
-  const carry = await cycleAfterRound(handle, undefined);
+  const carry = await cycleAfterRound(handle, undefined, 0);
   if (!carry.ok) problems.push(`the cycle after the fault did not finish: ${describeStatus(carry.last)}`);
-  const idleRun = carry.ok ? await cycleAfterRound(handle, undefined) : carry;
+  const idleRun = carry.ok ? await cycleAfterRound(handle, undefined, 0) : carry;
   const c = idleRun.last?.lastCycle;
   let idle = 'no idle cycle';
   if (!idleRun.ok || !c) problems.push(`the idle cycle did not finish: ${describeStatus(idleRun.last)}`);
@@ -123,7 +134,7 @@ export async function syncUnderFault(ctx: CaseContext, id: string, plan: SyncFau
     }
     const faulted: string[] = [];
     for (let r = 0; r < plan.rounds && problems.length === 0; r++) {
-      const run = await cycleAfterRound(handle, users);
+      const run = await cycleAfterRound(handle, users, massEdits(leads));
       if (!run.ok) problems.push(`faulted cycle ${r + 1} did not finish within ${STALL_MS / 1000} s: ${describeStatus(run.last)}`);
       faulted.push(cycleLine(run.last));
     }
@@ -173,7 +184,7 @@ export async function syncQuotaWall(ctx: CaseContext): Promise<CaseOutcome & { a
     if (!boot.result) return { outcome: `bootstrap before the loop: ${loadSummary(boot)}`, lost: null, duplicates: null, passed: false, answered: {} };
     users = await BothSidesUsers.open(s, prng(607));
     const handle = await startSyncLoop(s, 'reliability-sync-607', INTERVAL_SECONDS);
-    const first = await cycleAfterRound(handle, users);
+    const first = await cycleAfterRound(handle, users, massEdits(leads));
     if (!first.ok) problems.push(`the cycle before the wall did not finish: ${describeStatus(first.last)}`);
     // The wall: another integration spent today's calls but 4.
     const limiter = s.emulator.runtime.limiter;
@@ -181,6 +192,8 @@ export async function syncQuotaWall(ctx: CaseContext): Promise<CaseOutcome & { a
     const dailyQuota = quota.dailyQuota;
     quota.dailyQuota = limiter.snapshot().quotaUsed + 4;
     await users.round();
+    await users.crmMassEdit(massEdits(leads));
+    users.marketoMassEdit(massEdits(leads));
     await sleep(1_100);
     const mark = first.last?.lastCycle?.number ?? 0;
     await syncNow(handle);
@@ -202,7 +215,7 @@ export async function syncQuotaWall(ctx: CaseContext): Promise<CaseOutcome & { a
       else pause += `; ${answeredAtWall}×607 at the wall, then after the reset ${cycleLine(resumed.last)}`;
     }
     quota.dailyQuota = dailyQuota;
-    const more = await cycleAfterRound(handle, users);
+    const more = await cycleAfterRound(handle, users, massEdits(leads));
     if (!more.ok) problems.push(`the cycle after the reset did not finish: ${describeStatus(more.last)}`);
     const answered = s.errorCounts();
     if (!(answered['607'] ?? 0)) problems.push('Marketo never answered 607');

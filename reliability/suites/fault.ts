@@ -145,7 +145,7 @@ const EVERY_CALL = '/*';
 
 /** Cycles the sync cases run under each fault (each after a round of user changes on both sides). */
 const SYNC_ROUNDS = 4;
-const SYNC_LOOP_SETUP = `syncLoop (dev server) after a bootstrap and a clean cycle; ${SYNC_ROUNDS} cycles started by syncNow, each after CRM and Marketo users changed both sides, under the fault; then faults cleared, a carrying cycle and an idle one`;
+const SYNC_LOOP_SETUP = `syncLoop (dev server) after a bootstrap and a clean cycle; ${SYNC_ROUNDS} cycles started by syncNow under the fault, each after CRM and Marketo users changed both sides (a contact and a lead created, a few edits, and a mass change of a third of the leads on each side: several calls per push and pull); then faults cleared, a carrying cycle and an idle one`;
 
 const CALL_FAULTS: { key: string; name: string; injected: string; rules: FaultRuleInput[]; during?: (s: Scenario) => void }[] = [
   { key: '606', name: '606 burst', injected: '606 "Max rate limit exceeded" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '606', rate: 0.5, count: 15 }] },
@@ -170,7 +170,8 @@ const CALL_FAULTS: { key: string; name: string; injected: string; rules: FaultRu
  * The same faults for the sync-loop cases, sparser: a cycle's step that meets a 5xx, a reset or a
  * 604/608/611 fails and Temporal retries it after 5 s, 10 s, 20 s... (the steps' retry policy), so
  * the bootstrap cases' density would hold a few cycles for minutes without proving more.
- * 606/615 are waited out inside the client, so their bursts stay as dense.
+ * 606/615 fail the attempt too but are retried after their short `nextRetryDelay`; their bursts
+ * stay as dense (dense enough to spend a step's 6 attempts: the cycle fails and the next one carries it).
  */
 const SYNC_FAULTS: { key: string; name: string; injected: string; rules: FaultRuleInput[]; during?: (s: Scenario) => void; seen: (answered: Record<string, number>, spentRules: number) => boolean }[] = [
   { key: '606', name: '606 burst', injected: '606 "Max rate limit exceeded" on 50 % of calls, 15 in all', rules: [{ path: EVERY_CALL, code: '606', rate: 0.5, count: 15 }], seen: (a) => (a['606'] ?? 0) > 0 },
