@@ -38,12 +38,14 @@ function runDemo(args: string[], env: NodeJS.ProcessEnv): Promise<DemoRun> {
 }
 
 /**
- * A demo stopped with Ctrl-C once its bootstrap has started: SIGINT to its whole process group, as a
- * terminal sends it (tsx then relays a second one to its child).
+ * A demo stopped with Ctrl-C once its bootstrap has started: SIGINT to its whole process group (the
+ * CLI and the dev server it started), as a terminal sends it. One node process with tsx's loader, as
+ * `node dist/client/cli.js` runs: the tsx wrapper SIGKILLs a child that does not acknowledge a
+ * relayed signal within 30 ms, which a loaded machine misses (docs/operations.md).
  */
 function interruptDemo(args: string[], env: NodeJS.ProcessEnv, when: RegExp): Promise<DemoRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(tsx, ['client/cli.ts', 'demo', ...args], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'client/cli.ts', 'demo', ...args], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let sent = false;
