@@ -6,6 +6,8 @@ import { validateMapping } from '../src/mapping/validate.js';
 import { quotaResetAt, type MarketoClient } from '../src/marketo/index.js';
 import type { EntityCounts } from '../src/store/cycles.js';
 import type { StateStore } from '../src/store/state-store.js';
+import { MALFORMED_ATTEMPTS_STREAM } from '../src/sync/pull/malformed-attempts.js';
+import { PENDING_STREAM } from '../src/sync/pull/position.js';
 import { loadPushContext } from '../src/sync/push/context.js';
 import { PUSH_OPERATION } from '../src/sync/push/streams.js';
 import { UNKNOWN_FIELD_CODE } from '../src/sync/push/tally.js';
@@ -165,8 +167,12 @@ async function retrySchemaRefusals(store: StateStore): Promise<number> {
   return refused.length === 0 ? 0 : store.errors.retry(refused.map((e) => e.id));
 }
 
+/** The pull's bookkeeping rows kept in the watermark table (pending merges and deletes, malformed-line keys): no position to show. */
+const NOT_WATERMARKS = new Set<string>([PENDING_STREAM, MALFORMED_ATTEMPTS_STREAM]);
+
 async function watermarkTimes(store: StateStore): Promise<Record<string, string | null>> {
-  return Object.fromEntries((await store.watermarks.list()).map((w) => [w.stream, w.watermark ? w.watermark.toISOString() : null]));
+  const rows = (await store.watermarks.list()).filter((w) => !NOT_WATERMARKS.has(w.stream));
+  return Object.fromEntries(rows.map((w) => [w.stream, w.watermark ? w.watermark.toISOString() : null]));
 }
 
 /** From the client's own counter: free, where `GET /rest/v1/stats/usage.json` would cost a call and lag behind. */
