@@ -256,6 +256,41 @@ async function invalidUtf8Leads(ctx: CaseContext): Promise<CaseOutcome> {
   });
 }
 
+/** Marketing export files damaged, lines in each: the same byte 0xFF, in files the marketing phases read. */
+const MARKETING_DAMAGED_LINES = 2;
+const MARKETING_KINDS = { programMembers: 'programMember', customObjects: 'purchase_c' } as const;
+
+/**
+ * Marketing export lines with a byte that is not UTF-8 (program members, or custom object records).
+ * Unlike a lead, such a record is not fetched again: each damaged line must be an open MALFORMED_ROW
+ * ledger entry naming the line and the record's key, the record the one thing missing from the CRM
+ * (lost counts only records missing without a ledger entry), and every other record must arrive.
+ */
+async function invalidUtf8Marketing(ctx: CaseContext, kind: keyof typeof MARKETING_KINDS): Promise<CaseOutcome> {
+  let ledgered = 0;
+  let ledgerText = '';
+  const out = await bootstrapUnderFault(ctx, `invalid-utf8-${kind}`, {
+    bulk: () => ({ invalidUtf8Rows: 1, invalidUtf8RowsPerFile: MARKETING_DAMAGED_LINES, invalidUtf8Kind: kind }),
+    inspect: async (s) => {
+      const entries = (await s.store.errors.list({ limit: 1_000 })).filter((e) => e.code === 'MALFORMED_ROW');
+      const open = entries.filter((e) => e.status === 'open' && e.entity === MARKETING_KINDS[kind]);
+      ledgered = open.length;
+      const example = open[0]?.reason.replace(/^export \S+: /, '');
+      ledgerText = `ledger: ${open.length} MALFORMED_ROW entries open for ${MARKETING_KINDS[kind]}${example ? ` (e.g. "${example}")` : ''}, ${entries.length - open.length} other`;
+      return { text: ledgerText, passed: open.length === MARKETING_DAMAGED_LINES && entries.length === open.length };
+    },
+  });
+  const finished = out.outcome.startsWith('done in');
+  const different = /mismatched|extra /.test(out.outcome);
+  const lost = out.lost === null ? null : Math.max(0, out.lost - ledgered);
+  return {
+    outcome: out.outcome,
+    lost,
+    duplicates: out.duplicates,
+    passed: finished && !different && out.lost === MARKETING_DAMAGED_LINES && ledgered === MARKETING_DAMAGED_LINES && lost === 0 && out.duplicates === 0,
+  };
+}
+
 /** Lead files of the sync pull's extract damaged (every one while armed: a retry meets the same bytes), and lines in each. */
 const PULL_DAMAGED_FILES = 3;
 const PULL_DAMAGED_LINES = 3;
@@ -317,6 +352,18 @@ export function badInputCases(): CaseDef[] {
       name: 'invalid UTF-8 in lead export lines',
       injected: `a byte 0xFF (not UTF-8) in ${DAMAGED_LINES_PER_FILE} lines (first, then spread) of each of the next ${DAMAGED_FILES} lead export files`,
       run: invalidUtf8Leads,
+    },
+    {
+      suite: 'bad-input',
+      name: 'invalid UTF-8 in program member export lines',
+      injected: `a byte 0xFF in ${MARKETING_DAMAGED_LINES} lines (first, then spread) of the next program member export file`,
+      run: (ctx) => invalidUtf8Marketing(ctx, 'programMembers'),
+    },
+    {
+      suite: 'bad-input',
+      name: 'invalid UTF-8 in custom object export lines',
+      injected: `a byte 0xFF in ${MARKETING_DAMAGED_LINES} lines (first, then spread) of the next custom object (purchase_c) export file`,
+      run: (ctx) => invalidUtf8Marketing(ctx, 'customObjects'),
     },
     {
       suite: 'bad-input',

@@ -33,3 +33,10 @@ test('sync pull: damaged lines in a Bulk Lead Extract do not stall step 4; damag
   expect(verdict(r)).toMatchObject(PASSED);
   expect(r.outcome).toMatch(/watermark moved; ledger \(pull\): 3 MALFORMED_ROW resolved \(lead fetched again by id\), 1 open \("data record 2 \(line 3, ends at byte \d+\) skipped: 2 cells where the header has \d+ columns"\); 1 Get Leads calls/);
 }, TIMEOUT);
+
+test('program member export lines with bytes that are not UTF-8: each ledgered open naming its lead, the only members missing; every other record arrives', async () => {
+  const r = await runNamed(env.stack, cases, 'invalid UTF-8 in program member export lines', 100);
+  expect(verdict(r)).toMatchObject(PASSED);
+  expect(r.outcome).toMatch(/program members matched, missing 2 \(e\.g\. \d+:\d+, \d+:\d+\)/);
+  expect(r.outcome).toMatch(/ledger: 2 MALFORMED_ROW entries open for programMember \(e\.g\. "data record \d+ \(line \d+, ends at byte \d+, key \d+\) skipped: invalid UTF-8 in column \w+"\), 0 other/);
+}, TIMEOUT);
