@@ -6,7 +6,7 @@ import { awaitBootstrap, loadSummary, startBootstrap } from './bootstrap-run.js'
 import type { CaseContext, CaseOutcome } from './case.js';
 import { Scenario } from './scenario.js';
 import type { Host } from './stack.js';
-import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, type SyncLoopHandle } from './sync-run.js';
+import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, syncStatus, type SyncLoopHandle } from './sync-run.js';
 import { duplicateKeys, verifyLoad } from './verify.js';
 import { prng } from '../emulator/faults.js';
 
@@ -191,6 +191,8 @@ export async function syncQuotaWall(ctx: CaseContext): Promise<CaseOutcome & { a
     const quota = limiter.config as { dailyQuota: number };
     const dailyQuota = quota.dailyQuota;
     quota.dailyQuota = limiter.snapshot().quotaUsed + 4;
+    const where = () => `emulator day ${limiter.snapshot().quotaDay}, ${limiter.snapshot().quotaUsed}/${quota.dailyQuota} calls, clock ${new Date(s.emulator.runtime.clock.now()).toISOString()}`;
+    ctx.log(`  wall set: ${where()}`);
     await users.round();
     await users.crmMassEdit(massEdits(leads));
     users.marketoMassEdit(massEdits(leads));
@@ -208,12 +210,17 @@ export async function syncQuotaWall(ctx: CaseContext): Promise<CaseOutcome & { a
       const answeredAtWall = s.errorCounts()['607'] ?? 0;
       // Marketo's day turns: the emulator's quota is back, and the loop's timer is skipped past the reset.
       const toResetMs = Date.parse(p.resetAt) - Date.now();
+      ctx.log(`  ${pause}; ${where()}`);
+      // Tomorrow has the whole quota again (today's limit was lowered to stand for calls another integration spent).
+      quota.dailyQuota = dailyQuota;
       s.emulator.runtime.clock.advance(toResetMs + 5 * 60_000);
       await env.sleep(toResetMs + 2 * 60_000);
+      ctx.log(`  timer skipped: ${where()}; ${describeStatus(await syncStatus(handle))}`);
       const resumed = await statusUntil(handle, (st) => st.state === 'sleeping' && (st.lastCycle?.number ?? 0) > mark, STALL_MS);
       if (!resumed.ok) problems.push(`the paused cycle did not finish after the reset: ${describeStatus(resumed.last)}`);
       else pause += `; ${answeredAtWall}×607 at the wall, then after the reset ${cycleLine(resumed.last)}`;
     }
+    // Never left lowered (a case that did not pause must still be checkable).
     quota.dailyQuota = dailyQuota;
     const more = await cycleAfterRound(handle, users, massEdits(leads));
     if (!more.ok) problems.push(`the cycle after the reset did not finish: ${describeStatus(more.last)}`);
