@@ -39,3 +39,21 @@ test('a quota pause shows on every bar', () => {
   const paused = { ...updates[1]!, quotaWait: { resetAt: '2026-11-29T06:00:00Z', reason: 'export quota spent' } };
   for (const line of draw(demoBootstrapBars, [paused])) expect(line).toMatch(/\| quota paused until 2026-11-29T06:00:00Z/);
 });
+
+test('where the stream is not a terminal, each phase gets a line when its windows or state change, not bars', () => {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (d: Buffer) => (text += d.toString()));
+  const bars = demoBootstrapBars({ stream });
+  bars.show(updates[0]!);
+  bars.show(updates[0]!); // nothing moved: nothing written
+  bars.show({ ...updates[0]!, phases: { leads: phase({ records: 1500 }) } }); // records alone: too chatty to write
+  bars.show(updates[1]!);
+  bars.stop();
+  expect(text.trimEnd().split('\n')).toEqual([
+    '  leads            1/4 windows | 1200 records | 3.0 MB | 17 calls | running',
+    '  leads            3/4 windows | 1200 records | 3.0 MB | 17 calls | running | 2 expired exports recreated',
+    '  companies        0/0 windows | 1200 records | 3.0 MB | 17 calls | running',
+  ]);
+  expect(text).not.toContain('█');
+});

@@ -103,6 +103,9 @@ test('marketo-sync demo runs the product end to end on the embedded default and 
       // The acceptance: both sides identical after the run.
       expect({ code: first.code, reconciliation: /reconciliation: (.*)/.exec(first.stdout)?.[1] }).toEqual({ code: 0, reconciliation: expect.stringMatching(/^zero differences/) });
       expect(first.stderr).not.toMatch(/Activity failed/);
+      // Not a terminal here: the bootstrap's progress comes as lines per phase as it moves, not at the end.
+      expect(first.stderr).toMatch(/^ {2}leads {12}\d+\/\d+ windows \| \d+ records \| .* \| \d+ calls \| running$/m);
+      expect(first.stderr).toMatch(/^ {2}leads {12}(\d+)\/\1 windows \| 100 records \| .* \| done$/m);
     });
 
     // Ctrl-C during the bootstrap: the demo's own message and exit 1, not a stack trace; the
