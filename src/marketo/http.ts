@@ -38,8 +38,16 @@ export interface StreamResponse {
 /** Marketo rejects URIs over 8 KB (414); stay clear of it so headers and proxies have room. */
 export const DEFAULT_MAX_URL_LENGTH = 7_000;
 
+/** A bulk job's id (exports are UUIDs): like numeric ids, not part of the endpoint a call counts for. */
+const JOB_UUID = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=[/.])/gi;
+
+/**
+ * The stable label a call is counted and limited under: ids folded (`{id}`, `{exportId}`), so the
+ * limiter's per-endpoint day counts (and the metrics drawn from them) hold one row per endpoint,
+ * not one per record or bulk job.
+ */
 export function endpointLabel(spec: Pick<RequestSpec, 'method' | 'path' | 'endpoint'>): string {
-  return spec.endpoint ?? `${spec.method} ${spec.path.replace(/\/\d+(?=[/.])/g, '/{id}')}`;
+  return spec.endpoint ?? `${spec.method} ${spec.path.replace(JOB_UUID, '/{exportId}').replace(/\/\d+(?=[/.])/g, '/{id}')}`;
 }
 
 /** Arrays go comma-separated: every Marketo array parameter accepts that form (marketo-api.md §1.4). */

@@ -24,6 +24,9 @@ describe('request building', () => {
   it('labels endpoints with ids replaced', () => {
     expect(endpointLabel({ method: 'GET', path: '/rest/v1/lead/318581.json' })).toBe('GET /rest/v1/lead/{id}.json');
     expect(endpointLabel({ method: 'POST', path: '/rest/v1/leads/12/merge.json' })).toBe('POST /rest/v1/leads/{id}/merge.json');
+    // Export ids are UUIDs: one label for every job's status call, not a new one per job.
+    expect(endpointLabel({ method: 'GET', path: '/bulk/v1/leads/export/0f8c1a52-3b7e-4d2a-9c61-5e4f7a8b9c0d/status.json' })).toBe('GET /bulk/v1/leads/export/{exportId}/status.json');
+    expect(endpointLabel({ method: 'POST', path: '/bulk/v1/activities/export/0F8C1A52-3B7E-4D2A-9C61-5E4F7A8B9C0D/enqueue.json' })).toBe('POST /bulk/v1/activities/export/{exportId}/enqueue.json');
   });
 });
 
