@@ -61,9 +61,13 @@ export function syncInputOf(opts: z.output<typeof startOptions>): SyncLoopInput 
   };
 }
 
-/** Healthy: the loop is open, not paused, not waiting out a spent quota, and its last cycle succeeded. */
+/**
+ * Healthy: the loop is open, not paused, not waiting out a spent quota, its last cycle succeeded,
+ * and the saved mapping holds against the last Describe (a mapping error means fields or objects
+ * the admin enabled are not syncing, though cycles still succeed).
+ */
 export function isHealthy(status: SyncStatus, open: boolean): boolean {
-  return open && ['starting', 'running', 'sleeping'].includes(status.state) && status.lastCycle?.outcome !== 'failed';
+  return open && ['starting', 'running', 'sleeping'].includes(status.state) && status.lastCycle?.outcome !== 'failed' && status.schema.mappingErrors.length === 0;
 }
 
 /** The status as text (what `sync status` prints). */

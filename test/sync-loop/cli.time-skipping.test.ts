@@ -83,13 +83,14 @@ test('start, status, pause, resume, now, interval, stop through the CLI, with ex
   // Spawning the CLI takes seconds on a loaded machine: the spawns get room.
 }, 400_000);
 
-test('health: a failed last cycle or a pause is not healthy', () => {
+test('health: a failed last cycle, a pause or a mapping error is not healthy', () => {
   const base = { state: 'sleeping' as const, cycles: 2, intervalSeconds: 300, effectiveIntervalSeconds: 300, watermarks: {}, schema: { mappingWarnings: [], mappingErrors: [] }, unavailableSteps: [], run: 1 };
   const cycle = { number: 2, historyId: '2', startedAt: '2026-01-01T00:00:00Z', finishedAt: '2026-01-01T00:00:01Z', durationMs: 1000, apiCalls: 2, schemaRefreshed: false, steps: [] };
   expect(isHealthy({ ...base, lastCycle: { ...cycle, outcome: 'succeeded' } }, true)).toBe(true);
   expect(isHealthy({ ...base, lastCycle: { ...cycle, outcome: 'failed', error: 'boom' } }, true)).toBe(false);
   expect(isHealthy({ ...base, state: 'paused', pauseReason: 'x' }, true)).toBe(false);
   expect(isHealthy(base, false)).toBe(false);
+  expect(isHealthy({ ...base, schema: { mappingWarnings: [], mappingErrors: ["lead ⇄ lead: Marketo field 'title' no longer exists"] }, lastCycle: { ...cycle, outcome: 'succeeded' } }, true)).toBe(false);
   expect(describeSyncStatus({ ...base, lastCycle: { ...cycle, outcome: 'failed', error: 'boom' } })).toContain('error: boom');
 });
 
