@@ -20,11 +20,13 @@ import { statsRoutes } from './routes/stats.js';
 import { seedSubscription, type SeedSummary } from './seed.js';
 import { CallStats } from './stats.js';
 import { Subscription } from './subscription.js';
+import { applyState, bulkDirOf, readStateFile, StatePersistence } from './state-file.js';
 
 export { EmulatorOptions } from './options.js';
 export type { ResolvedEmulatorOptions } from './options.js';
 export { Subscription } from './subscription.js';
 export type { FaultRuleInput } from './faults.js';
+export { StateFileError } from './state-file.js';
 
 export interface RunningEmulator {
   /** Base URL without trailing slash, e.g. http://127.0.0.1:43121. */
@@ -36,6 +38,8 @@ export interface RunningEmulator {
   /** Every route served (Marketo paths), for the conformance test and docs. */
   routes: Route[];
   seedSummary?: SeedSummary;
+  /** With `stateFile`: the saver (its `stats` give the save count and cost). */
+  persistence?: StatePersistence;
   close(): Promise<void>;
 }
 
@@ -64,8 +68,21 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
     stats: new CallStats(),
     paramReads: new Map(),
   };
-  const seedSummary = options.seed ? seedSubscription(subscription, options.seed) : undefined;
-  await configureBulk(subscription, options.bulk);
+  let seedSummary: SeedSummary | undefined;
+  let persistence: StatePersistence | undefined;
+  if (options.stateFile !== undefined) {
+    const saved = await readStateFile(options.stateFile);
+    if (!saved && options.seed) seedSummary = seedSubscription(subscription, options.seed);
+    const bulk = await configureBulk(subscription, options.bulk, bulkDirOf(options.stateFile));
+    if (saved) applyState(saved, { subscription, limiter: rt.limiter, stats: rt.stats, bulk }, options.stateFile);
+    persistence = new StatePersistence(options.stateFile, { subscription, limiter: rt.limiter, stats: rt.stats, bulk }, saved !== undefined);
+    // A new subscription is on disk before the first call can see it.
+    await persistence.commit();
+    rt.persistence = persistence;
+  } else {
+    seedSummary = options.seed ? seedSubscription(subscription, options.seed) : undefined;
+    await configureBulk(subscription, options.bulk);
+  }
   const routes = routeTable;
   const server = startHttpServer(rt, routes, adminRoutes, identityHandler);
   server.keepAliveTimeout = 5_000;
@@ -77,7 +94,10 @@ export async function startEmulator(input: EmulatorOptions = {}): Promise<Runnin
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     url: `http://${host}:${port}`, port, subscription, runtime: rt, routes, seedSummary,
+    persistence,
     close: async () => {
+      // Saved before bulk work is stopped: a job cut short by the close restarts with the next start.
+      await persistence?.close();
       await closeBulk(subscription);
       await new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -79,6 +79,16 @@ export class Limiter {
     }
   }
 
+  /** The day's quota counter (the state file keeps it; the rate window is too short-lived to matter). */
+  quotaState(): { day: string; used: number } {
+    return { day: this.quotaDay, used: this.quotaUsed };
+  }
+
+  loadQuotaState(state: { day: string; used: number }): void {
+    this.quotaDay = state.day;
+    this.quotaUsed = state.used;
+  }
+
   snapshot(): { inFlight: number; windowCalls: number; quotaDay: string; quotaUsed: number } {
     return { inFlight: this.inFlight, windowCalls: this.window.length - this.head, quotaDay: this.quotaDay, quotaUsed: this.quotaUsed };
   }

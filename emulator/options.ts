@@ -48,6 +48,12 @@ export const EmulatorOptions = z.object({
   bulk: BulkOptions.prefault({}),
   /** Base clock (epoch ms) for tests; the admin clock endpoints offset it. */
   now: z.custom<() => number>((v) => typeof v === 'function', 'now must be a function returning epoch ms').optional(),
+  /**
+   * Keep the whole subscription in this file (and bulk files in `<file>.bulk`): loaded at start
+   * when it exists (the seed is then ignored), else seeded and written; every call that changes
+   * something is saved before it is answered. Without it the subscription lives in memory only.
+   */
+  stateFile: z.string().min(1).optional(),
   /** Log one line per call to stderr. */
   logRequests: z.boolean().default(false),
 });

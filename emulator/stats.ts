@@ -45,6 +45,15 @@ export class CallStats {
     if (code) d.errors.set(code, (d.errors.get(code) ?? 0) + 1);
   }
 
+  /** The per-day totals behind `/rest/v1/stats/*` (the state file keeps them; endpoint counters are per process). */
+  daysState(): [day: string, stats: { total: number; users: [string, number][]; errors: [string, number][] }][] {
+    return [...this.days].map(([day, d]) => [day, { total: d.total, users: [...d.users], errors: [...d.errors] }]);
+  }
+
+  loadDaysState(state: [string, { total: number; users: [string, number][]; errors: [string, number][] }][]): void {
+    this.days = new Map(state.map(([day, d]) => [day, { total: d.total, users: new Map(d.users), errors: new Map(d.errors) }]));
+  }
+
   reset(): void {
     this.endpoints = new Map();
     this.total = 0;

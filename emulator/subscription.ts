@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { Clock } from './clock.js';
 import { MarketoError, reason, type ErrorItem } from './http/envelope.js';
-import { ActivityLog, type ActivityAttribute, type ActivityFilter, type ActivityInput, type ActivityRecord } from './model/activity-log.js';
+import { ActivityLog, type ActivityLogState, type ActivityAttribute, type ActivityFilter, type ActivityInput, type ActivityRecord } from './model/activity-log.js';
 import { ACTIVITY, STANDARD_ACTIVITY_TYPES, type ActivityType } from './model/activity-types.js';
 import { FieldDef, isSearchableType, normalizeValue, standardLeadFields, type FieldInput } from './model/fields.js';
-import { LeadStore, type LeadRecord, type LeadValue } from './model/lead-store.js';
+import { LeadStore, type LeadRecord, type LeadStoreState, type LeadValue } from './model/lead-store.js';
 import { builtInObjectTypes, customObjectType, CustomObjectTypeInput, type ObjectType } from './model/object-types.js';
 
 /**
@@ -121,6 +121,8 @@ export class Subscription {
   private nextProgramId = 1001;
   private nextMembershipId = 1;
   private nextCustomActivityTypeId = 100001;
+  /** Bumped by writes that neither touch the lead store nor log an activity (schema, objects, lists, programs). */
+  private changes = 0;
 
   constructor(readonly clock: Clock = new Clock()) {
     for (const t of builtInObjectTypes(clock.nowSeconds())) this.registerObjectType(t);
@@ -149,6 +151,7 @@ export class Subscription {
     if (existing && !existing.hidden) throw new Error(`lead field '${parsed.name}' already exists`);
     const field: FieldDef = { ...parsed, custom: true, searchable: parsed.searchable ?? isSearchableType(parsed.dataType), id: Math.max(...this.leadFieldList.map((f) => f.id ?? 0)) + 1 };
     this.leadFieldList = [...this.leadFieldList.filter((f) => f.name !== parsed.name), field];
+    this.changes += 1;
     return field;
   }
 
@@ -166,6 +169,7 @@ export class Subscription {
       crmManaged: false, hidden: false, searchable: false, custom: true, id,
     };
     this.leadFieldList = [...this.leadFieldList, field];
+    this.changes += 1;
     return field;
   }
 
@@ -178,6 +182,7 @@ export class Subscription {
   updateLeadField(name: string, changes: { displayName?: string; description?: string; isHidden?: boolean }): FieldDef {
     const field = this.leadFieldList.find((f) => f.name === name);
     if (!field) throw new MarketoError('1013', `Field '${name}' not found`);
+    this.changes += 1;
     if (changes.displayName !== undefined) field.displayName = changes.displayName;
     if (changes.description !== undefined) field.description = changes.description;
     if (changes.isHidden !== undefined) {
@@ -193,6 +198,7 @@ export class Subscription {
     if (!field) throw new Error(`lead field '${name}' does not exist`);
     if (['id', 'createdAt', 'updatedAt', 'email'].includes(name)) throw new Error(`lead field '${name}' is a system field and cannot be hidden`);
     field.hidden = true;
+    this.changes += 1;
   }
 
   objectType(name: string): ObjectType | undefined {
@@ -209,6 +215,7 @@ export class Subscription {
     const field = FieldDef.parse(input);
     if (type.fields.some((f) => f.name === field.name && !f.hidden)) throw new Error(`${typeName} field '${field.name}' already exists`);
     type.fields = [...type.fields.filter((f) => f.name !== field.name), field];
+    this.changes += 1;
     type.updatedAt = this.clock.nowSeconds();
     if (type.kind === 'opportunity' && (field.dataType === 'string' || field.dataType === 'integer')) type.searchableFields.push([field.name]);
     return field;
@@ -220,6 +227,7 @@ export class Subscription {
     if (!field) throw new Error(`${typeName} field '${name}' does not exist`);
     if (name === type.idField || type.dedupeFields.includes(name)) throw new Error(`${typeName} field '${name}' is a key field and cannot be hidden`);
     field.hidden = true;
+    this.changes += 1;
     type.searchableFields = type.searchableFields.filter((s) => !s.includes(name));
   }
 
@@ -251,6 +259,7 @@ export class Subscription {
       attributes: (input.attributes ?? []).map((a) => ({ name: a.name, apiName: a.apiName, dataType: a.dataType ?? 'string' })),
     };
     this.customActivityTypes.set(id, type);
+    this.changes += 1;
     return type;
   }
 
@@ -263,12 +272,83 @@ export class Subscription {
     this.objects.set(type.name, new Map());
     this.dedupeIndex.set(type.name, new Map());
     this.dedupeVersion += 1;
+    this.changes += 1;
   }
 
   private requireType(name: string): ObjectType {
     const t = this.objectTypes.get(name);
     if (!t) throw new Error(`object type '${name}' does not exist`);
     return t;
+  }
+
+  // ───────────────────────────── persistence hooks ─────────────────────────────
+
+  /** Records a write a route made on the subscription's maps directly (list delete, membership delete). */
+  noteChange(): void {
+    this.changes += 1;
+  }
+
+  /**
+   * Grows with every write and never goes back: equal stamps mean nothing changed in between
+   * (the state file compares them so read-only calls cost no save).
+   */
+  changeStamp(): number {
+    return this.changes + this.leads.mutations + this.activities.count + this.activities.rewrites;
+  }
+
+  /** Schema, records, lists, programs and counters as plain JSON-able data (the state file). */
+  toState(): SubscriptionState {
+    return {
+      leadFields: this.leadFieldList.map((f) => ({ ...f })),
+      partitions: this.partitions.map((p) => ({ ...p })),
+      objectTypes: [...this.objectTypes.values()],
+      objects: Object.fromEntries([...this.objects].map(([name, store]) => [name, [...store.values()]])),
+      customActivityTypes: [...this.customActivityTypes.values()],
+      lists: [...this.lists.values()].map(({ members, memberSince, ...l }) => ({ ...l, members: [...members].map((id): [number, number] => [id, memberSince.get(id) ?? l.createdAt]) })),
+      programs: [...this.programs.values()].map(({ members, ...p }) => ({ ...p, members: [...members] })),
+      counters: {
+        nextObjectNum: this.nextObjectNum, nextListId: this.nextListId, nextProgramId: this.nextProgramId,
+        nextMembershipId: this.nextMembershipId, nextCustomActivityTypeId: this.nextCustomActivityTypeId,
+      },
+      leads: this.leads.toState(),
+      activities: this.activities.toState(),
+    };
+  }
+
+  /** Replaces everything with `state` (already validated); dedupe indexes are rebuilt from the records. */
+  loadState(state: SubscriptionState): void {
+    this.leadFieldList = state.leadFields.map((f) => ({ ...f }));
+    this.partitions.splice(0, this.partitions.length, ...state.partitions);
+    this.objectTypes.clear();
+    this.objects.clear();
+    this.dedupeIndex.clear();
+    for (const type of state.objectTypes) this.registerObjectType(type);
+    for (const [name, records] of Object.entries(state.objects)) {
+      const type = this.objectTypes.get(name);
+      if (!type) throw new Error(`objects.${name}: no such object type in objectTypes`);
+      const store = this.objects.get(name) as Map<string, ObjectRecord>;
+      const index = this.dedupeIndex.get(name) as Map<string, string>;
+      for (const rec of records) {
+        if (type.idField === 'marketoGUID' && rec.marketoGUID === undefined) throw new Error(`objects.${name}: record ${rec.num} has no marketoGUID`);
+        const key = this.storeKey(type, rec);
+        store.set(key, rec);
+        const dk = this.dedupeKey(type, rec.values);
+        if (dk !== undefined) index.set(dk, key);
+      }
+    }
+    this.customActivityTypes.clear();
+    for (const t of state.customActivityTypes) this.customActivityTypes.set(t.id, t);
+    this.lists.clear();
+    for (const { members, ...l } of state.lists) {
+      this.lists.set(l.id, { ...l, members: new Set(members.map(([id]) => id)), memberSince: new Map(members) });
+    }
+    this.programs.clear();
+    for (const { members, ...p } of state.programs) this.programs.set(p.id, { ...p, members: new Map(members) });
+    Object.assign(this, state.counters);
+    this.leads.loadState(state.leads);
+    this.activities.loadState(state.activities);
+    this.dedupeVersion += 1;
+    this.changes += 1;
   }
 
   // ───────────────────────────── activities ─────────────────────────────
@@ -462,6 +542,7 @@ export class Subscription {
     if (this.partitions.some((p) => p.name === name)) throw new Error(`partition '${name}' already exists`);
     const p = { id: Math.max(...this.partitions.map((x) => x.id)) + 1, name, description };
     this.partitions.push(p);
+    this.changes += 1;
     return p;
   }
 
@@ -590,6 +671,7 @@ export class Subscription {
       workspaceName: input.workspaceName ?? 'Default', folderId: input.folderId ?? 12, createdAt: at, updatedAt: at, members: new Set(), memberSince: new Map(),
     };
     this.lists.set(list.id, list);
+    this.changes += 1;
     return list;
   }
 
@@ -634,6 +716,7 @@ export class Subscription {
       createdAt: at, updatedAt: at, statuses: input.statuses ?? ['Not in Program', 'Invited', 'Registered', 'Attended', 'No Show'], members: new Map(),
     };
     this.programs.set(program.id, program);
+    this.changes += 1;
     return program;
   }
 
@@ -656,6 +739,7 @@ export class Subscription {
     membership.reachedSuccess = membership.reachedSuccess || success;
     membership.updatedAt = at;
     program.members.set(leadId, membership);
+    this.changes += 1;
     this.addActivity({
       leadId, date: at, typeId: ACTIVITY.changeStatusInProgression, primaryAttributeValueId: program.id, primaryAttributeValue: program.name,
       attributes: [
@@ -822,6 +906,7 @@ export class Subscription {
     const dk = this.dedupeKey(type, rec.values);
     if (dk !== undefined) this.dedupeIndex.get(type.name)?.set(dk, storeKey);
     this.dedupeVersion += 1;
+    this.changes += 1;
     if (logActivities) for (const a of this.objectCreatedActivities(type, rec)) this.addActivity(a);
     return rec;
   }
@@ -893,6 +978,7 @@ export class Subscription {
       changed = true;
     }
     if (!changed) return;
+    this.changes += 1;
     rec.updatedAt = this.clock.nowSeconds();
     // An update by idField may change a dedupe field: keep the dedupe index pointing right.
     const newKey = this.dedupeKey(type, rec.values);
@@ -926,6 +1012,7 @@ export class Subscription {
       const dk = this.dedupeKey(type, rec.values);
       if (dk !== undefined) this.dedupeIndex.get(typeName)?.delete(dk);
       this.dedupeVersion += 1;
+      this.changes += 1;
       return this.objectResult(type, seq, 'deleted', rec);
     });
   }
@@ -952,6 +1039,20 @@ export class Subscription {
     if (ext === null) return undefined;
     return this.companyByExternalId(String(ext))?.values;
   }
+}
+
+/** What `Subscription.toState` gives and `loadState` takes. */
+export interface SubscriptionState {
+  leadFields: FieldDef[];
+  partitions: Partition[];
+  objectTypes: ObjectType[];
+  objects: Record<string, ObjectRecord[]>;
+  customActivityTypes: ActivityType[];
+  lists: (Omit<StaticList, 'members' | 'memberSince'> & { members: [leadId: number, since: number][] })[];
+  programs: (Omit<Program, 'members'> & { members: [leadId: number, membership: ProgramMembership][] })[];
+  counters: { nextObjectNum: number; nextListId: number; nextProgramId: number; nextMembershipId: number; nextCustomActivityTypeId: number };
+  leads: LeadStoreState;
+  activities: ActivityLogState;
 }
 
 export function isoZ(epochSeconds: number): string {

@@ -39,6 +39,7 @@ interface Opts {
   seedLists?: number;
   seed?: number;
   logRequests?: boolean;
+  stateFile?: string;
 }
 
 /** `marketo-sync emulator`: runs the Marketo API emulator until SIGINT/SIGTERM. */
@@ -67,6 +68,7 @@ export function registerEmulatorCommand(program: Command): void {
     .option('--seed-lists <n>', 'seeded static lists (default 5)', int('--seed-lists'))
     .option('--seed <n>', 'PRNG seed for seed data', int('--seed'))
     .option('--log-requests', 'log one line per API call to stderr')
+    .option('--state-file <path>', 'keep the subscription in this file (bulk files in <path>.bulk): loaded when it exists (the seed options are then ignored), else seeded and written; every change is saved before it is answered')
     .action(async (opts: Opts) => {
       const limits: NonNullable<EmulatorOptions['limits']> = {};
       if (opts.rateLimitCalls !== undefined) limits.rateLimitCalls = opts.rateLimitCalls;
@@ -79,7 +81,7 @@ export function registerEmulatorCommand(program: Command): void {
       const emulator = await startEmulator({
         host: opts.host, port: opts.port, clientId: opts.clientId, clientSecret: opts.clientSecret, apiUserEmail: opts.apiUserEmail,
         tokenTtlSeconds: opts.tokenTtl, limits, latencyMs: opts.latencyMs, faults: opts.fault, faultSeed: opts.faultSeed,
-        logRequests: opts.logRequests,
+        logRequests: opts.logRequests, stateFile: opts.stateFile,
         seed: seeding ? {
           leads: opts.seedLeads ?? 0, companies: opts.seedCompanies, opportunities: opts.seedOpportunities, customObjects: opts.seedCustomObjects,
           programs: opts.seedPrograms, lists: opts.seedLists, seed: opts.seed,
@@ -88,6 +90,10 @@ export function registerEmulatorCommand(program: Command): void {
       const id = emulator.runtime.options.clientId;
       console.log(`Marketo emulator listening on ${emulator.url} (client id ${id})`);
       if (emulator.seedSummary) console.error(`seeded: ${JSON.stringify(emulator.seedSummary)}`);
+      if (opts.stateFile !== undefined) {
+        const s = emulator.subscription;
+        console.error(`state file ${opts.stateFile} holds ${s.leads.count} leads and ${s.activities.count} activities`);
+      }
       await new Promise<void>((resolve) => {
         const stop = () => resolve();
         process.once('SIGINT', stop);

@@ -71,6 +71,8 @@ export interface ExportJobsOptions<Spec> {
   /** The daily quota's day for an instant (Marketo: the America/Chicago calendar day). */
   quotaDay?: (epochMs: number) => string;
   newId?: () => string;
+  /** Called after every job change, background ones included (the state file saves soon after). */
+  onChange?: () => void;
 }
 
 const chicagoDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Chicago', year: 'numeric', month: '2-digit', day: '2-digit' });
@@ -95,6 +97,8 @@ export class ExportJobs<Spec> {
   /** Fail the next N jobs that start processing (fault injection). */
   failNext = 0;
   private closed = false;
+  /** Bumped by every job change (create, enqueue, cancel, start, finish, expiry): the state file's "save due" signal. */
+  changes = 0;
 
   constructor(private readonly options: ExportJobsOptions<Spec>) {
     this.limits = { ...DEFAULT_EXPORT_LIMITS, ...options.limits };
@@ -107,6 +111,7 @@ export class ExportJobs<Spec> {
     this.checkQuota();
     const job: ExportJob<Spec> = { exportId: this.newId(), kind, objectName, owner, format, spec, status: 'Created', createdAt: this.options.now() };
     this.jobs.set(job.exportId, job);
+    this.changed();
     return job;
   }
 
@@ -118,6 +123,7 @@ export class ExportJobs<Spec> {
     if (this.inQueue() >= this.limits.maxQueued) throw new MarketoError('1029', QUEUE_FULL);
     job.status = 'Queued';
     job.queuedAt = this.options.now();
+    this.changed();
     this.schedule();
     return job;
   }
@@ -132,6 +138,7 @@ export class ExportJobs<Spec> {
     if (job.status === 'Completed' || job.status === 'Failed' || job.status === 'Cancelled') return job;
     const wasProcessing = job.status === 'Processing';
     job.status = 'Cancelled';
+    this.changed();
     job.abort?.abort();
     if (wasProcessing) this.schedule();
     return job;
@@ -174,6 +181,37 @@ export class ExportJobs<Spec> {
     this.jobs.clear();
   }
 
+  private changed(): void {
+    this.changes += 1;
+    this.options.onChange?.();
+  }
+
+  /** Jobs and quota bytes as plain data (the state file); the caller maps each spec to something JSON-able. */
+  toState<Saved>(saveSpec: (spec: Spec) => Saved): { jobs: (Omit<ExportJob<Saved>, 'abort'>)[]; bytesByDay: [day: string, bytes: number][] } {
+    const jobs = [...this.jobs.values()].map(({ abort: _abort, spec, ...job }) => ({ ...job, spec: saveSpec(spec) }));
+    return { jobs, bytesByDay: [...this.bytesByDay] };
+  }
+
+  /**
+   * Restores saved jobs. A job that was Processing when the emulator stopped goes back to Queued
+   * (its file was never finished; it is made again from the subscription as it is now).
+   */
+  loadState(state: { jobs: Omit<ExportJob<Spec>, 'abort'>[]; bytesByDay: [string, number][] }): void {
+    this.jobs.clear();
+    for (const job of state.jobs) {
+      const restored: ExportJob<Spec> = { ...job };
+      if (restored.status === 'Processing') {
+        restored.status = 'Queued';
+        delete restored.startedAt;
+      }
+      this.jobs.set(restored.exportId, restored);
+    }
+    this.bytesByDay.clear();
+    for (const [day, bytes] of state.bytesByDay) this.bytesByDay.set(day, bytes);
+    this.changes += 1;
+    this.schedule();
+  }
+
   private get(owner: string, kind: ExportKind, objectName: string | undefined, exportId: string): ExportJob<Spec> {
     const job = this.jobs.get(exportId);
     // Another user's job, or one of another kind, is indistinguishable from an unknown id.
@@ -208,6 +246,7 @@ export class ExportJobs<Spec> {
   private start(job: ExportJob<Spec>): void {
     job.status = 'Processing';
     job.startedAt = this.options.now();
+    this.changed();
     const abort = new AbortController();
     job.abort = abort;
     const injectedFailure = this.failNext > 0;
@@ -235,6 +274,7 @@ export class ExportJobs<Spec> {
     const tracked = done.finally(() => {
       job.abort = undefined;
       this.running.delete(job.exportId);
+      this.changed();
       this.schedule();
     });
     this.running.set(job.exportId, tracked);
@@ -248,8 +288,12 @@ export class ExportJobs<Spec> {
       if (job.file && !job.fileExpired && job.finishedAt !== undefined && now - job.finishedAt > this.limits.fileRetentionMs) {
         this.options.discardFile?.(job.file.path);
         job.fileExpired = true;
+        this.changes += 1;
       }
-      if (now - finished > this.limits.jobRetentionMs && job.status !== 'Processing' && job.status !== 'Queued') this.jobs.delete(id);
+      if (now - finished > this.limits.jobRetentionMs && job.status !== 'Processing' && job.status !== 'Queued') {
+        this.jobs.delete(id);
+        this.changes += 1;
+      }
     }
   }
 }

@@ -67,6 +67,8 @@ const UNSUPPORTED = 'Unsupported filter type for target subscription';
 export interface ExportSpec {
   format: FileFormat;
   source: () => ExportSource;
+  /** The create request it came from: the state file keeps this and rebuilds the spec from it. */
+  request?: { body: unknown; apiName?: string };
 }
 
 function text(v: LeadValue | undefined): Cell {
@@ -271,6 +273,10 @@ export function customObjectExport(sub: Subscription, apiName: string, body: unk
 }
 
 export function exportSpecFor(kind: ExportKind, sub: Subscription, body: unknown, features: BulkFeatures, apiName?: string): ExportSpec {
+  return { ...specOf(kind, sub, body, features, apiName), request: { body, apiName } };
+}
+
+function specOf(kind: ExportKind, sub: Subscription, body: unknown, features: BulkFeatures, apiName?: string): ExportSpec {
   switch (kind) {
     case 'leads':
       return leadExport(sub, body, features);

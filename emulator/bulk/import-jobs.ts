@@ -63,6 +63,8 @@ export class ImportJobs<Spec> {
   private closed = false;
   /** Fail the next N batches that start importing (fault injection). */
   failNext = 0;
+  /** Bumped by every batch change: the state file's "save due" signal. */
+  changes = 0;
 
   constructor(
     private readonly options: {
@@ -70,6 +72,8 @@ export class ImportJobs<Spec> {
       processor: ImportProcessor<Spec>;
       limits?: Partial<ImportLimits>;
       discardFile?: (path: string) => void;
+      /** Called after every batch change, background ones included (the state file saves soon after). */
+      onChange?: () => void;
     },
   ) {
     this.limits = { ...DEFAULT_IMPORT_LIMITS, ...options.limits };
@@ -82,6 +86,7 @@ export class ImportJobs<Spec> {
     if (waiting >= this.limits.maxQueued) throw new MarketoError('1016', TOO_MANY_IMPORTS);
     const batch: ImportBatch<Spec> = { batchId: this.nextId++, queue, objectName, owner, spec, status: 'Queued', queuedAt: this.options.now() };
     this.batches.set(batch.batchId, batch);
+    this.changed();
     // Started on the next turn, so the create response shows the batch Queued, as Marketo does.
     setImmediate(() => this.schedule());
     return batch;
@@ -124,6 +129,7 @@ export class ImportJobs<Spec> {
   private start(batch: ImportBatch<Spec>): void {
     batch.status = 'Importing';
     batch.startedAt = this.options.now();
+    this.changed();
     const injected = this.failNext > 0;
     if (injected) this.failNext -= 1;
     batch.abort = new AbortController();
@@ -145,9 +151,42 @@ export class ImportJobs<Spec> {
         batch.abort = undefined;
         batch.finishedAt = this.options.now();
         this.running.delete(batch.batchId);
+        this.changed();
         this.schedule();
       }),
     );
+  }
+
+  private changed(): void {
+    this.changes += 1;
+    this.options.onChange?.();
+  }
+
+  /** Batches and the id counter as plain data (the state file). */
+  toState(): { nextId: number; batches: Omit<ImportBatch<Spec>, 'abort'>[] } {
+    return { nextId: this.nextId, batches: [...this.batches.values()].map(({ abort: _abort, ...b }) => b) };
+  }
+
+  /**
+   * Restores saved batches. Queued ones import after the restart (their upload is kept); one that
+   * was Importing when the emulator stopped fails, because part of its rows may already be applied
+   * and a second pass would apply them twice.
+   */
+  loadState(state: { nextId: number; batches: Omit<ImportBatch<Spec>, 'abort'>[] }): void {
+    this.batches.clear();
+    this.nextId = state.nextId;
+    const now = this.options.now();
+    for (const b of state.batches) {
+      const restored: ImportBatch<Spec> = { ...b };
+      if (restored.status === 'Importing') {
+        restored.status = 'Failed';
+        restored.finishedAt = now;
+        restored.message = 'Import failed: the emulator stopped while this batch was importing';
+      }
+      this.batches.set(restored.batchId, restored);
+    }
+    this.changes += 1;
+    setImmediate(() => this.schedule());
   }
 
   private discard(batch: ImportBatch<Spec>): void {
@@ -161,6 +200,7 @@ export class ImportJobs<Spec> {
       if (b.finishedAt !== undefined && now - b.finishedAt > this.limits.retentionMs) {
         this.discard(b);
         this.batches.delete(id);
+        this.changes += 1;
       }
     }
   }

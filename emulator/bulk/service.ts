@@ -1,18 +1,33 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, unlink } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlink } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from '../subscription.js';
 import { writeExportFile } from './export-file.js';
 import { ExportJobs, type ExportKind, type ProducedFile } from './export-jobs.js';
-import type { ExportSpec } from './export-sources.js';
+import { exportSpecFor, type ExportSpec } from './export-sources.js';
+import type { ExportJob } from './export-jobs.js';
+import type { ImportBatch } from './import-jobs.js';
 import type { Cell, ExportSource } from './export-file.js';
 import { ImportJobs } from './import-jobs.js';
 import { runImport, type ImportSpec } from './import-processor.js';
 import { BulkOptions, type ResolvedBulkOptions } from './options.js';
 
 const DAY = 86_400_000;
+
+/** The bulk state as the state file holds it. */
+export interface BulkState {
+  fileSeq: number;
+  exports: { jobs: Omit<ExportJob<SavedExportSpec>, 'abort'>[]; bytesByDay: [day: string, bytes: number][] };
+  imports: { nextId: number; batches: Omit<ImportBatch<ImportSpec>, 'abort'>[] };
+}
+
+/** An export spec as saved: its create request, from which `exportSpecFor` makes it again. */
+export interface SavedExportSpec {
+  format: ExportSpec['format'];
+  request: { body: unknown; apiName?: string };
+}
 
 /**
  * The bulk state of one emulator: export jobs, import batches, their files in a private temp
@@ -27,14 +42,29 @@ export class BulkService {
   /** Remaining broken downloads and enqueue refusals (mutable fault switches). */
   readonly faults: { breakDownloadAfterBytes: number | undefined; breakDownloads: number; queueFull: number; corruptDownloads: number; malformedRows: number; invalidUtf8Rows: number; invalidUtf8RowsPerFile: number; invalidUtf8Kind: ExportKind | undefined };
   private fileSeq = 0;
+  /** Called after every job or batch change (the state file saves soon after). */
+  onChange: (() => void) | undefined;
+  /** Set while closing: with a kept folder, close leaves files in place for the next start. */
+  private closing = false;
 
   constructor(
     readonly subscription: Subscription,
     input: BulkOptions = {},
+    /** A folder kept across restarts (next to the state file): files survive close and exit. */
+    readonly keptDir?: string,
   ) {
     this.options = BulkOptions.parse(input);
-    this.dir = mkdtempSync(join(this.options.tempDir ?? tmpdir(), 'marketo-emulator-bulk-'));
-    trackDir(this.dir);
+    if (keptDir !== undefined) {
+      mkdirSync(keptDir, { recursive: true });
+      this.dir = keptDir;
+    } else {
+      this.dir = mkdtempSync(join(this.options.tempDir ?? tmpdir(), 'marketo-emulator-bulk-'));
+      trackDir(this.dir);
+    }
+    const discardFile = (path: string): void => {
+      if (!(this.closing && keptDir !== undefined)) discard(path);
+    };
+    const onChange = (): void => this.onChange?.();
     const o = this.options;
     const now = () => subscription.clock.now();
     this.faults = {
@@ -55,7 +85,8 @@ export class BulkService {
         dailyQuotaBytes: o.export.dailyQuotaBytes,
         fileRetentionMs: o.export.fileRetentionDays * DAY,
       },
-      discardFile: discard,
+      discardFile,
+      onChange,
       processor: async (job, signal) =>
         this.withInvalidByte(
           job.kind,
@@ -71,7 +102,8 @@ export class BulkService {
     this.imports = new ImportJobs<ImportSpec>({
       now,
       limits: { maxImporting: o.import.maxImporting, maxQueued: o.import.maxQueued },
-      discardFile: discard,
+      discardFile,
+      onChange,
       processor: async (batch, signal) => {
         try {
           return await runImport(subscription, batch.spec, {
@@ -135,9 +167,39 @@ export class BulkService {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all([this.exports.close(), this.imports.close()]);
+    if (this.keptDir !== undefined) return;
     rmSync(this.dir, { recursive: true, force: true });
     liveDirs.delete(this.dir);
+  }
+
+  /** Grows with every job or batch change; equal stamps mean nothing changed in between. */
+  changeStamp(): number {
+    return this.exports.changes + this.imports.changes;
+  }
+
+  /** Jobs, batches and the file counter as plain data; export specs are kept as their create requests. */
+  toState(): BulkState {
+    return {
+      fileSeq: this.fileSeq,
+      exports: this.exports.toState((spec) => ({ format: spec.format, request: spec.request ?? { body: null } })),
+      imports: this.imports.toState(),
+    };
+  }
+
+  /** Restores saved jobs and batches; each export spec is rebuilt from its create request. */
+  loadState(state: BulkState): void {
+    this.fileSeq = state.fileSeq;
+    const features = { updatedAtFilter: this.options.export.updatedAtFilter, smartListFilters: this.options.export.smartListFilters };
+    this.exports.loadState({
+      bytesByDay: state.exports.bytesByDay,
+      jobs: state.exports.jobs.map((job) => ({
+        ...job,
+        spec: exportSpecFor(job.kind, this.subscription, job.spec.request.body, features, job.spec.request.apiName),
+      })),
+    });
+    this.imports.loadState(state.imports);
   }
 }
 
@@ -187,9 +249,9 @@ export function bulkService(subscription: Subscription): BulkService {
 }
 
 /** Replaces the bulk settings of a running emulator (closing the previous bulk state). */
-export async function configureBulk(subscription: Subscription, options: BulkOptions): Promise<BulkService> {
+export async function configureBulk(subscription: Subscription, options: BulkOptions, keptDir?: string): Promise<BulkService> {
   await services.get(subscription)?.close();
-  const service = new BulkService(subscription, options);
+  const service = new BulkService(subscription, options, keptDir);
   services.set(subscription, service);
   return service;
 }

@@ -24,6 +24,8 @@ export interface Runtime {
   stats: CallStats;
   /** Parameter names each route read, keyed `METHOD path-pattern` (spec-conformance test). */
   paramReads: Map<string, Set<string>>;
+  /** With a state file: resolves once every change so far is on disk (answers wait for it). */
+  persistence?: { commit(): Promise<void> };
 }
 
 export type AdminHandler = (rt: Runtime, body: unknown, query: URLSearchParams) => unknown;
@@ -245,6 +247,8 @@ export function startHttpServer(rt: Runtime, routes: Route[], adminRoutes: Admin
         if (!reads) rt.paramReads.set(endpoint, (reads = new Set()));
         for (const n of params.reads) reads.add(n);
       }
+      // A change is acknowledged only once it is durable (free when the call changed nothing).
+      await rt.persistence?.commit();
       if (reply.raw) {
         rt.stats.record(endpoint, reply.status >= 400 ? String(reply.status) : undefined, true, rt.options.apiUserEmail, rt.clock.now());
         res.writeHead(reply.status, { Server: 'nginx', ...(reply.headers ?? {}) });
@@ -276,6 +280,7 @@ export function startHttpServer(rt: Runtime, routes: Route[], adminRoutes: Admin
     for (const [k, v] of Object.entries(pathParams)) search.set(`:${k}`, v);
     try {
       const out = await route.admin(rt, body, search);
+      await rt.persistence?.commit();
       sendJson(req, res, 200, out ?? { ok: true }, {}, false);
     } catch (err) {
       const issues = (err as { issues?: unknown }).issues;

@@ -51,6 +51,18 @@ export interface ScanResult {
 
 const NONE = -1;
 
+/** The activity log as the state file holds it: one array per column, row = id - 1. */
+export interface ActivityLogState {
+  leadId: number[];
+  date: number[];
+  typeId: number[];
+  /** -1: none. */
+  campaignId: number[];
+  primaryAttributeValueId: (number | null)[];
+  primaryAttributeValue: (string | null)[];
+  attributes: (ActivityAttribute[] | null)[];
+}
+
 export class ActivityLog {
   private size = 0;
   private leadIds = new Int32Array(4096);
@@ -64,6 +76,8 @@ export class ActivityLog {
   private order: Int32Array | undefined;
   private orderLen = 0;
   private orderDirty = false;
+  /** Bumped by changes that keep the count (merge re-homing); with `count`, tells the state file a save is due. */
+  rewrites = 0;
 
   get count(): number {
     return this.size;
@@ -119,6 +133,7 @@ export class ActivityLog {
 
   /** Re-homes activities of merged-away leads onto the winner. */
   reassignLeads(from: ReadonlySet<number>, to: number): void {
+    this.rewrites += 1;
     for (let row = 0; row < this.size; row++) if (from.has(this.leadIds[row] ?? 0)) this.leadIds[row] = to;
   }
 
@@ -183,6 +198,45 @@ export class ActivityLog {
     const pv = this.primaryValues[row];
     if (pv !== undefined) rec.primaryAttributeValue = pv;
     return rec;
+  }
+
+  /** Everything logged, as plain JSON-able data (the emulator's state file). */
+  toState(): ActivityLogState {
+    const n = this.size;
+    return {
+      leadId: Array.from(this.leadIds.subarray(0, n)),
+      date: Array.from(this.dates.subarray(0, n)),
+      typeId: Array.from(this.typeIds.subarray(0, n)),
+      campaignId: Array.from(this.campaignIds.subarray(0, n)),
+      primaryAttributeValueId: Array.from(this.primaryIds.subarray(0, n), (v) => (Number.isNaN(v) ? null : v)),
+      primaryAttributeValue: this.primaryValues.slice(0, n).map((v) => v ?? null),
+      attributes: this.attributes.slice(0, n).map((v) => v ?? null),
+    };
+  }
+
+  /** Replaces the log with `state` (validated by the caller); ids stay row + 1. */
+  loadState(state: ActivityLogState): void {
+    const n = state.leadId.length;
+    for (const [name, arr] of Object.entries(state)) {
+      if ((arr as unknown[]).length !== n) throw new Error(`activities.${name} holds ${(arr as unknown[]).length} values for ${n} activities`);
+    }
+    this.size = 0;
+    this.primaryValues.length = 0;
+    this.attributes.length = 0;
+    this.order = undefined;
+    this.orderLen = 0;
+    this.orderDirty = false;
+    this.growTo(Math.max(this.dates.length, n));
+    for (let row = 0; row < n; row++) {
+      const pid = state.primaryAttributeValueId[row];
+      const campaign = state.campaignId[row] as number;
+      this.appendFields(
+        state.leadId[row] as number, state.date[row] as number, state.typeId[row] as number,
+        campaign === NONE ? undefined : campaign, pid === null || pid === undefined ? undefined : pid,
+        state.primaryAttributeValue[row] ?? undefined, state.attributes[row] ?? undefined,
+      );
+    }
+    this.rewrites += 1;
   }
 
   /** First position whose (date, id) is strictly greater than `after`. */

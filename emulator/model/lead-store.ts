@@ -24,6 +24,18 @@ function grow<T extends Uint32Array | Uint8Array | Uint16Array>(arr: T, needed: 
 
 const EMPTY: Record<string, LeadValue> = {};
 
+/** The lead store as the state file holds it: per-lead arrays indexed by `id - 1`. */
+export interface LeadStoreState {
+  /** Highest id ever assigned (ids are never reused). */
+  size: number;
+  /** Deleted (or merged-away) lead ids. */
+  dead: number[];
+  createdAt: number[];
+  updatedAt: number[];
+  partitionId: number[];
+  columns: Record<string, LeadValue[]>;
+}
+
 export class LeadStore {
   private size = 0;
   private alive = new Uint8Array(1024);
@@ -35,6 +47,8 @@ export class LeadStore {
   private liveCount = 0;
   /** Bumped whenever a column array is added or replaced, so readers holding arrays know to look again. */
   private columnsVersion = 0;
+  /** Bumped by every write: the state file saves only after a call that changed something. */
+  mutations = 0;
 
   /** Highest id ever assigned. */
   get maxId(): number {
@@ -53,6 +67,7 @@ export class LeadStore {
   insert(values: Record<string, LeadValue>, createdAt: number, partitionId = 1): number {
     const row = this.size;
     this.size += 1;
+    this.mutations += 1;
     this.alive = grow(this.alive, this.size, (n) => new Uint8Array(n));
     this.created = grow(this.created, this.size, (n) => new Uint32Array(n));
     this.updated = grow(this.updated, this.size, (n) => new Uint32Array(n));
@@ -158,14 +173,17 @@ export class LeadStore {
   }
 
   setPartition(id: number, partitionId: number): void {
+    this.mutations += 1;
     this.partition[id - 1] = partitionId;
   }
 
   touch(id: number, at: number): void {
+    this.mutations += 1;
     this.updated[id - 1] = at;
   }
 
   setValue(id: number, field: string, value: LeadValue): void {
+    this.mutations += 1;
     let col = this.columns.get(field);
     if (!col) {
       col = [];
@@ -186,6 +204,7 @@ export class LeadStore {
 
   delete(id: number): void {
     if (!this.exists(id)) return;
+    this.mutations += 1;
     const row = id - 1;
     for (const [field, index] of this.indexes) {
       const v = this.columns.get(field)?.[row];
@@ -221,6 +240,50 @@ export class LeadStore {
       const t = (which === 'createdAt' ? this.created : this.updated)[row] as number;
       if (t >= start && t <= end) yield row + 1;
     }
+  }
+
+  /** Everything stored, as plain JSON-able data (the emulator's state file). */
+  toState(): LeadStoreState {
+    const columns: Record<string, LeadValue[]> = {};
+    for (const [field, col] of this.columns) columns[field] = col.slice(0, this.size);
+    const dead: number[] = [];
+    for (let row = 0; row < this.size; row++) if (this.alive[row] !== 1) dead.push(row + 1);
+    return {
+      size: this.size, dead,
+      createdAt: Array.from(this.created.subarray(0, this.size)),
+      updatedAt: Array.from(this.updated.subarray(0, this.size)),
+      partitionId: Array.from(this.partition.subarray(0, this.size)),
+      columns,
+    };
+  }
+
+  /** Replaces everything stored with `state` (validated by the caller); indexes are rebuilt on use. */
+  loadState(state: LeadStoreState): void {
+    const n = state.size;
+    for (const [name, arr] of [['createdAt', state.createdAt], ['updatedAt', state.updatedAt], ['partitionId', state.partitionId]] as const) {
+      if (arr.length !== n) throw new Error(`leads.${name} holds ${arr.length} values for ${n} leads`);
+    }
+    this.size = n;
+    this.alive = new Uint8Array(Math.max(1024, n)).fill(1, 0, n);
+    for (const id of state.dead) {
+      if (!Number.isInteger(id) || id < 1 || id > n) throw new Error(`leads.dead names lead ${id}, outside 1..${n}`);
+      this.alive[id - 1] = 0;
+    }
+    this.created = new Uint32Array(Math.max(1024, n));
+    this.created.set(state.createdAt);
+    this.updated = new Uint32Array(Math.max(1024, n));
+    this.updated.set(state.updatedAt);
+    this.partition = new Uint16Array(Math.max(1024, n));
+    this.partition.set(state.partitionId);
+    this.liveCount = n - new Set(state.dead).size;
+    this.columns.clear();
+    for (const [field, col] of Object.entries(state.columns)) {
+      if (col.length > n) throw new Error(`leads.columns.${field} holds ${col.length} values for ${n} leads`);
+      this.columns.set(field, col.slice());
+    }
+    this.indexes.clear();
+    this.columnsVersion += 1;
+    this.mutations += 1;
   }
 
   private index(field: string): Map<string, number | number[]> {

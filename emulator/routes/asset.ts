@@ -120,6 +120,7 @@ export const assetRoutes: Route[] = [
     handler: (ctx) => {
       const id = Number(ctx.pathParams.id);
       if (!ctx.subscription.lists.delete(id)) throw new MarketoError('702', `${id} Static List not found or invalid`);
+      ctx.subscription.noteChange();
       return json(assetSuccess(ctx.requestId, [{ id }]));
     },
   },

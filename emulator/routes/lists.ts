@@ -238,6 +238,7 @@ export const listRoutes: Route[] = [
     handler: (ctx) =>
       eachMember(ctx, (_item, leadId, program) => {
         if (!program.members.delete(leadId)) return { status: 'skipped', reasons: [reason('1013', 'Membership not found')] };
+        ctx.subscription.noteChange();
         return { status: 'deleted', leadId };
       }),
   },
