@@ -8,6 +8,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import { readMarketoSchemas } from '../src/reconcile/person-mapping.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { marketoCall } from './failures.js';
+import { withLiveness } from './liveness.js';
 
 export interface CustomObjectDeps {
   marketo: MarketoClient;
@@ -95,7 +96,7 @@ export function createMarketingCustomObjectActivities(deps: CustomObjectDeps) {
   return {
     /** Describes and provisions the enabled custom object types (`apiNames`: only these). */
     async prepareMarketingCustomObjects(input: { apiNames?: string[] }): Promise<{ targets: CustomObjectTarget[]; apiCalls: number }> {
-      return marketoCall(() => prepareCustomObjects(deps, input.apiNames));
+      return withLiveness(() => marketoCall(() => prepareCustomObjects(deps, input.apiNames)));
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Program } from '../src/marketo/programs.js';
 import { marketoCall } from './failures.js';
 import { buildAll, removeAbsentMembers, upsertAndLedger } from './marketing-writes.js';
 import type { MarketingDeps, ParentsLoaded } from './marketing-static-lists.js';
+import { withLiveness } from './liveness.js';
 
 /** Browse Programs' largest page (asset API maxReturn). */
 const PAGE = 200;
@@ -68,7 +69,7 @@ export async function removeAbsentProgramMembers(deps: MarketingDeps, programIds
 export function createMarketingProgramActivities(deps: MarketingDeps) {
   return {
     async loadMarketingPrograms(): Promise<ParentsLoaded> {
-      return marketoCall(() => loadPrograms(deps));
+      return withLiveness(() => marketoCall(() => loadPrograms(deps)));
     },
 
     /**

@@ -6,6 +6,7 @@ import type { MarketoClient } from '../src/marketo/index.js';
 import type { StateStore } from '../src/store/state-store.js';
 import { marketoCall } from './failures.js';
 import { buildAll, parentLinks, personLinks, removeAbsentMembers, upsertAndLedger } from './marketing-writes.js';
+import { withLiveness } from './liveness.js';
 
 export interface MarketingDeps {
   marketo: MarketoClient;
@@ -122,7 +123,7 @@ export async function loadListMembers(
 export function createMarketingStaticListActivities(deps: MarketingDeps) {
   return {
     async loadMarketingStaticLists(): Promise<ParentsLoaded> {
-      return marketoCall(() => loadStaticLists(deps));
+      return withLiveness(() => marketoCall(() => loadStaticLists(deps)));
     },
 
     /** One list's members; heartbeats its page position (see loadListMembers). */

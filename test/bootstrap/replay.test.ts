@@ -43,6 +43,9 @@ test('the recorded bootstrap and bulkExport histories replay on the current code
     // fewer-events.dev-server.test.ts): the parent and one window.
     [path.join(histories, 'bootstrap-fewer-events.pb'), 'fewer-events'],
     [path.join(histories, 'bulk-export-fewer-events.pb'), 'fewer-events/leads/1'],
+    // Custom objects, programs, static lists and activities (marketing phases.dev-server.test.ts),
+    // recorded at 954074b: before their parents' loads ran under a heartbeat timeout.
+    [path.join(histories, 'bootstrap-marketing.pb'), 'marketing-1'],
   ]);
   expect(result.out).toContain('replayed bootstrap-leads\n');
   expect(result.out).toContain('replayed bootstrap-leads/leads/3\n');
@@ -52,6 +55,7 @@ test('the recorded bootstrap and bulkExport histories replay on the current code
   expect(result.out).toContain('replayed bootstrap-sales-rounds\n');
   expect(result.out).toContain('replayed fewer-events\n');
   expect(result.out).toContain('replayed fewer-events/leads/1\n');
+  expect(result.out).toContain('replayed marketing-1\n');
   expect(result.code).toBe(0);
 });
 

@@ -129,7 +129,18 @@ test('custom objects, programs, lists and the selected activity types land once 
   }
 
   // The phases are deterministic: the recorded history replays on the current code.
-  await Worker.runReplayHistory(workflowCode(), await env.client.workflow.getHandle('marketing-1').fetchHistory(), 'marketing-1');
+  const history = await env.client.workflow.getHandle('marketing-1').fetchHistory();
+  await Worker.runReplayHistory(workflowCode(), history, 'marketing-1');
+
+  // The parents' loads run under a heartbeat timeout, so a worker killed in one is noticed in
+  // seconds, not at the 10-minute start-to-close (which held all three phases).
+  const heartbeatSeconds = Object.fromEntries(
+    (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a && ['prepareMarketingCustomObjects', 'loadMarketingPrograms', 'loadMarketingStaticLists'].includes(a.activityType?.name ?? ''))
+      .map((a) => [a!.activityType!.name!, Number(a!.heartbeatTimeout?.seconds ?? 0)]),
+  );
+  expect(heartbeatSeconds).toEqual({ prepareMarketingCustomObjects: 30, loadMarketingPrograms: 30, loadMarketingStaticLists: 30 });
 });
 
 test('a second load rewrites the same rows (keyed upserts) and picks up changed Marketo values', async () => {
