@@ -54,11 +54,15 @@ passes only when the sync finished (or refused with a clear error where that is 
 
 - **lost** = Marketo records the CRM does not hold, found by the project's reconciliation
   (\`src/reconcile\`: a fresh bulk export of every lead compared field by field with the CRM, then the
-  companies, salespersons, opportunities and roles the bootstrap cases load), or for the push, CRM contacts
-  without a Marketo lead carrying their id;
+  companies, salespersons, opportunities and roles, and the marketing data the bootstrap cases load: the
+  records of the lead-linked custom object \`purchase_c\`, programs and their members, static lists and their
+  members, and the Add to List (24) and Change Status in Progression (104) activities of the load's window),
+  or for the push, CRM contacts without a Marketo lead carrying their id; where a bad-input case ledgers a
+  damaged record by design, lost counts only records missing without a ledger entry;
 - **duplicates** = Marketo keys held by more than one CRM record: the reconciliation's count and SQL
-  duplicate-key queries over every UNIQUE \`marketo_*\` column of the CRM schema and over
-  \`marketo_lead_id\` across leads and contacts together (or Marketo leads sharing one \`crmId\`);
+  duplicate-key queries over every UNIQUE constraint of the CRM schema, single-column or compound
+  (including the \`co_<name>\` tables provisioned during the run), and over \`marketo_lead_id\` across leads
+  and contacts together (or Marketo leads sharing one \`crmId\`);
 - field differences (mismatched, misrouted or extra records) fail the case too; the outcome column names the
   fields, never their values.
 
@@ -72,7 +76,12 @@ const SUITE_TEXT: Record<SuiteName, { title: string; text: string }> = {
   fault: {
     title: 'Fault suite',
     text: `Each bootstrap case loads the seeded leads (60 days, 10-day windows: 7 export jobs), then the seeded
-companies, opportunities, opportunity roles and salespersons, while the emulator injects the fault; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
+companies, opportunities, opportunity roles and salespersons, and the marketing data seeded with the leads
+(per 1,000 leads: 20 \`purchase_c\` records, 6 programs and 3 static lists of about 30 members each, 264 Add to
+List and Change Status in Progression activities; custom object and activity exports in 31-day windows),
+while the emulator injects the fault. The any-call faults are spent by the load's first calls, before the
+marketing phases start; \`bootstrap: faults on the marketing calls\` aims faults at the calls only those
+phases make; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
 (REST below the bulk threshold, Bulk Import above it), retrying what the workflow's retry policy would retry.
 The baselines also prove that a normal run meets no 606/615 of its own making (the emulator's counters).`,
   },
@@ -108,8 +117,8 @@ worker is started after each kill.
   idle cycle, which must carry nothing.
 
 Each case ends with the reconciliation at zero differences (persons, companies, salespersons, opportunities,
-roles) and no duplicate; the sync-cycle case also checks each user-created record on the other side exactly once
-and an empty ledger. Failed cycles are allowed (the next cycle reads the same changes again) and counted.`,
+roles, custom object records, programs and members, static lists and members, activities) and no duplicate;
+the sync-cycle case also checks each user-created record on the other side exactly once and an empty ledger. Failed cycles are allowed (the next cycle reads the same changes again) and counted.`,
   },
 };
 
@@ -133,7 +142,12 @@ const OUTRO = `## Not covered yet
 
 - The push cases of the fault and bad-input suites call the push activities directly with a retry loop, not
   through the sync workflow (the sync-cycle crash case runs them in the workflow).
-- Custom objects, programs, static lists and activities are not loaded by the bootstrap cases, nor reconciled.
+- The bulk switches (download cut, checksum mismatch, failed job, 1029, malformed and non-UTF-8 lines outside
+  the marketing cases) act on the next export files or jobs of any kind, in practice lead and Add to
+  Opportunity ones.
+- Marketing activity exports share their endpoints with the opportunities phase and are not aimed at by path.
+- Damaged lines of marketing exports (program members, custom objects) are ledgered with their key, not
+  fetched again by id as leads are.
 - The sync-cycle crash case kills the worker, Temporal and Postgres; it injects no Marketo faults during cycles.
 `;
 
