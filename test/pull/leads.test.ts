@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { LEADS_STREAM } from '../../src/sync/pull/index.js';
 import { loadPushContext } from '../../src/sync/push/context.js';
 import { callsBetween, startPullHarness, total, type PullHarness } from './support.js';
@@ -100,6 +101,31 @@ describe('pull step 4: leads and companies changed in Marketo', () => {
     expect(await h.pull.pullLeadsAndCompanies()).toMatchObject({ conflicts: 1 });
     expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ title: 'CRM again' });
     expect(h.emulator.subscription.getLead(marketoId)?.values.title).toBe('CRM again');
+  });
+
+  it('keeps a Marketo-only change when the pull fails after writing it back and is retried', async () => {
+    const [contact] = await h.insert('contact', [{ email: 'retry-win@acme.example', first_name: 'Jessica', title: 'Original' }]);
+    await h.push.pushLeads();
+    await h.pull.pullLeadsAndCompanies();
+    const marketoId = Number((await h.store.idMap.byCrmIds('lead', 'contact', [contact!])).get(contact!)!.marketoId);
+
+    // A Marketo user renames the lead; a CRM user edits another field, so the push sends the whole
+    // record and overwrites the new first name with the CRM's unchanged one.
+    h.emulator.subscription.editLeadAsUser(marketoId, { firstName: 'Rita' });
+    await h.update('contact', [{ id: contact!, title: 'Changed in the CRM' }]);
+    await h.push.pushLeads();
+    expect(h.emulator.subscription.getLead(marketoId)?.values.firstName).toBe('Jessica');
+
+    // The pull writes Marketo's value back to Marketo, then the CRM write fails once: the step is retried.
+    const upsert = jest.spyOn(h.crm, 'upsert').mockRejectedValueOnce(new Error('CRM unavailable'));
+    await expect(h.pull.pullLeadsAndCompanies()).rejects.toThrow('CRM unavailable');
+    upsert.mockRestore();
+    expect(h.emulator.subscription.getLead(marketoId)?.values.firstName).toBe('Rita');
+
+    // The retry reads the same window, now with that write-back in it: Marketo's value still wins.
+    await h.pull.pullLeadsAndCompanies();
+    expect((await h.user.getRecords('contact', [contact!]))[0]).toMatchObject({ first_name: 'Rita', title: 'Changed in the CRM' });
+    expect(h.emulator.subscription.getLead(marketoId)?.values).toMatchObject({ firstName: 'Rita', title: 'Changed in the CRM' });
   });
 
   it('reads activities of the watermark second again after a restart from a bare datetime, and drops those already handled', async () => {

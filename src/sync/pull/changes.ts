@@ -96,6 +96,16 @@ export function classifyChanges(context: PullContext, activities: readonly Activ
     if (!fields) history.set(a.leadId, (fields = new Map()));
     const h = fields.get(name) ?? { lastBy: isEcho ? 'echo' : 'other', other: false, echo: false, baseline: attribute(a, 'Old Value') };
     const value = attribute(a, 'New Value');
+    if (isEcho && h.other && sameValue(value as CrmValue, h.lastOther as CrmValue)) {
+      // An API write of the value a Marketo user set: the pull's own write-back of a Marketo win
+      // (met again when a step is retried after it) or a push that agreed with Marketo. It is not
+      // the CRM's value: counted as one, a retried pull took Marketo's win for a CRM win and left
+      // the CRM on the old value while Marketo kept the new one. Marketo holds its user's value.
+      h.lastBy = 'other';
+      echoes++;
+      fields.set(name, h);
+      continue;
+    }
     if (isEcho) {
       h.echo = true;
       h.lastEcho = value;
