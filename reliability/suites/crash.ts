@@ -4,7 +4,7 @@ import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { Scenario, type WorkerHandle } from '../scenario.js';
 import { CYCLE_STEPS, type SyncStatus } from '../../workflows/sync-types.js';
 import { BothSidesUsers, describeStatus, startSyncLoop, statusUntil, stopSyncLoop, syncNow, syncStatus, type SyncLoopHandle } from '../sync-run.js';
-import { crmPersons, duplicateKeys, verifyLoad } from '../verify.js';
+import { crmRows, duplicateKeys, verifyLoad } from '../verify.js';
 
 export interface CrashPlan {
   /** Worker SIGKILLs during the load. */
@@ -62,12 +62,12 @@ export async function crashBootstrap(ctx: CaseContext, plan: CrashPlan): Promise
     let rowsAtLastKill = 0;
     while (kills < plan.kills) {
       // Each kill lands while the load moves: the CRM gained rows since the previous kill.
-      while (!(await finished()) && (await crmPersons(s.crm.pool).catch(() => 0)) <= rowsAtLastKill) await sleep(200);
+      while (!(await finished()) && (await crmRows(s.crm.pool).catch(() => 0)) <= rowsAtLastKill) await sleep(200);
       const wait = plan.killDelayMs[0] + random() * (plan.killDelayMs[1] - plan.killDelayMs[0]);
       const until = Date.now() + wait;
       while (Date.now() < until && !(await finished())) await sleep(Math.min(250, Math.max(0, until - Date.now())));
       if (await finished()) break;
-      const rows = await crmPersons(s.crm.pool).catch(() => NaN);
+      const rows = await crmRows(s.crm.pool).catch(() => NaN);
       await worker.kill('SIGKILL');
       if (Number.isFinite(rows)) rowsAtLastKill = rows;
       kills++;

@@ -2,7 +2,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { FaultRuleInput } from '../../emulator/index.js';
 import { bulkService } from '../../emulator/bulk/service.js';
 import { temporalExecutable } from '../../src/services/temporal-binaries.js';
-import { awaitBootstrap, LOAD, loadSummary, startBootstrap, type BootstrapHandle } from '../bootstrap-run.js';
+import { awaitBootstrap, LOAD, loadSummary, MARKETING_FAULTS, startBootstrap, type BootstrapHandle } from '../bootstrap-run.js';
 import type { CaseContext, CaseDef, CaseOutcome } from '../case.js';
 import { openPushScenario, pushUntilDone, verifyPush } from '../push-run.js';
 import { Scenario } from '../scenario.js';
@@ -274,6 +274,12 @@ export function faultCases(): CaseDef[] {
       name: 'bootstrap: bulk export job fails',
       injected: 'the next 2 export jobs end with status Failed',
       run: (ctx) => bootstrapUnderFault(ctx, 'failed-job', { bulk: () => ({ failExports: 2 }) }),
+    },
+    {
+      suite: 'fault',
+      name: 'bootstrap: faults on the marketing calls',
+      injected: MARKETING_FAULTS.injected,
+      run: (ctx) => bootstrapUnderFault(ctx, 'marketing', { rules: MARKETING_FAULTS.rules }),
     },
     {
       suite: 'fault',
