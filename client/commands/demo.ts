@@ -11,6 +11,7 @@ const optionsSchema = z.object({
   leads: z.coerce.number().int().positive().max(1_000_000).default(2000),
   cycles: z.coerce.number().int().min(1).max(20).default(2),
   keepRunning: z.boolean().default(false),
+  fresh: z.boolean().default(false),
   json: z.boolean().default(false),
 });
 
@@ -43,29 +44,41 @@ export function registerDemoCommand(program: Command): void {
     .description('run the product end to end on the embedded default: bootstrap, changes on both sides, sync cycles, a webhook, reconciliation')
     .option('--leads <n>', 'leads in the seeded emulator (default 2000)')
     .option('--cycles <n>', 'sync cycles to run (default 2)')
+    .option('--fresh', 'start a new story: a newly seeded emulator, the CRM and sync state of the last demo cleared, its open workflows terminated (default: resume)')
     .option('--keep-running', 'leave the worker, emulator and Temporal UI up after the run (Ctrl-C to stop)')
     .option('--json', 'print the report as JSON at the end (the story goes to stderr)')
     .action(async (raw: unknown) => {
       const opts = parseOptions(optionsSchema, raw);
       const say = (line: string) => (opts.json ? console.error(line) : console.log(line));
-      const [{ createAppWorker, openApp }, { runDemo }, { loadConfig }, { dropPreviousDemoData, terminateLeftoverDemoRuns }] = await Promise.all([
+      const [{ createAppWorker, openApp }, { runDemo }, { loadConfig }, fresh] = await Promise.all([
         import('../runtime/app.js'),
         import('../runtime/demo.js'),
         import('../../src/config/env.js'),
         import('../runtime/demo-fresh-start.js'),
       ]);
       const config = loadConfig();
+      // The embedded emulator keeps its subscription under DATA_DIR: a start resumes the last demo
+      // unless asked for a new story, or unless there is no emulator state to resume from.
+      const embedded = config.marketo.kind !== 'remote';
+      if (embedded && opts.fresh) fresh.removeDemoEmulatorState(config.dataDir);
+      const resuming = embedded && fresh.hasDemoEmulatorState(config.dataDir);
       say('Starting services (embedded wherever nothing is configured)');
       const app = await openApp(
         {
           emulatorSeed: { leads: opts.leads },
+          ...(embedded ? { emulatorStateFile: fresh.demoEmulatorStateFile(config.dataDir) } : {}),
           log: (line) => say(`   ${line}`),
-          // The embedded emulator is new at every start; the embedded Postgres still holds the CRM of
-          // the last one (demo-fresh-start.ts). A configured database is never touched.
+          // A new emulator must not meet the CRM of the last one (demo-fresh-start.ts). A configured
+          // database is never touched.
           prepare: async (services) => {
-            if (!services.emulator || config.databaseUrl) return;
-            const dropped = await dropPreviousDemoData(services.databaseUrl);
-            if (dropped.length > 0) say(`   previous demo's CRM and sync state cleared (schemas ${dropped.join(', ')}): the embedded Marketo emulator starts anew with every run`);
+            if (!services.emulator) return;
+            if (resuming) {
+              say(`   resuming the last demo: the Marketo emulator's state is kept in ${fresh.demoEmulatorStateFile(config.dataDir)} (${services.emulator.subscription.leads.count} leads; --leads applies to a new story, --fresh starts one)`);
+              return;
+            }
+            if (config.databaseUrl) return;
+            const dropped = await fresh.dropPreviousDemoData(services.databaseUrl);
+            if (dropped.length > 0) say(`   previous demo's CRM and sync state cleared (schemas ${dropped.join(', ')}): a new story with a newly seeded Marketo emulator`);
           },
         },
         config,
@@ -80,10 +93,13 @@ export function registerDemoCommand(program: Command): void {
       let interrupted: Error | undefined;
       let stopListening: (() => void) | undefined;
       try {
-        if (app.services.emulator) {
-          const terminated = await terminateLeftoverDemoRuns(app.client);
+        if (app.services.emulator && !resuming) {
+          const terminated = await fresh.terminateLeftoverDemoRuns(app.client);
           if (terminated.length > 0) say(`   previous demo's unfinished workflows terminated (their history stays in the UI): ${terminated.join(', ')}`);
         }
+        // Resuming: the worker finishes what the last run left open, against the same Marketo, before
+        // the story runs its steps again on top of the kept data.
+        const open = resuming ? await fresh.openDemoRuns(app.client) : [];
         const created = (worker = await createAppWorker(app, { log: (line) => say(`   ${line}`) }));
         stopListening = onStopSignals(() => {
           if (created.getState() === 'RUNNING') created.shutdown();
@@ -93,10 +109,16 @@ export function registerDemoCommand(program: Command): void {
         // workflows nobody will run, and its Temporal calls are cancelled.
         const stopped = running.then(() => {
           abort.abort();
-          throw new Error("interrupted: the worker shut down before the demo finished; run it again for a new story (the Temporal UI keeps this run's workflows)");
+          throw new Error("interrupted: the worker shut down before the demo finished; run it again to resume (or with --fresh for a new story; the Temporal UI keeps this run's workflows)");
         });
         stopped.catch(() => undefined); // after a finished demo, the worker's shutdown is not an error
-        story = app.client.withAbortSignal(abort.signal, () => runDemo(app, { cycles: opts.cycles, say }));
+        story = app.client.withAbortSignal(abort.signal, async () => {
+          if (open.length > 0) {
+            say(`Resuming the last demo's unfinished workflows on this worker: ${open.join(', ')}`);
+            for (const r of await fresh.finishOpenDemoRuns(app.client, open)) say(`   ${r.id}: ${r.outcome}`);
+          }
+          return runDemo(app, { cycles: opts.cycles, say });
+        });
         story.catch(() => undefined); // lost the race to `stopped`: that error is the one reported
         const report = await Promise.race([story, stopped]).catch((err: unknown) => {
           if (!abort.signal.aborted) throw err;

@@ -125,6 +125,8 @@ export async function runDemo(app: AppRuntime, opts: DemoOptions): Promise<DemoR
   } finally {
     await user.close();
   }
+  // The "users" edit the emulator in this process, not through its API: saved like an API change.
+  await emulator?.persistence?.commit();
   say(`   Marketo: ${changes.marketo.updated} leads edited, ${changes.marketo.created} created; CRM: ${changes.crm.updated} contacts edited, ${changes.crm.created} created`);
   // Marketo's timestamps have one-second resolution: the edits must be older than the cycle's read.
   await sleep(1_100);

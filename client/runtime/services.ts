@@ -19,6 +19,8 @@ export interface ResolvedServices {
 export interface ResolveOptions {
   /** Seed data for an embedded emulator. */
   emulatorSeed?: EmulatorOptions['seed'];
+  /** An embedded emulator keeps its subscription in this file (the demo: DATA_DIR/emulator/state.json); the seed is used only when it is missing. */
+  emulatorStateFile?: string;
   log?: (line: string) => void;
   /** Commands that only read the state store or Marketo (mapping, errors, usage) need no Temporal. */
   temporal?: boolean;
@@ -68,9 +70,10 @@ export async function resolveServices(config: AppConfig, opts: ResolveOptions = 
     } else {
       // Loaded only when embedded: commands against a real Marketo never pay for the emulator's modules.
       const { startEmulator } = await import('../../emulator/index.js');
-      emulator = await startEmulator({ ...EMBEDDED_CLIENT, seed: opts.emulatorSeed });
-      // A subscription prepared for a CRM sync has a lead field holding the CRM id (the push's lookup field).
-      emulator.subscription.addLeadField({ name: 'crmId', displayName: 'CRM Id', dataType: 'string', length: 40, updateable: true, searchable: true });
+      emulator = await startEmulator({ ...EMBEDDED_CLIENT, seed: opts.emulatorSeed, stateFile: opts.emulatorStateFile });
+      // A subscription prepared for a CRM sync has a lead field holding the CRM id (the push's lookup field);
+      // one loaded from a state file has it already.
+      if (!emulator.subscription.leadField('crmId')) emulator.subscription.addLeadField({ name: 'crmId', displayName: 'CRM Id', dataType: 'string', length: 40, updateable: true, searchable: true });
       const running = emulator;
       stops.push(() => running.close());
       marketo = { baseUrl: emulator.url, ...EMBEDDED_CLIENT };

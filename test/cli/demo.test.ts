@@ -78,8 +78,9 @@ function withStory<T>(run: DemoRun, check: () => T): T {
 // The main job as a user runs it: a spawned `marketo-sync demo`, no configuration but its own
 // data folder and ports, so it cannot collide with a demo already running on this machine. It must
 // tell the whole story and end with zero reconciliation differences (exit 0); then, on the same
-// data folder, a demo interrupted with Ctrl-C must end cleanly, and the next one start a new story
-// (the embedded emulator is new at every start) that again ends with zero differences.
+// data folder, a new story (--fresh) interrupted with Ctrl-C during its bootstrap must end cleanly,
+// and the next start resume it: same Marketo (the emulator's state file under DATA_DIR), the
+// interrupted bootstrap finished by the worker, the story run again, zero differences.
 test('marketo-sync demo runs the product end to end on the embedded default and reconciles to zero differences, again after a Ctrl-C', async () => {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'marketo-sync-demo-'));
   chmodSync(dataDir, 0o755); // as root, Postgres runs as `postgres` and must traverse it
@@ -110,19 +111,23 @@ test('marketo-sync demo runs the product end to end on the embedded default and 
 
     // Ctrl-C during the bootstrap: the demo's own message and exit 1, not a stack trace; the
     // embedded Postgres it started is stopped (its pid file is gone).
-    const stopped = await interruptDemo(['--leads', '30', '--cycles', '1'], env, /2\. Bootstrap/);
+    const stopped = await interruptDemo(['--fresh', '--leads', '30', '--cycles', '1'], env, /2\. Bootstrap/);
     withStory(stopped, () => {
+      expect(stopped.stdout).toMatch(/previous demo's CRM and sync state cleared \(schemas crm, sync_state\): a new story/);
       expect(stopped.stderr).toMatch(/marketo-sync: interrupted: the worker shut down before the demo finished/);
       expect(stopped.stderr).not.toMatch(/Channel has been shut down|^\s+at /m);
       expect(stopped.code).toBe(1);
       expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     });
 
-    // The next start clears the last story's CRM, ends its interrupted bootstrap, and reconciles to zero.
-    const again = await runDemo(['--leads', '30', '--cycles', '1'], env);
+    // The next start resumes: the same 30-lead Marketo (--leads is for new stories), nothing cleared,
+    // the interrupted bootstrap finished by this worker, the story again on top, zero differences.
+    const again = await runDemo(['--leads', '500', '--cycles', '1'], env);
     withStory(again, () => {
-      expect(again.stdout).toMatch(/previous demo's CRM and sync state cleared \(schemas crm, sync_state\)/);
-      expect(again.stdout).toMatch(/previous demo's unfinished workflows terminated \(their history stays in the UI\): demo-bootstrap-/);
+      expect(again.stdout).toMatch(/resuming the last demo: the Marketo emulator's state is kept in .*emulator\/state\.json \(30 leads;/);
+      expect(again.stdout).not.toMatch(/previous demo/);
+      expect(again.stdout).toMatch(/Resuming the last demo's unfinished workflows on this worker: .*demo-bootstrap-/);
+      expect(again.stdout).toMatch(/ {3}demo-bootstrap-\S+: completed/);
       expect(again.stdout).toMatch(/leads\s+30 written, 0 failed/);
       expect({ code: again.code, reconciliation: /reconciliation: (.*)/.exec(again.stdout)?.[1] }).toEqual({ code: 0, reconciliation: expect.stringMatching(/^zero differences/) });
     });
