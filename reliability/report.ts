@@ -83,7 +83,21 @@ while the emulator injects the fault. The any-call faults are spent by the load'
 marketing phases start; \`bootstrap: faults on the marketing calls\` aims faults at the calls only those
 phases make; each push case pushes CRM contacts created by a CRM user to Marketo through \`pushLeads\`
 (REST below the bulk threshold, Bulk Import above it), retrying what the workflow's retry policy would retry.
-The baselines also prove that a normal run meets no 606/615 of its own making (the emulator's counters).`,
+The baselines also prove that a normal run meets no 606/615 of its own making (the emulator's counters).
+
+The \`sync:\` cases run the real \`syncLoop\` workflow (dev server, worker in the runner) after a bootstrap of up
+to 2,000 leads and a clean cycle. Under the fault, four cycles are started by \`syncNow\`, each after users
+changed both sides: a contact and a lead created, a few edits, and a mass change of a third of the leads on
+each side, so pushes and pulls take several calls. Then the faults are cleared, a cycle carries what is left,
+and an idle cycle must carry nothing. Each case checks every user-created record on the other side once, the
+reconciliation at zero differences, no duplicate keys and an empty ledger, and fails when the emulator's
+counters show the fault never reached the loop. 5xx, resets and 604/608/611 are sparser than in the
+bootstrap cases, because a step that meets one waits the steps' retry backoff (5 s, 10 s, 20 s…). Failed
+cycles are allowed and counted. The 607 case sets the emulator's daily quota 4 calls above what is used, so a
+cycle meets 607 mid-step and \`status\` shows \`quota-paused\` with the reason; users change both sides during
+the pause; the emulator's day then turns (the whole quota is back) and the time-skipping server skips the
+loop's timer to Chicago midnight. On a dev server the pause would last real hours: neither \`syncNow\` nor
+\`resume\` cuts a quota pause short.`,
   },
   'bad-input': {
     title: 'Bad-input suite',
@@ -109,12 +123,18 @@ worker is started after each kill.
 
 - **Bootstrap**: every kill waits until CRM rows were written since the previous one, then a random 1.5–6 s, so
   it lands while rows are being written. The kill log lists the CRM rows at each kill.
-- **Sync cycles**: after a bootstrap, \`syncLoop\` runs with a short interval. Every kill waits until a cycle
-  finished since the previous one (the \`status\` query), users then change both sides while the loop sleeps
-  (a CRM user creates a contact and edits a contact and a lead; Marketo users edit two leads and create one;
-  at least 1.5 s before the next cycle reads, because Marketo's timestamps have second resolution), and the kill
-  lands 0.2–3 s into the next cycle. The kill log gives the cycle and step each kill hit. Then \`syncNow\` and an
-  idle cycle, which must carry nothing.
+- **Sync cycles**: after a bootstrap of 4,000 leads, \`syncLoop\` runs with 50 % of Marketo calls slowed by
+  250 ms. Each kill aims at a step, in a seeded order that takes every target once per four kills: the push
+  (\`pushLeads\`, after a CRM user's mass update of 900 contacts), the pull by id (\`pullLeadsAndCompanies\`,
+  after a Marketo change of 620 leads), the pull by Bulk Lead Extract (the same step after a mass change of
+  3,100 leads, past the pull's 3,000 threshold) and the sales push (steps 1, 2, 8, 9, after edits of 10
+  accounts, opportunities and sales users). Users also create and edit records on both sides before each
+  cycle. The case waits 1.1 s (Marketo's timestamps have second resolution), starts the cycle with
+  \`syncNow\`, polls \`status\` every 40 ms until the target step runs, and kills the worker 50–500 ms later. A
+  kill counts as in a step only when \`status\` showed the step just before it and Temporal still held an
+  attempt of that step as started just after; the case fails when fewer than 8 of 10 kills land so. The kill
+  log gives each kill's target, cycle and step, Temporal's started attempt, and how the killed step ended
+  (mode, records written). Then \`syncNow\` and an idle cycle, which must carry nothing.
 
 Each case ends with the reconciliation at zero differences (persons, companies, salespersons, opportunities,
 roles, custom object records, programs and members, static lists and members, activities) and no duplicate;
@@ -140,15 +160,18 @@ const stalled = (runs: SuiteRun[]) =>
 
 const OUTRO = `## Not covered yet
 
-- The push cases of the fault and bad-input suites call the push activities directly with a retry loop, not
-  through the sync workflow (the sync-cycle crash case runs them in the workflow).
+- The \`push:\` cases of the fault and bad-input suites call the push activities directly with a retry loop;
+  the \`sync:\` fault cases and the sync-cycle crash case run the steps in the workflow.
 - The bulk switches (download cut, checksum mismatch, failed job, 1029, malformed and non-UTF-8 lines outside
   the marketing cases) act on the next export files or jobs of any kind, in practice lead and Add to
   Opportunity ones.
 - Marketing activity exports share their endpoints with the opportunities phase and are not aimed at by path.
 - Damaged lines of marketing exports (program members, custom objects) are ledgered with their key, not
   fetched again by id as leads are.
-- The sync-cycle crash case kills the worker, Temporal and Postgres; it injects no Marketo faults during cycles.
+- The sync-cycle crash case slows Marketo calls but answers no errors during kills; no case combines kills
+  with Marketo faults.
+- No kill aims at a push by Bulk Import (10,000 changed records); \`push: bulk import batch fails\` covers a
+  failed import, outside the workflow.
 `;
 
 const runText = (r: CaseRun) => `${r.at}, ${r.settings}; ${r.machine}`;
@@ -172,7 +195,7 @@ export function runsLine(suiteRun: SuiteRun): string {
   if (others.length === 0) return `Last run ${runText(main.run)}.\n`;
   const lines = [`Run ${runText(main.run)}${main.run.note ? ` (${main.run.note})` : ''}, except:`];
   for (const g of others.sort((a, b) => a.run.at.localeCompare(b.run.at))) {
-    lines.push(`- ${g.names.map((n) => `"${n}"`).join(', ')}: re-ran ${runText(g.run)}${g.run.note ? `; ${g.run.note}` : ''}.`);
+    lines.push(`- ${g.names.map((n) => `"${n}"`).join(', ')}: ran ${runText(g.run)}${g.run.note ? `; ${g.run.note}` : ''}.`);
   }
   return lines.join('\n') + '\n';
 }

@@ -15,10 +15,10 @@ describe('reliability report: which case ran when', () => {
     expect(runsLine(suiteRun([result('a', full), result('b', full)], full.at))).toBe(`Last run ${full.at}, ${full.settings}; ${full.machine}.\n`);
   });
 
-  it('names the run most cases came from, then each re-run with its cases and note', () => {
+  it('names the run most cases came from, then each other run with its cases and note', () => {
     const line = runsLine(suiteRun([result('a', full), result('b', rerun), result('c', full)], rerun.at));
     expect(line.split('\n')[0]).toBe(`Run ${full.at}, ${full.settings}; ${full.machine}, except:`);
-    expect(line).toContain(`- "b": re-ran ${rerun.at}, ${rerun.settings}; ${rerun.machine}; after a client fix.`);
+    expect(line).toContain(`- "b": ran ${rerun.at}, ${rerun.settings}; ${rerun.machine}; after a client fix.`);
     expect(line).not.toContain('"a"');
   });
 
@@ -26,6 +26,6 @@ describe('reliability report: which case ran when', () => {
     const previous = suiteRun([result('a'), result('b')], full.at);
     const merged = keepOtherCases(suiteRun([result('b', rerun)], rerun.at), previous);
     expect(merged.results.map((r) => [r.name, r.run?.at])).toEqual([['b', rerun.at], ['a', full.at]]);
-    expect(renderReport([merged])).toContain(`- "b": re-ran ${rerun.at}`);
+    expect(renderReport([merged])).toContain(`- "b": ran ${rerun.at}`);
   });
 });
