@@ -141,6 +141,14 @@ test('custom objects, programs, lists and the selected activity types land once 
       .map((a) => [a!.activityType!.name!, Number(a!.heartbeatTimeout?.seconds ?? 0)]),
   );
   expect(heartbeatSeconds).toEqual({ prepareMarketingCustomObjects: 30, loadMarketingPrograms: 30, loadMarketingStaticLists: 30 });
+  // Window planning is instant: a killed worker's attempt is retried within a minute (its
+  // start-to-close, or the sales phases' heartbeat timeout).
+  const planning = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes).filter((a) => a?.activityType?.name === 'planExportWindows');
+  expect(planning.length).toBeGreaterThan(0);
+  for (const a of planning) {
+    const limits = [Number(a!.startToCloseTimeout?.seconds ?? Infinity), Number(a!.heartbeatTimeout?.seconds || Infinity)];
+    expect(Math.min(...limits)).toBeLessThanOrEqual(60);
+  }
 });
 
 test('a second load rewrites the same rows (keyed upserts) and picks up changed Marketo values', async () => {
