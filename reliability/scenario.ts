@@ -14,6 +14,7 @@ import { suggestMapping } from '../src/mapping/suggest.js';
 import { ReconcileContext } from '../src/reconcile/context.js';
 import type { Host, TestDb } from './stack.js';
 import { WorkerEnv } from './worker-env.js';
+import { purchaseMappingEntity } from '../test/support/purchase-mapping.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -35,6 +36,7 @@ export const RATE_WINDOW_MS = 2_000;
  */
 export const MARKETING_SEED = { customObjectsPerLead: 1 / 50, programs: 6, lists: 3, membershipRate: 0.03 } as const;
 /** The seeded custom object type, the CRM entity the scenario's mapping loads it into, and the table the phase provisions. */
+/** The seeded custom object type and where `purchaseMappingEntity` loads it. */
 export const CUSTOM_OBJECT = { apiName: SEED_CUSTOM_OBJECT, crm: 'custom:purchase', table: 'co_purchase' } as const;
 
 export interface ScenarioOptions {
@@ -105,19 +107,7 @@ export class Scenario {
     const saved = (await this.store.mappings.current())?.config;
     if (saved?.entities.some((e) => e.marketo === `customObject:${CUSTOM_OBJECT.apiName}`)) return;
     const config = saved ?? suggestMapping(await new ReconcileContext({ marketo: this.marketo, crm: this.crm }, 0, false).schemas(), await this.crm.describe());
-    config.entities.push(
-      MappingConfig.shape.entities.element.parse({
-        marketo: `customObject:${CUSTOM_OBJECT.apiName}`,
-        crm: CUSTOM_OBJECT.crm,
-        fields: [
-          { marketo: 'purchaseId', crm: 'purchase_id', direction: 'toCrm' },
-          { marketo: 'leadId', crm: 'marketo_lead_id', direction: 'toCrm' },
-          { marketo: 'product', crm: 'product', direction: 'toCrm' },
-          { marketo: 'amount', crm: 'amount', direction: 'toCrm' },
-          { marketo: 'purchaseDate', crm: 'purchase_date', direction: 'toCrm' },
-        ],
-      }),
-    );
+    config.entities.push(purchaseMappingEntity());
     await this.store.mappings.save(MappingConfig.parse(config), { author: 'reliability', comment: `load ${CUSTOM_OBJECT.apiName} into ${CUSTOM_OBJECT.crm}` });
   }
 

@@ -9,6 +9,7 @@ import { StateStore } from '../../src/store/state-store.js';
 import { customObjectSchemas } from '../../activities/marketing-custom-objects.js';
 import { workflowCode } from '../../workers/worker.js';
 import { createTestDatabase, type TestDatabase } from '../support/db.js';
+import { purchaseMappingEntity } from '../support/purchase-mapping.js';
 
 /** Test-speed poll settings: the emulator's jobs finish in well under a second. */
 export const FAST_POLL = { initialMs: 200, maxMs: 1_000, queueFullMs: 500 };
@@ -78,18 +79,6 @@ export async function startMarketingHarness(connection: NativeConnection, emulat
 export async function saveMappingWithPurchases(h: Pick<MarketingHarness, 'marketo' | 'crm' | 'store'>): Promise<void> {
   const { schemas } = await customObjectSchemas(h.marketo, ['purchase_c']);
   const config = suggestMapping(schemas, await h.crm.describe());
-  config.entities.push(
-    MappingConfig.shape.entities.element.parse({
-      marketo: 'customObject:purchase_c',
-      crm: 'custom:purchase',
-      fields: [
-        { marketo: 'purchaseId', crm: 'purchase_id', direction: 'toCrm' },
-        { marketo: 'leadId', crm: 'marketo_lead_id', direction: 'toCrm' },
-        { marketo: 'product', crm: 'product', direction: 'toCrm' },
-        { marketo: 'amount', crm: 'amount', direction: 'toCrm' },
-        { marketo: 'purchaseDate', crm: 'purchase_date', direction: 'toCrm' },
-      ],
-    }),
-  );
+  config.entities.push(purchaseMappingEntity());
   await h.store.mappings.save(MappingConfig.parse(config), { author: 'test' });
 }
