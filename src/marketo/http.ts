@@ -39,7 +39,12 @@ export interface StreamResponse {
 export const DEFAULT_MAX_URL_LENGTH = 7_000;
 
 /** A bulk job's id (exports are UUIDs): like numeric ids, not part of the endpoint a call counts for. */
-const JOB_UUID = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=[/.])/gi;
+const JOB_UUID = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=[/.?]|$)/gi;
+
+/** A path or endpoint label with bulk job ids folded into `{exportId}`. */
+export function foldJobIds(pathOrLabel: string): string {
+  return pathOrLabel.replace(JOB_UUID, '/{exportId}');
+}
 
 /**
  * The stable label a call is counted and limited under: ids folded (`{id}`, `{exportId}`), so the
@@ -47,7 +52,7 @@ const JOB_UUID = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * not one per record or bulk job.
  */
 export function endpointLabel(spec: Pick<RequestSpec, 'method' | 'path' | 'endpoint'>): string {
-  return spec.endpoint ?? `${spec.method} ${spec.path.replace(JOB_UUID, '/{exportId}').replace(/\/\d+(?=[/.])/g, '/{id}')}`;
+  return spec.endpoint ?? `${spec.method} ${foldJobIds(spec.path).replace(/\/\d+(?=[/.])/g, '/{id}')}`;
 }
 
 /** Arrays go comma-separated: every Marketo array parameter accepts that form (marketo-api.md §1.4). */

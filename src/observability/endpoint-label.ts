@@ -1,13 +1,13 @@
+import { foldJobIds } from '../marketo/http.js';
+
 /**
  * Endpoint labels as operators read them: one series per endpoint, not per bulk job. The client
- * labels numeric path ids `{id}`, but a bulk export's id is a UUID and its status and enqueue calls
- * arrive as `GET /bulk/v1/leads/export/<uuid>/status.json`: a new label for every export, which
- * grows Prometheus series (and the usage report) without bound over a bootstrap.
+ * folds job ids into its labels itself (src/marketo/http.ts `foldJobIds`); counts a shared limiter
+ * recorded before it did (`GET /bulk/v1/leads/export/<uuid>/status.json`, a label per export) are
+ * folded the same way here, so the day's totals still land on one series.
  */
-const UUID_SEGMENT = /\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=[/.?]|$)/gi;
-
 export function endpointFamily(endpoint: string): string {
-  return endpoint.replace(UUID_SEGMENT, '/{exportId}');
+  return foldJobIds(endpoint);
 }
 
 /** Per-endpoint counts with the calls of every job id added into their endpoint's one entry. */
